@@ -1,0 +1,235 @@
+/**
+ * Client user authentication (RFC 4252, RFC 4256): none, publickey (with a PK_OK query before
+ * signing), keyboard-interactive, password (with the change request), and partial success across
+ * several methods in a row.
+ */
+import { AuthError, ProtocolError } from '../errors.js';
+import type { Signer } from '../keys/index.js';
+import type { SignatureAlgorithm } from '../keys/types.js';
+import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import type { MessageQueue } from './queue.js';
+
+/** One keyboard-interactive round. */
+export interface KeyboardInteractiveRequest {
+  name: string;
+  instructions: string;
+  prompts: { prompt: string; echo: boolean }[];
+}
+
+export interface ClientAuthOptions {
+  username: string;
+  password?: string;
+  /** Keys to try in order (files, then agent keys). */
+  signers?: readonly Signer[];
+  /** Loads more signers lazily (the agent), called once when publickey is first tried. */
+  loadSigners?: () => Promise<Signer[]>;
+  onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
+  /** The server asks for a new password (RFC 4252 §8); resolve with it. */
+  onPasswordChange?: (prompt: string) => string | Promise<string>;
+  /** Method order; default publickey, keyboard-interactive, password. */
+  methods?: readonly string[];
+  /** Called with a USERAUTH_BANNER message. */
+  onBanner?: (message: string) => void;
+}
+
+/** What the auth layer needs from the transport. */
+export interface AuthTransport {
+  send(payload: Buffer): boolean;
+  readonly sessionId: Buffer | undefined;
+  readonly serverSigAlgs: string[] | undefined;
+}
+
+const SERVICE = 'ssh-connection';
+
+type Reply = { kind: 'success' } | { kind: 'failure'; methods: string[]; partial: boolean } | { kind: 'method'; payload: Buffer };
+
+/** Picks the signature algorithm for a key, honouring server-sig-algs for RSA (rsa-sha2-* over ssh-rsa). */
+export function chooseSignatureAlgorithm(signer: Signer, serverSigAlgs: readonly string[] | undefined): SignatureAlgorithm | undefined {
+  const algs = signer.publicKey.signatureAlgorithms;
+  if (signer.publicKey.type !== 'ssh-rsa') return algs[0];
+  if (!serverSigAlgs) return 'rsa-sha2-512';
+  return algs.find((a) => a !== 'ssh-rsa' && serverSigAlgs.includes(a)) ?? (serverSigAlgs.includes('ssh-rsa') ? 'ssh-rsa' : undefined);
+}
+
+/**
+ * Runs user authentication to success or throws {@link AuthError}. `queue` yields the messages
+ * numbered 5–6 and 50–79 the server sends.
+ */
+export async function authenticateClient(t: AuthTransport, queue: MessageQueue, o: ClientAuthOptions): Promise<void> {
+  t.send(new SshWriter(32).byte(MSG.SERVICE_REQUEST).string('ssh-userauth').toBuffer());
+  const accept = await queue.next();
+  if (accept[0] !== MSG.SERVICE_ACCEPT) throw new ProtocolError(`expected SERVICE_ACCEPT, got message ${accept[0]}`);
+
+  const base = () => new SshWriter(512).byte(MSG.USERAUTH_REQUEST).string(o.username).string(SERVICE);
+
+  /** Reads until SUCCESS/FAILURE or a method-specific message (60+). */
+  async function reply(): Promise<Reply> {
+    for (;;) {
+      const p = await queue.next();
+      const n = p[0];
+      const r = new SshReader(p, 1);
+      if (n === MSG.USERAUTH_SUCCESS) {
+        r.ensureEnd('USERAUTH_SUCCESS');
+        return { kind: 'success' };
+      }
+      if (n === MSG.USERAUTH_FAILURE) {
+        const methods = r.nameList();
+        const partial = r.bool();
+        r.ensureEnd('USERAUTH_FAILURE');
+        return { kind: 'failure', methods, partial };
+      }
+      if (n === MSG.USERAUTH_BANNER) {
+        const msg = r.utf8(64 * 1024);
+        r.ascii(256);
+        r.ensureEnd('USERAUTH_BANNER');
+        o.onBanner?.(msg);
+        continue;
+      }
+      if (n !== undefined && n >= 60 && n <= 79) return { kind: 'method', payload: p };
+      throw new ProtocolError(`unexpected message ${n} during authentication`);
+    }
+  }
+
+  // "none" first: learns the allowed methods (and succeeds on servers that need nothing).
+  t.send(base().string('none').toBuffer());
+  const res = await reply();
+  if (res.kind === 'success') return;
+  if (res.kind === 'method') throw new ProtocolError('unexpected method message for none');
+  let allowed = res.methods;
+
+  const order = o.methods ?? ['publickey', 'keyboard-interactive', 'password'];
+  let signers: Signer[] = [...(o.signers ?? [])];
+  let loaded = false;
+  const triedKeys = new Set<string>();
+  const tried = new Set<string>();
+  const failures: string[] = [];
+
+  async function tryPublicKey(): Promise<Reply | undefined> {
+    if (!loaded && o.loadSigners) {
+      loaded = true;
+      try {
+        signers = [...signers, ...(await o.loadSigners())];
+      } catch (e) {
+        failures.push(`agent: ${(e as Error).message}`);
+      }
+    }
+    for (const signer of signers) {
+      const blob = signer.publicKey.blob;
+      const id = blob.toString('base64');
+      if (triedKeys.has(id)) continue;
+      triedKeys.add(id);
+      const alg = chooseSignatureAlgorithm(signer, t.serverSigAlgs);
+      if (!alg) continue;
+      t.send(base().string('publickey').bool(false).string(alg).string(blob).toBuffer());
+      let r = await reply();
+      if (r.kind === 'method') {
+        const pr = new SshReader(r.payload, 1);
+        if (r.payload[0] !== MSG.USERAUTH_PK_OK) throw new ProtocolError('unexpected message in publickey auth');
+        pr.ascii(64);
+        pr.string(16 * 1024);
+        pr.ensureEnd('USERAUTH_PK_OK');
+        const sid = t.sessionId as Buffer;
+        const tail = base().string('publickey').bool(true).string(alg).string(blob).toBuffer();
+        const data = new SshWriter(sid.length + tail.length + 8).string(sid).raw(tail).toBuffer();
+        const sig = await signer.sign(data, alg);
+        t.send(new SshWriter(tail.length + sig.length + 8).raw(tail).string(sig).toBuffer());
+        r = await reply();
+        if (r.kind === 'method') throw new ProtocolError('unexpected message after publickey signature');
+      }
+      if (r.kind === 'success' || (r.kind === 'failure' && r.partial)) return r;
+      if (r.kind === 'failure') allowed = r.methods;
+      if (!allowed.includes('publickey')) return r;
+    }
+    return undefined;
+  }
+
+  async function tryKeyboardInteractive(): Promise<Reply> {
+    t.send(base().string('keyboard-interactive').string('').string('').toBuffer());
+    for (;;) {
+      const r = await reply();
+      if (r.kind !== 'method') return r;
+      if (r.payload[0] !== MSG.USERAUTH_INFO_REQUEST) throw new ProtocolError('unexpected keyboard-interactive message');
+      const pr = new SshReader(r.payload, 1);
+      const name = pr.utf8(4096);
+      const instructions = pr.utf8(16 * 1024);
+      pr.ascii(256);
+      const count = pr.uint32();
+      if (count > 64) throw new ProtocolError('too many keyboard-interactive prompts');
+      const prompts: { prompt: string; echo: boolean }[] = [];
+      for (let i = 0; i < count; i++) prompts.push({ prompt: pr.utf8(4096), echo: pr.bool() });
+      pr.ensureEnd('USERAUTH_INFO_REQUEST');
+      let answers: string[];
+      if (o.onKeyboardInteractive) {
+        answers = await o.onKeyboardInteractive({ name, instructions, prompts });
+      } else if (o.password !== undefined && prompts.length === 1 && /password/i.test(prompts[0]?.prompt ?? '')) {
+        answers = [o.password];
+      } else if (prompts.length === 0) {
+        answers = [];
+      } else {
+        throw new AuthError('server asked keyboard-interactive questions and no onKeyboardInteractive handler was given');
+      }
+      if (answers.length !== prompts.length) throw new AuthError(`keyboard-interactive: ${prompts.length} prompts but ${answers.length} answers`);
+      const w = new SshWriter(256).byte(MSG.USERAUTH_INFO_RESPONSE).uint32(answers.length);
+      for (const a of answers) w.string(a);
+      t.send(w.toBuffer());
+    }
+  }
+
+  async function tryPassword(): Promise<Reply> {
+    const pw = o.password as string;
+    t.send(base().string('password').bool(false).string(pw).toBuffer());
+    const r = await reply();
+    if (r.kind !== 'method') return r;
+    if (r.payload[0] !== MSG.USERAUTH_PASSWD_CHANGEREQ) throw new ProtocolError('unexpected password auth message');
+    const pr = new SshReader(r.payload, 1);
+    const prompt = pr.utf8(4096);
+    pr.ascii(256);
+    pr.ensureEnd('USERAUTH_PASSWD_CHANGEREQ');
+    if (!o.onPasswordChange) throw new AuthError('the server requires a password change and no onPasswordChange handler was given');
+    const next = await o.onPasswordChange(prompt);
+    t.send(base().string('password').bool(true).string(pw).string(next).toBuffer());
+    const r2 = await reply();
+    if (r2.kind === 'method') throw new ProtocolError('unexpected message after password change');
+    return r2;
+  }
+
+  for (;;) {
+    let progressed = false;
+    for (const m of order) {
+      if (!allowed.includes(m)) continue;
+      let r: Reply | undefined;
+      if (m === 'publickey') {
+        if (signers.length === 0 && !o.loadSigners) continue;
+        r = await tryPublicKey();
+        if (!r) continue;
+      } else if (m === 'keyboard-interactive') {
+        if (tried.has(m) || (!o.onKeyboardInteractive && o.password === undefined)) continue;
+        tried.add(m);
+        r = await tryKeyboardInteractive();
+      } else if (m === 'password') {
+        if (tried.has(m) || o.password === undefined) continue;
+        tried.add(m);
+        r = await tryPassword();
+      } else {
+        continue;
+      }
+      if (r.kind === 'success') return;
+      if (r.kind === 'failure') {
+        allowed = r.methods;
+        if (r.partial) {
+          // A step of a multi-step policy passed: methods may be tried again for the next step.
+          tried.clear();
+          progressed = true;
+          break;
+        }
+        failures.push(m);
+      }
+    }
+    if (!progressed) {
+      throw new AuthError(
+        `authentication failed for user ${JSON.stringify(o.username)} (tried: ${[...new Set(failures)].join(', ') || 'none'}; server allows: ${allowed.join(', ')})`,
+        allowed,
+      );
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Algorithm preference lists: what secsh supports, what it offers by default, and OpenSSH-style
+ * edits of the defaults (`+name` append, `-name` remove, `^name` prepend).
+ */
+import { InvalidArgumentError } from '../errors.js';
+
+/** The negotiable algorithm kinds. */
+export type AlgorithmKind = 'kex' | 'hostKey' | 'cipher' | 'mac' | 'compression';
+
+/** One list per kind, each in preference order. */
+export interface AlgorithmLists {
+  kex: string[];
+  hostKey: string[];
+  cipher: string[];
+  mac: string[];
+  compression: string[];
+}
+
+/** A caller's algorithm option: a full list, or a comma string with OpenSSH's `+`/`-`/`^` edits. */
+export type AlgorithmOption = string | readonly string[];
+
+/** Caller options for every kind. */
+export type AlgorithmOptions = Partial<Record<AlgorithmKind, AlgorithmOption>>;
+
+/** Offered unless removed. */
+export const DEFAULT_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
+  kex: [
+    'curve25519-sha256',
+    'curve25519-sha256@libssh.org',
+    'ecdh-sha2-nistp256',
+    'ecdh-sha2-nistp384',
+    'ecdh-sha2-nistp521',
+    'diffie-hellman-group-exchange-sha256',
+    'diffie-hellman-group16-sha512',
+    'diffie-hellman-group18-sha512',
+    'diffie-hellman-group14-sha256',
+  ],
+  hostKey: [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+  ],
+  cipher: [
+    'aes128-gcm@openssh.com',
+    'aes256-gcm@openssh.com',
+    'chacha20-poly1305@openssh.com',
+    'aes128-ctr',
+    'aes192-ctr',
+    'aes256-ctr',
+  ],
+  mac: ['hmac-sha2-256-etm@openssh.com', 'hmac-sha2-512-etm@openssh.com', 'hmac-sha2-256', 'hmac-sha2-512'],
+  compression: ['none', 'zlib@openssh.com'],
+});
+
+/** Supported but off unless asked for (weak or legacy). */
+export const INSECURE_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
+  kex: ['diffie-hellman-group14-sha1', 'diffie-hellman-group1-sha1', 'diffie-hellman-group-exchange-sha1'],
+  hostKey: ['ssh-rsa', 'ssh-dss'],
+  cipher: ['aes128-cbc', 'aes192-cbc', 'aes256-cbc', '3des-cbc'],
+  mac: ['hmac-sha1', 'hmac-sha1-etm@openssh.com'],
+  compression: ['zlib'],
+});
+
+/** Every name secsh implements, per kind. */
+export function supportedAlgorithms(kind: AlgorithmKind): string[] {
+  return [...DEFAULT_ALGORITHMS[kind], ...INSECURE_ALGORITHMS[kind]];
+}
+
+const KINDS: readonly AlgorithmKind[] = ['kex', 'hostKey', 'cipher', 'mac', 'compression'];
+
+function splitNames(v: AlgorithmOption): string[] {
+  const parts = typeof v === 'string' ? v.split(',') : [...v];
+  return parts.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/**
+ * Applies one option to the defaults of `kind`, OpenSSH's way: a list replaces the defaults;
+ * `+a,b` appends, `-a,b` removes (wildcards `*` allowed), `^a,b` moves or puts them first.
+ *
+ * @example
+ * resolveAlgorithmList('cipher', '+3des-cbc'); // defaults then 3des-cbc
+ */
+export function resolveAlgorithmList(kind: AlgorithmKind, option: AlgorithmOption | undefined): string[] {
+  const defaults = [...DEFAULT_ALGORITHMS[kind]];
+  if (option === undefined) return defaults;
+  const supported = new Set(supportedAlgorithms(kind));
+  let mode: '' | '+' | '-' | '^' = '';
+  let raw = option;
+  if (typeof raw === 'string' && /^[+\-^]/.test(raw)) {
+    mode = raw[0] as '+' | '-' | '^';
+    raw = raw.slice(1);
+  }
+  const names = splitNames(raw);
+  if (mode === '-') {
+    const res = defaults.filter((d) => !names.some((pat) => globMatch(pat, d)));
+    return res;
+  }
+  const expanded: string[] = [];
+  for (const n of names) {
+    if (n.includes('*') || n.includes('?')) {
+      for (const s of supportedAlgorithms(kind)) if (globMatch(n, s) && !expanded.includes(s)) expanded.push(s);
+      continue;
+    }
+    if (!supported.has(n)) throw new InvalidArgumentError(`unsupported ${kind} algorithm: ${n}`);
+    if (!expanded.includes(n)) expanded.push(n);
+  }
+  if (mode === '+') return [...defaults, ...expanded.filter((n) => !defaults.includes(n))];
+  if (mode === '^') return [...expanded, ...defaults.filter((n) => !expanded.includes(n))];
+  if (expanded.length === 0) throw new InvalidArgumentError(`empty ${kind} algorithm list`);
+  return expanded;
+}
+
+/** Resolves every kind. */
+export function resolveAlgorithms(options: AlgorithmOptions | undefined): AlgorithmLists {
+  const out = {} as AlgorithmLists;
+  for (const k of KINDS) {
+    out[k] = resolveAlgorithmList(k, options?.[k]);
+    if (out[k].length === 0) throw new InvalidArgumentError(`no ${k} algorithms left after edits`);
+  }
+  return out;
+}
+
+function globMatch(pattern: string, name: string): boolean {
+  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
+  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  return re.test(name);
+}

@@ -1,0 +1,120 @@
+/** SSH_MSG_KEXINIT (RFC 4253 §7.1): codec and algorithm negotiation. */
+import { randomBytes } from 'node:crypto';
+import { NegotiationError } from '../errors.js';
+import { MSG, SshReader, SshWriter } from '../wire/index.js';
+
+export interface KexInitMessage {
+  cookie: Buffer;
+  kex: string[];
+  hostKey: string[];
+  cipherCS: string[];
+  cipherSC: string[];
+  macCS: string[];
+  macSC: string[];
+  compressionCS: string[];
+  compressionSC: string[];
+  languagesCS: string[];
+  languagesSC: string[];
+  firstKexPacketFollows: boolean;
+  reserved: number;
+}
+
+export function encodeKexInit(m: Omit<KexInitMessage, 'cookie' | 'reserved'> & { cookie?: Buffer }): Buffer {
+  return new SshWriter(1024)
+    .byte(MSG.KEXINIT)
+    .raw(m.cookie ?? randomBytes(16))
+    .nameList(m.kex)
+    .nameList(m.hostKey)
+    .nameList(m.cipherCS)
+    .nameList(m.cipherSC)
+    .nameList(m.macCS)
+    .nameList(m.macSC)
+    .nameList(m.compressionCS)
+    .nameList(m.compressionSC)
+    .nameList(m.languagesCS)
+    .nameList(m.languagesSC)
+    .bool(m.firstKexPacketFollows)
+    .uint32(0)
+    .toBuffer();
+}
+
+export function decodeKexInit(payload: Buffer): KexInitMessage {
+  const r = new SshReader(payload);
+  r.byte();
+  const m: KexInitMessage = {
+    cookie: r.raw(16),
+    kex: r.nameList(),
+    hostKey: r.nameList(),
+    cipherCS: r.nameList(),
+    cipherSC: r.nameList(),
+    macCS: r.nameList(),
+    macSC: r.nameList(),
+    compressionCS: r.nameList(),
+    compressionSC: r.nameList(),
+    languagesCS: r.nameList(),
+    languagesSC: r.nameList(),
+    firstKexPacketFollows: r.bool(),
+    reserved: r.uint32(),
+  };
+  r.ensureEnd('KEXINIT');
+  return m;
+}
+
+/** The negotiated algorithms for one key exchange. */
+export interface Negotiated {
+  kex: string;
+  hostKey: string;
+  cipherCS: string;
+  cipherSC: string;
+  macCS: string;
+  macSC: string;
+  compressionCS: string;
+  compressionSC: string;
+  /** The peer's first KEX packet guess was wrong and must be ignored. */
+  ignoreGuess: boolean;
+}
+
+/** Pseudo-algorithms that signal extensions, never chosen. */
+const PSEUDO = /^(ext-info-[cs]|kex-strict-[cs]-v00@openssh\.com)$/;
+
+function choose(kind: string, client: string[], server: string[], filter?: (n: string) => boolean): string {
+  for (const c of client) {
+    if (PSEUDO.test(c)) continue;
+    if (filter && !filter(c)) continue;
+    if (server.includes(c)) return c;
+  }
+  throw new NegotiationError(
+    kind,
+    client.filter((n) => !PSEUDO.test(n)),
+    server.filter((n) => !PSEUDO.test(n)),
+  );
+}
+
+/**
+ * Chooses algorithms per RFC 4253 §7.1: for each kind, the first of the client's list that the server
+ * also has. `isAead(cipher)` skips MAC negotiation for AEAD ciphers, as OpenSSH does.
+ */
+export function negotiate(client: KexInitMessage, server: KexInitMessage, isAead: (cipher: string) => boolean): Negotiated {
+  const kex = choose('key exchange', client.kex, server.kex);
+  const hostKey = choose('host key', client.hostKey, server.hostKey);
+  const cipherCS = choose('cipher (client to server)', client.cipherCS, server.cipherCS);
+  const cipherSC = choose('cipher (server to client)', client.cipherSC, server.cipherSC);
+  const macCS = isAead(cipherCS) ? '' : choose('MAC (client to server)', client.macCS, server.macCS);
+  const macSC = isAead(cipherSC) ? '' : choose('MAC (server to client)', client.macSC, server.macSC);
+  const compressionCS = choose('compression (client to server)', client.compressionCS, server.compressionCS);
+  const compressionSC = choose('compression (server to client)', client.compressionSC, server.compressionSC);
+  // A guess is right when both sides' first kex and host key algorithms are what was chosen.
+  const firstReal = (l: string[]) => l.find((n) => !PSEUDO.test(n));
+  const guessRight = firstReal(client.kex) === firstReal(server.kex) && client.hostKey[0] === server.hostKey[0];
+  return {
+    kex,
+    hostKey,
+    cipherCS,
+    cipherSC,
+    macCS,
+    macSC,
+    compressionCS,
+    compressionSC,
+    ignoreGuess: !guessRight,
+  };
+}

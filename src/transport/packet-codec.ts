@@ -1,0 +1,157 @@
+/**
+ * The binary packet protocol (RFC 4253 §6) without I/O: `push(chunk)` yields payloads, `encode(payload)`
+ * yields bytes to send. Keys are swapped by the transport at NEWKEYS.
+ */
+import { randomFillSync } from 'node:crypto';
+import { ProtocolError } from '../errors.js';
+import type { PacketOpener, PacketSealer } from '../crypto/types.js';
+
+/** RFC 4253 requires 35000; OpenSSH accepts 256 KiB. This is the limit on packet_length. */
+export const MAX_PACKET_LENGTH = 256 * 1024;
+
+/** Collects chunks and hands out exact byte ranges with at most one copy. */
+class ChunkQueue {
+  private chunks: Buffer[] = [];
+  private head = 0; // offset into chunks[0]
+  length = 0;
+
+  push(b: Buffer): void {
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.length += b.length;
+  }
+
+  /** Returns the first n bytes without consuming (a view when possible). */
+  peek(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
+    const out = Buffer.allocUnsafe(n);
+    let got = 0;
+    let off = this.head;
+    for (const c of this.chunks) {
+      const take = Math.min(n - got, c.length - off);
+      c.copy(out, got, off, off + take);
+      got += take;
+      off = 0;
+      if (got === n) break;
+    }
+    return out;
+  }
+
+  /** Consumes n bytes and returns them. */
+  take(n: number): Buffer {
+    const out = this.peek(n);
+    this.length -= n;
+    let left = n;
+    while (left > 0) {
+      const c = this.chunks[0] as Buffer;
+      const avail = c.length - this.head;
+      if (avail > left) {
+        this.head += left;
+        left = 0;
+      } else {
+        left -= avail;
+        this.chunks.shift();
+        this.head = 0;
+      }
+    }
+    return out;
+  }
+}
+
+const NONE_SEALER: PacketSealer = {
+  blockSize: 8,
+  macLength: 0,
+  lengthExcludedFromPadding: false,
+  seal: (_seq, packet) => packet,
+};
+
+const NONE_OPENER: PacketOpener = {
+  headerLength: 4,
+  macLength: 0,
+  blockSize: 8,
+  lengthExcludedFromPadding: false,
+  packetLength: (_seq, header) => header.readUInt32BE(0),
+  open: (_seq, data) => data.subarray(4),
+};
+
+/** Decoder for incoming packets. */
+export class PacketDecoder {
+  private readonly queue = new ChunkQueue();
+  private opener: PacketOpener = NONE_OPENER;
+  private pendingLength = -1;
+  /** Sequence number of the next packet (uint32, wraps). */
+  seq = 0;
+  /** Packets and bytes received under the current keys. */
+  packets = 0;
+  bytes = 0;
+
+  setOpener(opener: PacketOpener): void {
+    this.opener = opener;
+    this.packets = 0;
+    this.bytes = 0;
+  }
+
+  push(chunk: Buffer): void {
+    this.queue.push(chunk);
+  }
+
+  /** Decodes the next whole packet, or returns undefined when more bytes are needed. */
+  next(): Buffer | undefined {
+    const o = this.opener;
+    if (this.pendingLength < 0) {
+      if (this.queue.length < o.headerLength) return undefined;
+      const len = o.packetLength(this.seq, this.queue.peek(o.headerLength));
+      if (len > MAX_PACKET_LENGTH) throw new ProtocolError(`packet length ${len} exceeds limit ${MAX_PACKET_LENGTH}`);
+      if (len < 5) throw new ProtocolError(`packet length ${len} is too small`);
+      const aligned = o.lengthExcludedFromPadding ? len : len + 4;
+      if (aligned % o.blockSize !== 0) throw new ProtocolError(`packet length ${len} is not a multiple of the cipher block size`);
+      this.pendingLength = len;
+    }
+    const total = 4 + this.pendingLength + o.macLength;
+    if (this.queue.length < total) return undefined;
+    const data = this.queue.take(total);
+    const plain = o.open(this.seq, data);
+    const len = this.pendingLength;
+    this.pendingLength = -1;
+    this.seq = (this.seq + 1) % 0x100000000;
+    this.packets++;
+    this.bytes += total;
+    const pad = plain[0] as number;
+    if (pad < 4 || pad > len - 2) throw new ProtocolError(`invalid padding length ${pad}`);
+    return plain.subarray(1, len - pad);
+  }
+}
+
+/** Encoder for outgoing packets. */
+export class PacketEncoder {
+  private sealer: PacketSealer = NONE_SEALER;
+  seq = 0;
+  packets = 0;
+  bytes = 0;
+
+  setSealer(sealer: PacketSealer): void {
+    this.sealer = sealer;
+    this.packets = 0;
+    this.bytes = 0;
+  }
+
+  encode(payload: Buffer): Buffer {
+    const s = this.sealer;
+    const bs = s.blockSize;
+    const base = 1 + payload.length + (s.lengthExcludedFromPadding ? 0 : 4);
+    let pad = bs - (base % bs);
+    if (pad < 4) pad += bs;
+    const packetLength = 1 + payload.length + pad;
+    const packet = Buffer.allocUnsafe(4 + packetLength);
+    packet.writeUInt32BE(packetLength, 0);
+    packet[4] = pad;
+    payload.copy(packet, 5);
+    randomFillSync(packet, 5 + payload.length, pad);
+    const out = s.seal(this.seq, packet);
+    this.seq = (this.seq + 1) % 0x100000000;
+    this.packets++;
+    this.bytes += out.length;
+    return out;
+  }
+}

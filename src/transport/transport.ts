@@ -1,0 +1,716 @@
+/**
+ * The SSH transport (RFC 4253) bound to any Duplex stream: version exchange, binary packets, key
+ * exchange and re-exchange, strict KEX, ext-info, DISCONNECT. Upper layers get payloads through
+ * `onMessage` and send with `send()`.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
+import { cipherInfo, macInfo, createOpener, createSealer } from '../crypto/cipher.js';
+import { PacketCompressor, PacketDecompressor } from '../crypto/compress.js';
+import { deriveKey } from '../crypto/kex.js';
+import type { AlgorithmLists } from '../crypto/algorithms.js';
+import type { DirectionKeys, HashName, PacketOpener, PacketSealer } from '../crypto/types.js';
+import {
+  ConnectionLostError,
+  DisconnectError,
+  DisconnectReason,
+  HostKeyError,
+  NegotiationError,
+  ProtocolError,
+  SshError,
+} from '../errors.js';
+import type { DisconnectReasonCode } from '../errors.js';
+import type { PrivateKey, PublicKey } from '../keys/index.js';
+import type { SignatureAlgorithm } from '../keys/types.js';
+import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { ClientKex, ServerKex } from './kex-exchange.js';
+import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
+import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
+import type { KexInitMessage, Negotiated } from './kexinit.js';
+import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
+import { classify } from './phase.js';
+import type { Phase } from './phase.js';
+import { SOFTWARE_VERSION, VersionReader } from './version.js';
+
+const debug = debuglog('secsh');
+
+/** Re-exchange thresholds. */
+export interface RekeyLimit {
+  /** Bytes in either direction under one key (default: the cipher's safe limit, at most 1 GiB). */
+  bytes?: number;
+  /** Packets in either direction (default 2^31). */
+  packets?: number;
+  /** Seconds between exchanges (default 3600; 0 disables). */
+  seconds?: number;
+}
+
+export interface TransportOptions {
+  role: 'client' | 'server';
+  algorithms: AlgorithmLists;
+  /** Server: host keys; the host key algorithms offered are derived from them. */
+  hostKeys?: readonly PrivateKey[];
+  /** Client: called with the server's host key after its signature is checked; throw (or reject) to refuse. */
+  verifyHostKey?: (key: PublicKey) => void | Promise<void>;
+  rekeyLimit?: RekeyLimit;
+  /** Client: DH group exchange sizes. */
+  gex?: GexSizes;
+  /** Replaces `secsh_<version>` in our identification string. */
+  softwareVersion?: string;
+  /** Server: signature algorithms to announce in server-sig-algs. */
+  serverSigAlgs?: readonly string[];
+  /** Strict KEX (default true). */
+  strictKex?: boolean;
+}
+
+/** Names negotiated by the last key exchange. */
+export interface NegotiatedAlgorithms {
+  kex: string;
+  hostKey: string;
+  cipher: string;
+  mac: string;
+  compression: string;
+  /** The other direction (server to client for a client). */
+  inbound: { cipher: string; mac: string; compression: string };
+}
+
+interface KexRun {
+  ours: Buffer | undefined;
+  theirs: KexInitMessage | undefined;
+  theirsRaw: Buffer | undefined;
+  negotiated: Negotiated | undefined;
+  method: ClientKex | ServerKex | undefined;
+  ignoreNext: boolean;
+  newKeysSent: boolean;
+  newKeysReceived: boolean;
+  incoming: { opener: PacketOpener; compression: string } | undefined;
+  outgoing: { sealer: PacketSealer; compression: string } | undefined;
+  result: KexResult | undefined;
+}
+
+type Waiter = { resolve: () => void; reject: (e: Error) => void };
+
+const MAX_INBOX = 4096;
+const ONE_GIB = 1024 * 1024 * 1024;
+
+/**
+ * One SSH transport connection over a stream.
+ *
+ * @example
+ * const t = new Transport(socket, { role: 'client', algorithms: resolveAlgorithms(undefined), verifyHostKey });
+ * t.start(); await t.ready();
+ */
+export class Transport extends EventEmitter {
+  readonly role: 'client' | 'server';
+  private readonly stream: Duplex;
+  private readonly opts: TransportOptions;
+  private readonly versionReader: VersionReader;
+  private readonly decoder = new PacketDecoder();
+  private readonly encoder = new PacketEncoder();
+  private readonly ourVersion: string;
+  private peerVersionLine: string | undefined;
+  private kex: KexRun | undefined;
+  private firstKexDone = false;
+  private strict = false;
+  private phase: Phase = 'initial-kex';
+  private outPhaseConnected = false;
+  private held: Buffer[] = [];
+  private inbox: Buffer[] = [];
+  private handler: ((payload: Buffer) => void) | undefined;
+  private readyWaiters: Waiter[] = [];
+  private rekeyWaiters: Waiter[] = [];
+  private corked = false;
+  private needDrain = false;
+  private compressor: PacketCompressor | undefined;
+  private decompressor: PacketDecompressor | undefined;
+  private outCompression = 'none';
+  private inCompression = 'none';
+  private rekeyTimer: NodeJS.Timeout | undefined;
+  private bytesLimit = ONE_GIB;
+  private packetsReceived = 0;
+  private verifying = false;
+  private started = false;
+  /** The error that closed the transport, once closed. */
+  closeError: Error | undefined;
+  closed = false;
+  /** H of the first exchange. */
+  sessionId: Buffer | undefined;
+  /** The server's host key (client role), from the first exchange. */
+  hostKey: PublicKey | undefined;
+  /** The last negotiation. */
+  negotiated: NegotiatedAlgorithms | undefined;
+  /** Extensions the peer announced in SSH_MSG_EXT_INFO. */
+  readonly peerExtensions = new Map<string, Buffer>();
+  /** Time of the last packet received (ms since epoch). */
+  lastReceived = Date.now();
+
+  constructor(stream: Duplex, opts: TransportOptions) {
+    super();
+    this.stream = stream;
+    this.opts = opts;
+    this.role = opts.role;
+    this.ourVersion = `SSH-2.0-${opts.softwareVersion ?? SOFTWARE_VERSION}`;
+    this.versionReader = new VersionReader(opts.role === 'client');
+    if (opts.role === 'server' && (!opts.hostKeys || opts.hostKeys.length === 0)) {
+      throw new TypeError('a server transport needs at least one host key');
+    }
+    const sock = stream as Duplex & { setNoDelay?: (v: boolean) => void };
+    if (typeof sock.setNoDelay === 'function') sock.setNoDelay(true);
+  }
+
+  /** The peer's identification string (without CR LF), once received. */
+  get peerVersion(): string | undefined {
+    return this.peerVersionLine;
+  }
+
+  /** Signature algorithms the server accepts for user auth (from ext-info), if it said. */
+  get serverSigAlgs(): string[] | undefined {
+    const v = this.peerExtensions.get('server-sig-algs');
+    return v ? v.toString('latin1').split(',').filter(Boolean) : undefined;
+  }
+
+  /** Starts the protocol: sends our version and KEXINIT, and reads from the stream. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.stream.on('end', () => this.fail(new ConnectionLostError('connection closed by peer')));
+    this.stream.on('close', () => this.fail(new ConnectionLostError('connection closed')));
+    this.stream.on('error', (err: Error) => this.fail(new ConnectionLostError(`connection error: ${err.message}`, { cause: err })));
+    this.stream.on('drain', () => this.onStreamDrain());
+    this.writeRaw(Buffer.from(`${this.ourVersion}\r\n`, 'latin1'));
+    this.startKex();
+  }
+
+  /** Resolves when the first key exchange is complete and (client) the host key was accepted. */
+  ready(): Promise<void> {
+    if (this.closed) return Promise.reject(this.closeError ?? new ConnectionLostError());
+    if (this.firstKexDone) return Promise.resolve();
+    return new Promise((resolve, reject) => this.readyWaiters.push({ resolve, reject }));
+  }
+
+  /**
+   * Sets the receiver of upper-layer messages (auth and connection, numbers 5–6 and 50+).
+   * Messages that arrived before a receiver was set are delivered first.
+   */
+  setMessageHandler(handler: ((payload: Buffer) => void) | undefined): void {
+    this.handler = handler;
+    while (this.handler && this.inbox.length && !this.closed) {
+      const p = this.inbox.shift() as Buffer;
+      this.deliver(p);
+    }
+  }
+
+  /**
+   * Sends an upper-layer payload. During a key exchange it is held and sent under the new keys.
+   * Returns false when the stream is backed up; 'drain' follows.
+   */
+  send(payload: Buffer): boolean {
+    if (this.closed) return false;
+    if (this.kex?.ours && !this.kex.newKeysSent) {
+      this.held.push(payload);
+      this.needDrain = true;
+      return false;
+    }
+    return this.sendPacket(payload);
+  }
+
+  /** Starts a key re-exchange (if none is running) and resolves when the new keys are in use both ways. */
+  rekey(): Promise<void> {
+    if (this.closed) return Promise.reject(this.closeError ?? new ConnectionLostError());
+    const p = new Promise<void>((resolve, reject) => this.rekeyWaiters.push({ resolve, reject }));
+    if (!this.kex) this.startKex();
+    return p;
+  }
+
+  /** Sends SSH_MSG_DISCONNECT and closes. */
+  disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'disconnected by application'): void {
+    if (this.closed) return;
+    this.sendDisconnect(reason, description);
+    this.close(undefined);
+  }
+
+  /** Closes the transport with an error (sends DISCONNECT when the error has a reason). */
+  destroy(err?: Error): void {
+    if (err) this.fail(err);
+    else this.disconnect();
+  }
+
+  // ---- output ----
+
+  private writeRaw(buf: Buffer): boolean {
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
+    const ok = this.stream.write(buf);
+    if (!ok) this.needDrain = true;
+    return ok;
+  }
+
+  private sendPacket(payload: Buffer): boolean {
+    let body = payload;
+    if (this.compressor) body = this.compressor.compress(payload);
+    if (body.length > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
+    const ok = this.writeRaw(this.encoder.encode(body));
+    if (payload[0] === MSG.USERAUTH_SUCCESS && this.role === 'server') this.onAuthenticated();
+    this.checkRekey();
+    return ok;
+  }
+
+  private onStreamDrain(): void {
+    if (this.needDrain && !(this.kex?.ours && !this.kex.newKeysSent)) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private sendDisconnect(reason: number, description: string): void {
+    try {
+      const p = new SshWriter(64).byte(MSG.DISCONNECT).uint32(reason).string(description).string('').toBuffer();
+      if (this.peerVersionLine !== undefined || this.started) this.writeRaw(this.encoder.encode(p));
+    } catch {
+      // best effort
+    }
+  }
+
+  // ---- input ----
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    try {
+      if (this.peerVersionLine === undefined) {
+        const r = this.versionReader.push(chunk);
+        if (!r.done) return;
+        this.peerVersionLine = r.version;
+        debug('peer version %s', r.version);
+        chunk = r.rest;
+        if (chunk.length === 0) return;
+      }
+      this.decoder.push(chunk);
+      for (;;) {
+        if (this.closed) return;
+        const payload = this.decoder.next();
+        if (!payload) break;
+        this.lastReceived = Date.now();
+        this.packetsReceived++;
+        const plain = this.decompressor ? this.decompressor.decompress(payload) : payload;
+        if (plain.length === 0) throw new ProtocolError('empty packet payload');
+        this.handlePayload(plain);
+        this.checkRekey();
+      }
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new ProtocolError(String(e)));
+    }
+  }
+
+  private handlePayload(p: Buffer): void {
+    const n = p[0] as number;
+    const peer = this.role === 'client' ? 'server' : 'client';
+    const inKex = !!this.kex?.theirs && !this.kex.newKeysReceived;
+    const verdict = classify(n, peer, this.phase, inKex, this.strict);
+    if (verdict === 'fatal') {
+      throw new ProtocolError(`unexpected message ${n} from ${peer} during ${inKex ? 'key exchange' : this.phase}`);
+    }
+    if (verdict === 'unimplemented') {
+      const seq = (this.decoder.seq + 0xffffffff) % 0x100000000;
+      this.sendPacket(new SshWriter(16).byte(MSG.UNIMPLEMENTED).uint32(seq).toBuffer());
+      return;
+    }
+    if (verdict === 'deliver') {
+      if (this.role === 'client' && n === MSG.USERAUTH_SUCCESS) this.onAuthenticated();
+      this.deliver(p);
+      return;
+    }
+    switch (n) {
+      case MSG.DISCONNECT: {
+        const r = new SshReader(p, 1);
+        const code = r.uint32();
+        const desc = r.string(8192).toString('utf8');
+        this.close(new DisconnectError(code, desc.replace(/[^\x20-\x7e]/g, '?')));
+        return;
+      }
+      case MSG.IGNORE:
+      case MSG.DEBUG:
+        return;
+      case MSG.UNIMPLEMENTED: {
+        const r = new SshReader(p, 1);
+        const seq = r.uint32();
+        debug('peer says packet %d was unimplemented', seq);
+        this.emit('unimplemented', seq);
+        return;
+      }
+      case MSG.EXT_INFO:
+        this.onExtInfo(p);
+        return;
+      case MSG.KEXINIT:
+        this.onKexInit(p);
+        return;
+      case MSG.NEWKEYS:
+        this.onNewKeys(p);
+        return;
+      default:
+        this.onKexMethodMessage(p);
+    }
+  }
+
+  private deliver(p: Buffer): void {
+    if (!this.handler) {
+      if (this.inbox.length >= MAX_INBOX) throw new ProtocolError('too many unhandled messages');
+      this.inbox.push(p);
+      return;
+    }
+    this.handler(p);
+  }
+
+  private onAuthenticated(): void {
+    if (this.phase === 'connected') return;
+    this.phase = 'connected';
+    this.outPhaseConnected = true;
+    // Delayed compression starts now in both directions (zlib@openssh.com).
+    if (this.outCompression === 'zlib@openssh.com' && !this.compressor) this.compressor = new PacketCompressor();
+    if (this.inCompression === 'zlib@openssh.com' && !this.decompressor) this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
+  }
+
+  private onExtInfo(p: Buffer): void {
+    const r = new SshReader(p, 1);
+    const count = r.uint32();
+    if (count > 64) throw new ProtocolError('too many extensions in EXT_INFO');
+    for (let i = 0; i < count; i++) {
+      const name = r.ascii(256);
+      const value = r.string(64 * 1024);
+      this.peerExtensions.set(name, Buffer.from(value));
+    }
+    r.ensureEnd('EXT_INFO');
+    this.emit('ext-info', this.peerExtensions);
+  }
+
+  // ---- key exchange ----
+
+  private ourKexInit(): Buffer {
+    const a = this.opts.algorithms;
+    const first = this.sessionId === undefined;
+    const kex = [...a.kex];
+    if (first) {
+      if (this.role === 'client') kex.push('ext-info-c');
+      if (this.opts.strictKex !== false) kex.push(this.role === 'client' ? 'kex-strict-c-v00@openssh.com' : 'kex-strict-s-v00@openssh.com');
+    }
+    const hostKey = this.role === 'server' ? this.serverHostKeyAlgorithms() : a.hostKey;
+    return encodeKexInit({
+      kex,
+      hostKey,
+      cipherCS: a.cipher,
+      cipherSC: a.cipher,
+      macCS: a.mac,
+      macSC: a.mac,
+      compressionCS: a.compression,
+      compressionSC: a.compression,
+      languagesCS: [],
+      languagesSC: [],
+      firstKexPacketFollows: false,
+    });
+  }
+
+  /** Host key algorithms a server can sign with: its preference list filtered by the keys it has. */
+  private serverHostKeyAlgorithms(): string[] {
+    const keys = this.opts.hostKeys ?? [];
+    return this.opts.algorithms.hostKey.filter((alg) =>
+      keys.some((k) => k.publicKey.signatureAlgorithms.includes(alg as SignatureAlgorithm)),
+    );
+  }
+
+  private newRun(): KexRun {
+    return {
+      ours: undefined,
+      theirs: undefined,
+      theirsRaw: undefined,
+      negotiated: undefined,
+      method: undefined,
+      ignoreNext: false,
+      newKeysSent: false,
+      newKeysReceived: false,
+      incoming: undefined,
+      outgoing: undefined,
+      result: undefined,
+    };
+  }
+
+  private startKex(): void {
+    if (this.closed) return;
+    if (!this.kex) this.kex = this.newRun();
+    if (this.kex.ours) return;
+    this.kex.ours = this.ourKexInit();
+    this.needDrain = true;
+    this.sendPacket(this.kex.ours);
+    if (this.kex.theirs) this.beginMethod();
+  }
+
+  private onKexInit(p: Buffer): void {
+    if (this.kex?.theirs) throw new ProtocolError('second KEXINIT during key exchange');
+    const msg = decodeKexInit(p);
+    if (!this.firstKexDone) {
+      const peerStrict = msg.kex.includes(this.role === 'client' ? 'kex-strict-s-v00@openssh.com' : 'kex-strict-c-v00@openssh.com');
+      if (peerStrict && this.opts.strictKex !== false) {
+        this.strict = true;
+        if (this.packetsReceived !== 1) throw new ProtocolError('strict KEX: KEXINIT was not the first packet');
+      }
+    }
+    if (!this.kex) this.kex = this.newRun();
+    this.kex.theirs = msg;
+    this.kex.theirsRaw = Buffer.from(p);
+    if (!this.kex.ours) {
+      this.startKex(); // calls beginMethod
+    } else {
+      this.beginMethod();
+    }
+  }
+
+  private beginMethod(): void {
+    const run = this.kex as KexRun;
+    const ours = decodeKexInit(run.ours as Buffer);
+    const theirs = run.theirs as KexInitMessage;
+    const [c, s] = this.role === 'client' ? [ours, theirs] : [theirs, ours];
+    const neg = negotiate(c, s, (name) => cipherInfo(name)?.aead ?? false);
+    run.negotiated = neg;
+    if (theirs.firstKexPacketFollows && neg.ignoreGuess) run.ignoreNext = true;
+    const prefix: HashPrefix = {
+      clientVersion: this.role === 'client' ? this.ourVersion : (this.peerVersionLine as string),
+      serverVersion: this.role === 'client' ? (this.peerVersionLine as string) : this.ourVersion,
+      clientKexInit: this.role === 'client' ? (run.ours as Buffer) : (run.theirsRaw as Buffer),
+      serverKexInit: this.role === 'client' ? (run.theirsRaw as Buffer) : (run.ours as Buffer),
+    };
+    debug('negotiated %o', neg);
+    if (this.role === 'client') {
+      const m = new ClientKex(neg.kex, neg.hostKey, prefix, this.opts.gex);
+      run.method = m;
+      this.sendPacket(m.start());
+    } else {
+      const alg = neg.hostKey as SignatureAlgorithm;
+      const key = (this.opts.hostKeys ?? []).find((k) => k.publicKey.signatureAlgorithms.includes(alg));
+      if (!key) throw new NegotiationError('host key', c.hostKey, s.hostKey);
+      run.method = new ServerKex(neg.kex, key, alg, prefix);
+    }
+  }
+
+  private onKexMethodMessage(p: Buffer): void {
+    const run = this.kex;
+    if (!run?.method || run.result) throw new ProtocolError(`unexpected key exchange message ${p[0]}`);
+    if (run.ignoreNext) {
+      run.ignoreNext = false;
+      return;
+    }
+    if (run.method instanceof ClientKex) {
+      const out = run.method.handle(p);
+      if ('send' in out) {
+        this.sendPacket(out.send);
+        return;
+      }
+      this.finishMethod(run, out.result);
+      const key = out.result.hostKey;
+      if (this.hostKey && !this.hostKey.equals(key)) {
+        throw new HostKeyError('server host key changed during key re-exchange', key.fingerprint());
+      }
+      if (this.hostKey) {
+        this.sendNewKeys(run);
+        return;
+      }
+      const verify = this.opts.verifyHostKey;
+      if (!verify) throw new HostKeyError('no host key verifier configured', key.fingerprint());
+      this.verifying = true;
+      Promise.resolve()
+        .then(() => verify(key))
+        .then(
+          () => {
+            this.verifying = false;
+            if (this.closed) return;
+            this.hostKey = key;
+            try {
+              this.sendNewKeys(run);
+            } catch (e) {
+              this.fail(e as Error);
+            }
+          },
+          (e: unknown) => {
+            this.verifying = false;
+            const err =
+              e instanceof SshError ? e : new HostKeyError(`host key rejected: ${(e as Error)?.message ?? String(e)}`, key.fingerprint());
+            this.fail(err);
+          },
+        );
+      return;
+    }
+    const out = run.method.handle(p);
+    this.sendPacket(out.send);
+    if (out.result) {
+      this.finishMethod(run, out.result);
+      this.sendNewKeys(run);
+    }
+  }
+
+  /** Derives both directions' keys from K and H. */
+  private finishMethod(run: KexRun, result: KexResult): void {
+    run.result = result;
+    if (!this.sessionId) this.sessionId = Buffer.from(result.h);
+    const neg = run.negotiated as Negotiated;
+    const sid = this.sessionId;
+    const hash: HashName = result.hash;
+    const make = (cipher: string, mac: string, letters: ['A' | 'B', 'C' | 'D', 'E' | 'F']): DirectionKeys => {
+      const ci = cipherInfo(cipher);
+      if (!ci) throw new ProtocolError(`unsupported cipher ${cipher}`);
+      const mi = ci.aead ? undefined : macInfo(mac);
+      if (!ci.aead && !mi) throw new ProtocolError(`unsupported MAC ${mac}`);
+      return {
+        cipher,
+        mac: ci.aead ? '' : mac,
+        iv: deriveKey(hash, result.k, result.h, letters[0], sid, ci.ivLength),
+        key: deriveKey(hash, result.k, result.h, letters[1], sid, ci.keyLength),
+        macKey: mi ? deriveKey(hash, result.k, result.h, letters[2], sid, mi.keyLength) : Buffer.alloc(0),
+      };
+    };
+    const cs = make(neg.cipherCS, neg.macCS, ['A', 'C', 'E']);
+    const sc = make(neg.cipherSC, neg.macSC, ['B', 'D', 'F']);
+    const [outKeys, inKeys, outComp, inComp] =
+      this.role === 'client' ? [cs, sc, neg.compressionCS, neg.compressionSC] : [sc, cs, neg.compressionSC, neg.compressionCS];
+    run.outgoing = { sealer: createSealer(outKeys), compression: outComp };
+    run.incoming = { opener: createOpener(inKeys), compression: inComp };
+    const limits = [cipherInfo(outKeys.cipher)?.rekeyBytes ?? ONE_GIB, cipherInfo(inKeys.cipher)?.rekeyBytes ?? ONE_GIB];
+    if (this.opts.rekeyLimit?.bytes) limits.push(this.opts.rekeyLimit.bytes);
+    this.bytesLimit = Math.min(...limits);
+    this.negotiated = {
+      kex: neg.kex,
+      hostKey: neg.hostKey,
+      cipher: outKeys.cipher,
+      mac: outKeys.mac,
+      compression: outComp,
+      inbound: { cipher: inKeys.cipher, mac: inKeys.mac, compression: inComp },
+    };
+  }
+
+  private sendNewKeys(run: KexRun): void {
+    if (this.closed || run.newKeysSent) return;
+    this.writeRaw(this.encoder.encode(Buffer.from([MSG.NEWKEYS])));
+    run.newKeysSent = true;
+    const out = run.outgoing as { sealer: PacketSealer; compression: string };
+    this.encoder.setSealer(out.sealer);
+    if (this.strict) this.encoder.seq = 0;
+    this.outCompression = out.compression;
+    if (!this.compressor && (out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected))) {
+      this.compressor = new PacketCompressor();
+    }
+    if (this.role === 'server' && this.sessionId && !this.firstKexDone) this.maybeSendExtInfo(run);
+    // Flush what upper layers queued during the exchange.
+    const held = this.held;
+    this.held = [];
+    for (const h of held) this.sendPacket(h);
+    this.maybeFinishKex();
+  }
+
+  private maybeSendExtInfo(run: KexRun): void {
+    if (!run.theirs?.kex.includes('ext-info-c')) return;
+    const algs = this.opts.serverSigAlgs ?? [
+      'ssh-ed25519',
+      'ecdsa-sha2-nistp256',
+      'ecdsa-sha2-nistp384',
+      'ecdsa-sha2-nistp521',
+      'rsa-sha2-512',
+      'rsa-sha2-256',
+    ];
+    const w = new SshWriter(256).byte(MSG.EXT_INFO).uint32(1).string('server-sig-algs').string(algs.join(','));
+    this.sendPacket(w.toBuffer());
+  }
+
+  private onNewKeys(p: Buffer): void {
+    const run = this.kex;
+    if (p.length !== 1) throw new ProtocolError('NEWKEYS with trailing bytes');
+    if (!run?.incoming || run.newKeysReceived) throw new ProtocolError('unexpected NEWKEYS');
+    run.newKeysReceived = true;
+    this.decoder.setOpener(run.incoming.opener);
+    if (this.strict) this.decoder.seq = 0;
+    this.inCompression = run.incoming.compression;
+    if (
+      !this.decompressor &&
+      (run.incoming.compression === 'zlib' || (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected'))
+    ) {
+      this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
+    }
+    if (this.phase === 'initial-kex') this.phase = 'auth';
+    this.maybeFinishKex();
+  }
+
+  private maybeFinishKex(): void {
+    const run = this.kex;
+    if (!run || !run.newKeysSent || !run.newKeysReceived) return;
+    this.kex = undefined;
+    const first = !this.firstKexDone;
+    this.firstKexDone = true;
+    this.scheduleTimedRekey();
+    this.emit('kex', this.negotiated);
+    if (first) {
+      for (const w of this.readyWaiters.splice(0)) w.resolve();
+    }
+    for (const w of this.rekeyWaiters.splice(0)) w.resolve();
+    if (this.needDrain && this.stream.writableLength < this.stream.writableHighWaterMark) {
+      this.needDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private scheduleTimedRekey(): void {
+    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    const secs = this.opts.rekeyLimit?.seconds ?? 3600;
+    if (secs > 0) {
+      this.rekeyTimer = setTimeout(() => {
+        if (!this.kex && !this.closed) this.startKex();
+      }, secs * 1000);
+      this.rekeyTimer.unref();
+    }
+  }
+
+  private checkRekey(): void {
+    if (!this.firstKexDone || this.kex || this.closed) return;
+    const maxPackets = this.opts.rekeyLimit?.packets ?? 2 ** 31;
+    if (
+      this.encoder.bytes >= this.bytesLimit ||
+      this.decoder.bytes >= this.bytesLimit ||
+      this.encoder.packets >= maxPackets ||
+      this.decoder.packets >= maxPackets
+    ) {
+      debug('rekey: limit reached');
+      this.startKex();
+    }
+  }
+
+  // ---- closing ----
+
+  private fail(err: Error): void {
+    if (this.closed) return;
+    const reason = err instanceof SshError ? err.reason : undefined;
+    if (reason !== undefined && reason !== DisconnectReason.CONNECTION_LOST && !(err instanceof DisconnectError)) {
+      this.sendDisconnect(reason, err.message.slice(0, 200));
+    }
+    this.close(err);
+  }
+
+  private close(err: Error | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeError = err;
+    if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    debug('transport closed: %s', err?.message ?? 'ok');
+    const e = err ?? new ConnectionLostError('connection closed');
+    for (const w of this.readyWaiters.splice(0)) w.reject(e);
+    for (const w of this.rekeyWaiters.splice(0)) w.reject(e);
+    try {
+      this.stream.end();
+    } catch {
+      // ignore
+    }
+    const s = this.stream;
+    setTimeout(() => s.destroy(), 100).unref();
+    this.emit('close', err);
+  }
+}
