@@ -1,0 +1,465 @@
+/**
+ * The client facade: `Client.connect()` opens a TCP connection (or uses any Duplex), runs the
+ * transport, verifies the host key, authenticates and offers exec/spawn/shell/subsystem.
+ */
+import { EventEmitter } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
+import { AgentClient } from './agent/index.js';
+import { authenticateClient } from './auth/client.js';
+import type { KeyboardInteractiveRequest } from './auth/client.js';
+import { MessageQueue } from './auth/queue.js';
+import { Connection } from './connection/index.js';
+import type { Channel } from './connection/index.js';
+import { resolveAlgorithms } from './crypto/algorithms.js';
+import type { AlgorithmOptions } from './crypto/algorithms.js';
+import {
+  AbortError,
+  ConnectionLostError,
+  HostKeyError,
+  InvalidArgumentError,
+  SshError,
+  TimeoutError,
+} from './errors.js';
+import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import type { PublicKey, Signer } from './keys/index.js';
+import { Transport } from './transport/transport.js';
+import type { RekeyLimit } from './transport/transport.js';
+
+/** Something to log to; each method is optional. */
+export interface Logger {
+  debug?(message: string): void;
+  info?(message: string): void;
+  warn?(message: string): void;
+}
+
+/** Pseudo-terminal request. */
+export interface PtyOptions {
+  term?: string;
+  cols?: number;
+  rows?: number;
+  width?: number;
+  height?: number;
+  /** Terminal modes by name (RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
+  modes?: Record<string, number>;
+}
+
+/** Options of {@link Client.connect}. */
+export interface ConnectOptions {
+  host?: string;
+  /** Default 22. */
+  port?: number;
+  username: string;
+  /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
+  privateKey?: string | Buffer | PrivateKey | Signer;
+  passphrase?: string;
+  password?: string;
+  /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
+  agent?: string | boolean | AgentClient;
+  onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
+  /** The server asks for a new password; resolve with it. */
+  onPasswordChange?: (prompt: string) => string | Promise<string>;
+  /** Decides whether the server's host key is accepted. */
+  hostVerifier?: (key: PublicKey) => boolean | Promise<boolean>;
+  /** A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it). */
+  hostKeyFingerprint?: string;
+  /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */
+  insecureAcceptAnyHostKey?: boolean;
+  /** Algorithm lists: a full list, or OpenSSH edits of the defaults (`+name`, `-name`, `^name`). */
+  algorithms?: AlgorithmOptions;
+  /** Any Duplex to run SSH over instead of a TCP connection to host:port. */
+  sock?: Duplex;
+  /** Milliseconds for connect + key exchange + authentication (default 20000). */
+  readyTimeout?: number;
+  /** Milliseconds between keepalives when the server is silent (0 = off, the default). */
+  keepaliveInterval?: number;
+  /** Unanswered keepalives before the connection is closed (default 3). */
+  keepaliveCountMax?: number;
+  rekeyLimit?: RekeyLimit;
+  /** Aborts connecting; after connecting, closes the connection. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Called with the server's pre-auth banner text. */
+  onBanner?: (message: string) => void;
+  /** Authentication methods in order (default publickey, keyboard-interactive, password). */
+  authMethods?: string[];
+}
+
+/** Negotiated algorithm names (client to server direction). */
+export interface Algorithms {
+  kex: string;
+  hostKey: string;
+  cipher: string;
+  mac: string;
+  compression: string;
+}
+
+/** Options for commands. */
+export interface ExecOptions {
+  /** Sent to the command's stdin, then EOF. */
+  stdin?: string | Buffer | Readable;
+  env?: Record<string, string>;
+  pty?: boolean | PtyOptions;
+  /** 'utf8' (default) gives strings; 'buffer' gives Buffers. */
+  encoding?: 'utf8' | 'buffer';
+}
+
+/** The result of {@link Client.exec}. */
+export interface ExecResult<T extends string | Buffer = string> {
+  stdout: T;
+  stderr: T;
+  /** Exit status, or null when the command died of a signal or the server sent none. */
+  code: number | null;
+  /** Signal name without `SIG` (e.g. 'TERM'), or null. */
+  signal: string | null;
+}
+
+/** A running remote command. */
+export interface RemoteProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  channel: Channel;
+  exit: Promise<{ code: number | null; signal: string | null }>;
+}
+
+function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
+  if (key instanceof PrivateKey) return key;
+  if (typeof key === 'string' || Buffer.isBuffer(key)) return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
+  if (key && typeof key === 'object' && 'sign' in key && 'publicKey' in key) return key;
+  throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
+}
+
+function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | null }> {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
+    };
+    ch.once('close', finish);
+  });
+}
+
+/**
+ * An SSH client connection.
+ *
+ * @example
+ * const client = await Client.connect({ host: 'example.com', username: 'me', privateKey, hostKeyFingerprint: 'SHA256:…' });
+ * const { stdout } = await client.exec('uname -a');
+ * await client.close();
+ */
+export class Client extends EventEmitter {
+  /** The transport underneath (usable on its own). */
+  readonly transport: Transport;
+  /** The connection protocol multiplexer. */
+  readonly connection: Connection;
+  private keepaliveTimer: NodeJS.Timeout | undefined;
+  private closedPromise: Promise<void>;
+
+  private constructor(transport: Transport, connection: Connection) {
+    super();
+    this.transport = transport;
+    this.connection = connection;
+    this.closedPromise = new Promise((resolve) => {
+      if (transport.closed) resolve();
+      else transport.once('close', () => resolve());
+    });
+  }
+
+  /** Connects, verifies the host key and authenticates. */
+  static async connect(opts: ConnectOptions): Promise<Client> {
+    if (!opts || typeof opts.username !== 'string') throw new InvalidArgumentError('username is required');
+    if (!opts.sock && !opts.host) throw new InvalidArgumentError('host (or sock) is required');
+    if (opts.signal?.aborted) throw new AbortError();
+    const algorithms = resolveAlgorithms(opts.algorithms);
+    const signers: Signer[] = [];
+    if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase));
+    const verifyHostKey = makeHostVerifier(opts);
+    const log = opts.logger;
+
+    const stream: Duplex =
+      opts.sock ?? netConnect({ host: opts.host as string, port: opts.port ?? 22, noDelay: true });
+    const transport = new Transport(stream, {
+      role: 'client',
+      algorithms,
+      verifyHostKey,
+      ...(opts.rekeyLimit ? { rekeyLimit: opts.rekeyLimit } : {}),
+    });
+    const connection = new Connection(transport, { role: 'client' });
+    const authQueue = new MessageQueue();
+    transport.setMessageHandler((p) => {
+      const n = p[0] as number;
+      if (n >= 80) {
+        try {
+          connection.handlePacket(p);
+        } catch (e) {
+          transport.destroy(e as Error);
+        }
+      } else {
+        authQueue.push(p);
+      }
+    });
+    transport.once('close', (err?: Error) => {
+      const e = err ?? new ConnectionLostError('connection closed');
+      authQueue.fail(e);
+      connection.destroy(err);
+    });
+
+    const client = new Client(transport, connection);
+    const timeoutMs = opts.readyTimeout ?? 20000;
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    const guard = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new TimeoutError(`connection not ready after ${timeoutMs} ms`);
+        transport.destroy(e);
+        reject(e);
+      }, timeoutMs);
+      if (opts.signal) {
+        onAbort = () => {
+          const e = new AbortError('connect aborted');
+          transport.destroy(e);
+          reject(e);
+        };
+        opts.signal.addEventListener('abort', onAbort, { once: true });
+      }
+    });
+    guard.catch(() => {});
+    try {
+      if (!opts.sock) {
+        const sock = stream as Socket;
+        await Promise.race([
+          new Promise<void>((resolve, reject) => {
+            sock.once('connect', () => resolve());
+            sock.once('error', (e) => reject(new ConnectionLostError(`cannot connect to ${opts.host}:${opts.port ?? 22}: ${e.message}`, { cause: e })));
+          }),
+          guard,
+        ]);
+      }
+      transport.start();
+      await Promise.race([transport.ready(), guard]);
+      log?.debug?.(`secsh: key exchange done: ${JSON.stringify(transport.negotiated)}`);
+      let agent: AgentClient | undefined;
+      if (opts.agent) {
+        agent = opts.agent instanceof AgentClient ? opts.agent : new AgentClient(typeof opts.agent === 'string' ? opts.agent : undefined);
+      }
+      const auth = authenticateClient(transport, authQueue, {
+        username: opts.username,
+        signers,
+        ...(agent ? { loadSigners: () => (agent as AgentClient).signers() } : {}),
+        ...(opts.password !== undefined ? { password: opts.password } : {}),
+        ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
+        ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
+        ...(opts.authMethods ? { methods: opts.authMethods } : {}),
+        onBanner: (m) => {
+          client.emit('banner', m);
+          opts.onBanner?.(m);
+        },
+      });
+      try {
+        await Promise.race([auth, guard]);
+      } finally {
+        if (agent && !(opts.agent instanceof AgentClient)) agent.close();
+      }
+    } catch (e) {
+      {
+        const err = transport.closeError && !(e instanceof TimeoutError) && !(e instanceof AbortError) && !(e instanceof SshError)
+          ? transport.closeError
+          : e;
+        transport.destroy(err as Error);
+        if (timer) clearTimeout(timer);
+        if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+        throw preferTransportError(err as Error, transport);
+      }
+    }
+    if (timer) clearTimeout(timer);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    if (opts.signal) {
+      const s = opts.signal;
+      const closeOnAbort = () => void client.close();
+      s.addEventListener('abort', closeOnAbort, { once: true });
+      transport.once('close', () => s.removeEventListener('abort', closeOnAbort));
+    }
+    transport.on('close', (err?: Error) => {
+      if (client.keepaliveTimer) clearInterval(client.keepaliveTimer);
+      if (err && !(err instanceof AbortError) && client.listenerCount('error') > 0) client.emit('error', err);
+      client.emit('close', err);
+    });
+    if (opts.keepaliveInterval && opts.keepaliveInterval > 0) client.startKeepalive(opts.keepaliveInterval, opts.keepaliveCountMax ?? 3);
+    return client;
+  }
+
+  /** Negotiated algorithm names. */
+  get algorithms(): Algorithms {
+    const n = this.transport.negotiated;
+    if (!n) throw new SshError('not connected', 'ERR_SSH_NOT_CONNECTED');
+    return { kex: n.kex, hostKey: n.hostKey, cipher: n.cipher, mac: n.mac, compression: n.compression };
+  }
+
+  /** The server's host key. */
+  get hostKey(): PublicKey {
+    return this.transport.hostKey as PublicKey;
+  }
+
+  /** True once the connection has closed. */
+  get closed(): boolean {
+    return this.transport.closed;
+  }
+
+  private startKeepalive(interval: number, countMax: number): void {
+    let missed = 0;
+    this.keepaliveTimer = setInterval(() => {
+      if (Date.now() - this.transport.lastReceived < interval) {
+        missed = 0;
+        return;
+      }
+      if (++missed > countMax) {
+        this.transport.destroy(new TimeoutError(`no answer to ${countMax} keepalives`));
+        return;
+      }
+      this.connection.globalRequest('keepalive@openssh.com', undefined, true).then(
+        () => {
+          missed = 0;
+        },
+        () => {},
+      );
+    }, interval);
+    this.keepaliveTimer.unref();
+  }
+
+  private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {
+    const ch = await this.connection.openSession();
+    try {
+      if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
+      if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
+    } catch (e) {
+      ch.destroy();
+      throw e;
+    }
+    return ch;
+  }
+
+  /**
+   * Runs a command and collects its output. stdout and stderr are read concurrently, so large
+   * outputs on both never deadlock. Resolves when the channel closes.
+   *
+   * @example
+   * const { stdout, code } = await client.exec('uname -a');
+   */
+  exec(command: string, opts?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string, opts: ExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult<string> | ExecResult<Buffer>> {
+    const proc = await this.spawn(command, opts);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    proc.stdout.on('data', (c: Buffer) => out.push(c));
+    proc.stderr.on('data', (c: Buffer) => err.push(c));
+    const closed = new Promise<void>((resolve, reject) => {
+      proc.channel.once('close', () => resolve());
+      proc.channel.once('error', reject);
+    });
+    if (opts.stdin === undefined) proc.stdin.end();
+    else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) proc.stdin.end(opts.stdin);
+    else opts.stdin.pipe(proc.stdin);
+    const { code, signal } = await proc.exit;
+    await closed;
+    const stdout = Buffer.concat(out);
+    const stderr = Buffer.concat(err);
+    if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
+    return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), code, signal };
+  }
+
+  /**
+   * Starts a command with streams: `stdin`, `stdout`, `stderr`, and `exit`.
+   *
+   * @example
+   * const p = await client.spawn('cat'); p.stdin.end('hi'); p.stdout.pipe(process.stdout); await p.exit;
+   */
+  async spawn(command: string, opts: Omit<ExecOptions, 'stdin' | 'encoding'> = {}): Promise<RemoteProcess> {
+    const ch = await this.session(opts);
+    try {
+      await ch.exec(command);
+    } catch (e) {
+      ch.destroy();
+      throw e;
+    }
+    return { stdin: ch, stdout: ch, stderr: ch.stderr, channel: ch, exit: waitExit(ch) };
+  }
+
+  /** Opens an interactive shell, with a pty when asked. */
+  async shell(opts: { pty?: boolean | PtyOptions; env?: Record<string, string> } = {}): Promise<Channel> {
+    const ch = await this.session(opts);
+    try {
+      await ch.shell();
+    } catch (e) {
+      ch.destroy();
+      throw e;
+    }
+    return ch;
+  }
+
+  /** Starts a subsystem (e.g. 'sftp') and returns its channel. */
+  async subsystem(name: string): Promise<Channel> {
+    const ch = await this.connection.openSession();
+    try {
+      await ch.subsystem(name);
+    } catch (e) {
+      ch.destroy();
+      throw e;
+    }
+    return ch;
+  }
+
+  /** Forces a key re-exchange; resolves when the new keys are in use. */
+  rekey(): Promise<void> {
+    return this.transport.rekey();
+  }
+
+  /** Disconnects and resolves when the stream is closed. */
+  async close(): Promise<void> {
+    if (this.keepaliveTimer) clearInterval(this.keepaliveTimer);
+    this.transport.disconnect();
+    await this.closedPromise;
+  }
+}
+
+function preferTransportError(e: Error, t: Transport): Error {
+  // A local wrapper error (e.g. a failed read of a closed queue) hides the real cause.
+  if (t.closeError instanceof SshError && e instanceof ConnectionLostError && !(t.closeError instanceof ConnectionLostError)) {
+    return t.closeError;
+  }
+  return e;
+}
+
+function makeHostVerifier(opts: ConnectOptions): (key: PublicKey) => Promise<void> {
+  return async (key: PublicKey) => {
+    const fp = key.fingerprint();
+    if (opts.hostKeyFingerprint !== undefined) {
+      const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
+      if (want !== fp) {
+        throw new HostKeyError(`host key fingerprint mismatch: server presented ${fp}, expected ${want}`, fp);
+      }
+      if (!opts.hostVerifier) return;
+    }
+    if (opts.hostVerifier) {
+      let ok: boolean;
+      try {
+        ok = await opts.hostVerifier(key);
+      } catch (e) {
+        throw new HostKeyError(`host key verifier failed: ${(e as Error).message}`, fp);
+      }
+      if (!ok) throw new HostKeyError(`host key ${key.type} ${fp} was rejected by hostVerifier`, fp);
+      return;
+    }
+    if (opts.hostKeyFingerprint !== undefined) return;
+    if (opts.insecureAcceptAnyHostKey) return;
+    throw new HostKeyError(
+      `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
+      fp,
+    );
+  };
+}

@@ -1,0 +1,29 @@
+/**
+ * secsh — a native TypeScript SSHv2 library.
+ *
+ * @example
+ * import { Client } from 'secsh';
+ * const client = await Client.connect({ host, username, privateKey, hostKeyFingerprint });
+ * console.log((await client.exec('uname -a')).stdout);
+ */
+export { Client } from './client.js';
+export type { ConnectOptions, ExecOptions, ExecResult, RemoteProcess, PtyOptions, Algorithms, Logger } from './client.js';
+export { Transport } from './transport/transport.js';
+export type { TransportOptions, RekeyLimit, NegotiatedAlgorithms } from './transport/transport.js';
+export { Connection, Channel } from './connection/index.js';
+export { authenticateClient } from './auth/client.js';
+export type { ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
+export { MessageQueue } from './auth/queue.js';
+export { AgentClient } from './agent/index.js';
+export { PublicKey, PrivateKey, parsePrivateKey, parsePublicKey, generatePrivateKey } from './keys/index.js';
+export type { Signer } from './keys/index.js';
+export type { KeyType, SignatureAlgorithm } from './keys/types.js';
+export {
+  DEFAULT_ALGORITHMS,
+  INSECURE_ALGORITHMS,
+  resolveAlgorithms,
+  resolveAlgorithmList,
+  supportedAlgorithms,
+} from './crypto/algorithms.js';
+export type { AlgorithmKind, AlgorithmLists, AlgorithmOptions, AlgorithmOption } from './crypto/algorithms.js';
+export * from './errors.js';
