@@ -1,0 +1,74 @@
+/**
+ * Which external peers (OpenSSH binaries, Python SSH libraries) this machine has, and a test guard
+ * that skips loudly when one is missing — or fails, when `CI=true`.
+ */
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import type { TestContext } from 'node:test';
+
+/** Names of the peers the interop suite knows about. */
+export type PeerName = 'sshd' | 'ssh' | 'ssh-keygen' | 'ssh-agent' | 'ssh-add' | 'asyncssh' | 'paramiko';
+
+/** The Python that has asyncssh and paramiko (Debian's, not a pyenv one). */
+export const PYTHON = '/usr/bin/python3';
+
+const BINARIES: Record<string, string[]> = {
+  sshd: ['/usr/sbin/sshd'],
+  ssh: ['/usr/bin/ssh'],
+  'ssh-keygen': ['/usr/bin/ssh-keygen'],
+  'ssh-agent': ['/usr/bin/ssh-agent'],
+  'ssh-add': ['/usr/bin/ssh-add'],
+};
+
+const cache = new Map<PeerName, boolean>();
+
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Absolute path of an OpenSSH binary (e.g. `binPath('sshd')` → `/usr/sbin/sshd`). */
+export function binPath(name: 'sshd' | 'ssh' | 'ssh-keygen' | 'ssh-agent' | 'ssh-add'): string {
+  const paths = BINARIES[name] ?? [];
+  return paths.find(executable) ?? paths[0] ?? name;
+}
+
+/** True when the peer is installed and usable. Cached per process. */
+export function hasPeer(name: PeerName): boolean {
+  const known = cache.get(name);
+  if (known !== undefined) return known;
+  let ok: boolean;
+  if (name === 'asyncssh' || name === 'paramiko') {
+    ok =
+      executable(PYTHON) &&
+      spawnSync(PYTHON, ['-W', 'ignore', '-c', `import ${name}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+  } else {
+    ok = (BINARIES[name] ?? []).some(executable);
+  }
+  cache.set(name, ok);
+  return ok;
+}
+
+/**
+ * Guards a test that needs `names`. Returns true when all are present. When one is missing it
+ * prints a loud banner and skips the test — unless `CI=true`, where a missing peer fails the test.
+ * Usage: `if (!requirePeer(t, 'sshd')) return;`
+ */
+export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
+  const missing = names.filter((n) => !hasPeer(n));
+  if (missing.length === 0) return true;
+  const msg = `interop peer(s) missing: ${missing.join(', ')}`;
+  if (process.env.CI === 'true') {
+    throw new Error(
+      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko)`,
+    );
+  }
+  const bar = '!'.repeat(72);
+  console.warn(`\n${bar}\n!! SKIPPING "${t.name}": ${msg}\n${bar}\n`);
+  t.skip(msg);
+  return false;
+}
