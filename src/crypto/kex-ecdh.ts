@@ -1,0 +1,127 @@
+/**
+ * Elliptic-curve key agreement for SSH: X25519 (RFC 8731) and the NIST curves (RFC 5656).
+ * Pure functions of bytes; node:crypto (OpenSSL) does the arithmetic.
+ */
+
+import type { KeyObject } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { SshWriter, unsignedToMpint } from '../wire/index.js';
+import type { KexKeyPair } from './types.js';
+
+function kexFailed(message: string, cause?: unknown): ProtocolError {
+  return new ProtocolError(message, DisconnectReason.KEY_EXCHANGE_FAILED, cause === undefined ? undefined : { cause });
+}
+
+/**
+ * Encodes a shared secret given as unsigned big-endian bytes as K enters the exchange hash: an
+ * mpint with its uint32 length prefix (leading zeros stripped, 0x00 prepended when the top bit is set).
+ */
+export function encodeSharedSecret(secret: Uint8Array): Buffer {
+  const mpint = unsignedToMpint(secret);
+  return Buffer.from(new SshWriter(mpint.length + 4).string(mpint).toBuffer());
+}
+
+/** True when every byte is zero; examines every byte whatever the data. */
+function allZero(b: Uint8Array): boolean {
+  let acc = 0;
+  for (const x of b) acc |= x;
+  return acc === 0;
+}
+
+// PKCS#8 / SPKI DER prefixes for X25519 (OID 1.3.101.110), followed by the 32 raw key bytes.
+const X25519_PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const X25519_SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+function x25519PublicRaw(key: KeyObject): Buffer {
+  const der = key.export({ format: 'der', type: 'spki' });
+  if (
+    der.length !== X25519_SPKI_PREFIX.length + 32 ||
+    !der.subarray(0, X25519_SPKI_PREFIX.length).equals(X25519_SPKI_PREFIX)
+  ) {
+    throw new Error('unexpected X25519 public key encoding');
+  }
+  return Buffer.from(der.subarray(X25519_SPKI_PREFIX.length));
+}
+
+function x25519Pair(privateKey: KeyObject): KexKeyPair {
+  const publicValue = x25519PublicRaw(createPublicKey(privateKey));
+  return {
+    publicValue,
+    agree(peerPublic: Buffer): Buffer {
+      if (peerPublic.length !== 32) throw kexFailed(`X25519 public value must be 32 bytes, got ${peerPublic.length}`);
+      let secret: Buffer;
+      try {
+        const peer = createPublicKey({
+          key: Buffer.concat([X25519_SPKI_PREFIX, peerPublic]),
+          format: 'der',
+          type: 'spki',
+        });
+        secret = diffieHellman({ privateKey, publicKey: peer });
+      } catch (e) {
+        // OpenSSL refuses low-order points (all-zero output) itself.
+        throw kexFailed('X25519 key agreement failed (invalid peer public value)', e);
+      }
+      if (secret.length !== 32 || allZero(secret)) {
+        secret.fill(0);
+        throw kexFailed('X25519 shared secret is all zeros (low-order peer public value)');
+      }
+      // RFC 8731 §3: the 32 output bytes are read as a big-endian unsigned number.
+      const k = encodeSharedSecret(secret);
+      secret.fill(0);
+      return k;
+    },
+  };
+}
+
+/** A fresh X25519 keypair (curve25519-sha256). `publicValue` is the 32-byte u-coordinate. */
+export function x25519KeyPair(): KexKeyPair {
+  return x25519Pair(generateKeyPairSync('x25519').privateKey);
+}
+
+/** Internal and tests only: an X25519 keypair from a given 32-byte private scalar (as in RFC 7748 vectors). */
+export function x25519KeyPairFromPrivate(scalar: Uint8Array): KexKeyPair {
+  if (scalar.length !== 32) throw new InvalidArgumentError('X25519 private scalar must be 32 bytes');
+  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
+  return x25519Pair(key);
+}
+
+/** The NIST curves of RFC 5656, by SSH name, with OpenSSL's curve name and field size in bytes. */
+export const NIST_CURVES = {
+  nistp256: { openssl: 'prime256v1', fieldBytes: 32 },
+  nistp384: { openssl: 'secp384r1', fieldBytes: 48 },
+  nistp521: { openssl: 'secp521r1', fieldBytes: 66 },
+} as const;
+
+export type NistCurve = keyof typeof NIST_CURVES;
+
+/**
+ * A NIST-curve ECDH keypair (ecdh-sha2-nistp*). `publicValue` is the uncompressed point
+ * 0x04 || X || Y. `privateKey` (big-endian scalar) is for internal use and tests.
+ */
+export function nistKeyPair(curve: NistCurve, privateKey?: Uint8Array): KexKeyPair {
+  const spec = NIST_CURVES[curve];
+  const ecdh = createECDH(spec.openssl);
+  if (privateKey === undefined) ecdh.generateKeys();
+  else ecdh.setPrivateKey(Buffer.from(privateKey));
+  const publicValue = ecdh.getPublicKey();
+  const pointLength = 1 + 2 * spec.fieldBytes;
+  return {
+    publicValue,
+    agree(peerPublic: Buffer): Buffer {
+      if (peerPublic.length !== pointLength || peerPublic[0] !== 0x04) {
+        throw kexFailed(`${curve} public value must be an uncompressed point of ${pointLength} bytes`);
+      }
+      let secret: Buffer;
+      try {
+        secret = ecdh.computeSecret(peerPublic);
+      } catch (e) {
+        throw kexFailed(`${curve} public value is not a point on the curve`, e);
+      }
+      // RFC 5656 §4: K is the x-coordinate of the shared point, as an mpint.
+      const k = encodeSharedSecret(secret);
+      secret.fill(0);
+      return k;
+    },
+  };
+}
