@@ -20,6 +20,8 @@ import { ChaChaPolyOpener, ChaChaPolySealer } from './chacha20-poly1305.js';
 import { macInfo, PacketMac } from './mac.js';
 import type { CipherInfo, DirectionKeys, PacketOpener, PacketSealer } from './types.js';
 
+export { MACS, macInfo } from './mac.js';
+
 const GiB = 1024 * 1024 * 1024;
 
 /** Every cipher secsh implements: the defaults in preference order, then the insecure rows. */
