@@ -1,7 +1,13 @@
 /** Interfaces of the keys layer. */
 
 /** Public key algorithm family names (the key's type, not the signature algorithm). */
-export type KeyType = 'ssh-ed25519' | 'ecdsa-sha2-nistp256' | 'ecdsa-sha2-nistp384' | 'ecdsa-sha2-nistp521' | 'ssh-rsa' | 'ssh-dss';
+export type KeyType =
+  | 'ssh-ed25519'
+  | 'ecdsa-sha2-nistp256'
+  | 'ecdsa-sha2-nistp384'
+  | 'ecdsa-sha2-nistp521'
+  | 'ssh-rsa'
+  | 'ssh-dss';
 
 /** Signature algorithm names. */
 export type SignatureAlgorithm =

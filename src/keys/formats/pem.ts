@@ -1,0 +1,31 @@
+/** PEM private keys (PKCS#1, SEC1, PKCS#8, legacy encrypted PEM), read through node:crypto. */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { KeyError, KeyPassphraseError } from '../../errors.js';
+import { keyTypeOf } from '../kinds/index.js';
+import type { KeyType } from '../types.js';
+import { asKeyError } from '../util.js';
+import { MAX_KEY_FILE } from './armor.js';
+
+/** True when `text` holds a PEM private key block node may understand. */
+export function isPemPrivateKey(text: string): boolean {
+  return /-----BEGIN (RSA |EC |ENCRYPTED |)PRIVATE KEY-----/.test(text);
+}
+
+/** Parses a PEM private key; encrypted ones need `passphrase` ({@link KeyPassphraseError} otherwise). */
+export function parsePemPrivateKey(text: string, passphrase?: Uint8Array): { type: KeyType; key: KeyObject } {
+  if (text.length > MAX_KEY_FILE) throw new KeyError('key file too large');
+  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(text);
+  if (encrypted && passphrase === undefined) throw new KeyPassphraseError('key is encrypted: a passphrase is required');
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({
+      key: text,
+      format: 'pem',
+      ...(encrypted && passphrase !== undefined ? { passphrase: Buffer.from(passphrase) } : {}),
+    });
+  } catch (e) {
+    if (encrypted) throw new KeyPassphraseError('wrong passphrase (or corrupt key)');
+    throw new KeyError('malformed PEM private key', { cause: e });
+  }
+  return asKeyError('unsupported PEM private key', () => ({ type: keyTypeOf(key), key }));
+}

@@ -1,0 +1,37 @@
+/** Key generation through node:crypto. */
+import { generateKeyPairSync } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
+import { RSA_MAX_BITS, RSA_MIN_BITS } from './kinds/rsa.js';
+import { PrivateKey } from './private-key.js';
+
+/** Options for {@link generatePrivateKey}. */
+export interface GenerateOptions {
+  /** ECDSA: 256 (default), 384 or 521. RSA: 1024–16384, default 3072. Ignored for Ed25519. */
+  bits?: number;
+  comment?: string;
+}
+
+/** Generates a new private key. RSA generation is synchronous and can take a second or more. */
+export function generatePrivateKey(type: 'ed25519' | 'ecdsa' | 'rsa', opts: GenerateOptions = {}): PrivateKey {
+  const comment = opts.comment ?? '';
+  switch (type) {
+    case 'ed25519':
+      return PrivateKey.fromKeyObject(generateKeyPairSync('ed25519').privateKey, comment);
+    case 'ecdsa': {
+      const bits = opts.bits ?? 256;
+      const curve = bits === 256 ? 'P-256' : bits === 384 ? 'P-384' : bits === 521 ? 'P-521' : undefined;
+      if (!curve) throw new InvalidArgumentError('ECDSA keys are 256, 384 or 521 bits');
+      return PrivateKey.fromKeyObject(generateKeyPairSync('ec', { namedCurve: curve }).privateKey, comment);
+    }
+    case 'rsa': {
+      const bits = opts.bits ?? 3072;
+      if (!Number.isInteger(bits) || bits < RSA_MIN_BITS || bits > RSA_MAX_BITS || bits % 8 !== 0) {
+        throw new InvalidArgumentError(`RSA keys are ${RSA_MIN_BITS}–${RSA_MAX_BITS} bits, a multiple of 8`);
+      }
+      const pair = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
+      return PrivateKey.fromKeyObject(pair.privateKey, comment);
+    }
+    default:
+      throw new InvalidArgumentError(`unknown key type to generate: ${String(type)}`);
+  }
+}

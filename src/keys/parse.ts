@@ -1,0 +1,81 @@
+/** Entry points that read keys from text or bytes, whatever the format. */
+import { createPublicKey } from 'node:crypto';
+import { InvalidArgumentError, KeyError } from '../errors.js';
+import { MAX_KEY_FILE } from './formats/armor.js';
+import { isOpenSSHPrivateKey, parseOpenSSHPrivateKey } from './formats/openssh.js';
+import { isPemPrivateKey, parsePemPrivateKey } from './formats/pem.js';
+import { isKeyType, keyTypeOf, kindOf } from './kinds/index.js';
+import { PrivateKey } from './private-key.js';
+import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
+import { asKeyError } from './util.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
+function looksLikeBlob(b: Uint8Array): boolean {
+  if (b.length < 4) return false;
+  const len = Buffer.from(b.buffer, b.byteOffset, b.byteLength).readUInt32BE(0);
+  if (len === 0 || len > 64 || 4 + len > b.length) return false;
+  return isKeyType(Buffer.from(b.buffer, b.byteOffset + 4, len).toString('latin1'));
+}
+
+/**
+ * Parses a public key: the OpenSSH one-line form (`ssh-ed25519 AAAA… comment`), a PEM `PUBLIC KEY` (SPKI)
+ * block, or (given bytes) a bare SSH public key blob. Throws {@link KeyError}.
+ */
+export function parsePublicKey(data: string | Uint8Array): PublicKey {
+  if (typeof data !== 'string') {
+    if (looksLikeBlob(data)) return PublicKey.fromBlob(data);
+    if (data.length > MAX_KEY_FILE) throw new KeyError('public key file too large');
+    data = utf8.decode(data);
+  }
+  if (data.length > MAX_KEY_FILE) throw new KeyError('public key file too large');
+  if (data.includes('-----BEGIN PUBLIC KEY-----')) {
+    return asKeyError('malformed PEM public key', () => {
+      const key = createPublicKey({ key: data, format: 'pem' });
+      const type = keyTypeOf(key);
+      return PublicKey.fromBlob(kindOf(type).publicBlob(type, key));
+    });
+  }
+  const line = data
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .find((l) => l.length > 0 && !l.startsWith('#'));
+  if (line === undefined) throw new KeyError('no public key found');
+  const m = /^(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/.exec(line);
+  if (!m) throw new KeyError('not an OpenSSH public key line');
+  const [, type = '', b64 = '', comment = ''] = m;
+  if (b64.length % 4 !== 0 || (b64.length * 3) / 4 > MAX_PUBLIC_BLOB) throw new KeyError('bad base64 in public key');
+  const key = PublicKey.fromBlob(Buffer.from(b64, 'base64'), comment);
+  if (key.type !== type) throw new KeyError('public key type does not match the key blob');
+  return key;
+}
+
+/** Options for {@link parsePrivateKey}. */
+export interface ParsePrivateKeyOptions {
+  /** Passphrase of an encrypted key (a string is UTF-8 encoded). */
+  passphrase?: string | Uint8Array;
+}
+
+/**
+ * Parses a private key: OpenSSH format (plain or bcrypt-encrypted with AES-CTR/CBC/GCM) or PEM (PKCS#1, SEC1,
+ * PKCS#8, legacy encrypted PEM). A missing or wrong passphrase throws {@link KeyPassphraseError}; anything else
+ * malformed or unsupported throws {@link KeyError}.
+ */
+export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKeyOptions = {}): PrivateKey {
+  if (data.length > MAX_KEY_FILE) throw new KeyError('key file too large');
+  const text = typeof data === 'string' ? data : utf8.decode(data);
+  const { passphrase } = opts;
+  if (passphrase !== undefined && typeof passphrase !== 'string' && !(passphrase instanceof Uint8Array)) {
+    throw new InvalidArgumentError('passphrase must be a string or bytes');
+  }
+  const pass = typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : passphrase;
+  if (isOpenSSHPrivateKey(text)) {
+    const k = parseOpenSSHPrivateKey(text, pass);
+    return PrivateKey.fromKeyObject(k.key, k.comment);
+  }
+  if (isPemPrivateKey(text)) {
+    const k = parsePemPrivateKey(text, pass);
+    return PrivateKey.fromKeyObject(k.key);
+  }
+  throw new KeyError('unrecognised private key format');
+}

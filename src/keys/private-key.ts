@@ -1,0 +1,62 @@
+/** The {@link PrivateKey} class: a node KeyObject with SSH signing and OpenSSH export. */
+import type { KeyObject } from 'node:crypto';
+import { KeyError } from '../errors.js';
+import { SshWriter } from '../wire/index.js';
+import { encodeOpenSSHPrivateKey } from './formats/openssh.js';
+import { algorithmFits, keyTypeOf, kindOf } from './kinds/index.js';
+import { PublicKey } from './public-key.js';
+import type { Signer } from './signer.js';
+import type { KeyType, SignatureAlgorithm } from './types.js';
+import { asKeyError } from './util.js';
+
+/** A private key that can sign. Create with `parsePrivateKey`, `generatePrivateKey` or {@link PrivateKey.fromKeyObject}. */
+export class PrivateKey implements Signer {
+  readonly type: KeyType;
+  readonly publicKey: PublicKey;
+  readonly #key: KeyObject;
+
+  private constructor(type: KeyType, key: KeyObject, publicKey: PublicKey) {
+    this.type = type;
+    this.#key = key;
+    this.publicKey = publicKey;
+  }
+
+  /** Wraps a private node KeyObject (ed25519, EC P-256/384/521 or RSA). */
+  static fromKeyObject(key: KeyObject, comment = ''): PrivateKey {
+    if (key.type !== 'private') throw new KeyError('not a private key');
+    return asKeyError('unsupported private key', () => {
+      const type = keyTypeOf(key);
+      const blob = kindOf(type).publicBlob(type, key);
+      return new PrivateKey(type, key, PublicKey.fromBlob(blob, comment));
+    });
+  }
+
+  /** The comment (from the key file, or given at generation). */
+  get comment(): string {
+    return this.publicKey.comment;
+  }
+
+  /** Signs `data`, returning a full SSH signature blob (string algorithm || string signature). */
+  signSync(data: Uint8Array, algorithm: SignatureAlgorithm): Buffer {
+    if (!algorithmFits(this.type, algorithm)) {
+      throw new KeyError(`${algorithm} cannot be used with a ${this.type} key`);
+    }
+    const sig = kindOf(this.type).sign(this.type, this.#key, algorithm, data);
+    return Buffer.from(new SshWriter(sig.length + 64).string(algorithm).string(sig).toBuffer());
+  }
+
+  /** Async form of {@link PrivateKey.signSync} (the {@link Signer} interface). */
+  async sign(data: Uint8Array, algorithm: SignatureAlgorithm): Promise<Buffer> {
+    return this.signSync(data, algorithm);
+  }
+
+  /** The key as an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`). */
+  toOpenSSH(comment: string = this.comment): string {
+    return encodeOpenSSHPrivateKey(this.type, this.#key, this.publicKey.blob, comment);
+  }
+
+  /** The underlying node KeyObject (for PEM/PKCS#8 export via `KeyObject.export`). */
+  toKeyObject(): KeyObject {
+    return this.#key;
+  }
+}

@@ -1,0 +1,94 @@
+/** The {@link PublicKey} class: an SSH public key blob with verification and fingerprints. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { KeyError } from '../errors.js';
+import { SshReader } from '../wire/index.js';
+import { algorithmFits, isKeyType, kindOf, type PublicMaterial, signatureAlgorithmsFor } from './kinds/index.js';
+import type { KeyType, SignatureAlgorithm } from './types.js';
+import { asKeyError } from './util.js';
+
+/** Largest public key blob accepted (a 16384-bit RSA key is ~2 KiB; DSA 3072 ~1.6 KiB). */
+export const MAX_PUBLIC_BLOB = 8 * 1024;
+
+/** An SSH public key. Create with {@link PublicKey.fromBlob} or `parsePublicKey`. */
+export class PublicKey {
+  /** The key type, e.g. `ssh-ed25519`. */
+  readonly type: KeyType;
+  /** SSH wire encoding (RFC 4253 §6.6 / RFC 5656 / RFC 8709). */
+  readonly blob: Buffer;
+  /** Free-form comment (from a key file or the agent); not part of the key. */
+  comment: string;
+  readonly #material: PublicMaterial;
+
+  private constructor(type: KeyType, blob: Buffer, material: PublicMaterial, comment: string) {
+    this.type = type;
+    this.blob = blob;
+    this.#material = material;
+    this.comment = comment;
+  }
+
+  /**
+   * Parses a public key blob strictly: unknown types, trailing bytes, bad lengths, RSA moduli over 16384 bits
+   * and points off the curve throw {@link KeyError}.
+   */
+  static fromBlob(blob: Uint8Array, comment = ''): PublicKey {
+    if (blob.length > MAX_PUBLIC_BLOB) throw new KeyError('public key blob too large');
+    const copy = Buffer.from(blob);
+    return asKeyError('malformed public key blob', () => {
+      const r = new SshReader(copy);
+      const type = r.ascii(64);
+      if (!isKeyType(type)) throw new KeyError(`unsupported key type: ${type.replace(/[^\x20-\x7e]/g, '?')}`);
+      const material = kindOf(type).readPublic(type, r);
+      r.ensureEnd('public key blob');
+      return new PublicKey(type, copy, material, comment);
+    });
+  }
+
+  /**
+   * Verifies `signature` (an SSH signature blob: string alg-name || string sig) made with `algorithm`. The name
+   * inside the blob must equal `algorithm` and be valid for this key type. Returns false for a bad or malformed
+   * signature; never throws for malformed input.
+   */
+  verify(data: Uint8Array, signature: Uint8Array, algorithm: SignatureAlgorithm): boolean {
+    if (!algorithmFits(this.type, algorithm)) return false;
+    try {
+      const r = new SshReader(signature);
+      const name = r.ascii(64);
+      if (name !== algorithm) return false;
+      const sig = r.string(4096);
+      r.ensureEnd();
+      return kindOf(this.type).verify(this.#material, this.type, algorithm, data, sig);
+    } catch {
+      return false;
+    }
+  }
+
+  /** `SHA256:base64-without-padding` as `ssh-keygen -l` prints it; `MD5:aa:bb:…` for `'md5'`. */
+  fingerprint(hash: 'sha256' | 'md5' = 'sha256'): string {
+    if (hash === 'md5') {
+      const hex = createHash('md5').update(this.blob).digest('hex');
+      return `MD5:${hex.match(/../g)?.join(':') ?? ''}`;
+    }
+    return `SHA256:${createHash('sha256').update(this.blob).digest('base64').replace(/=+$/, '')}`;
+  }
+
+  /** Signature algorithms this key can verify, best first (rsa → rsa-sha2-512, rsa-sha2-256, ssh-rsa). */
+  get signatureAlgorithms(): SignatureAlgorithm[] {
+    return signatureAlgorithmsFor(this.type);
+  }
+
+  /** Key size in bits (RSA/DSA modulus size, curve size, 256 for Ed25519). */
+  get bits(): number {
+    return this.#material.bits;
+  }
+
+  /** OpenSSH one-line form: `ssh-ed25519 AAAA… comment` (no trailing space when there is no comment). */
+  toString(): string {
+    const line = `${this.type} ${this.blob.toString('base64')}`;
+    return this.comment ? `${line} ${this.comment}` : line;
+  }
+
+  /** True when both keys have the same blob (comments are ignored). */
+  equals(other: PublicKey): boolean {
+    return this.blob.length === other.blob.length && timingSafeEqual(this.blob, other.blob);
+  }
+}
