@@ -59,6 +59,7 @@ export class ChaChaPolySealer extends ChaChaState implements PacketSealer {
     const polyKey = c.update(ZERO_BLOCK);
     c.update(packet.subarray(4)).copy(out, 4);
     this.poly.init(polyKey).update(out, 0, end).finish(out, end);
+    polyKey.fill(0);
     return out;
   }
 }
