@@ -1,0 +1,106 @@
+/**
+ * Interfaces between the connection layer (RFC 4254) and its owner (the transport / facades).
+ */
+import type { Channel } from './channel.js';
+import type { SessionRequest } from './requests.js';
+
+/** What the connection layer needs from a transport. */
+export interface PacketLink {
+  /**
+   * Sends one payload (a whole SSH message). Returns false when the stream is backed up; 'drain' follows.
+   * The connection layer never touches `payload` again after the call.
+   */
+  send(payload: Buffer): boolean;
+  on(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+}
+
+/** Options of a {@link Connection}. */
+export interface ConnectionOptions {
+  role: 'client' | 'server';
+  /** Our receive window per channel, in bytes (default 4 MiB, at most 2^32−1). */
+  windowSize?: number;
+  /** Largest CHANNEL_DATA payload we accept (default 32768, at most 256 KiB). */
+  maxPacket?: number;
+  /** Most channels open (or being opened) at once, both directions together (default 64). */
+  maxChannels?: number;
+}
+
+/** An incoming CHANNEL_OPEN, given to `Connection.onChannelOpen`. Call exactly one of accept/reject. */
+export interface ChannelOpenRequest {
+  /** Channel type, e.g. `session`, `direct-tcpip`, `forwarded-tcpip`. */
+  type: string;
+  /** The type-specific tail of the message (see `decodeTcpipOpen` for the tcpip types). */
+  data: Buffer;
+  /** Confirms the open and returns the channel. */
+  accept(): Channel;
+  /** Refuses with a `ChannelOpenFailure` code and a description. */
+  reject(code: number, description: string): void;
+}
+
+/**
+ * Incoming GLOBAL_REQUEST handler. Return true (or a Buffer of reply data, e.g. the bound port of a
+ * `tcpip-forward` with port 0) to reply REQUEST_SUCCESS, false for REQUEST_FAILURE.
+ */
+export type GlobalRequestHandler = (name: string, data: Buffer) => boolean | Buffer | Promise<boolean | Buffer>;
+
+/** An incoming channel request other than exit-status/exit-signal (the Channel's 'request' event). */
+export interface ChannelRequestEvent {
+  type: string;
+  wantReply: boolean;
+  /** The type-specific tail of the request, raw. */
+  data: Buffer;
+  /** The decoded request for the RFC 4254 session types (undefined for other types). */
+  details: SessionRequest | undefined;
+  /** Replies CHANNEL_SUCCESS (when wantReply). Replies go out in request order. */
+  accept(): void;
+  /** Replies CHANNEL_FAILURE (when wantReply). */
+  reject(): void;
+}
+
+/** Result of an `exit-signal` request. */
+export interface ExitSignal {
+  /** Signal name without `SIG`, e.g. `TERM`. */
+  signal: string;
+  coreDumped: boolean;
+  message: string;
+}
+
+/** Options of `Channel.requestPty`. */
+export interface PtyOptions {
+  /** TERM value (default `vt100`). */
+  term?: string;
+  /** Columns (default 80). */
+  cols?: number;
+  /** Rows (default 24). */
+  rows?: number;
+  /** Width in pixels (default 0). */
+  width?: number;
+  /** Height in pixels (default 0). */
+  height?: number;
+  /** Terminal modes by name (`VINTR`, `ECHO`, `TTY_OP_ISPEED`, …; RFC 4254 §8). */
+  modes?: Record<string, number>;
+}
+
+/** @internal What a Channel needs from its Connection. */
+export interface ChannelHost {
+  send(payload: Buffer): boolean;
+  isBlocked(): boolean;
+  isAlive(): boolean;
+  waitForDrain(resume: () => void): void;
+  /** Both CLOSE messages have passed: the local id may be reused. */
+  release(localId: number): void;
+}
+
+/** @internal Initial state of a channel. */
+export interface ChannelInit {
+  type: string;
+  localId: number;
+  remoteId: number;
+  localWindow: number;
+  localMaxPacket: number;
+  remoteWindow: number;
+  remoteMaxPacket: number;
+  /** Send CLOSE once both EOFs have passed (false for a client's session channel). */
+  closeOnEof: boolean;
+}
