@@ -90,7 +90,7 @@ describe('AgentClient with a real ssh-agent', () => {
       const pub = keys[0]!.publicKey;
       const msgs = Array.from({ length: 20 }, (_, i) => Buffer.from(`message ${i}`));
       const sigs = await Promise.all(msgs.map((m) => client.sign(pub, m, 'ssh-ed25519')));
-      sigs.forEach((sig, i) => assert.ok(pub.verify(msgs[i]!, sig, 'ssh-ed25519')));
+      for (const [i, sig] of sigs.entries()) assert.ok(pub.verify(msgs[i]!, sig, 'ssh-ed25519'));
       const [ids] = await Promise.all([client.list(), client.sign(pub, data, 'ssh-ed25519')]);
       assert.equal(ids.length, keys.length);
     } finally {
