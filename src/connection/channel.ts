@@ -443,7 +443,10 @@ export class Channel extends Duplex {
   /** @internal CHANNEL_SUCCESS / CHANNEL_FAILURE. */
   handleReply(ok: boolean): void {
     const p = this.pending.shift();
-    if (p !== undefined) return p.resolve(ok);
+    if (p !== undefined) {
+      p.resolve(ok);
+      return;
+    }
     if (this.orphanReplies === 0) throw new ProtocolError('unexpected channel request reply');
     this.orphanReplies--;
   }

@@ -43,21 +43,32 @@ const message = fc.oneof(
     .tuple(fc.integer({ min: 80, max: 127 }), fc.integer({ min: 0, max: 4 }), fc.uint8Array({ maxLength: 64 }))
     .map(([msg, id, tail]) => new SshWriter().byte(msg).uint32(id).raw(tail).toBuffer()),
   fc
-    .tuple(
-      fc.constantFrom(94, 95, 98),
-      fc.integer({ min: 0, max: 3 }),
-      fc.constantFrom('exit-status', 'exit-signal', 'pty-req', 'env', 'exec', 'x', 'window-change'),
-      fc.uint8Array({ maxLength: 48 }),
-    )
-    .map(([msg, id, name, tail]) => {
+    .tuple(fc.constantFrom(94, 95), fc.integer({ min: 0, max: 3 }), fc.uint8Array({ maxLength: 48 }))
+    .map(([msg, id, tail]) => {
       const w = new SshWriter().byte(msg).uint32(id);
-      if (msg === 98) w.string(name).bool(true);
-      else if (msg === 95) w.uint32(1);
+      if (msg === 95) w.uint32(tail.length % 3);
       return w
         .string(tail)
-        .raw(tail.subarray(0, tail.length % 3))
+        .raw(tail.subarray(0, tail.length % 4 === 0 ? 1 : 0))
         .toBuffer();
     }),
+  fc
+    .tuple(
+      fc.integer({ min: 0, max: 3 }),
+      fc.constantFrom('exit-status', 'exit-signal', 'pty-req', 'env', 'exec', 'subsystem', 'x', 'window-change'),
+      fc.boolean(),
+      fc.array(
+        fc.oneof(
+          fc.nat({ max: 0xffffffff }).map((n) => new SshWriter().uint32(n).toBuffer()),
+          fc.uint8Array({ maxLength: 12 }).map((b) => new SshWriter().string(b).toBuffer()),
+          fc.uint8Array({ maxLength: 3 }).map((b) => Buffer.from(b)),
+        ),
+        { maxLength: 6 },
+      ),
+    )
+    .map(([id, name, wantReply, parts]) =>
+      new SshWriter().byte(98).uint32(id).string(name).bool(wantReply).raw(Buffer.concat(parts)).toBuffer(),
+    ),
   fc.uint8Array({ minLength: 0, maxLength: 80 }).map((b) => Buffer.from(b)),
 );
 
