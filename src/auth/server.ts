@@ -1,0 +1,375 @@
+/**
+ * Server user authentication (RFC 4252, RFC 4256) driven by a policy callback: none, password (and
+ * the change request), publickey (PK_OK for queries; only a key that signed authenticates),
+ * keyboard-interactive, and partial success for multi-step policies. Limits on attempts, password
+ * length and prompt answers, and a minimum time for every failed attempt.
+ */
+
+import type { DisconnectReasonCode } from '../errors.js';
+import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
+import { PublicKey } from '../keys/index.js';
+import type { SignatureAlgorithm } from '../keys/types.js';
+import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import type { MessageQueue } from './queue.js';
+
+/** Methods the server implements. */
+export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
+
+/** One keyboard-interactive question. */
+export interface Prompt {
+  prompt: string;
+  /** Whether the client may show the answer as it is typed. */
+  echo: boolean;
+}
+
+/** A step of a multi-step policy that already passed. */
+export interface AuthStep {
+  method: AuthMethod;
+  /** The key that signed, for publickey. */
+  key?: PublicKey;
+}
+
+/** What the policy callback sees for one attempt. */
+export interface AuthContext {
+  username: string;
+  method: AuthMethod;
+  /** password: the password sent (for a change request, the old one). */
+  password?: string;
+  /** password: the new password of a change request (RFC 4252 §8). */
+  newPassword?: string;
+  /**
+   * publickey: the key. When `signed` is false this is only a query ("would you accept this key?",
+   * answered with PK_OK) and nothing is proven yet; when true the client's signature over the session
+   * identifier was verified, so the client holds the private key.
+   */
+  key?: PublicKey;
+  /** publickey: true once the signature verified. */
+  signed?: boolean;
+  /** publickey: the signature algorithm the client used. */
+  signatureAlgorithm?: string;
+  /** Steps of a multi-step policy that already passed (in order). */
+  previous: readonly AuthStep[];
+  /** The peer's address, when the stream is a socket. */
+  remoteAddress?: string;
+  /**
+   * keyboard-interactive: asks the client `questions` and resolves with the answers (one per
+   * question). May be called several times. Rejects if the client gives up.
+   */
+  prompt(questions: readonly Prompt[], info?: { name?: string; instructions?: string }): Promise<string[]>;
+}
+
+/**
+ * The policy's answer: `true` accepts, `false` refuses; `{ partial: true }` (or a list of methods
+ * still needed) says this step passed but more are required; `{ changePassword: prompt }` (password
+ * method only) asks the client for a new password.
+ */
+export type AuthDecision =
+  | boolean
+  | readonly AuthMethod[]
+  | { partial: true; methods?: readonly AuthMethod[] }
+  | { changePassword: string };
+
+/** The policy callback. */
+export type AuthHandler = (ctx: AuthContext) => AuthDecision | Promise<AuthDecision>;
+
+/** Limits and settings of server authentication. */
+export interface ServerAuthOptions {
+  authenticate: AuthHandler;
+  /** Methods to advertise, in order (default publickey, keyboard-interactive, password). */
+  methods?: readonly AuthMethod[];
+  /** Text sent as USERAUTH_BANNER before the first reply. */
+  banner?: string;
+  /** Failed attempts allowed; the next failure disconnects (default 6). */
+  maxAttempts?: number;
+  /** Longest password (and keyboard-interactive answer) in bytes (default 1024). */
+  maxPasswordLength?: number;
+  /** Every failed attempt takes at least this long, in ms, so failures do not reveal which check failed (default 150). */
+  failureDelay?: number;
+  /** Signature algorithms accepted for publickey (default: the secure ones; add 'ssh-rsa' to allow SHA-1). */
+  publicKeyAlgorithms?: readonly string[];
+  /** The peer's address, passed to the policy. */
+  remoteAddress?: string;
+}
+
+/** The result of a successful authentication. */
+export interface AuthResult {
+  username: string;
+  /** Every step that passed, the last one included. */
+  steps: AuthStep[];
+  /** The key that signed in the last publickey step, if any. */
+  key: PublicKey | undefined;
+}
+
+/** What server auth needs from the transport. */
+export interface ServerAuthTransport {
+  send(payload: Buffer): boolean;
+  readonly sessionId: Buffer | undefined;
+  disconnect(reason: DisconnectReasonCode, description: string): void;
+}
+
+/** Signature algorithms accepted for user keys by default. */
+export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+]);
+
+const SERVICE = 'ssh-connection';
+const MAX_USERNAME = 256;
+const MAX_KEY_BLOB = 16 * 1024;
+const MAX_SIGNATURE = 16 * 1024;
+const MAX_PROMPTS = 32;
+
+/** Thrown inside `prompt()` when the client abandons keyboard-interactive with a new request. */
+class PromptAborted extends AuthError {}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Runs the server side of user authentication. Reads SERVICE_REQUEST and USERAUTH messages from
+ * `queue` (numbers 5 and 50–79 in order), answers through `t`, and resolves once USERAUTH_SUCCESS
+ * is sent. After too many failures it disconnects and rejects with {@link AuthError}; a malformed
+ * message rejects with {@link ProtocolError} (the caller ends the connection).
+ */
+export async function authenticateServer(
+  t: ServerAuthTransport,
+  queue: MessageQueue,
+  o: ServerAuthOptions,
+): Promise<AuthResult> {
+  const configured: readonly AuthMethod[] = o.methods ?? ['publickey', 'keyboard-interactive', 'password'];
+  const maxAttempts = o.maxAttempts ?? 6;
+  const maxPassword = o.maxPasswordLength ?? 1024;
+  const failureDelay = o.failureDelay ?? 150;
+  const pkAlgs = o.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS;
+
+  // ssh-userauth service first.
+  const req = await queue.next();
+  if (req[0] !== MSG.SERVICE_REQUEST) throw new ProtocolError(`expected SERVICE_REQUEST, got message ${req[0]}`);
+  const sr = new SshReader(req, 1);
+  const service = sr.ascii(64);
+  sr.ensureEnd('SERVICE_REQUEST');
+  if (service !== 'ssh-userauth') {
+    throw new ProtocolError(`service not available: ${service}`, DisconnectReason.SERVICE_NOT_AVAILABLE);
+  }
+  t.send(new SshWriter(32).byte(MSG.SERVICE_ACCEPT).string('ssh-userauth').toBuffer());
+
+  let allowed: AuthMethod[] = [...configured];
+  const steps: AuthStep[] = [];
+  let user: string | undefined;
+  let failures = 0;
+  let bannerSent = o.banner === undefined;
+  let pending: Buffer | undefined;
+
+  const failure = (partial: boolean) =>
+    t.send(new SshWriter(128).byte(MSG.USERAUTH_FAILURE).nameList(allowed).bool(partial).toBuffer());
+
+  for (;;) {
+    const p = pending ?? (await queue.next());
+    pending = undefined;
+    const started = Date.now();
+    if (p[0] !== MSG.USERAUTH_REQUEST) throw new ProtocolError(`unexpected message ${p[0]} during authentication`);
+    const r = new SshReader(p, 1);
+    const username = r.utf8(MAX_USERNAME);
+    const svc = r.ascii(64);
+    const method = r.ascii(64);
+    if (user === undefined) user = username;
+    else if (user !== username) throw new ProtocolError('change of user name during authentication is not allowed');
+    if (svc !== SERVICE) {
+      throw new ProtocolError(`service not available: ${svc}`, DisconnectReason.SERVICE_NOT_AVAILABLE);
+    }
+    if (!bannerSent) {
+      bannerSent = true;
+      t.send(
+        new SshWriter(256)
+          .byte(MSG.USERAUTH_BANNER)
+          .string(o.banner as string)
+          .string('')
+          .toBuffer(),
+      );
+    }
+
+    let decision: AuthDecision = false;
+    let step: AuthStep | undefined;
+    /** A reply other than SUCCESS/FAILURE was sent (PK_OK, PASSWD_CHANGEREQ): no failure, no count. */
+    let answered = false;
+    let countsAsFailure = true;
+    const base = { username, previous: steps.slice(), ...(o.remoteAddress ? { remoteAddress: o.remoteAddress } : {}) };
+    const noPrompt = () => Promise.reject(new AuthError('prompt() is only available for keyboard-interactive'));
+    const known = (m: string): m is AuthMethod =>
+      m === 'none' || m === 'password' || m === 'publickey' || m === 'keyboard-interactive';
+
+    if (!known(method) || (method !== 'none' && !allowed.includes(method))) {
+      // Unknown or not offered: refused without asking the policy. The rest of the message is ignored.
+      decision = false;
+    } else if (method === 'none') {
+      r.ensureEnd('USERAUTH_REQUEST none');
+      if (failures === 0 && steps.length === 0) countsAsFailure = false;
+      decision = await o.authenticate({ ...base, method, prompt: noPrompt });
+      step = { method };
+    } else if (method === 'password') {
+      const change = r.bool();
+      const pw = r.string(maxPassword);
+      const np = change ? r.string(maxPassword) : undefined;
+      r.ensureEnd('USERAUTH_REQUEST password');
+      const ctx: AuthContext = { ...base, method, password: pw.toString('utf8'), prompt: noPrompt };
+      if (np) ctx.newPassword = np.toString('utf8');
+      decision = await o.authenticate(ctx);
+      if (typeof decision === 'object' && decision !== null && 'changePassword' in decision) {
+        t.send(
+          new SshWriter(256).byte(MSG.USERAUTH_PASSWD_CHANGEREQ).string(decision.changePassword).string('').toBuffer(),
+        );
+        answered = true;
+      }
+      step = { method };
+    } else if (method === 'publickey') {
+      const hasSig = r.bool();
+      const alg = r.ascii(64);
+      const blob = r.string(MAX_KEY_BLOB);
+      const signedEnd = r.offset;
+      const sig = hasSig ? r.string(MAX_SIGNATURE) : undefined;
+      r.ensureEnd('USERAUTH_REQUEST publickey');
+      let key: PublicKey | undefined;
+      try {
+        key = PublicKey.fromBlob(blob);
+      } catch {
+        key = undefined;
+      }
+      const usable =
+        key !== undefined && pkAlgs.includes(alg) && key.signatureAlgorithms.includes(alg as SignatureAlgorithm);
+      if (key && usable && !sig) {
+        decision = await o.authenticate({
+          ...base,
+          method,
+          key,
+          signed: false,
+          signatureAlgorithm: alg,
+          prompt: noPrompt,
+        });
+        if (decision !== false) {
+          t.send(new SshWriter(blob.length + 96).byte(MSG.USERAUTH_PK_OK).string(alg).string(blob).toBuffer());
+          answered = true;
+        }
+      } else if (key && usable && sig) {
+        const sid = t.sessionId;
+        if (!sid) throw new ProtocolError('authentication before key exchange');
+        const data = new SshWriter(sid.length + signedEnd + 8).string(sid).raw(p.subarray(0, signedEnd)).toBuffer();
+        let ok = false;
+        try {
+          ok = sigAlgorithm(sig) === alg && key.verify(data, sig, alg as SignatureAlgorithm);
+        } catch {
+          ok = false;
+        }
+        if (ok) {
+          decision = await o.authenticate({
+            ...base,
+            method,
+            key,
+            signed: true,
+            signatureAlgorithm: alg,
+            prompt: noPrompt,
+          });
+          step = { method, key };
+        }
+      }
+    } else {
+      // keyboard-interactive: string language (deprecated), string submethods.
+      r.utf8(256);
+      r.utf8(1024);
+      r.ensureEnd('USERAUTH_REQUEST keyboard-interactive');
+      let aborted = false;
+      const prompt = async (questions: readonly Prompt[], info?: { name?: string; instructions?: string }) => {
+        if (aborted) throw new PromptAborted('keyboard-interactive was abandoned by the client');
+        if (questions.length > MAX_PROMPTS) throw new AuthError('too many prompts');
+        const w = new SshWriter(256)
+          .byte(MSG.USERAUTH_INFO_REQUEST)
+          .string(info?.name ?? '')
+          .string(info?.instructions ?? '')
+          .string('')
+          .uint32(questions.length);
+        for (const q of questions) w.string(q.prompt).bool(q.echo);
+        t.send(w.toBuffer());
+        const resp = await queue.next();
+        if (resp[0] !== MSG.USERAUTH_INFO_RESPONSE) {
+          if (resp[0] === MSG.USERAUTH_REQUEST) {
+            aborted = true;
+            pending = resp;
+            throw new PromptAborted('keyboard-interactive was abandoned by the client');
+          }
+          throw new ProtocolError(`unexpected message ${resp[0]} during keyboard-interactive`);
+        }
+        const rr = new SshReader(resp, 1);
+        const n = rr.uint32();
+        if (n !== questions.length) throw new ProtocolError(`${questions.length} prompts but ${n} answers`);
+        const answers: string[] = [];
+        for (let i = 0; i < n; i++) answers.push(rr.string(maxPassword).toString('utf8'));
+        rr.ensureEnd('USERAUTH_INFO_RESPONSE');
+        return answers;
+      };
+      try {
+        decision = await o.authenticate({ ...base, method, prompt });
+      } catch (e) {
+        if (!(e instanceof PromptAborted)) throw e;
+        decision = false;
+      }
+      step = { method };
+      if (aborted) {
+        // The client moved on with a new request: no reply to this one, but it counts.
+        failures++;
+        if (failures > maxAttempts) {
+          t.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'too many authentication failures');
+          throw new AuthError(`too many authentication failures for ${JSON.stringify(username)}`, allowed);
+        }
+        continue;
+      }
+    }
+
+    if (answered) continue;
+
+    if (decision === true && step) {
+      steps.push(step);
+      t.send(Buffer.from([MSG.USERAUTH_SUCCESS]));
+      const last = [...steps].reverse().find((s) => s.key);
+      return { username, steps, key: last?.key };
+    }
+    const next = partialMethods(decision, configured);
+    if (next && step) {
+      steps.push(step);
+      allowed = next.filter((m) => m !== 'none');
+      if (allowed.length === 0) throw new ProtocolError('policy returned partial success with no methods left');
+      failure(true);
+      continue;
+    }
+    // A failure.
+    if (countsAsFailure) failures++;
+    if (failures > maxAttempts) {
+      t.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'too many authentication failures');
+      throw new AuthError(`too many authentication failures for ${JSON.stringify(username)}`, allowed);
+    }
+    if (method !== 'none') {
+      const wait = failureDelay - (Date.now() - started);
+      if (wait > 0) await sleep(wait);
+    }
+    failure(false);
+  }
+}
+
+/** The methods a partial-success decision leaves, or undefined when it is not partial success. */
+function partialMethods(d: AuthDecision, configured: readonly AuthMethod[]): AuthMethod[] | undefined {
+  if (Array.isArray(d)) return [...(d as readonly AuthMethod[])];
+  if (typeof d === 'object' && d !== null && 'partial' in d && d.partial === true) {
+    return [...(d.methods ?? configured)];
+  }
+  return undefined;
+}
+
+/** The algorithm name at the start of a signature blob, or undefined if malformed. */
+function sigAlgorithm(sig: Buffer): string | undefined {
+  try {
+    return new SshReader(sig).ascii(64);
+  } catch {
+    return undefined;
+  }
+}

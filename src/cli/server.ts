@@ -1,0 +1,195 @@
+/**
+ * `secsh server`: a small sshd for development and tests. Runs commands as the current user.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { AuthContext, AuthMethod, PrivateKey, PublicKey } from '../index.js';
+import { generatePrivateKey, localProcessHandler, parsePrivateKey, parsePublicKey, Server } from '../index.js';
+import type { Command } from './main.js';
+
+const HELP = `usage: secsh server [options]
+
+  --port N               port to listen on (default 2222; 0 picks a free port)
+  --host ADDR            address to bind (default 127.0.0.1)
+  --host-key FILE        OpenSSH private host key; generated (ed25519) and kept if absent
+                         (default: an in-memory key for this run). Repeat for several keys.
+  --authorized-keys FILE public keys allowed to log in (authorized_keys format)
+  --password-file FILE   lines of 'user:password' (or just 'password' for any user)
+  --user NAME            only this user name may log in (default: any name)
+  --banner TEXT          pre-authentication banner
+  --quiet                no connection log
+  -h, --help             this text
+
+Commands run as the user running secsh. At least one of --authorized-keys and --password-file is required.
+`;
+
+/** Reads an authorized_keys file: one key per line, options before the key type are skipped. */
+export function readAuthorizedKeys(text: string): PublicKey[] {
+  const keys: PublicKey[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line.length === 0 || line.startsWith('#')) continue;
+    const m = /(?:^|\s)((?:ssh-ed25519|ecdsa-sha2-nistp\d+|ssh-rsa|ssh-dss)\s+[A-Za-z0-9+/]+={0,2}(?:\s.*)?)$/.exec(
+      line,
+    );
+    if (!m?.[1]) continue;
+    try {
+      keys.push(parsePublicKey(m[1]));
+    } catch {
+      // unsupported or malformed line: ignored, like sshd
+    }
+  }
+  return keys;
+}
+
+/** Reads a password file: `user:password` lines, or a bare `password` for any user. */
+export function readPasswords(text: string): { user: string | undefined; digest: Buffer }[] {
+  const out: { user: string | undefined; digest: Buffer }[] = [];
+  for (const raw of text.split(/\r?\n/)) {
+    if (raw.length === 0 || raw.startsWith('#')) continue;
+    const i = raw.indexOf(':');
+    const user = i >= 0 ? raw.slice(0, i) : undefined;
+    const pw = i >= 0 ? raw.slice(i + 1) : raw;
+    out.push({ user, digest: createHash('sha256').update(pw).digest() });
+  }
+  return out;
+}
+
+function loadHostKey(path: string, log: (m: string) => void): PrivateKey {
+  if (existsSync(path)) return parsePrivateKey(readFileSync(path));
+  const key = generatePrivateKey('ed25519');
+  writeFileSync(path, key.toOpenSSH('secsh-server host key'), { mode: 0o600, flag: 'wx' });
+  log(`generated host key ${path}`);
+  return key;
+}
+
+async function run(args: string[]): Promise<number> {
+  let v: ReturnType<typeof parse>['values'];
+  try {
+    v = parse(args).values;
+  } catch (e) {
+    process.stderr.write(`secsh server: ${(e as Error).message}\n${HELP}`);
+    return 2;
+  }
+  if (v.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const quiet = v.quiet === true;
+  const log = (m: string) => {
+    if (!quiet) process.stderr.write(`${new Date().toISOString()} ${m}\n`);
+  };
+  if (!v['authorized-keys'] && !v['password-file']) {
+    process.stderr.write(`secsh server: give --authorized-keys and/or --password-file\n${HELP}`);
+    return 2;
+  }
+  const port = v.port === undefined ? 2222 : Number(v.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write('secsh server: --port must be 0..65535\n');
+    return 2;
+  }
+  const hostKeys = v['host-key']?.length
+    ? v['host-key'].map((p) => loadHostKey(p, log))
+    : [generatePrivateKey('ed25519')];
+  const authorizedPath = v['authorized-keys'];
+  const passwordPath = v['password-file'];
+  const onlyUser = v.user;
+
+  const methods: AuthMethod[] = [];
+  if (authorizedPath) methods.push('publickey');
+  if (passwordPath) methods.push('keyboard-interactive', 'password');
+
+  const checkPassword = (user: string, pw: string): boolean => {
+    if (!passwordPath) return false;
+    const entries = readPasswords(readFileSync(passwordPath, 'utf8'));
+    const d = createHash('sha256').update(pw).digest();
+    let ok = false;
+    for (const e of entries) {
+      // Compare every entry, in constant time each, so timing does not depend on which matched.
+      const match = timingSafeEqual(e.digest, d) && (e.user === undefined || e.user === user);
+      ok = ok || match;
+    }
+    return ok;
+  };
+
+  const authenticate = async (ctx: AuthContext) => {
+    if (onlyUser !== undefined && ctx.username !== onlyUser) return false;
+    if (ctx.method === 'publickey' && ctx.key && authorizedPath) {
+      // Re-read on each attempt, like sshd, so edits take effect at once.
+      const keys = readAuthorizedKeys(readFileSync(authorizedPath, 'utf8'));
+      return keys.some((k) => k.equals(ctx.key as PublicKey));
+    }
+    if (ctx.method === 'password' && ctx.password !== undefined) {
+      if (ctx.newPassword !== undefined) return false;
+      return checkPassword(ctx.username, ctx.password);
+    }
+    if (ctx.method === 'keyboard-interactive' && passwordPath) {
+      const [answer] = await ctx.prompt([{ prompt: 'Password: ', echo: false }]);
+      return checkPassword(ctx.username, answer ?? '');
+    }
+    return false;
+  };
+
+  const server = new Server({
+    hostKeys,
+    authenticate,
+    authMethods: methods,
+    ...(v.banner !== undefined ? { banner: `${v.banner}\n` } : {}),
+  });
+  server.on('session', localProcessHandler());
+  server.on('connection', (conn) => {
+    log(`connection from ${conn.remoteAddress ?? '?'}`);
+    conn.on('close', (err?: Error) => log(`closed ${conn.remoteAddress ?? '?'}${err ? `: ${err.message}` : ''}`));
+  });
+  server.on('auth', (a) => {
+    if (a.result === 'pk-ok') return;
+    const key = a.fingerprint ? ` key ${a.fingerprint}` : '';
+    log(`auth ${a.result} for ${JSON.stringify(a.username)} method ${a.method}${key} from ${a.remoteAddress ?? '?'}`);
+  });
+  server.on('session', (session, conn) => {
+    session.on('exec', (req: { command: string }) => log(`exec for ${conn.username}: ${JSON.stringify(req.command)}`));
+    session.on('shell', () => log(`shell for ${conn.username}`));
+  });
+
+  const addr = await server.listen({ port, host: v.host ?? '127.0.0.1' });
+  process.stdout.write(`secsh server listening on ${addr.address} port ${addr.port}\n`);
+  for (const k of server.hostKeys) process.stdout.write(`host key ${k.publicKey.type} ${k.publicKey.fingerprint()}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log(`${sig}: stopping`);
+      server.close().then(
+        () => resolve(0),
+        () => resolve(1),
+      );
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+function parse(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      port: { type: 'string', short: 'p' },
+      host: { type: 'string' },
+      'host-key': { type: 'string', multiple: true },
+      'authorized-keys': { type: 'string' },
+      'password-file': { type: 'string' },
+      user: { type: 'string' },
+      banner: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
+/** The `server` subcommand. */
+export const serverCommand: Command = { summary: 'run a small SSH server (commands run as you)', run };

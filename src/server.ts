@@ -1,0 +1,367 @@
+/**
+ * The server facade: listens (or takes any Duplex), runs the transport in the server role,
+ * authenticates users with a policy callback, and hands authenticated session channels to
+ * 'session' listeners. Limits: login grace time, auth attempts, unauthenticated connections
+ * (like OpenSSH's MaxStartups), sessions and channels per connection.
+ */
+import { EventEmitter } from 'node:events';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
+import { createServer } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { MessageQueue } from './auth/queue.js';
+import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from './auth/server.js';
+import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
+import type { ChannelOpenRequest } from './connection/index.js';
+import { Connection } from './connection/index.js';
+import type { AlgorithmOptions } from './crypto/algorithms.js';
+import { resolveAlgorithms } from './crypto/algorithms.js';
+import {
+  ChannelOpenFailure,
+  ConnectionLostError,
+  DisconnectReason,
+  InvalidArgumentError,
+  ProtocolError,
+  TimeoutError,
+} from './errors.js';
+import type { PublicKey } from './keys/index.js';
+import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import type { SessionOptions } from './server/session.js';
+import { Session } from './server/session.js';
+import type { NegotiatedAlgorithms, RekeyLimit } from './transport/transport.js';
+import { Transport } from './transport/transport.js';
+
+/** Options of {@link Server}. */
+export interface ServerOptions {
+  /** Host keys: parsed keys or OpenSSH private key file contents. Several types may be given. */
+  hostKeys: ReadonlyArray<PrivateKey | string | Buffer>;
+  /** The authentication policy. See {@link AuthContext} and {@link AuthDecision}. */
+  authenticate: AuthHandler;
+  /** Methods to advertise (default publickey, keyboard-interactive, password). */
+  authMethods?: readonly AuthMethod[];
+  /** Text sent as the pre-auth banner. */
+  banner?: string;
+  /** Algorithm lists, as for the client (full lists or `+`/`-`/`^` edits of the defaults). */
+  algorithms?: AlgorithmOptions;
+  /** Signature algorithms accepted for user keys, also announced in server-sig-algs. */
+  publicKeyAlgorithms?: readonly string[];
+  /** Failed attempts allowed per connection; the next failure disconnects (default 6). */
+  maxAuthAttempts?: number;
+  /** Milliseconds from connect to successful authentication (default 120000; 0 = no limit). */
+  loginGraceTime?: number;
+  /** Longest password in bytes (default 1024). */
+  maxPasswordLength?: number;
+  /** Minimum duration of a failed attempt in ms (default 150). */
+  authFailureDelay?: number;
+  /** Most connections not yet authenticated at once; more are dropped at once (default 100). */
+  maxUnauthenticated?: number;
+  /** Session channels per connection (default 10). */
+  maxSessions?: number;
+  /** Channels of any type per connection (default 64). */
+  maxChannels?: number;
+  /** Which env names clients may set (see `defaultAcceptEnv`). */
+  acceptEnv?: SessionOptions['acceptEnv'];
+  rekeyLimit?: RekeyLimit;
+  /** Replaces `secsh_<version>` in the identification string. */
+  softwareVersion?: string;
+}
+
+/** One accepted connection. Events: 'authenticated' (AuthResult), 'session' (Session), 'close' (err?). */
+export class ServerConnection extends EventEmitter {
+  readonly transport: Transport;
+  readonly connection: Connection;
+  readonly remoteAddress: string | undefined;
+  /** Set once the user is authenticated. */
+  auth: AuthResult | undefined;
+  /** True once the connection has closed. */
+  closed = false;
+
+  /** @internal */
+  constructor(transport: Transport, connection: Connection, remoteAddress: string | undefined) {
+    super();
+    this.transport = transport;
+    this.connection = connection;
+    this.remoteAddress = remoteAddress;
+  }
+
+  /** The authenticated user name. */
+  get username(): string | undefined {
+    return this.auth?.username;
+  }
+
+  /** The key that authenticated the user (it signed), if publickey was used. */
+  get key(): PublicKey | undefined {
+    return this.auth?.key;
+  }
+
+  /** Negotiated algorithms (server to client direction, with `inbound` for the other). */
+  get algorithms(): NegotiatedAlgorithms | undefined {
+    return this.transport.negotiated;
+  }
+
+  /** Sends DISCONNECT and closes. */
+  close(): void {
+    this.transport.disconnect(DisconnectReason.BY_APPLICATION, 'closed by server');
+  }
+}
+
+/** An authentication attempt, for logging ('auth' event of {@link Server}). */
+export interface AuthAttempt {
+  username: string;
+  method: AuthMethod;
+  /** For publickey: the key's fingerprint (queries have `signed` false). */
+  fingerprint?: string;
+  signed?: boolean;
+  result: 'accepted' | 'partial' | 'rejected' | 'pk-ok' | 'change-password';
+  remoteAddress: string | undefined;
+}
+
+/**
+ * An SSH server.
+ *
+ * Events: 'connection' (ServerConnection), 'session' (Session, ServerConnection) for every session
+ * channel of an authenticated user, 'auth' ({@link AuthAttempt}), 'client-error' (Error,
+ * ServerConnection) when a connection ends with an error, 'error', 'close'.
+ *
+ * @example
+ * const server = new Server({ hostKeys: [generatePrivateKey('ed25519')], authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw' });
+ * server.on('session', localProcessHandler());
+ * await server.listen({ port: 0, host: '127.0.0.1' });
+ */
+export class Server extends EventEmitter {
+  readonly hostKeys: readonly PrivateKey[];
+  private readonly opts: ServerOptions;
+  private readonly algorithms: ReturnType<typeof resolveAlgorithms>;
+  private net: NetServer | undefined;
+  private readonly live = new Set<ServerConnection>();
+  private unauthenticated = 0;
+
+  constructor(opts: ServerOptions) {
+    super();
+    if (!opts || !Array.isArray(opts.hostKeys) || opts.hostKeys.length === 0) {
+      throw new InvalidArgumentError('hostKeys: at least one host key is required');
+    }
+    if (typeof opts.authenticate !== 'function') throw new InvalidArgumentError('authenticate must be a function');
+    this.opts = opts;
+    this.hostKeys = opts.hostKeys.map((k) => (k instanceof PrivateKey ? k : parsePrivateKey(k)));
+    this.algorithms = resolveAlgorithms(opts.algorithms);
+  }
+
+  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  listen(opts: { port?: number; host?: string } = {}): Promise<AddressInfo> {
+    if (this.net) return Promise.reject(new InvalidArgumentError('already listening'));
+    const srv = createServer({ noDelay: true }, (sock) => this.accept(sock));
+    this.net = srv;
+    srv.on('error', (e) => this.emit('error', e));
+    return new Promise((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(opts.port ?? 22, opts.host ?? '127.0.0.1', () => {
+        srv.off('error', reject);
+        resolve(srv.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** The bound address, or null when not listening. */
+  address(): AddressInfo | null {
+    const a = this.net?.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  /** Number of open connections. */
+  get connectionCount(): number {
+    return this.live.size;
+  }
+
+  /** Stops listening, disconnects every connection, and resolves when all are closed. */
+  async close(): Promise<void> {
+    const srv = this.net;
+    this.net = undefined;
+    const closing = srv ? new Promise<void>((r) => srv.close(() => r())) : Promise.resolve();
+    const conns = [...this.live];
+    const ends = conns.map((c) =>
+      c.closed ? Promise.resolve() : new Promise<void>((r) => c.once('close', () => r())),
+    );
+    for (const c of conns) c.close();
+    await Promise.all([closing, ...ends]);
+    this.emit('close');
+  }
+
+  private accept(sock: Socket): void {
+    const max = this.opts.maxUnauthenticated ?? 100;
+    if (this.unauthenticated >= max) {
+      sock.destroy();
+      return;
+    }
+    sock.on('error', () => {});
+    this.handle(sock, sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : undefined);
+  }
+
+  /**
+   * Serves SSH over any Duplex (a socket, a pipe, an in-memory pair) and returns the connection.
+   * Counts against `maxUnauthenticated` like an accepted socket.
+   */
+  handle(stream: Duplex, remoteAddress?: string): ServerConnection {
+    const o = this.opts;
+    const transport = new Transport(stream, {
+      role: 'server',
+      algorithms: this.algorithms,
+      hostKeys: this.hostKeys,
+      serverSigAlgs: o.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS,
+      ...(o.rekeyLimit ? { rekeyLimit: o.rekeyLimit } : {}),
+      ...(o.softwareVersion ? { softwareVersion: o.softwareVersion } : {}),
+    });
+    const connection = new Connection(transport, { role: 'server', maxChannels: o.maxChannels ?? 64 });
+    const conn = new ServerConnection(transport, connection, remoteAddress);
+    this.live.add(conn);
+    this.unauthenticated++;
+    let counted = true;
+    const uncount = () => {
+      if (counted) {
+        counted = false;
+        this.unauthenticated--;
+      }
+    };
+
+    let authenticated = false;
+    const queue = new MessageQueue();
+    transport.setMessageHandler((p) => {
+      const n = p[0] as number;
+      if (n >= 80) {
+        // The transport's phase table already refuses these before USERAUTH_SUCCESS; this is the second lock.
+        if (!authenticated) {
+          transport.destroy(new ProtocolError('connection message before authentication'));
+          return;
+        }
+        try {
+          connection.handlePacket(p);
+        } catch (e) {
+          transport.destroy(e as Error);
+        }
+        return;
+      }
+      queue.push(p);
+    });
+
+    const grace = o.loginGraceTime ?? 120_000;
+    const graceTimer =
+      grace > 0
+        ? setTimeout(() => {
+            if (!authenticated) {
+              transport.disconnect(DisconnectReason.BY_APPLICATION, 'login grace time exceeded');
+              conn.emit('timeout', new TimeoutError('login grace time exceeded'));
+            }
+          }, grace)
+        : undefined;
+    graceTimer?.unref?.();
+
+    transport.once('close', (err?: Error) => {
+      if (graceTimer) clearTimeout(graceTimer);
+      uncount();
+      conn.closed = true;
+      this.live.delete(conn);
+      queue.fail(err ?? new ConnectionLostError('connection closed'));
+      connection.destroy(err);
+      if (err && !(err instanceof ConnectionLostError)) this.emit('client-error', err, conn);
+      conn.emit('close', err);
+    });
+
+    // The auth layer's view of the transport: marks the connection authenticated the moment
+    // USERAUTH_SUCCESS is sent (before any later packet can be read).
+    const authLink = {
+      send: (payload: Buffer) => {
+        if (payload[0] === 52) authenticated = true;
+        return transport.send(payload);
+      },
+      get sessionId() {
+        return transport.sessionId;
+      },
+      disconnect: (reason: Parameters<Transport['disconnect']>[0], text: string) => transport.disconnect(reason, text),
+    };
+
+    this.emit('connection', conn);
+    transport.start();
+    authenticateServer(authLink, queue, {
+      authenticate: (ctx) => this.runPolicy(ctx, remoteAddress),
+      ...(o.authMethods ? { methods: o.authMethods } : {}),
+      ...(o.banner !== undefined ? { banner: o.banner } : {}),
+      ...(o.maxAuthAttempts !== undefined ? { maxAttempts: o.maxAuthAttempts } : {}),
+      ...(o.maxPasswordLength !== undefined ? { maxPasswordLength: o.maxPasswordLength } : {}),
+      ...(o.authFailureDelay !== undefined ? { failureDelay: o.authFailureDelay } : {}),
+      ...(o.publicKeyAlgorithms ? { publicKeyAlgorithms: o.publicKeyAlgorithms } : {}),
+      ...(remoteAddress ? { remoteAddress } : {}),
+    }).then(
+      (result) => {
+        if (graceTimer) clearTimeout(graceTimer);
+        uncount();
+        if (transport.closed) return;
+        conn.auth = result;
+        this.setupConnection(conn);
+        conn.emit('authenticated', result);
+      },
+      (err: Error) => {
+        if (!transport.closed) transport.destroy(err);
+      },
+    );
+    return conn;
+  }
+
+  private async runPolicy(ctx: AuthContext, remoteAddress: string | undefined): Promise<AuthDecision> {
+    let d: AuthDecision = false;
+    try {
+      d = await this.opts.authenticate(ctx);
+    } finally {
+      const attempt: AuthAttempt = {
+        username: ctx.username,
+        method: ctx.method,
+        result: describe(d, ctx),
+        remoteAddress,
+      };
+      if (ctx.key) {
+        attempt.fingerprint = ctx.key.fingerprint();
+        attempt.signed = ctx.signed === true;
+      }
+      this.emit('auth', attempt);
+    }
+    return d;
+  }
+
+  private setupConnection(conn: ServerConnection): void {
+    const maxSessions = this.opts.maxSessions ?? 10;
+    let sessions = 0;
+    const username = conn.auth?.username ?? '';
+    conn.connection.onChannelOpen = (req: ChannelOpenRequest) => {
+      if (req.type !== 'session') {
+        if (conn.listenerCount('channel-open') > 0) conn.emit('channel-open', req);
+        else req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not allowed`);
+        return;
+      }
+      if (req.data.length !== 0) {
+        req.reject(ChannelOpenFailure.CONNECT_FAILED, 'malformed session open');
+        return;
+      }
+      if (sessions >= maxSessions) {
+        req.reject(ChannelOpenFailure.RESOURCE_SHORTAGE, 'too many sessions');
+        return;
+      }
+      sessions++;
+      const ch = req.accept();
+      const session = new Session(ch, username, this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {});
+      ch.once('close', () => {
+        sessions--;
+      });
+      ch.on('error', () => {});
+      conn.emit('session', session);
+      this.emit('session', session, conn);
+    };
+    conn.connection.onGlobalRequest = (name) => name === 'keepalive@openssh.com';
+  }
+}
+
+function describe(d: AuthDecision, ctx: AuthContext): AuthAttempt['result'] {
+  if (d === true) return ctx.method === 'publickey' && !ctx.signed ? 'pk-ok' : 'accepted';
+  if (d === false) return 'rejected';
+  if (Array.isArray(d)) return 'partial';
+  if (typeof d === 'object' && 'changePassword' in d) return 'change-password';
+  if (ctx.method === 'publickey' && !ctx.signed) return 'pk-ok';
+  return 'partial';
+}

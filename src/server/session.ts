@@ -1,0 +1,213 @@
+/**
+ * A server-side session channel (RFC 4254 §6): turns the channel's incoming requests into typed
+ * events a handler answers. pty-req, env and window-change are recorded by default; exec, shell and
+ * subsystem need a handler that accepts them.
+ */
+import { EventEmitter } from 'node:events';
+import type { Channel } from '../connection/index.js';
+import type { ChannelRequestEvent } from '../connection/types.js';
+
+/** A pseudo-terminal the client asked for. */
+export interface PtyInfo {
+  term: string;
+  cols: number;
+  rows: number;
+  width: number;
+  height: number;
+  modes: Record<string, number>;
+}
+
+/** Something the handler answers: accept or reject (a reply is sent only if the client asked for one). */
+export interface SessionRequestBase {
+  accept(): void;
+  reject(): void;
+}
+
+/** exec request. */
+export interface ExecRequest extends SessionRequestBase {
+  command: string;
+}
+/** subsystem request. */
+export interface SubsystemRequest extends SessionRequestBase {
+  name: string;
+}
+/** env request (default: recorded in `session.env` if `acceptEnv` allows). */
+export interface EnvRequest extends SessionRequestBase {
+  name: string;
+  value: string;
+}
+/** pty-req (default: recorded in `session.pty` and accepted). */
+export interface PtyRequest extends SessionRequestBase {
+  pty: PtyInfo;
+}
+
+/** Settings of a {@link Session}. */
+export interface SessionOptions {
+  /** Which env names a client may set (default: {@link defaultAcceptEnv}). */
+  acceptEnv?: (name: string, value: string) => boolean;
+  /** Most env requests per session (default 64). */
+  maxEnv?: number;
+}
+
+const DENIED_ENV =
+  /^(LD_|DYLD_)|^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|NODE_OPTIONS|PYTHONPATH|PERL5OPT|HOME|SHELL|USER|LOGNAME)$/;
+
+/** Accepts ordinary variable names; refuses loader, shell-startup and identity variables. */
+export function defaultAcceptEnv(name: string, value: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name) && !DENIED_ENV.test(name) && value.length <= 32 * 1024;
+}
+
+/**
+ * One session channel of an authenticated user.
+ *
+ * Events (each with a request object to `accept()` or `reject()`): 'exec' ({@link ExecRequest}),
+ * 'shell', 'subsystem' ({@link SubsystemRequest}), 'pty' ({@link PtyRequest}), 'env'
+ * ({@link EnvRequest}); notifications: 'window-change' ({cols, rows, width, height}), 'signal'
+ * (name without SIG), 'request' (any other {@link ChannelRequestEvent}); 'close'.
+ * Only one of exec/shell/subsystem is accepted per session.
+ *
+ * @example
+ * server.on('session', (session) => {
+ *   session.on('exec', (req) => { req.accept(); session.channel.end(`you ran ${req.command}\n`); session.exit(0); });
+ * });
+ */
+export class Session extends EventEmitter {
+  /** The channel: write stdout to it, `stderrOut` for stderr; read stdin from it. */
+  readonly channel: Channel;
+  /** The user this session belongs to. */
+  readonly username: string;
+  /** The pty requested, if any. */
+  pty: PtyInfo | undefined;
+  /** Environment variables the client set (and `acceptEnv` allowed). */
+  readonly env: Record<string, string> = {};
+  /** The exec/shell/subsystem request that was accepted. */
+  started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
+  private readonly opts: SessionOptions;
+  private envCount = 0;
+
+  /** @internal Created by the server for each accepted session channel. */
+  constructor(channel: Channel, username: string, opts: SessionOptions = {}) {
+    super();
+    this.channel = channel;
+    this.username = username;
+    this.opts = opts;
+    channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
+    channel.once('close', () => this.emit('close'));
+  }
+
+  /** Sends exit-status (or exit-signal when `signal` is given) and ends our side of the channel. */
+  exit(code: number | null, signal?: string, coreDumped = false): void {
+    if (signal) this.channel.sendExitSignal(signal.replace(/^SIG/, ''), coreDumped, '');
+    else this.channel.sendExitStatus(code ?? 0);
+    if (!this.channel.writableEnded) this.channel.end();
+  }
+
+  private onRequest(ev: ChannelRequestEvent): void {
+    const d = ev.details;
+    if (!d) {
+      if (this.listenerCount('request') > 0) this.emit('request', ev);
+      else ev.reject();
+      return;
+    }
+    const base = { accept: () => ev.accept(), reject: () => ev.reject() };
+    switch (d.type) {
+      case 'pty-req': {
+        if (this.started) {
+          ev.reject();
+          return;
+        }
+        const pty: PtyInfo = {
+          term: d.term,
+          cols: d.cols,
+          rows: d.rows,
+          width: d.width,
+          height: d.height,
+          modes: d.modes,
+        };
+        const req: PtyRequest = {
+          pty,
+          accept: () => {
+            this.pty = pty;
+            ev.accept();
+          },
+          reject: base.reject,
+        };
+        if (this.listenerCount('pty') > 0) this.emit('pty', req);
+        else req.accept();
+        return;
+      }
+      case 'env': {
+        if (this.started || this.envCount >= (this.opts.maxEnv ?? 64)) {
+          ev.reject();
+          return;
+        }
+        this.envCount++;
+        const allowed = (this.opts.acceptEnv ?? defaultAcceptEnv)(d.name, d.value);
+        const req: EnvRequest = {
+          name: d.name,
+          value: d.value,
+          accept: () => {
+            this.env[d.name] = d.value;
+            ev.accept();
+          },
+          reject: base.reject,
+        };
+        if (this.listenerCount('env') > 0) this.emit('env', req);
+        else if (allowed) req.accept();
+        else req.reject();
+        return;
+      }
+      case 'exec':
+      case 'shell':
+      case 'subsystem': {
+        if (this.started || this.listenerCount(d.type) === 0) {
+          ev.reject();
+          return;
+        }
+        const started =
+          d.type === 'exec'
+            ? { type: d.type, command: d.command }
+            : d.type === 'subsystem'
+              ? { type: d.type, name: d.name }
+              : { type: d.type };
+        let settled = false;
+        const req = {
+          ...(d.type === 'exec' ? { command: d.command } : {}),
+          ...(d.type === 'subsystem' ? { name: d.name } : {}),
+          accept: () => {
+            if (settled || this.started) return;
+            settled = true;
+            this.started = started as Session['started'];
+            ev.accept();
+          },
+          reject: () => {
+            if (settled) return;
+            settled = true;
+            ev.reject();
+          },
+        };
+        this.emit(d.type, req);
+        return;
+      }
+      case 'window-change': {
+        if (this.pty) {
+          this.pty.cols = d.cols;
+          this.pty.rows = d.rows;
+          this.pty.width = d.width;
+          this.pty.height = d.height;
+        }
+        this.emit('window-change', { cols: d.cols, rows: d.rows, width: d.width, height: d.height });
+        ev.accept();
+        return;
+      }
+      case 'signal': {
+        this.emit('signal', d.name);
+        ev.accept();
+        return;
+      }
+      default:
+        if (this.listenerCount('request') > 0) this.emit('request', ev);
+        else ev.reject();
+    }
+  }
+}
