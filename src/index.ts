@@ -27,3 +27,11 @@ export {
 } from './crypto/algorithms.js';
 export type { AlgorithmKind, AlgorithmLists, AlgorithmOptions, AlgorithmOption } from './crypto/algorithms.js';
 export * from './errors.js';
+export { Server, ServerConnection } from './server.js';
+export type { ServerOptions, AuthAttempt } from './server.js';
+export { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
+export type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult, AuthStep, Prompt, ServerAuthOptions } from './auth/server.js';
+export { Session, defaultAcceptEnv } from './server/session.js';
+export type { PtyInfo, ExecRequest, SubsystemRequest, EnvRequest, PtyRequest, SessionOptions } from './server/session.js';
+export { localProcessHandler, runLocalProcess } from './server/local.js';
+export type { LocalProcessOptions } from './server/local.js';
