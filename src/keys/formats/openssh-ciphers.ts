@@ -1,5 +1,6 @@
 /** Ciphers that may protect the private section of an OpenSSH key file (decryption only). */
-import { createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
+import { poly1305 } from '../../crypto/poly1305.js';
 import { KeyError, KeyPassphraseError } from '../../errors.js';
 
 /** One row of the key-file cipher table. */
@@ -47,6 +48,28 @@ function gcm(nodeName: 'aes-128-gcm' | 'aes-256-gcm', keyLength: number): KeyFil
   };
 }
 
+/**
+ * chacha20-poly1305@openssh.com as used for key files: sequence number 0 and no additional data, so only the
+ * first 32 key bytes matter. The Poly1305 key is keystream block 0, the tag covers the whole ciphertext and the
+ * payload is decrypted from block counter 1. node's IV is a 32-bit LE counter || 96-bit nonce (all zero here).
+ */
+const chachaPoly: KeyFileCipher = {
+  keyLength: 64,
+  ivLength: 0,
+  blockSize: 8,
+  tagLength: 16,
+  decrypt(key, _iv, data, tag) {
+    const mainKey = key.subarray(0, 32);
+    const polyKey = createCipheriv('chacha20', mainKey, Buffer.alloc(16)).update(Buffer.alloc(32));
+    const expected = poly1305(polyKey, data);
+    polyKey.fill(0);
+    if (!timingSafeEqual(expected, tag)) throw new KeyPassphraseError('wrong passphrase (or corrupt key)');
+    const iv = Buffer.alloc(16);
+    iv[0] = 1;
+    return createCipheriv('chacha20', mainKey, iv).update(data);
+  },
+};
+
 const CIPHERS: Record<string, KeyFileCipher> = {
   'aes128-ctr': plain('aes-128-ctr', 16),
   'aes192-ctr': plain('aes-192-ctr', 24),
@@ -56,6 +79,7 @@ const CIPHERS: Record<string, KeyFileCipher> = {
   'aes256-cbc': plain('aes-256-cbc', 32),
   'aes128-gcm@openssh.com': gcm('aes-128-gcm', 16),
   'aes256-gcm@openssh.com': gcm('aes-256-gcm', 32),
+  'chacha20-poly1305@openssh.com': chachaPoly,
 };
 
 /** The cipher row for `name`; throws {@link KeyError} for one this library cannot decrypt. */

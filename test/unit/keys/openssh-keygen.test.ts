@@ -100,6 +100,7 @@ describe('encrypted OpenSSH keys', () => {
     'aes128-gcm@openssh.com',
     'aes256-cbc',
     'aes128-cbc',
+    'chacha20-poly1305@openssh.com',
   ];
   for (const cipher of ciphers) {
     test(`${cipher}: right, missing and wrong passphrase`, (t) => {
@@ -140,10 +141,31 @@ describe('encrypted OpenSSH keys', () => {
     }
   });
 
-  test('unsupported cipher is a KeyError, not a crash', (t) => {
+  test('a corrupted encrypted section is refused', (t) => {
     if (!requirePeer(t, 'ssh-keygen')) return;
-    const k = makeKey(tmp.dir, 'enc-chacha', ['-t', 'ed25519', '-N', 'pw', '-Z', 'chacha20-poly1305@openssh.com']);
-    assert.throws(() => parsePrivateKey(k.priv, { passphrase: 'pw' }), KeyError);
+    for (const cipher of ['aes256-ctr', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com']) {
+      const k = makeKey(tmp.dir, `enc-bad-${cipher.replace(/[^a-z0-9]/g, '')}`, [
+        '-t',
+        'ed25519',
+        '-N',
+        'pw',
+        '-Z',
+        cipher,
+        '-a',
+        '2',
+        '-C',
+        '',
+      ]);
+      const raw = Buffer.from(k.priv.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
+      raw[raw.length - 40] = (raw[raw.length - 40] as number) ^ 0x80;
+      const bad = `-----BEGIN OPENSSH PRIVATE KEY-----\n${raw.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
+      assert.ok(parsePrivateKey(k.priv, { passphrase: 'pw' }));
+      assert.throws(
+        () => parsePrivateKey(bad, { passphrase: 'pw' }),
+        (e: unknown) => e instanceof KeyError || e instanceof KeyPassphraseError,
+        cipher,
+      );
+    }
   });
 });
 
