@@ -11,7 +11,7 @@ import { AgentClient } from './agent/index.js';
 import { authenticateClient } from './auth/client.js';
 import type { KeyboardInteractiveRequest } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
-import { Connection } from './connection/index.js';
+import { Connection, isConnectionMessage } from './connection/index.js';
 import type { Channel } from './connection/index.js';
 import { resolveAlgorithms } from './crypto/algorithms.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
@@ -194,6 +194,10 @@ export class Client extends EventEmitter {
     transport.setMessageHandler((p) => {
       const n = p[0] as number;
       if (n >= 80) {
+        if (!isConnectionMessage(n)) {
+          transport.sendUnimplemented();
+          return;
+        }
         try {
           connection.handlePacket(p);
         } catch (e) {

@@ -223,6 +223,12 @@ export class Transport extends EventEmitter {
     return p;
   }
 
+  /** Answers the packet just received with SSH_MSG_UNIMPLEMENTED (for upper layers that do not know a message). */
+  sendUnimplemented(): void {
+    const seq = (this.decoder.seq + 0xffffffff) % 0x100000000;
+    this.send(new SshWriter(16).byte(MSG.UNIMPLEMENTED).uint32(seq).toBuffer());
+  }
+
   /** Sends SSH_MSG_DISCONNECT and closes. */
   disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'disconnected by application'): void {
     if (this.closed) return;
@@ -317,8 +323,7 @@ export class Transport extends EventEmitter {
       throw new ProtocolError(`unexpected message ${n} from ${peer} during ${inKex ? 'key exchange' : this.phase}`);
     }
     if (verdict === 'unimplemented') {
-      const seq = (this.decoder.seq + 0xffffffff) % 0x100000000;
-      this.sendPacket(new SshWriter(16).byte(MSG.UNIMPLEMENTED).uint32(seq).toBuffer());
+      this.sendUnimplemented();
       return;
     }
     if (verdict === 'deliver') {
