@@ -11,7 +11,7 @@ import { AgentClient } from './agent/index.js';
 import { authenticateClient } from './auth/client.js';
 import type { KeyboardInteractiveRequest } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
-import { Connection, isConnectionMessage } from './connection/index.js';
+import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
 import type { Channel } from './connection/index.js';
 import { resolveAlgorithms } from './crypto/algorithms.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
@@ -416,6 +416,17 @@ export class Client extends EventEmitter {
       throw e;
     }
     return ch;
+  }
+
+  /**
+   * Opens a TCP connection from the server to `host:port` (a direct-tcpip channel, like `ssh -W`).
+   * The channel is a Duplex; pass it as `sock` to reach a host behind this one (a jump host).
+   *
+   * @example
+   * const inner = await Client.connect({ sock: await jump.forwardOut('10.0.0.5', 22), username, agent: true, hostVerifier });
+   */
+  forwardOut(host: string, port: number, originHost = '127.0.0.1', originPort = 0): Promise<Channel> {
+    return this.connection.openChannel('direct-tcpip', encodeTcpipOpen({ host, port, originHost, originPort }));
   }
 
   /** Forces a key re-exchange; resolves when the new keys are in use. */
