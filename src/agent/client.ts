@@ -1,7 +1,7 @@
 /** An ssh-agent client over a UNIX socket: list identities and sign with them. */
 import { connect, type Socket } from 'node:net';
 import { AgentError, KeyError } from '../errors.js';
-import { algorithmFits, PublicKey, type SignatureAlgorithm, type Signer } from '../keys/index.js';
+import { algorithmFits, type PrivateKey, PublicKey, type SignatureAlgorithm, type Signer } from '../keys/index.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { AGENT_MSG, MAX_AGENT_RESPONSE, MAX_IDENTITIES, SIGN_FLAGS } from './protocol.js';
 
@@ -100,6 +100,38 @@ export class AgentClient {
       throw new AgentError('malformed agent sign response', { cause: e });
     }
     return sig;
+  }
+
+  /** Adds a private key to the agent (SSH_AGENTC_ADD_IDENTITY); `comment` defaults to the key's own. */
+  async add(key: PrivateKey, comment: string = key.comment): Promise<void> {
+    const priv = key.toPrivateBlob();
+    const w = new SshWriter(priv.length + comment.length + 16).byte(AGENT_MSG.ADD_IDENTITY).raw(priv).string(comment);
+    const req = Buffer.from(w.toBuffer());
+    priv.fill(0);
+    w.toBuffer().fill(0);
+    try {
+      await this.#expectSuccess(req, 'add the key');
+    } finally {
+      req.fill(0);
+    }
+  }
+
+  /** Removes one identity (SSH_AGENTC_REMOVE_IDENTITY). */
+  async remove(key: PublicKey): Promise<void> {
+    const req = new SshWriter(key.blob.length + 8).byte(AGENT_MSG.REMOVE_IDENTITY).string(key.blob).toBuffer();
+    await this.#expectSuccess(Buffer.from(req), 'remove the key');
+  }
+
+  /** Removes every identity (SSH_AGENTC_REMOVE_ALL_IDENTITIES). */
+  async removeAll(): Promise<void> {
+    await this.#expectSuccess(Buffer.from([AGENT_MSG.REMOVE_ALL_IDENTITIES]), 'remove all keys');
+  }
+
+  async #expectSuccess(req: Buffer, what: string): Promise<void> {
+    const body = await this.#request(req);
+    if (body.length === 1 && body[0] === AGENT_MSG.SUCCESS) return;
+    if (body.length === 1 && body[0] === AGENT_MSG.FAILURE) throw new AgentError(`agent refused to ${what}`);
+    throw new AgentError(`unexpected agent reply to a request to ${what}`);
   }
 
   /** One {@link Signer} per identity the agent holds (skipping keys this library cannot parse). */

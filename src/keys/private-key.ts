@@ -55,6 +55,18 @@ export class PrivateKey implements Signer {
     return encodeOpenSSHPrivateKey(this.type, this.#key, this.publicKey.blob, comment);
   }
 
+  /**
+   * The private key in SSH wire form: `string type || type-specific fields` as in the OpenSSH key format and
+   * SSH_AGENTC_ADD_IDENTITY (no comment). Contains secret material: zero it when done.
+   */
+  toPrivateBlob(): Buffer {
+    const w = new SshWriter(2048).string(this.type);
+    kindOf(this.type).writePrivate(this.type, this.#key, w);
+    const out = Buffer.from(w.toBuffer());
+    w.toBuffer().fill(0);
+    return out;
+  }
+
   /** The underlying node KeyObject (for PEM/PKCS#8 export via `KeyObject.export`). */
   toKeyObject(): KeyObject {
     return this.#key;

@@ -114,6 +114,48 @@ describe('AgentClient with a real ssh-agent', () => {
   });
 });
 
+test('add, remove and removeAll manage identities in a real agent', async (t) => {
+  if (!requirePeer(t, 'ssh-agent', 'ssh-add')) return;
+  const dir = mkdtempSync(join(tmpdir(), 'secsh-agent-add-'));
+  const sock = join(dir, 'agent.sock');
+  const agent = spawn(binPath('ssh-agent'), ['-a', sock, '-D'], { stdio: 'ignore' });
+  const client = new AgentClient(sock);
+  try {
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await sleep(50);
+    const added = [
+      generatePrivateKey('ed25519', { comment: 'one' }),
+      generatePrivateKey('ecdsa', { bits: 521, comment: 'two' }),
+      generatePrivateKey('rsa', { bits: 2048, comment: 'three' }),
+    ];
+    for (const k of added) await client.add(k);
+    await client.add(generatePrivateKey('ecdsa', { bits: 256 }), 'renamed');
+    const ids = await client.list();
+    assert.deepEqual(
+      ids.map((i) => i.comment),
+      ['one', 'two', 'three', 'renamed'],
+    );
+    // ssh-add sees the same keys (fingerprints as OpenSSH computes them).
+    const listed = spawnSync(binPath('ssh-add'), ['-l'], {
+      env: { ...process.env, SSH_AUTH_SOCK: sock },
+    }).stdout.toString();
+    for (const k of added) assert.ok(listed.includes(k.publicKey.fingerprint()), listed);
+    for (const k of added) {
+      for (const alg of k.publicKey.signatureAlgorithms) {
+        assert.ok(k.publicKey.verify(data, await client.sign(k.publicKey, data, alg), alg));
+      }
+    }
+    await client.remove(added[0]!.publicKey);
+    assert.equal((await client.list()).length, 3);
+    await assert.rejects(client.remove(added[0]!.publicKey), AgentError);
+    await client.removeAll();
+    assert.equal((await client.list()).length, 0);
+  } finally {
+    client.close();
+    if (agent.pid !== undefined) process.kill(agent.pid, 'SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 describe('AgentClient with a fake agent', () => {
   let dir = '';
   before(() => {
