@@ -123,5 +123,6 @@ export function encodeOpenSSHPrivateKey(type: KeyType, key: KeyObject, publicBlo
     .string(priv.toBuffer());
   const text = armor(out.toBuffer(), OPENSSH_LABEL);
   priv.toBuffer().fill(0);
+  out.toBuffer().fill(0);
   return text;
 }

@@ -149,6 +149,24 @@ test('malformed blobs throw KeyError', () => {
   for (const [name, b] of cases) {
     assert.throws(() => PublicKey.fromBlob(b), KeyError, name);
   }
+  // Exactly 16384 bits is the largest modulus accepted.
+  const max = PublicKey.fromBlob(
+    blob((w) =>
+      w
+        .string('ssh-rsa')
+        .mpint(65537n)
+        .mpint((1n << 16383n) + 1n),
+    ),
+  );
+  assert.equal(max.bits, 16384);
+  assert.equal(
+    max.verify(
+      Buffer.from('x'),
+      blob((w) => w.string('rsa-sha2-256').string(Buffer.alloc(2048, 1))),
+      'rsa-sha2-256',
+    ),
+    false,
+  );
   // The huge modulus must be refused by size, before arithmetic; and a blob over the size limit outright.
   assert.throws(() => PublicKey.fromBlob(Buffer.alloc(100_000)), KeyError);
 });
