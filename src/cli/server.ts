@@ -162,9 +162,14 @@ async function run(args: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log(`${sig}: stopping`);
+      // Whatever still holds the event loop (a lingering child, a half-closed socket) must not keep us up.
+      const exitSoon = (code: number) => {
+        setTimeout(() => process.exit(code), 300).unref();
+        resolve(code);
+      };
       server.close().then(
-        () => resolve(0),
-        () => resolve(1),
+        () => exitSoon(0),
+        () => exitSoon(1),
       );
     };
     process.once('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,83 @@
+/** `secsh server` on the command line: prints port and fingerprint, serves a login, stops on SIGINT. */
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { readAuthorizedKeys } from '../../src/cli/server.js';
+import { Client } from '../../src/client.js';
+import { generatePrivateKey } from '../../src/keys/index.js';
+
+test('authorized_keys lines with options and comments', () => {
+  const a = generatePrivateKey('ed25519').publicKey;
+  const b = generatePrivateKey('ecdsa').publicKey;
+  const keys = readAuthorizedKeys(`# comment\n\n${a.toString()}\nno-pty,command="x y" ${b.toString()}\ngarbage line\n`);
+  assert.equal(keys.length, 2);
+  assert.ok(keys[0]?.equals(a));
+  assert.ok(keys[1]?.equals(b));
+});
+
+test('secsh server: password login, exec, SIGINT stops it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-cli-'));
+  try {
+    await writeFile(join(dir, 'passwords'), 'alice:wonderland\n');
+    const hostKeyPath = join(dir, 'host_key');
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'server',
+        '--port',
+        '0',
+        '--password-file',
+        join(dir, 'passwords'),
+        '--host-key',
+        hostKeyPath,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/host key \S+ SHA256:\S+/.test(out)) resolve();
+      });
+      p.once('exit', () => reject(new Error(`exited early: ${err}`)));
+    });
+    const port = Number(/port (\d+)/.exec(out)?.[1]);
+    const fingerprint = /host key \S+ (SHA256:\S+)/.exec(out)?.[1] as string;
+    assert.equal((await stat(hostKeyPath)).mode & 0o777, 0o600);
+    const c = await Client.connect({
+      host: '127.0.0.1',
+      port,
+      username: 'alice',
+      password: 'wonderland',
+      hostKeyFingerprint: fingerprint,
+    });
+    const r = await c.exec('echo "$USER-side" ; exit 4');
+    assert.match(r.stdout, /-side\n$/);
+    assert.equal(r.code, 4);
+    await c.close();
+    await assert.rejects(
+      Client.connect({ host: '127.0.0.1', port, username: 'alice', password: 'nope', hostKeyFingerprint: fingerprint }),
+      { code: 'ERR_SSH_AUTH' },
+    );
+    p.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.match(err, /auth accepted for "alice" method/);
+    assert.match(err, /exec for alice/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
