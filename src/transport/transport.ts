@@ -258,11 +258,15 @@ export class Transport extends EventEmitter {
     return ok;
   }
 
-  private sendPacket(payload: Buffer): boolean {
-    let body = payload;
-    if (this.compressor) body = this.compressor.compress(payload);
+  /** Compresses (when on) and encrypts one payload. */
+  private frame(payload: Buffer): Buffer {
+    const body = this.compressor ? this.compressor.compress(payload) : payload;
     if (body.length > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
-    const ok = this.writeRaw(this.encoder.encode(body));
+    return this.encoder.encode(body);
+  }
+
+  private sendPacket(payload: Buffer): boolean {
+    const ok = this.writeRaw(this.frame(payload));
     if (payload[0] === MSG.USERAUTH_SUCCESS && this.role === 'server') this.onAuthenticated();
     this.checkRekey();
     return ok;
@@ -278,7 +282,7 @@ export class Transport extends EventEmitter {
   private sendDisconnect(reason: number, description: string): void {
     try {
       const p = new SshWriter(64).byte(MSG.DISCONNECT).uint32(reason).string(description).string('').toBuffer();
-      if (this.peerVersionLine !== undefined || this.started) this.writeRaw(this.encoder.encode(p));
+      if (this.started) this.writeRaw(this.frame(p));
     } catch {
       // best effort
     }
@@ -597,7 +601,7 @@ export class Transport extends EventEmitter {
 
   private sendNewKeys(run: KexRun): void {
     if (this.closed || run.newKeysSent) return;
-    this.writeRaw(this.encoder.encode(Buffer.from([MSG.NEWKEYS])));
+    this.writeRaw(this.frame(Buffer.from([MSG.NEWKEYS])));
     run.newKeysSent = true;
     const out = run.outgoing as { sealer: PacketSealer; compression: string };
     this.encoder.setSealer(out.sealer);
