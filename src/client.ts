@@ -132,6 +132,8 @@ function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefi
   throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
 }
 
+function noop(): void {}
+
 function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | null }> {
   return new Promise((resolve) => {
     let done = false;
@@ -140,6 +142,7 @@ function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | 
       done = true;
       resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
     };
+    ch.once('exit', finish);
     ch.once('close', finish);
   });
 }
@@ -337,6 +340,9 @@ export class Client extends EventEmitter {
 
   private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {
     const ch = await this.connection.openSession();
+    // A lost connection destroys every channel with its error; the client's 'close' (and exec's
+    // rejection) report it, so an unread channel error must not crash the process.
+    ch.on('error', noop);
     try {
       if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
       if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
@@ -362,15 +368,21 @@ export class Client extends EventEmitter {
     const err: Buffer[] = [];
     proc.stdout.on('data', (c: Buffer) => out.push(c));
     proc.stderr.on('data', (c: Buffer) => err.push(c));
-    const closed = new Promise<void>((resolve, reject) => {
-      proc.channel.once('close', () => resolve());
-      proc.channel.once('error', reject);
+    let channelError: Error | undefined;
+    proc.channel.once('error', (e: Error) => {
+      channelError = e;
+    });
+    const closed = new Promise<void>((resolve) => {
+      if (proc.channel.destroyed) resolve();
+      else proc.channel.once('close', () => resolve());
     });
     if (opts.stdin === undefined) proc.stdin.end();
     else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) proc.stdin.end(opts.stdin);
     else opts.stdin.pipe(proc.stdin);
     const { code, signal } = await proc.exit;
     await closed;
+    if (channelError && code === null && signal === null) throw channelError;
+    if (code === null && signal === null && this.transport.closed && this.transport.closeError) throw this.transport.closeError;
     const stdout = Buffer.concat(out);
     const stderr = Buffer.concat(err);
     if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
@@ -409,6 +421,7 @@ export class Client extends EventEmitter {
   /** Starts a subsystem (e.g. 'sftp') and returns its channel. */
   async subsystem(name: string): Promise<Channel> {
     const ch = await this.connection.openSession();
+    ch.on('error', noop);
     try {
       await ch.subsystem(name);
     } catch (e) {

@@ -29,7 +29,7 @@ export type SessionRequest =
   | { type: 'auth-agent-req@openssh.com' };
 
 /** Longest command, value or name accepted in a session request. */
-const MAX_REQUEST_STRING = 64 * 1024;
+const MAX_REQUEST_STRING = 256 * 1024; // the packet limit: a long command is not a protocol error
 const MAX_NAME = 1024;
 
 function u32(v: number, what: string): number {
