@@ -249,7 +249,8 @@ export class Client extends EventEmitter {
       }
       transport.start();
       await Promise.race([transport.ready(), guard]);
-      log?.debug?.(`secsh: key exchange done: ${JSON.stringify(transport.negotiated)}`);
+      log?.debug?.(`secsh: connected to ${transport.peerVersion}; algorithms ${JSON.stringify(transport.negotiated)}`);
+      log?.info?.(`secsh: server host key ${transport.hostKey?.type} ${transport.hostKey?.fingerprint()}`);
       let agent: AgentClient | undefined;
       if (opts.agent) {
         agent = opts.agent instanceof AgentClient ? opts.agent : new AgentClient(typeof opts.agent === 'string' ? opts.agent : undefined);
@@ -280,11 +281,14 @@ export class Client extends EventEmitter {
         transport.destroy(err as Error);
         if (timer) clearTimeout(timer);
         if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
-        throw preferTransportError(err as Error, transport);
+        const final = preferTransportError(err as Error, transport);
+        log?.warn?.(`secsh: connect failed: ${final.message}`);
+        throw final;
       }
     }
     if (timer) clearTimeout(timer);
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    log?.info?.(`secsh: authenticated as ${opts.username}`);
     if (opts.signal) {
       const s = opts.signal;
       const closeOnAbort = () => void client.close();

@@ -24,6 +24,7 @@ import type { DisconnectReasonCode } from '../errors.js';
 import type { PrivateKey, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { closeChannel, kexChannel } from '../diagnostics.js';
 import { ClientKex, ServerKex } from './kex-exchange.js';
 import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
 import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
@@ -657,6 +658,7 @@ export class Transport extends EventEmitter {
     const first = !this.firstKexDone;
     this.firstKexDone = true;
     this.scheduleTimedRekey();
+    if (kexChannel.hasSubscribers) kexChannel.publish({ role: this.role, first, algorithms: this.negotiated });
     this.emit('kex', this.negotiated);
     if (first) {
       for (const w of this.readyWaiters.splice(0)) w.resolve();
@@ -710,6 +712,9 @@ export class Transport extends EventEmitter {
     this.closeError = err;
     if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
     debug('transport closed: %s', err?.message ?? 'ok');
+    if (closeChannel.hasSubscribers) {
+      closeChannel.publish({ role: this.role, error: err ? { code: (err as SshError).code, message: err.message } : undefined });
+    }
     const e = err ?? new ConnectionLostError('connection closed');
     for (const w of this.readyWaiters.splice(0)) w.reject(e);
     for (const w of this.rekeyWaiters.splice(0)) w.reject(e);
