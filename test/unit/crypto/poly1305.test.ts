@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Poly1305, poly1305 } from '../../../src/crypto/poly1305.js';
+import { Poly1305, Poly1305Js, poly1305, poly1305UsesWasm, setPoly1305Fallback } from '../../../src/crypto/poly1305.js';
 import { reference } from './poly1305-reference.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/[\s:]/g, ''), 'hex');
@@ -77,7 +77,26 @@ const VECTORS: { name: string; key: string; msg: Buffer; tag: string }[] = [
   },
 ];
 
-test('RFC 8439 Poly1305 vectors', () => {
+/** Runs `body` once on the default (WebAssembly) backend and once with the JS fallback forced. */
+function bothBackends(name: string, body: () => void): void {
+  for (const fallback of [false, true]) {
+    test(`${name} (${fallback ? 'JS fallback' : 'WebAssembly'})`, () => {
+      setPoly1305Fallback(fallback);
+      try {
+        assert.equal(poly1305UsesWasm(), !fallback);
+        body();
+      } finally {
+        setPoly1305Fallback(false);
+      }
+    });
+  }
+}
+
+test('WebAssembly is used by default on Node', () => {
+  assert.equal(poly1305UsesWasm(), true);
+});
+
+bothBackends('RFC 8439 Poly1305 vectors', () => {
   for (const v of VECTORS) {
     const key = hex(v.key);
     assert.equal(key.length, 32, v.name);
@@ -87,31 +106,85 @@ test('RFC 8439 Poly1305 vectors', () => {
   assert.equal(IETF_TEXT.length, 375);
 });
 
-test('matches the BigInt reference on random and extreme inputs of every length', () => {
-  for (let len = 0; len <= 300; len++) {
-    for (const key of [randomBytes(32), Buffer.alloc(32, 0xff)]) {
+bothBackends('matches the BigInt reference on random and extreme inputs of every length 0..2000', () => {
+  const p = new Poly1305();
+  for (let len = 0; len <= 2000; len++) {
+    const keys = [randomBytes(32), Buffer.alloc(32, 0xff)];
+    if (len <= 300 || len % 7 === 0) keys.push(Buffer.concat([Buffer.alloc(16, 0xff), randomBytes(16)]));
+    for (const key of keys) {
       const msg = len % 2 === 0 ? randomBytes(len) : Buffer.alloc(len, 0xff);
-      assert.deepEqual(poly1305(key, msg), reference(key, msg), `len ${len}`);
+      const expected = reference(key, msg);
+      assert.deepEqual(poly1305(key, msg), expected, `len ${len}`);
+      assert.deepEqual(p.init(key).update(msg).digest(), expected, `len ${len} (reused object)`);
     }
   }
 });
 
-test('incremental updates at odd split points and unaligned offsets equal one-shot', () => {
+bothBackends('incremental updates at odd split points and unaligned offsets equal one-shot', () => {
   const key = randomBytes(32);
   const backing = randomBytes(5000);
   const msg = backing.subarray(3, 4003); // deliberately not 4-byte aligned
   const expected = reference(key, Buffer.from(msg));
   const p = new Poly1305();
-  for (const split of [1, 3, 4, 15, 16, 17, 33, 1000]) {
+  for (const split of [1, 3, 4, 15, 16, 17, 33, 63, 64, 65, 1000]) {
     p.init(key);
     for (let i = 0; i < msg.length; i += split) p.update(msg, i, Math.min(i + split, msg.length));
     assert.deepEqual(p.digest(), expected, `split ${split}`);
   }
-  // Reuse after finish with a new key.
+  // Random split points, including empty pieces.
+  for (let round = 0; round < 50; round++) {
+    p.init(key);
+    let i = 0;
+    while (i < msg.length) {
+      const j = Math.min(msg.length, i + Math.floor(Math.random() * 200));
+      p.update(msg, i, j);
+      i = j;
+    }
+    assert.deepEqual(p.digest(), expected, `round ${round}`);
+  }
+  // Reuse after finish with a new key; init at a key offset; finish at an output offset.
   const key2 = randomBytes(32);
   assert.deepEqual(p.init(key2).update(msg).digest(), reference(key2, Buffer.from(msg)));
+  const keyAt = Buffer.concat([randomBytes(5), key2]);
+  const out = Buffer.alloc(20);
+  p.init(keyAt, 5).update(msg).finish(out, 3);
+  assert.deepEqual(out.subarray(3, 19), reference(key2, Buffer.from(msg)));
 });
 
-test('rejects a short key', () => {
+bothBackends('interleaved objects keep separate states', () => {
+  const objs = [new Poly1305(), new Poly1305(), new Poly1305()];
+  const keys = objs.map(() => randomBytes(32));
+  const msgs = objs.map((_, i) => randomBytes(1000 + 37 * i));
+  for (const [i, o] of objs.entries()) o.init(keys[i] as Buffer);
+  for (let pos = 0; pos < 1200; pos += 13) {
+    objs.forEach((o, i) => {
+      const m = msgs[i] as Buffer;
+      if (pos < m.length) o.update(m, pos, Math.min(pos + 13, m.length));
+    });
+  }
+  // Finish in a different order than started; a new object created midway does not disturb them.
+  const extra = new Poly1305(randomBytes(32)).update(randomBytes(100));
+  for (const i of [2, 0, 1]) {
+    assert.deepEqual((objs[i] as Poly1305).digest(), reference(keys[i] as Buffer, msgs[i] as Buffer), `object ${i}`);
+  }
+  assert.equal(extra.digest().length, 16);
+});
+
+bothBackends('large inputs (several WebAssembly data chunks) match the reference', () => {
+  const key = randomBytes(32);
+  const msg = randomBytes(450_001);
+  assert.deepEqual(poly1305(key, msg), reference(key, msg));
+});
+
+test('Poly1305Js is usable directly and agrees with the default backend', () => {
+  for (const len of [0, 1, 16, 64, 65, 1000, 32768 + 4]) {
+    const key = randomBytes(32);
+    const msg = randomBytes(len);
+    assert.deepEqual(new Poly1305Js(key).update(msg).digest(), poly1305(key, msg), `len ${len}`);
+  }
+});
+
+bothBackends('rejects a short key', () => {
   assert.throws(() => new Poly1305(Buffer.alloc(31)), RangeError);
+  assert.throws(() => new Poly1305().init(Buffer.alloc(40), 9), RangeError);
 });
