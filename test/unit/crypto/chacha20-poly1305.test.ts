@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
 import { createOpener, createSealer } from '../../../src/crypto/cipher.js';
+import { setPoly1305Fallback } from '../../../src/crypto/poly1305.js';
 import type { DirectionKeys } from '../../../src/crypto/types.js';
 import { MacError } from '../../../src/errors.js';
 import { reference } from './poly1305-reference.js';
@@ -53,6 +54,8 @@ test('seal matches the spec computed independently, for many sequence numbers an
     [2, 24],
     [0x7fffffff, 64],
     [0x80000000, 1000],
+    [0x01020304, 40],
+    [0xa1b2c3d4, 4096],
     [0xffffffff, 32768],
   ] as const) {
     const packet = randomBytes(4 + size);
@@ -76,4 +79,35 @@ test('opener: length decrypted with K_1, tag checked before decryption, tamperin
     assert.throws(() => o.open(42, bad), MacError, `byte ${i}`);
   }
   assert.throws(() => o.open(43, wire), MacError);
+});
+
+test('interleaved sealers and openers (shared Poly1305 WebAssembly state) on both Poly1305 backends', () => {
+  for (const fallback of [false, true]) {
+    setPoly1305Fallback(fallback);
+    try {
+      const k1 = randomBytes(64);
+      const k2 = randomBytes(64);
+      const [s1, s2] = [createSealer(keys(k1)), createSealer(keys(k2))];
+      const [o1, o2] = [createOpener(keys(k1)), createOpener(keys(k2))];
+      for (let seq = 0xfffffff0; seq < 0xfffffff0 + 40; seq++) {
+        const n = seq >>> 0;
+        const size = 8 * (1 + ((n * 7) % 300));
+        const p1 = randomBytes(4 + size);
+        const p2 = randomBytes(4 + size + 8);
+        p1.writeUInt32BE(size, 0);
+        p2.writeUInt32BE(size + 8, 0);
+        const w1 = s1.seal(n, p1);
+        const w2 = s2.seal(n, p2);
+        assert.deepEqual(w1, expectedSeal(k1, n, p1), `seq ${n}`);
+        assert.deepEqual(w2, expectedSeal(k2, n, p2), `seq ${n}`);
+        assert.equal(o2.packetLength(n, w2.subarray(0, 4)), size + 8);
+        assert.equal(o1.packetLength(n, w1.subarray(0, 4)), size);
+        assert.deepEqual(o2.open(n, w2), p2.subarray(4));
+        assert.deepEqual(o1.open(n, w1), p1.subarray(4));
+        assert.throws(() => o1.open(n, w2), MacError);
+      }
+    } finally {
+      setPoly1305Fallback(false);
+    }
+  }
 });
