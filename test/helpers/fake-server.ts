@@ -20,6 +20,8 @@ export type FakeBehaviour =
   | 'long-version'
   /** A banner, a KEXINIT advertising strict KEX, then SSH_MSG_IGNORE before the KEX completes. */
   | 'strict-kex-ignore'
+  /** The same without strict KEX: the IGNORE is legal, the KEX then just stalls. */
+  | 'kex-ignore'
   /** Accepts the TCP connection and never sends a byte. */
   | 'silent'
   /** A valid banner, then nothing. */
@@ -133,10 +135,12 @@ function run(behaviour: FakeBehaviour, sock: Socket, sink: Buffer[]): void {
       sock.write(`SSH-2.0-${'x'.repeat(300)}\r\n`);
       return;
     case 'strict-kex-ignore':
+    case 'kex-ignore':
       sock.write(banner);
       void clientVersion(sock, sink).then(() => {
         if (sock.destroyed) return;
-        sock.write(Buffer.concat([plainPacket(kexinitPayload(true)), plainPacket(ignorePayload())]));
+        const strict = behaviour === 'strict-kex-ignore';
+        sock.write(Buffer.concat([plainPacket(kexinitPayload(strict)), plainPacket(ignorePayload())]));
       });
       return;
     case 'silent':

@@ -13,6 +13,23 @@ import { binPath } from './peers.js';
 
 const run = promisify(execFile);
 
+/** Children still running; killed if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
+/** Spawns a helper daemon that cannot keep the test process alive on its own. */
+function spawnDaemon(cmd: string, args: string[]): ChildProcess {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  child.unref();
+  const stderr = child.stderr as (NodeJS.ReadableStream & { unref?: () => void }) | null;
+  stderr?.unref?.();
+  return child;
+}
+
 /** One host key of the private sshd. */
 export interface HostKeyInfo {
   /** Key type as ssh-keygen names it: 'ed25519', 'ecdsa256', 'ecdsa384', 'ecdsa521', 'rsa', 'dsa'. */
@@ -32,7 +49,7 @@ export interface UserKey {
 }
 
 export interface SshdOptions {
-  /** Extra sshd_config lines, e.g. `['RekeyLimit 1M']`. */
+  /** Extra sshd_config lines, e.g. `['RekeyLimit 1M']`; they override the helper's own (first wins). */
   extraConfig?: string[];
   /** Host key types to create (default: all). */
   hostKeyTypes?: string[];
@@ -144,7 +161,9 @@ export async function stopChild(child: ChildProcess, graceMs = 3000): Promise<vo
 
 function sshdConfig(dir: string, port: number, hostKeys: HostKeyInfo[], q: Sshd['algorithms'], extra: string[]) {
   const keyAlgs = q.key.join(',');
+  // sshd keeps the first value of a keyword, so the caller's lines go first and win
   return [
+    ...extra,
     `Port ${port}`,
     'ListenAddress 127.0.0.1',
     ...hostKeys.map((k) => `HostKey ${k.privatePath}`),
@@ -174,7 +193,6 @@ function sshdConfig(dir: string, port: number, hostKeys: HostKeyInfo[], q: Sshd[
     `MACs ${q.mac.join(',')}`,
     `HostKeyAlgorithms ${keyAlgs}`,
     `PubkeyAcceptedAlgorithms ${keyAlgs}`,
-    ...extra,
     '',
   ].join('\n');
 }
@@ -211,9 +229,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       const port = await freePort();
       const configPath = join(dir, 'sshd_config');
       await writeFile(configPath, sshdConfig(dir, port, hostKeys, algorithms, opts.extraConfig ?? []));
-      const child = spawn(binPath('sshd'), ['-D', '-e', '-f', configPath, '-p', String(port)], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      });
+      const child = spawnDaemon(binPath('sshd'), ['-D', '-e', '-f', configPath, '-p', String(port)]);
       let log = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (d: string) => {
@@ -279,7 +295,7 @@ export interface Agent {
 export async function startAgent(): Promise<Agent> {
   const dir = await mkdtemp(join(tmpdir(), 'secsh-agent-'));
   const sock = join(dir, 'agent.sock');
-  const child = spawn(binPath('ssh-agent'), ['-D', '-a', sock], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnDaemon(binPath('ssh-agent'), ['-D', '-a', sock]);
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
