@@ -1,0 +1,217 @@
+/**
+ * Throughput and latency of secsh, OpenSSH's ssh and the ssh2 package against one private sshd,
+ * side by side. Each client runs in its own process so its CPU and peak RSS are its own.
+ *
+ *   npm run bench                 1 GiB download, 512 MiB upload, 50 latency rounds
+ *   BENCH_QUICK=1 npm run bench   64 MiB / 32 MiB / 10 rounds
+ *   BENCH_CLIENTS=secsh,openssh   a subset of clients
+ */
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { binPath, hasPeer, PYTHON } from '../test/helpers/peers.js';
+import { openSshArgs, type Sshd, startSshd } from '../test/helpers/sshd.js';
+import type { BenchJob, BenchResult } from './common.js';
+
+const run = promisify(execFile);
+const HERE = dirname(fileURLToPath(import.meta.url));
+const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+const MiB = 1024 * 1024;
+const DOWNLOAD = QUICK ? 64 * MiB : 1024 * MiB;
+const UPLOAD = QUICK ? 32 * MiB : 512 * MiB;
+const ROUNDS = QUICK ? 10 : 50;
+
+type ClientName = 'openssh' | 'secsh' | 'ssh2';
+const CLIENTS: ClientName[] = (process.env.BENCH_CLIENTS?.split(',') as ClientName[] | undefined) ?? [
+  'openssh',
+  'secsh',
+  'ssh2',
+];
+const SUITES: { cipher: string; mac: string; label: string }[] = [
+  { cipher: 'aes128-gcm@openssh.com', mac: '', label: 'aes128-gcm' },
+  { cipher: 'chacha20-poly1305@openssh.com', mac: '', label: 'chacha20-poly1305' },
+  { cipher: 'aes128-ctr', mac: 'hmac-sha2-256-etm@openssh.com', label: 'aes128-ctr+hmac-sha2-256-etm' },
+];
+
+interface Row {
+  test: string;
+  client: ClientName;
+  mbps?: number;
+  cpuPerGiB?: number;
+  rssMb: number;
+  medianMs?: number;
+  error?: string;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+}
+
+/** Runs a node benchmark client in its own process. */
+async function nodeClient(name: 'secsh' | 'ssh2', job: BenchJob): Promise<BenchResult> {
+  const script = join(HERE, `client-${name}.ts`);
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', script, JSON.stringify(job)], {
+    maxBuffer: 1 << 20,
+    timeout: 600_000,
+  });
+  const last = stdout.trim().split('\n').pop() ?? '';
+  return JSON.parse(last) as BenchResult;
+}
+
+interface RusageOut {
+  status: number;
+  stdoutBytes: number;
+  seconds: number;
+  cpu: number;
+  maxRssKb: number;
+  stderr: string;
+}
+
+/** Runs OpenSSH's ssh under bench/rusage.py (which feeds stdin / counts stdout outside the measurement). */
+async function openSsh(
+  sshd: Sshd,
+  job: BenchJob,
+  command: string,
+  stdinBytes?: number,
+  discardStdout = false,
+): Promise<RusageOut> {
+  const sshArgs = [
+    ...openSshArgs(sshd, sshd.userKeys.ed25519),
+    '-o',
+    'HostKeyAlgorithms=ssh-ed25519',
+    '-c',
+    job.cipher,
+  ];
+  if (job.mac) sshArgs.push('-m', job.mac);
+  const wrapper = [join(HERE, 'rusage.py'), ...(stdinBytes !== undefined ? ['--stdin-bytes', String(stdinBytes)] : [])];
+  if (discardStdout) wrapper.push('--discard-stdout');
+  const { stdout } = await run(PYTHON, [...wrapper, '--', binPath('ssh'), ...sshArgs, sshd.host, command], {
+    maxBuffer: 1 << 20,
+    timeout: 600_000,
+  });
+  const r = JSON.parse(stdout) as RusageOut;
+  if (r.status !== 0) throw new Error(`ssh exited ${r.status}: ${r.stderr}`);
+  return r;
+}
+
+async function throughput(sshd: Sshd, client: ClientName, job: BenchJob): Promise<BenchResult> {
+  if (client !== 'openssh') return nodeClient(client, job);
+  if (job.mode === 'download') {
+    // `ssh … 'head -c N /dev/zero' > /dev/null`: exit status 0 means all N bytes arrived
+    const r = await openSsh(sshd, job, `head -c ${job.bytes} /dev/zero`, undefined, true);
+    return { bytes: job.bytes, seconds: r.seconds, cpu: r.cpu, maxRssKb: r.maxRssKb };
+  }
+  const r = await openSsh(sshd, job, 'cat > /dev/null', job.bytes);
+  return { bytes: job.bytes, seconds: r.seconds, cpu: r.cpu, maxRssKb: r.maxRssKb };
+}
+
+async function latency(sshd: Sshd, client: ClientName, job: BenchJob): Promise<BenchResult> {
+  if (client !== 'openssh') return nodeClient(client, job);
+  const samples: number[] = [];
+  let cpu = 0;
+  let maxRssKb = 0;
+  for (let i = 0; i < job.iterations; i++) {
+    const r = await openSsh(sshd, job, 'true');
+    samples.push(r.seconds * 1000);
+    cpu += r.cpu;
+    maxRssKb = Math.max(maxRssKb, r.maxRssKb);
+  }
+  return { bytes: 0, seconds: samples.reduce((a, b) => a + b, 0) / 1000, cpu, maxRssKb, samples };
+}
+
+function fmt(n: number | undefined, digits = 1): string {
+  return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
+}
+
+function printTable(rows: Row[]): void {
+  const base = new Map<string, Row>();
+  for (const r of rows) if (r.client === 'openssh' && !r.error) base.set(r.test, r);
+  const header = ['test', 'client', 'MB/s', 'CPU s/GiB', 'peak RSS MB', 'median ms', 'vs OpenSSH'];
+  const lines = rows.map((r) => {
+    const b = base.get(r.test);
+    let ratio = '-';
+    if (b && !r.error) {
+      if (r.mbps !== undefined && b.mbps) ratio = `${(r.mbps / b.mbps).toFixed(2)}x speed`;
+      else if (r.medianMs !== undefined && b.medianMs) ratio = `${(r.medianMs / b.medianMs).toFixed(2)}x time`;
+    }
+    return r.error
+      ? [r.test, r.client, `error: ${r.error.slice(0, 60)}`, '', '', '', '']
+      : [r.test, r.client, fmt(r.mbps), fmt(r.cpuPerGiB, 2), fmt(r.rssMb, 0), fmt(r.medianMs), ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(line(l));
+}
+
+async function main(): Promise<void> {
+  if (!hasPeer('sshd') || !hasPeer('ssh')) throw new Error('the benchmark needs OpenSSH (sshd and ssh)');
+  const sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+  const ed = sshd.hostKeys.find((k) => k.type === 'ed25519');
+  if (!ed) throw new Error('no ed25519 host key');
+  const rows: Row[] = [];
+  const base = {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    keyPath: sshd.userKeys.ed25519.privatePath,
+    hostKeyFingerprint: ed.fingerprint,
+  };
+  console.log(
+    `secsh benchmark: download ${DOWNLOAD / MiB} MiB, upload ${UPLOAD / MiB} MiB, latency median of ${ROUNDS}` +
+      ` (node ${process.version}; each client in its own process)\n`,
+  );
+  try {
+    for (const s of SUITES) {
+      for (const mode of ['download', 'upload'] as const) {
+        const bytes = mode === 'download' ? DOWNLOAD : UPLOAD;
+        const test = `${mode} ${s.label}`;
+        for (const client of CLIENTS) {
+          const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode, bytes, iterations: 0 };
+          try {
+            const r = await throughput(sshd, client, job);
+            if (r.bytes !== bytes) throw new Error(`moved ${r.bytes} of ${bytes} bytes`);
+            rows.push({
+              test,
+              client,
+              mbps: r.bytes / MiB / r.seconds,
+              cpuPerGiB: r.cpu / (r.bytes / (1024 * MiB)),
+              rssMb: r.maxRssKb / 1024,
+            });
+          } catch (e) {
+            rows.push({ test, client, rssMb: 0, error: (e as Error).message });
+          }
+          process.stderr.write('.');
+        }
+      }
+    }
+    const s = SUITES[0];
+    if (s) {
+      for (const client of CLIENTS) {
+        const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode: 'latency', bytes: 0, iterations: ROUNDS };
+        const test = 'connect+auth+exec+close';
+        try {
+          const r = await latency(sshd, client, job);
+          rows.push({ test, client, medianMs: median(r.samples ?? []), rssMb: r.maxRssKb / 1024 });
+        } catch (e) {
+          rows.push({ test, client, rssMb: 0, error: (e as Error).message });
+        }
+        process.stderr.write('.');
+      }
+    }
+  } finally {
+    await sshd.stop();
+  }
+  process.stderr.write('\n');
+  printTable(rows);
+  console.log(
+    '\nMB/s = MiB/s of payload, wall clock from connect to close. CPU s/GiB = the client process only' +
+      ' (node clients: measured part only; ssh: whole process). OpenSSH latency includes starting the ssh process.',
+  );
+}
+
+await main();
