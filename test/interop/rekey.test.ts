@@ -21,7 +21,11 @@ async function catRoundTrip(
   const proc = await client.spawn('cat');
   const src = randomSource(total);
   const back = drain(proc.stdout);
-  const sent = pipeline(src.stream, proc.stdin);
+  let sendDone = false;
+  const sent = pipeline(src.stream, proc.stdin).then(() => {
+    sendDone = true;
+  });
+  let midwayWhileSending = false;
   if (midway) {
     await new Promise<void>((resolve) => {
       let seen = 0;
@@ -35,12 +39,13 @@ async function catRoundTrip(
       // observe without consuming: drain() owns the flow, this listener only counts
       proc.stdout.on('data', onData);
     });
+    midwayWhileSending = !sendDone;
     await midway();
   }
   await sent;
   const got = await back;
   const exit = await proc.exit;
-  return { got, sent: src.digest(), exit };
+  return { got, sent: src.digest(), exit, midwayWhileSending };
 }
 
 test('256 MiB through cat with RekeyLimit 1M on sshd and rekeyLimit 1 MiB on the client', async (t) => {
@@ -79,6 +84,7 @@ test('forced client.rekey() in the middle of a transfer', async (t) => {
       rekeyed++;
     });
     assert.equal(rekeyed, 2);
+    assert.ok(r.midwayWhileSending, 'the re-key started while data was still being sent');
     assert.equal(r.got.bytes, total);
     assert.equal(r.got.sha256, r.sent);
     // rekey while idle, then use the new keys
