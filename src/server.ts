@@ -61,6 +61,16 @@ export interface ServerOptions {
   /** Which env names clients may set (see `defaultAcceptEnv`). */
   acceptEnv?: SessionOptions['acceptEnv'];
   rekeyLimit?: RekeyLimit;
+  /**
+   * Milliseconds of client silence after which an authenticated connection is probed with a
+   * `keepalive@openssh.com` global request (like sshd's ClientAliveInterval; 0 = off, the default).
+   */
+  keepaliveInterval?: number;
+  /**
+   * Probes left unanswered before the connection is closed (like sshd's ClientAliveCountMax; default 3).
+   * Any packet from the client resets the count.
+   */
+  keepaliveCountMax?: number;
   /** Replaces `secsh_<version>` in the identification string. */
   softwareVersion?: string;
 }
@@ -141,6 +151,14 @@ export class Server extends EventEmitter {
       throw new InvalidArgumentError('hostKeys: at least one host key is required');
     }
     if (typeof opts.authenticate !== 'function') throw new InvalidArgumentError('authenticate must be a function');
+    const ki = opts.keepaliveInterval ?? 0;
+    if (!Number.isSafeInteger(ki) || ki < 0 || ki > 0x7fffffff) {
+      throw new InvalidArgumentError('keepaliveInterval must be an integer number of milliseconds (0 = off)');
+    }
+    const kc = opts.keepaliveCountMax ?? 3;
+    if (!Number.isSafeInteger(kc) || kc < 1 || kc > 1_000_000) {
+      throw new InvalidArgumentError('keepaliveCountMax must be a positive integer');
+    }
     this.opts = opts;
     this.hostKeys = opts.hostKeys.map((k) => (k instanceof PrivateKey ? k : parsePrivateKey(k)));
     this.algorithms = resolveAlgorithms(opts.algorithms);
@@ -354,7 +372,43 @@ export class Server extends EventEmitter {
       this.emit('session', session, conn);
     };
     conn.connection.onGlobalRequest = (name) => name === 'keepalive@openssh.com';
+    const interval = this.opts.keepaliveInterval ?? 0;
+    if (interval > 0) startKeepalive(conn, interval, this.opts.keepaliveCountMax ?? 3);
   }
+}
+
+/**
+ * Probes a silent client every `interval` ms with `keepalive@openssh.com` (want_reply); closes the
+ * connection with a TimeoutError once more than `countMax` probes went unanswered. Any reply (success
+ * or failure) or any other packet from the client resets the count.
+ */
+function startKeepalive(conn: ServerConnection, interval: number, countMax: number): void {
+  const { transport, connection } = conn;
+  let missed = 0;
+  const timer = setInterval(() => {
+    if (transport.closed) {
+      clearInterval(timer);
+      return;
+    }
+    if (Date.now() - transport.lastReceived < interval) {
+      missed = 0;
+      return;
+    }
+    if (++missed > countMax) {
+      clearInterval(timer);
+      conn.emit('timeout', new TimeoutError(`no answer to ${countMax} keepalives`));
+      transport.destroy(new TimeoutError(`no answer to ${countMax} keepalives`));
+      return;
+    }
+    connection.globalRequest('keepalive@openssh.com', undefined, true).then(
+      () => {
+        missed = 0;
+      },
+      () => {},
+    );
+  }, interval);
+  timer.unref();
+  transport.once('close', () => clearInterval(timer));
 }
 
 function describe(d: AuthDecision, ctx: AuthContext): AuthAttempt['result'] {
