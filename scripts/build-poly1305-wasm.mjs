@@ -28,6 +28,7 @@ const DATA = 1024; // update() input area
 const PAGES = 3;
 const DATA_SIZE = PAGES * 65536 - DATA;
 
+const SIMD_MIN_GROUPS = Number(process.env.SIMD_MIN ?? 3);
 const M26 = '(i64.const 0x3ffffff)';
 const powR = (k, j) => POW + (k - 1) * 80 + 8 * j;
 const powS = (k, j) => POW + (k - 1) * 80 + 40 + 8 * j;
@@ -116,6 +117,68 @@ const powDecl = (k) => decl([...range5.map((j) => `r${k}_${j}`), ...range5.map((
 const setLimbs = (prefix, limbs, add) =>
   limbs.map((m, i) => `(local.set $${prefix}${i} ${add ? `(i64.add (local.get $${prefix}${i}) ${m})` : m})`).join('\n');
 
+// ---- SIMD path: four accumulators in the lanes of i32x4 vectors, each multiplied by r^4 per group
+// of four blocks; i64x2.extmul_{low,high}_i32x4_u give the 64-bit products of lanes 0,1 and 2,3.
+const vM26 = '(v128.const i32x4 0x3ffffff 0x3ffffff 0x3ffffff 0x3ffffff)';
+const vM26x2 = '(v128.const i64x2 0x3ffffff 0x3ffffff)';
+const shuf32 = (a, b, lanes) =>
+  `(i8x16.shuffle ${lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(' ')} ${a} ${b})`;
+
+/** Sets v128 locals m0..m4 to the limbs of the four blocks at $p + off (lane l = block l). */
+function vLimbs(off) {
+  const ld = (o) => `(v128.load offset=${off + o} align=1 (local.get $p))`;
+  return `
+    (local.set $t0 ${shuf32(ld(0), ld(16), [0, 4, 1, 5])})
+    (local.set $t1 ${shuf32(ld(32), ld(48), [0, 4, 1, 5])})
+    (local.set $t2 ${shuf32(ld(0), ld(16), [2, 6, 3, 7])})
+    (local.set $t3 ${shuf32(ld(32), ld(48), [2, 6, 3, 7])})
+    (local.set $w0 ${shuf32('(local.get $t0)', '(local.get $t1)', [0, 1, 4, 5])})
+    (local.set $w1 ${shuf32('(local.get $t0)', '(local.get $t1)', [2, 3, 6, 7])})
+    (local.set $w2 ${shuf32('(local.get $t2)', '(local.get $t3)', [0, 1, 4, 5])})
+    (local.set $w3 ${shuf32('(local.get $t2)', '(local.get $t3)', [2, 3, 6, 7])})
+    (local.set $m0 (v128.and (local.get $w0) ${vM26}))
+    (local.set $m1 (v128.and (v128.or (i32x4.shr_u (local.get $w0) (i32.const 26)) (i32x4.shl (local.get $w1) (i32.const 6))) ${vM26}))
+    (local.set $m2 (v128.and (v128.or (i32x4.shr_u (local.get $w1) (i32.const 20)) (i32x4.shl (local.get $w2) (i32.const 12))) ${vM26}))
+    (local.set $m3 (v128.and (v128.or (i32x4.shr_u (local.get $w2) (i32.const 14)) (i32x4.shl (local.get $w3) (i32.const 18))) ${vM26}))
+    (local.set $m4 (v128.or (i32x4.shr_u (local.get $w3) (i32.const 8)) (v128.const i32x4 0x1000000 0x1000000 0x1000000 0x1000000)))`;
+}
+
+/** H (v128 locals v0..v4) = H · (R, S) per lane, carried; R/S are v128 locals prefixes (R0..R4, S0..S4). */
+function vMulCarry(R, S) {
+  const out = [];
+  for (const half of ['low', 'high']) {
+    const d = (k) => `$e${half[0]}${k}`;
+    let first = true;
+    for (const i of range5) {
+      for (const k of range5) {
+        const j = k - i;
+        const coef = j >= 0 ? `(local.get $${R}${j})` : `(local.get $${S}${j + 5})`;
+        const term = `(i64x2.extmul_${half}_i32x4_u (local.get $v${i}) ${coef})`;
+        out.push(`(local.set ${d(k)} ${first ? term : `(i64x2.add (local.get ${d(k)}) ${term})`})`);
+      }
+      first = false;
+    }
+    const sh = (k) => `(i64x2.shr_u (local.get ${d(k)}) (i32.const 26))`;
+    const mask = (k) => `(local.set ${d(k)} (v128.and (local.get ${d(k)}) ${vM26x2}))`;
+    for (let k = 0; k < 4; k++) {
+      out.push(`(local.set ${d(k + 1)} (i64x2.add (local.get ${d(k + 1)}) ${sh(k)}))`, mask(k));
+    }
+    out.push(
+      `(local.set $c2 ${sh(4)})`,
+      mask(4),
+      `(local.set ${d(0)} (i64x2.add (local.get ${d(0)}) (i64x2.add (local.get $c2) (i64x2.shl (local.get $c2) (i32.const 2)))))`,
+      `(local.set ${d(1)} (i64x2.add (local.get ${d(1)}) ${sh(0)}))`,
+      mask(0),
+    );
+  }
+  for (const k of range5) {
+    out.push(`(local.set $v${k} ${shuf32(`(local.get $el${k})`, `(local.get $eh${k})`, [0, 2, 4, 6])})`);
+  }
+  return out.join('\n');
+}
+
+const vDecl = (list) => list.map((n) => `(local $${n} v128)`).join(' ');
+
 const wat = `
 (module
   (memory (export "mem") ${PAGES} ${PAGES})
@@ -183,6 +246,55 @@ const wat = `
       (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
     ${storeH})
 
+  ;; n >= 2 groups of four full blocks at p, on SIMD lanes.
+  (func $blocks4v (param $p i32) (param $n i32)
+    ${vDecl([...names('v'), ...names('m'), ...names('R'), ...names('S'), ...names('F'), ...names('G')])}
+    ${vDecl([...names('el'), ...names('eh'), 't0', 't1', 't2', 't3', 'w0', 'w1', 'w2', 'w3', 'c2'])}
+    ${decl(names('d'))} ${decl(names('h'))} (local $c i64)
+    ${range5
+      .map(
+        (j) =>
+          `(local.set $R${j} (i32x4.splat (i32.wrap_i64 (i64.load offset=${powR(4, j)} (i32.const 0)))))` +
+          `(local.set $S${j} (i32x4.splat (i32.wrap_i64 (i64.load offset=${powS(4, j)} (i32.const 0)))))`,
+      )
+      .join('\n')}
+    ;; First group: lane 0 also takes the current h.
+    ${vLimbs(0)}
+    ${range5
+      .map(
+        (i) =>
+          `(local.set $v${i} (i32x4.add (local.get $m${i}) (i32x4.replace_lane 0 (v128.const i32x4 0 0 0 0) (i32.wrap_i64 (i64.load offset=${H + 8 * i} (i32.const 0))))))`,
+      )
+      .join('\n')}
+    (local.set $p (i32.add (local.get $p) (i32.const 64)))
+    (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+    (loop $next
+      ${vMulCarry('R', 'S')}
+      ${vLimbs(0)}
+      ${range5.map((i) => `(local.set $v${i} (i32x4.add (local.get $v${i}) (local.get $m${i})))`).join('\n')}
+      (local.set $p (i32.add (local.get $p) (i32.const 64)))
+      (br_if $next (local.tee $n (i32.sub (local.get $n) (i32.const 1)))))
+    ;; Lane l · r^(4-l), then add the lanes.
+    ${range5
+      .map((j) => {
+        const lanes = (arr) =>
+          [4, 3, 2, 1].reduce(
+            (v, k, l) => `(i32x4.replace_lane ${l} ${v} (i32.wrap_i64 (i64.load offset=${arr(k, j)} (i32.const 0))))`,
+            '(v128.const i32x4 0 0 0 0)',
+          );
+        return `(local.set $F${j} ${lanes(powR)}) (local.set $G${j} ${lanes(powS)})`;
+      })
+      .join('\n')}
+    ${vMulCarry('F', 'G')}
+    ${range5
+      .map(
+        (i) =>
+          `(local.set $d${i} (i64.extend_i32_u (i32.add (i32.add (i32x4.extract_lane 0 (local.get $v${i})) (i32x4.extract_lane 1 (local.get $v${i}))) (i32.add (i32x4.extract_lane 2 (local.get $v${i})) (i32x4.extract_lane 3 (local.get $v${i}))))))`,
+      )
+      .join('\n')}
+    ${carry(names('h'))}
+    ${storeH})
+
   ;; Absorbs len bytes at p (p + len must stay inside memory; the wrapper passes DATA and <= DATA_SIZE).
   (func (export "update") (param $p i32) (param $len i32)
     (local $left i32) (local $take i32) (local $n i32)
@@ -200,7 +312,9 @@ const wat = `
         (call $blocks1 (i32.const ${BUF}) (i32.const 1) (i64.const 0x1000000))))
     (if (local.tee $n (i32.shr_u (local.get $len) (i32.const 6)))
       (then
-        (call $blocks4 (local.get $p) (local.get $n))
+        (if (i32.ge_u (local.get $n) (i32.const ${SIMD_MIN_GROUPS}))
+          (then (call $blocks4v (local.get $p) (local.get $n)))
+          (else (call $blocks4 (local.get $p) (local.get $n))))
         (local.set $p (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 6))))))
     (if (local.tee $n (i32.and (i32.shr_u (local.get $len) (i32.const 4)) (i32.const 3)))
       (then
@@ -280,7 +394,7 @@ const wat = `
 )`;
 
 const wabt = await wabtInit();
-const parsed = wabt.parseWat('poly1305.wat', wat, { bulk_memory: true });
+const parsed = wabt.parseWat('poly1305.wat', wat, { bulk_memory: true, simd: true });
 parsed.resolveNames();
 parsed.validate();
 const { buffer } = parsed.toBinary({});

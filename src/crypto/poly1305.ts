@@ -11,7 +11,7 @@
  * each column sum below 2^52, so every intermediate is an exact integer in a double; carries use
  * multiplication by 2^-22 (exact) and `Math.floor`.
  */
-import { DATA_OFFSET, DATA_SIZE, KEY_OFFSET, POLY1305_WASM, STATE_SIZE, TAG_OFFSET } from './poly1305-wasm.js';
+import * as layout from './poly1305-wasm.js';
 
 /** The operations both implementations provide. */
 interface Poly1305Backend {
@@ -327,7 +327,7 @@ function loadWasm(): { exports: WasmExports; mem: Uint8Array } | null {
   const wasm = (globalThis as { WebAssembly?: WasmGlobal }).WebAssembly;
   if (wasm === undefined) return null;
   try {
-    const instance = new wasm.Instance(new wasm.Module(Buffer.from(POLY1305_WASM, 'base64')), {});
+    const instance = new wasm.Instance(new wasm.Module(Buffer.from(layout.POLY1305_WASM, 'base64')), {});
     const exports = instance.exports as WasmExports;
     return { exports, mem: new Uint8Array(exports.mem.buffer) };
   } catch {
@@ -335,7 +335,11 @@ function loadWasm(): { exports: WasmExports; mem: Uint8Array } | null {
   }
 }
 
+// Plain local copies: hot loops below should not go through module-namespace bindings.
+const { DATA_OFFSET, DATA_SIZE, KEY_OFFSET, STATE_SIZE, TAG_OFFSET } = layout;
 const WASM = loadWasm();
+/** Inputs up to this many bytes are copied into the module byte by byte. */
+const SMALL_COPY = 128;
 
 /**
  * Poly1305 on the shared WebAssembly instance. The instance's state area holds the state of the
@@ -365,16 +369,21 @@ class Poly1305Wasm implements Poly1305Backend {
   init(key: Uint8Array, offset = 0): this {
     if (key.length - offset < 32) throw new RangeError('poly1305 key must be 32 bytes');
     this.claim(false);
-    this.mem.set(key.subarray(offset, offset + 32), KEY_OFFSET);
+    const mem = this.mem;
+    for (let i = 0; i < 32; i++) mem[KEY_OFFSET + i] = key[offset + i] as number;
     this.exports.init();
     return this;
   }
 
   update(data: Uint8Array, start = 0, end = data.length): this {
     this.claim(true);
+    const mem = this.mem;
     while (start < end) {
       const n = Math.min(end - start, DATA_SIZE);
-      this.mem.set(data.subarray(start, start + n), DATA_OFFSET);
+      // Views cost more than copying a few bytes one at a time (subarray allocates).
+      if (n <= SMALL_COPY) for (let i = 0; i < n; i++) mem[DATA_OFFSET + i] = data[start + i] as number;
+      else if (start === 0 && n === data.length) mem.set(data, DATA_OFFSET);
+      else mem.set(data.subarray(start, start + n), DATA_OFFSET);
       this.exports.update(DATA_OFFSET, n);
       start += n;
     }
@@ -384,8 +393,11 @@ class Poly1305Wasm implements Poly1305Backend {
   finish(out: Uint8Array, offset = 0): void {
     this.claim(true);
     this.exports.finish(); // also wipes the state area
-    out.set(this.mem.subarray(TAG_OFFSET, TAG_OFFSET + 16), offset);
-    this.mem.fill(0, TAG_OFFSET, TAG_OFFSET + 16);
+    const mem = this.mem;
+    for (let i = 0; i < 16; i++) {
+      out[offset + i] = mem[TAG_OFFSET + i] as number;
+      mem[TAG_OFFSET + i] = 0;
+    }
   }
 }
 
