@@ -37,8 +37,12 @@ export function binPath(name: 'sshd' | 'ssh' | 'ssh-keygen' | 'ssh-agent' | 'ssh
   return paths.find(executable) ?? paths[0] ?? name;
 }
 
-/** True when the peer is installed and usable. Cached per process. */
+/**
+ * True when the peer is installed and usable. Cached per process. `SECSH_HIDE_PEERS=sshd,asyncssh`
+ * pretends the listed peers are missing (to exercise the skip path).
+ */
 export function hasPeer(name: PeerName): boolean {
+  if ((process.env.SECSH_HIDE_PEERS ?? '').split(',').includes(name)) return false;
   const known = cache.get(name);
   if (known !== undefined) return known;
   let ok: boolean;
