@@ -2,14 +2,14 @@
  * Micro-benchmark: seal and open throughput (MB/s) of every cipher (with hmac-sha2-256-etm for the
  * non-AEAD ones) for 32 KiB payloads, plus Poly1305 alone (default backend and the JS fallback).
  * Each figure is the best of 5 trials (the machine may be shared). Open is measured on packets
- * sealed beforehand. Run: node --import tsx bench/micro-ciphers.ts
+ * sealed beforehand. Run: node --import tsx bench/micro-ciphers.ts (env BENCH_PAYLOAD=bytes, BENCH_SECONDS)
  */
 import { randomBytes } from 'node:crypto';
 import { CIPHERS, createOpener, createSealer } from '../src/crypto/cipher.js';
 import { macInfo } from '../src/crypto/mac.js';
 import { Poly1305, Poly1305Js } from '../src/crypto/poly1305.js';
 
-const PAYLOAD = 32 * 1024;
+const PAYLOAD = Number(process.env.BENCH_PAYLOAD ?? 32 * 1024);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 
 function rate(fn: () => void, bytesPerCall: number): number {

@@ -291,6 +291,9 @@ export class Poly1305Js implements Poly1305Backend {
     writeLE(out, offset + 8, o2);
     writeLE(out, offset + 12, o3);
     this.h0 = this.h1 = this.h2 = this.h3 = this.h4 = this.h5 = 0;
+    this.r0 = this.r1 = this.r2 = this.r3 = this.r4 = this.r5 = 0; // wipe the one-time key
+    this.pad.fill(0);
+    this.buf.fill(0);
   }
 
   /** Finishes and returns the 16-byte tag. */
@@ -443,6 +446,7 @@ export class Poly1305 {
 
   /** Finishes the message and writes the 16-byte tag to `out[offset..offset+16)`; wipes the key. */
   finish(out: Uint8Array, offset = 0): void {
+    if (out.length - offset < 16 || offset < 0) throw new RangeError('poly1305 tag needs 16 bytes of output');
     this.impl.finish(out, offset);
   }
 

@@ -184,7 +184,8 @@ test('Poly1305Js is usable directly and agrees with the default backend', () => 
   }
 });
 
-bothBackends('rejects a short key', () => {
+bothBackends('rejects a short key or a short output', () => {
   assert.throws(() => new Poly1305(Buffer.alloc(31)), RangeError);
   assert.throws(() => new Poly1305().init(Buffer.alloc(40), 9), RangeError);
+  assert.throws(() => new Poly1305(Buffer.alloc(32)).finish(Buffer.alloc(20), 5), RangeError);
 });
