@@ -41,7 +41,8 @@ export type SshErrorCode =
   | 'ERR_SSH_AGENT'
   | 'ERR_SSH_ABORTED'
   | 'ERR_SSH_INVALID_ARGUMENT'
-  | 'ERR_SSH_NOT_CONNECTED';
+  | 'ERR_SSH_NOT_CONNECTED'
+  | 'ERR_SSH_SFTP';
 
 /** Base class of every error secsh raises. */
 export class SshError extends Error {

@@ -1,0 +1,549 @@
+/**
+ * SftpClient: an SFTP v3 client over any Duplex (normally the channel of `client.subsystem('sftp')`),
+ * shaped like `fs/promises` where SFTP allows, with the OpenSSH extensions when the server offers them.
+ */
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { ProtocolError } from '../errors.js';
+import type { SftpAttrs } from './attrs.js';
+import { encodeAttrs, SftpStats } from './attrs.js';
+import type { SftpLimits, SftpName, SftpResponse, SftpStatvfs, SftpVersion, SshWriter } from './codec.js';
+import {
+  buildPacket,
+  buildWrite,
+  decodeLimits,
+  decodeResponse,
+  decodeStatvfs,
+  decodeUsersGroups,
+  decodeVersion,
+  encodeVersion,
+  PacketFramer,
+  packIds,
+  readText,
+  SshReader,
+} from './codec.js';
+import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION } from './constants.js';
+import { SftpError } from './errors.js';
+import type { ReadStreamOptions, WriteStreamOptions } from './handle.js';
+import { createReadStream, createWriteStream, SftpFileHandle } from './handle.js';
+import type { TransferOptions } from './transfer.js';
+import { download, upload } from './transfer.js';
+
+/** Settings of {@link SftpClient.fromChannel}. */
+export interface SftpClientOptions {
+  /** Largest reply accepted (default 256 KiB). */
+  maxPacket?: number;
+  /** Milliseconds to wait for SSH_FXP_VERSION (default 30000). */
+  handshakeTimeout?: number;
+}
+
+/** An entry of {@link SftpClient.readdir}. */
+export interface SftpDirEntry {
+  filename: string;
+  longname: string;
+  attrs: SftpStats;
+}
+
+type Pending = { resolve: (r: SftpResponse) => void; reject: (e: Error) => void };
+
+/** Open flags as in `fs.open` ('r', 'r+', 'w', 'wx', 'w+', 'a', 'ax', 'a+') or SSH_FXF_* bits. */
+export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+' | number;
+
+/** SSH_FXF_* bits for an `fs`-style flags string. */
+export function openFlags(f: OpenFlags): number {
+  if (typeof f === 'number') return f;
+  const map: Record<string, number> = {
+    r: FXF.READ,
+    'r+': FXF.READ | FXF.WRITE,
+    w: FXF.WRITE | FXF.CREAT | FXF.TRUNC,
+    wx: FXF.WRITE | FXF.CREAT | FXF.TRUNC | FXF.EXCL,
+    'w+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.TRUNC,
+    'wx+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.TRUNC | FXF.EXCL,
+    a: FXF.WRITE | FXF.CREAT | FXF.APPEND,
+    ax: FXF.WRITE | FXF.CREAT | FXF.APPEND | FXF.EXCL,
+    'a+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.APPEND,
+    'ax+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.APPEND | FXF.EXCL,
+  };
+  const v = map[f];
+  if (v === undefined) throw new RangeError(`unknown open flags ${JSON.stringify(f)}`);
+  return v;
+}
+
+function toSeconds(t: Date | number): number {
+  return Math.floor(t instanceof Date ? t.getTime() / 1000 : t);
+}
+
+/**
+ * An SFTP session.
+ *
+ * @example
+ * const sftp = await client.sftp();
+ * await sftp.writeFile('/tmp/hello', 'hi');
+ * console.log((await sftp.stat('/tmp/hello')).size);
+ * await sftp.download('/tmp/hello', './hello');
+ * sftp.end();
+ */
+export class SftpClient {
+  /** The server's protocol version (3 expected). */
+  readonly version: number;
+  /** Extensions the server offered: name → version string. */
+  readonly extensions: ReadonlyMap<string, string>;
+  /** limits@openssh.com as reported by the server, if offered. */
+  limits: SftpLimits | undefined;
+  private readonly stream: Duplex;
+  private readonly framer: PacketFramer;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 0;
+  private closedError: Error | undefined;
+
+  private constructor(stream: Duplex, framer: PacketFramer, v: SftpVersion) {
+    this.stream = stream;
+    this.framer = framer;
+    this.version = v.version;
+    this.extensions = v.extensions;
+  }
+
+  /** Starts SFTP over `stream` (the channel of an accepted 'sftp' subsystem): INIT/VERSION, then limits. */
+  static async fromChannel(stream: Duplex, opts: SftpClientOptions = {}): Promise<SftpClient> {
+    const framer = new PacketFramer(opts.maxPacket ?? MAX_PACKET);
+    const first = await new Promise<{ v: SftpVersion; rest: Buffer[] }>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        stream.off('data', onData);
+        stream.off('error', onFail);
+        stream.off('close', onClose);
+        stream.off('end', onClose);
+      };
+      const onFail = (e: Error) => {
+        cleanup();
+        reject(
+          new SftpError(FX.NO_CONNECTION, `SFTP channel failed: ${e.message}`, undefined, undefined, { cause: e }),
+        );
+      };
+      const onClose = () => onFail(new Error('channel closed before SSH_FXP_VERSION'));
+      const onData = (chunk: Buffer) => {
+        try {
+          const packets = framer.push(chunk);
+          const p = packets.shift();
+          if (!p) return;
+          cleanup();
+          stream.pause();
+          resolve({ v: decodeVersion(p), rest: packets });
+        } catch (e) {
+          cleanup();
+          reject(e);
+        }
+      };
+      const timer = setTimeout(
+        () => onFail(new Error('timed out waiting for SSH_FXP_VERSION')),
+        opts.handshakeTimeout ?? 30000,
+      );
+      stream.on('data', onData);
+      stream.on('error', onFail);
+      stream.on('close', onClose);
+      stream.on('end', onClose);
+      stream.write(encodeVersion(SFTP_VERSION, new Map(), FXP.INIT));
+    });
+    if (first.v.version < 3) throw new SftpError(FX.OP_UNSUPPORTED, `server speaks SFTP version ${first.v.version}`);
+    const c = new SftpClient(stream, framer, first.v);
+    c.attach();
+    for (const p of first.rest) c.onPacket(p);
+    if (c.has(EXT.LIMITS)) {
+      try {
+        c.limits = decodeLimits(await c.extended(EXT.LIMITS, () => {}));
+      } catch {
+        c.limits = undefined;
+      }
+    }
+    return c;
+  }
+
+  private attach(): void {
+    const s = this.stream;
+    s.on('data', (chunk: Buffer) => {
+      if (this.closedError) return;
+      let packets: Buffer[];
+      try {
+        packets = this.framer.push(chunk);
+      } catch (e) {
+        this.fail(e as Error);
+        return;
+      }
+      for (const p of packets) this.onPacket(p);
+    });
+    s.on('error', (e: Error) => this.fail(new SftpError(FX.CONNECTION_LOST, `SFTP channel failed: ${e.message}`)));
+    s.on('close', () => this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel closed')));
+    s.on('end', () => this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel ended')));
+    s.resume();
+  }
+
+  private onPacket(p: Buffer): void {
+    let r: SftpResponse;
+    try {
+      r = decodeResponse(p);
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
+    const w = this.pending.get(r.id);
+    if (!w) {
+      this.fail(new ProtocolError(`SFTP reply for unknown request id ${r.id}`));
+      return;
+    }
+    this.pending.delete(r.id);
+    w.resolve(r);
+  }
+
+  private fail(e: Error): void {
+    if (this.closedError) return;
+    this.closedError =
+      e instanceof SftpError ? e : new SftpError(FX.CONNECTION_LOST, e.message, undefined, undefined, { cause: e });
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) p.reject(this.closedError);
+    if (!(e instanceof SftpError)) this.stream.destroy();
+  }
+
+  /** True when the server offered extension `name`. */
+  has(name: string): boolean {
+    return this.extensions.has(name);
+  }
+
+  /** Ends the session (closes the channel). Pending requests fail. */
+  end(): void {
+    this.fail(new SftpError(FX.NO_CONNECTION, 'SFTP session ended'));
+    this.stream.end();
+  }
+
+  /** Requests in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  private allocId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = (this.nextId + 1) % 0x100000000;
+      if (!this.pending.has(id)) return id;
+    }
+  }
+
+  /** @internal Sends a built packet for a new id and waits for its reply. */
+  sendRaw(build: (id: number) => Buffer): Promise<SftpResponse> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    const id = this.allocId();
+    const pkt = build(id);
+    return new Promise<SftpResponse>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.stream.write(pkt);
+    });
+  }
+
+  /** @internal Sends a request of `type` whose body `body` writes. */
+  request(type: number, body: (w: SshWriter) => void): Promise<SftpResponse> {
+    return this.sendRaw((id) => buildPacket(type, id, body));
+  }
+
+  /** @internal Waits for a STATUS OK. */
+  async status(type: number, body: (w: SshWriter) => void, path?: string): Promise<void> {
+    expectOk(await this.request(type, body), path);
+  }
+
+  /** @internal Sends an SSH_FXP_EXTENDED request and returns the EXTENDED_REPLY body (STATUS OK → empty). */
+  async extended(name: string, body: (w: SshWriter) => void, path?: string): Promise<Buffer> {
+    if (!this.has(name)) throw new SftpError(FX.OP_UNSUPPORTED, `server does not offer ${name}`, path);
+    const r = await this.request(FXP.EXTENDED, (w) => {
+      w.string(name);
+      body(w);
+    });
+    if (r.type === FXP.EXTENDED_REPLY) return r.data;
+    expectOk(r, path);
+    return Buffer.alloc(0);
+  }
+
+  private async attrsOf(type: number, body: (w: SshWriter) => void, path?: string): Promise<SftpStats> {
+    const r = await this.request(type, body);
+    if (r.type === FXP.ATTRS) return new SftpStats(r.attrs);
+    throw unexpected(r, path);
+  }
+
+  private async nameOf(type: number, body: (w: SshWriter) => void, path?: string): Promise<string> {
+    const r = await this.request(type, body);
+    if (r.type === FXP.NAME) {
+      const n = r.names[0];
+      if (r.names.length !== 1 || !n) throw new ProtocolError(`expected one name, got ${r.names.length}`);
+      return n.filename;
+    }
+    throw unexpected(r, path);
+  }
+
+  /** @internal Opens a handle with an SSH_FXP_OPEN or OPENDIR. */
+  async openHandle(type: number, body: (w: SshWriter) => void, path: string): Promise<Buffer> {
+    const r = await this.request(type, body);
+    if (r.type === FXP.HANDLE) return r.handle;
+    throw unexpected(r, path);
+  }
+
+  /** Attributes of `path`, following symlinks. */
+  stat(path: string): Promise<SftpStats> {
+    return this.attrsOf(FXP.STAT, (w) => w.string(path), path);
+  }
+
+  /** Attributes of `path` itself (a symlink is not followed). */
+  lstat(path: string): Promise<SftpStats> {
+    return this.attrsOf(FXP.LSTAT, (w) => w.string(path), path);
+  }
+
+  /** Sets attributes of `path` (size truncates, mode chmods, uid/gid chown, times utimes). */
+  setstat(path: string, attrs: SftpAttrs): Promise<void> {
+    return this.status(FXP.SETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
+  }
+
+  /** Like {@link setstat} without following a final symlink (lsetstat@openssh.com). */
+  async lsetstat(path: string, attrs: SftpAttrs): Promise<void> {
+    await this.extended(EXT.LSETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
+  }
+
+  /** chmod: permission bits only. */
+  chmod(path: string, mode: number): Promise<void> {
+    return this.setstat(path, { mode: mode & 0o7777 });
+  }
+
+  /** chown: numeric uid and gid. */
+  chown(path: string, uid: number, gid: number): Promise<void> {
+    return this.setstat(path, { uid, gid });
+  }
+
+  /** Sets access and modification times (Dates or seconds). */
+  utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+    return this.setstat(path, { atime: toSeconds(atime), mtime: toSeconds(mtime) });
+  }
+
+  /** Lists a directory: every entry with its attributes, '.' and '..' left out. */
+  async readdir(path: string): Promise<SftpDirEntry[]> {
+    const handle = await this.openHandle(FXP.OPENDIR, (w) => w.string(path), path);
+    const out: SftpDirEntry[] = [];
+    try {
+      for (;;) {
+        const r = await this.request(FXP.READDIR, (w) => w.string(handle));
+        if (r.type === FXP.STATUS && r.code === FX.EOF) break;
+        if (r.type !== FXP.NAME) throw unexpected(r, path);
+        for (const n of r.names) {
+          if (n.filename === '.' || n.filename === '..') continue;
+          out.push({ filename: n.filename, longname: n.longname, attrs: new SftpStats(n.attrs) });
+        }
+      }
+    } finally {
+      await this.closeHandle(handle).catch(() => {});
+    }
+    return out;
+  }
+
+  /** @internal Closes a handle. */
+  closeHandle(handle: Buffer): Promise<void> {
+    return this.status(FXP.CLOSE, (w) => w.string(handle));
+  }
+
+  /** Creates a directory; with `recursive`, its missing parents too and no error when it exists. */
+  async mkdir(path: string, opts: { mode?: number; recursive?: boolean } = {}): Promise<void> {
+    const attrs: SftpAttrs = opts.mode !== undefined ? { mode: opts.mode & 0o7777 } : {};
+    if (!opts.recursive) return this.status(FXP.MKDIR, (w) => encodeAttrs(w.string(path), attrs), path);
+    const parts = path.split('/');
+    let cur = path.startsWith('/') ? '' : '.';
+    for (const part of parts) {
+      if (part === '' || part === '.') continue;
+      cur = cur === '' ? `/${part}` : `${cur}/${part}`;
+      const st = await this.stat(cur).catch(() => undefined);
+      if (st) {
+        if (!st.isDirectory()) throw new SftpError(FX.FAILURE, 'not a directory', cur, 'ENOTDIR');
+        continue;
+      }
+      const target = cur;
+      try {
+        await this.status(FXP.MKDIR, (w) => encodeAttrs(w.string(target), attrs), target);
+      } catch (e) {
+        // Lost a race with someone creating it: fine if it is a directory now.
+        const again = await this.stat(target).catch(() => undefined);
+        if (!again?.isDirectory()) throw e;
+      }
+    }
+  }
+
+  /** Removes an empty directory. */
+  rmdir(path: string): Promise<void> {
+    return this.status(FXP.RMDIR, (w) => w.string(path), path);
+  }
+
+  /** Removes a file (or symlink). */
+  unlink(path: string): Promise<void> {
+    return this.status(FXP.REMOVE, (w) => w.string(path), path);
+  }
+
+  /**
+   * Renames `from` to `to`. With posix-rename@openssh.com (when offered) an existing `to` is
+   * replaced atomically, as `fs.rename`; otherwise plain SSH_FXP_RENAME, which fails if `to` exists.
+   */
+  async rename(from: string, to: string): Promise<void> {
+    const p = `${from} -> ${to}`;
+    if (this.has(EXT.POSIX_RENAME)) {
+      await this.extended(EXT.POSIX_RENAME, (w) => w.string(from).string(to), p);
+      return;
+    }
+    return this.status(FXP.RENAME, (w) => w.string(from).string(to), p);
+  }
+
+  /**
+   * Creates a symlink at `path` pointing to `target` (argument order as `fs.symlink`). On the wire
+   * the order is OpenSSH's (target first), which every common server uses.
+   */
+  symlink(target: string, path: string): Promise<void> {
+    return this.status(FXP.SYMLINK, (w) => w.string(target).string(path), path);
+  }
+
+  /** Hard link `newPath` to `oldPath` (hardlink@openssh.com). */
+  async link(oldPath: string, newPath: string): Promise<void> {
+    await this.extended(EXT.HARDLINK, (w) => w.string(oldPath).string(newPath), `${oldPath} -> ${newPath}`);
+  }
+
+  /** The target of a symlink. */
+  readlink(path: string): Promise<string> {
+    return this.nameOf(FXP.READLINK, (w) => w.string(path), path);
+  }
+
+  /** The canonical absolute path of `path` ('.' gives the starting directory). */
+  realpath(path: string): Promise<string> {
+    return this.nameOf(FXP.REALPATH, (w) => w.string(path), path);
+  }
+
+  /** Like realpath, expanding `~` and `~user` (expand-path@openssh.com, else realpath). */
+  async expandPath(path: string): Promise<string> {
+    if (!this.has(EXT.EXPAND_PATH)) return this.realpath(path);
+    return this.nameOf(FXP.EXTENDED, (w) => w.string(EXT.EXPAND_PATH).string(path), path);
+  }
+
+  /** The home directory of `username` (default: ours) (home-directory extension). */
+  homeDirectory(username = ''): Promise<string> {
+    if (!this.has(EXT.HOME_DIRECTORY)) {
+      return Promise.reject(new SftpError(FX.OP_UNSUPPORTED, `server does not offer ${EXT.HOME_DIRECTORY}`));
+    }
+    return this.nameOf(FXP.EXTENDED, (w) => w.string(EXT.HOME_DIRECTORY).string(username));
+  }
+
+  /** User and group names for numeric ids (users-groups-by-id@openssh.com); '' where unknown. */
+  async usersGroupsById(
+    uids: readonly number[],
+    gids: readonly number[],
+  ): Promise<{ users: string[]; groups: string[] }> {
+    const data = await this.extended(EXT.USERS_GROUPS_BY_ID, (w) => w.string(packIds(uids)).string(packIds(gids)));
+    const out = decodeUsersGroups(data);
+    if (out.users.length !== uids.length || out.groups.length !== gids.length) {
+      throw new ProtocolError('users-groups-by-id reply has the wrong number of names');
+    }
+    return out;
+  }
+
+  /** Whether `path` exists (a dangling symlink counts as existing). */
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.lstat(path);
+      return true;
+    } catch (e) {
+      if (e instanceof SftpError && e.status === FX.NO_SUCH_FILE) return false;
+      throw e;
+    }
+  }
+
+  /** File system statistics (statvfs@openssh.com). */
+  async statvfs(path: string): Promise<SftpStatvfs> {
+    return decodeStatvfs(await this.extended(EXT.STATVFS, (w) => w.string(path), path));
+  }
+
+  /** Opens a file. `flags` as `fs.open`; `mode` applies when it is created. */
+  async open(path: string, flags: OpenFlags = 'r', mode?: number): Promise<SftpFileHandle> {
+    const pflags = openFlags(flags);
+    const attrs: SftpAttrs = mode !== undefined ? { mode: mode & 0o7777 } : {};
+    const handle = await this.openHandle(FXP.OPEN, (w) => encodeAttrs(w.string(path).uint32(pflags), attrs), path);
+    return new SftpFileHandle(this, handle, path);
+  }
+
+  /** Largest READ length to ask for: limits@openssh.com's, capped at 255 KiB; 32 KiB when unknown. */
+  get readChunk(): number {
+    const l = this.limits?.maxReadLength ?? 0;
+    return l > 0 ? Math.min(l, MAX_READ) : 32768;
+  }
+
+  /** Largest WRITE payload: limits@openssh.com's, capped so a packet fits 256 KiB; 32 KiB when unknown. */
+  get writeChunk(): number {
+    const l = this.limits?.maxWriteLength ?? 0;
+    const pkt = this.limits?.maxPacketLength ?? 0;
+    let n = l > 0 ? Math.min(l, MAX_READ) : 32768;
+    if (pkt > 0) n = Math.min(n, pkt - 1024);
+    return Math.max(n, 512);
+  }
+
+  /** Reads a whole file (many requests in flight). */
+  async readFile(path: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const c of createReadStream(this, path)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** Writes (replaces) a whole file. */
+  async writeFile(
+    path: string,
+    data: Uint8Array | string,
+    opts: { mode?: number; flags?: OpenFlags } = {},
+  ): Promise<void> {
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    const fh = await this.open(path, opts.flags ?? 'w', opts.mode ?? 0o644);
+    try {
+      await fh.writeAll(buf, 0);
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** A Readable of a remote file, keeping `concurrency` reads in flight (exact under short reads). */
+  createReadStream(path: string, opts: ReadStreamOptions = {}): Readable {
+    return createReadStream(this, path, opts);
+  }
+
+  /** A Writable to a remote file, keeping `concurrency` writes in flight. */
+  createWriteStream(path: string, opts: WriteStreamOptions = {}): Writable {
+    return createWriteStream(this, path, opts);
+  }
+
+  /** Downloads `remote` to the local path `local` (see {@link TransferOptions}). */
+  download(remote: string, local: string, opts: TransferOptions = {}): Promise<number> {
+    return download(this, remote, local, opts);
+  }
+
+  /** Uploads the local file `local` to `remote` (see {@link TransferOptions}). */
+  upload(local: string, remote: string, opts: TransferOptions = {}): Promise<number> {
+    return upload(this, local, remote, opts);
+  }
+
+  /** @internal WRITE without the SshWriter copy. */
+  writeRaw(handle: Buffer, offset: number, data: Uint8Array): Promise<SftpResponse> {
+    return this.sendRaw((id) => buildWrite(id, handle, offset, data));
+  }
+
+  /** Reads a NAME reply's names (for callers using {@link request} directly). */
+  static namesOf(r: SftpResponse): SftpName[] {
+    if (r.type === FXP.NAME) return r.names;
+    throw unexpected(r);
+  }
+}
+
+/** Throws unless `r` is STATUS OK. */
+export function expectOk(r: SftpResponse, path?: string): void {
+  if (r.type === FXP.STATUS && r.code === FX.OK) return;
+  throw unexpected(r, path);
+}
+
+/** The error for a reply that is not what the request expects. */
+export function unexpected(r: SftpResponse, path?: string): Error {
+  if (r.type === FXP.STATUS) return new SftpError(r.code, r.message, path);
+  return new ProtocolError(`unexpected SFTP reply type ${r.type}`);
+}
+
+export { readText, SshReader };

@@ -1,0 +1,331 @@
+/**
+ * SFTP packet framing and codecs: `uint32 length || byte type || body`, with the length checked
+ * against a cap before anything is buffered for it. No I/O here.
+ */
+import { ProtocolError } from '../errors.js';
+import { SshReader, SshWriter } from '../wire/index.js';
+import type { SftpAttrs } from './attrs.js';
+import { decodeAttrs, encodeAttrs } from './attrs.js';
+import { FXP, MAX_HANDLE, MAX_NAMES, MAX_PACKET } from './constants.js';
+
+/**
+ * Splits a byte stream into SFTP packets (each returned without its length field, starting with
+ * the type byte). A length of 0 or above `maxPacket` is a {@link ProtocolError}, raised before
+ * any buffering for that packet.
+ */
+export class PacketFramer {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private need = -1;
+  readonly maxPacket: number;
+
+  constructor(maxPacket = MAX_PACKET) {
+    this.maxPacket = maxPacket;
+  }
+
+  /** Bytes held waiting for the rest of a packet. */
+  get pending(): number {
+    return this.buffered;
+  }
+
+  /** Feeds bytes; returns the complete packets they finish, in order. */
+  push(chunk: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
+    for (;;) {
+      if (this.need < 0) {
+        if (this.buffered < 4) break;
+        const head = this.take(4);
+        const len = head.readUInt32BE(0);
+        if (len === 0 || len > this.maxPacket) {
+          throw new ProtocolError(`SFTP packet length ${len} outside 1..${this.maxPacket}`);
+        }
+        this.need = len;
+      }
+      if (this.buffered < this.need) break;
+      out.push(this.take(this.need));
+      this.need = -1;
+    }
+    return out;
+  }
+
+  /** Takes exactly n buffered bytes (a view when they lie in one chunk). */
+  private take(n: number): Buffer {
+    const first = this.chunks[0] as Buffer;
+    this.buffered -= n;
+    if (first.length >= n) {
+      const v = first.subarray(0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return v;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0] as Buffer;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    return out;
+  }
+}
+
+/**
+ * Builds one framed packet. `id` is written after the type when given (every packet but
+ * INIT/VERSION has one). Throws if the result would exceed `maxPacket`.
+ */
+export function buildPacket(
+  type: number,
+  id: number | undefined,
+  body: (w: SshWriter) => void,
+  maxPacket = MAX_PACKET,
+): Buffer {
+  const w = new SshWriter(256);
+  const end = w.beginLength();
+  w.byte(type);
+  if (id !== undefined) w.uint32(id);
+  body(w);
+  end();
+  const buf = w.toBuffer();
+  if (buf.length - 4 > maxPacket) throw new RangeError(`SFTP packet of ${buf.length - 4} bytes exceeds ${maxPacket}`);
+  return buf;
+}
+
+/** SSH_FXP_WRITE built in one allocation: handle, offset, data. */
+export function buildWrite(id: number, handle: Buffer, offset: number, data: Uint8Array): Buffer {
+  const len = 1 + 4 + 4 + handle.length + 8 + 4 + data.length;
+  const b = Buffer.allocUnsafe(4 + len);
+  let p = b.writeUInt32BE(len, 0);
+  p = b.writeUInt8(FXP.WRITE, p);
+  p = b.writeUInt32BE(id, p);
+  p = b.writeUInt32BE(handle.length, p);
+  p += handle.copy(b, p);
+  p = b.writeBigUInt64BE(BigInt(offset), p);
+  p = b.writeUInt32BE(data.length, p);
+  b.set(data, p);
+  return b;
+}
+
+/** SSH_FXP_DATA built in one allocation (server side). */
+export function buildData(id: number, data: Uint8Array): Buffer {
+  const len = 1 + 4 + 4 + data.length;
+  const b = Buffer.allocUnsafe(4 + len);
+  b.writeUInt32BE(len, 0);
+  b.writeUInt8(FXP.DATA, 4);
+  b.writeUInt32BE(id, 5);
+  b.writeUInt32BE(data.length, 9);
+  b.set(data, 13);
+  return b;
+}
+
+/** One entry of an SSH_FXP_NAME reply. */
+export interface SftpName {
+  filename: string;
+  /** `ls -l`-style line (servers differ; informational only). */
+  longname: string;
+  attrs: SftpAttrs;
+}
+
+/** A decoded server reply. */
+export type SftpResponse =
+  | { type: typeof FXP.STATUS; id: number; code: number; message: string }
+  | { type: typeof FXP.HANDLE; id: number; handle: Buffer }
+  | { type: typeof FXP.DATA; id: number; data: Buffer }
+  | { type: typeof FXP.NAME; id: number; names: SftpName[] }
+  | { type: typeof FXP.ATTRS; id: number; attrs: SftpAttrs }
+  | { type: typeof FXP.EXTENDED_REPLY; id: number; data: Buffer };
+
+/** A string as UTF-8 text, tolerating invalid bytes (file names are bytes on the wire). */
+export function readText(r: SshReader, max = MAX_PACKET): string {
+  return r.string(max).toString('utf8');
+}
+
+/** Decodes a reply packet (type byte first). VERSION is handled by {@link decodeVersion}. */
+export function decodeResponse(p: Buffer): SftpResponse {
+  const r = new SshReader(p);
+  const type = r.byte();
+  const id = r.uint32();
+  switch (type) {
+    case FXP.STATUS: {
+      const code = r.uint32();
+      // Some v3 servers omit message and language tag.
+      const message = r.remaining > 0 ? readText(r) : '';
+      if (r.remaining > 0) r.string(1024);
+      r.ensureEnd('SSH_FXP_STATUS');
+      return { type, id, code, message };
+    }
+    case FXP.HANDLE: {
+      const handle = Buffer.from(r.string(MAX_HANDLE));
+      r.ensureEnd('SSH_FXP_HANDLE');
+      return { type, id, handle };
+    }
+    case FXP.DATA: {
+      const data = r.string();
+      r.ensureEnd('SSH_FXP_DATA');
+      return { type, id, data };
+    }
+    case FXP.NAME: {
+      const n = r.uint32();
+      if (n > MAX_NAMES || n > r.remaining / 12) throw new ProtocolError(`SSH_FXP_NAME count ${n} too large`);
+      const names: SftpName[] = [];
+      for (let i = 0; i < n; i++) {
+        const filename = readText(r);
+        const longname = readText(r);
+        names.push({ filename, longname, attrs: decodeAttrs(r) });
+      }
+      r.ensureEnd('SSH_FXP_NAME');
+      return { type, id, names };
+    }
+    case FXP.ATTRS: {
+      const attrs = decodeAttrs(r);
+      r.ensureEnd('SSH_FXP_ATTRS');
+      return { type, id, attrs };
+    }
+    case FXP.EXTENDED_REPLY:
+      return { type, id, data: r.rest() };
+    default:
+      throw new ProtocolError(`unexpected SFTP reply type ${type}`);
+  }
+}
+
+/** SSH_FXP_VERSION: the version and the extension pairs. */
+export interface SftpVersion {
+  version: number;
+  extensions: Map<string, string>;
+}
+
+/** Decodes SSH_FXP_VERSION (or SSH_FXP_INIT: same layout). */
+export function decodeVersion(p: Buffer, expectType: number = FXP.VERSION): SftpVersion {
+  const r = new SshReader(p);
+  const type = r.byte();
+  if (type !== expectType) throw new ProtocolError(`expected SFTP packet ${expectType}, got ${type}`);
+  const version = r.uint32();
+  const extensions = new Map<string, string>();
+  while (r.remaining > 0) {
+    if (extensions.size >= 256) throw new ProtocolError('too many SFTP extensions');
+    const name = readText(r, 1024);
+    const data = r.string(4096).toString('latin1');
+    extensions.set(name, data);
+  }
+  return { version, extensions };
+}
+
+/** Encodes SSH_FXP_VERSION (or INIT when `type` is FXP.INIT). */
+export function encodeVersion(version: number, extensions: ReadonlyMap<string, string>, type: number = FXP.VERSION) {
+  return buildPacket(type, undefined, (w) => {
+    w.uint32(version);
+    for (const [k, v] of extensions) w.string(k).string(v);
+  });
+}
+
+/** Writes an SSH_FXP_NAME body. */
+export function encodeNames(w: SshWriter, names: readonly SftpName[]): void {
+  w.uint32(names.length);
+  for (const n of names) {
+    w.string(n.filename).string(n.longname);
+    encodeAttrs(w, n.attrs);
+  }
+}
+
+/** statvfs@openssh.com reply. */
+export interface SftpStatvfs {
+  bsize: bigint;
+  frsize: bigint;
+  blocks: bigint;
+  bfree: bigint;
+  bavail: bigint;
+  files: bigint;
+  ffree: bigint;
+  favail: bigint;
+  fsid: bigint;
+  flag: bigint;
+  namemax: bigint;
+}
+const STATVFS_FIELDS = [
+  'bsize',
+  'frsize',
+  'blocks',
+  'bfree',
+  'bavail',
+  'files',
+  'ffree',
+  'favail',
+  'fsid',
+  'flag',
+  'namemax',
+] as const;
+
+/** Decodes a statvfs@openssh.com reply body. */
+export function decodeStatvfs(data: Buffer): SftpStatvfs {
+  const r = new SshReader(data);
+  const out = {} as SftpStatvfs;
+  for (const f of STATVFS_FIELDS) out[f] = r.uint64();
+  r.ensureEnd('statvfs reply');
+  return out;
+}
+
+/** Encodes a statvfs@openssh.com reply body. */
+export function encodeStatvfs(w: SshWriter, s: SftpStatvfs): void {
+  for (const f of STATVFS_FIELDS) w.uint64(s[f]);
+}
+
+/** limits@openssh.com reply (0 = no limit / unknown). */
+export interface SftpLimits {
+  maxPacketLength: number;
+  maxReadLength: number;
+  maxWriteLength: number;
+  maxOpenHandles: number;
+}
+
+/** Decodes a limits@openssh.com reply body (values capped at 2^53). */
+export function decodeLimits(data: Buffer): SftpLimits {
+  const r = new SshReader(data);
+  const n = () => {
+    const v = r.uint64();
+    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+  };
+  const out = { maxPacketLength: n(), maxReadLength: n(), maxWriteLength: n(), maxOpenHandles: n() };
+  r.ensureEnd('limits reply');
+  return out;
+}
+
+/** Encodes a limits@openssh.com reply body. */
+export function encodeLimits(w: SshWriter, l: SftpLimits): void {
+  w.uint64(BigInt(l.maxPacketLength))
+    .uint64(BigInt(l.maxReadLength))
+    .uint64(BigInt(l.maxWriteLength))
+    .uint64(BigInt(l.maxOpenHandles));
+}
+
+/** Decodes a users-groups-by-id@openssh.com reply: two strings each holding strings. */
+export function decodeUsersGroups(data: Buffer): { users: string[]; groups: string[] } {
+  const r = new SshReader(data);
+  const list = (b: Buffer) => {
+    const inner = new SshReader(b);
+    const out: string[] = [];
+    while (inner.remaining > 0) {
+      if (out.length >= 65536) throw new ProtocolError('too many names');
+      out.push(readText(inner, 4096));
+    }
+    return out;
+  };
+  const users = list(r.string());
+  const groups = list(r.string());
+  r.ensureEnd('users-groups-by-id reply');
+  return { users, groups };
+}
+
+/** Packs uint32 ids (users-groups-by-id request) into one string body. */
+export function packIds(ids: readonly number[]): Buffer {
+  const w = new SshWriter(4 * ids.length + 16);
+  for (const id of ids) w.uint32(id);
+  return Buffer.from(w.toBuffer());
+}
+
+export { SshReader, SshWriter };

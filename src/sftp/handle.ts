@@ -1,0 +1,342 @@
+/**
+ * Open-file handles and pipelined reads and writes: many requests in flight, results in order,
+ * short reads re-requested exactly so the bytes delivered are always contiguous.
+ */
+import { Readable, Writable } from 'node:stream';
+import { AbortError, ProtocolError } from '../errors.js';
+import type { SftpAttrs, SftpStats } from './attrs.js';
+import { encodeAttrs, SftpStats as Stats } from './attrs.js';
+import type { SftpClient } from './client.js';
+import { expectOk, unexpected } from './client.js';
+import type { SftpStatvfs } from './codec.js';
+import { decodeStatvfs } from './codec.js';
+import { EXT, FX, FXP } from './constants.js';
+import { SftpError } from './errors.js';
+
+/** An open remote file. */
+export class SftpFileHandle {
+  /** The server's opaque handle. */
+  readonly handle: Buffer;
+  /** The path it was opened with. */
+  readonly path: string;
+  private readonly sftp: SftpClient;
+  private closed = false;
+
+  /** @internal */
+  constructor(sftp: SftpClient, handle: Buffer, path: string) {
+    this.sftp = sftp;
+    this.handle = handle;
+    this.path = path;
+  }
+
+  /** The client this handle belongs to. */
+  get client(): SftpClient {
+    return this.sftp;
+  }
+
+  /**
+   * One READ of up to `length` bytes at `position`. The result may be shorter than asked
+   * (servers may return short reads); an empty buffer means end of file.
+   */
+  async read(length: number, position: number): Promise<Buffer> {
+    if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');
+    if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) throw new RangeError('length out of range');
+    const r = await this.sftp.request(FXP.READ, (w) => w.string(this.handle).uint64(BigInt(position)).uint32(length));
+    if (r.type === FXP.DATA) {
+      if (r.data.length > length)
+        throw new ProtocolError(`server returned ${r.data.length} bytes for a ${length}-byte read`);
+      return r.data;
+    }
+    if (r.type === FXP.STATUS && r.code === FX.EOF) return Buffer.alloc(0);
+    throw unexpected(r, this.path);
+  }
+
+  /** One WRITE of `data` at `position` (at most the server's write size; see {@link writeAll}). */
+  async write(data: Uint8Array, position: number): Promise<void> {
+    if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');
+    expectOk(await this.sftp.writeRaw(this.handle, position, data), this.path);
+  }
+
+  /** Writes all of `data` at `position`, split into write-size pieces with many in flight. */
+  async writeAll(data: Uint8Array, position: number, concurrency = 64): Promise<void> {
+    const chunk = this.sftp.writeChunk;
+    const inflight = new Set<Promise<void>>();
+    let failure: unknown;
+    for (let off = 0; off < data.length; off += chunk) {
+      if (failure) break;
+      const p = this.write(data.subarray(off, Math.min(off + chunk, data.length)), position + off).then(
+        () => {
+          inflight.delete(p);
+        },
+        (e) => {
+          inflight.delete(p);
+          failure ??= e;
+        },
+      );
+      inflight.add(p);
+      if (inflight.size >= concurrency) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    if (failure) throw failure;
+  }
+
+  /** Attributes of the open file. */
+  async stat(): Promise<SftpStats> {
+    const r = await this.sftp.request(FXP.FSTAT, (w) => w.string(this.handle));
+    if (r.type === FXP.ATTRS) return new Stats(r.attrs);
+    throw unexpected(r, this.path);
+  }
+
+  /** Sets attributes of the open file. */
+  async setstat(attrs: SftpAttrs): Promise<void> {
+    await this.sftp.status(FXP.FSETSTAT, (w) => encodeAttrs(w.string(this.handle), attrs), this.path);
+  }
+
+  /** Truncates (or extends) the file to `length` bytes. */
+  truncate(length = 0): Promise<void> {
+    return this.setstat({ size: length });
+  }
+
+  /** chmod on the open file. */
+  chmod(mode: number): Promise<void> {
+    return this.setstat({ mode: mode & 0o7777 });
+  }
+
+  /** Sets times on the open file (Dates or seconds). */
+  utimes(atime: Date | number, mtime: Date | number): Promise<void> {
+    const s = (t: Date | number) => Math.floor(t instanceof Date ? t.getTime() / 1000 : t);
+    return this.setstat({ atime: s(atime), mtime: s(mtime) });
+  }
+
+  /** Flushes the file to stable storage on the server (fsync@openssh.com). */
+  async sync(): Promise<void> {
+    await this.sftp.extended(EXT.FSYNC, (w) => w.string(this.handle), this.path);
+  }
+
+  /** File system statistics for the open file (fstatvfs@openssh.com). */
+  async statvfs(): Promise<SftpStatvfs> {
+    return decodeStatvfs(await this.sftp.extended(EXT.FSTATVFS, (w) => w.string(this.handle), this.path));
+  }
+
+  /**
+   * Server-side copy (copy-data extension): `length` bytes (0 = to end of file) from this handle at
+   * `readOffset` to `dest` at `writeOffset`.
+   */
+  async copyTo(dest: SftpFileHandle, readOffset = 0, length = 0, writeOffset = 0): Promise<void> {
+    await this.sftp.extended(
+      EXT.COPY_DATA,
+      (w) =>
+        w
+          .string(this.handle)
+          .uint64(BigInt(readOffset))
+          .uint64(BigInt(length))
+          .string(dest.handle)
+          .uint64(BigInt(writeOffset)),
+      this.path,
+    );
+  }
+
+  /** Closes the handle (idempotent). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.sftp.closeHandle(this.handle);
+  }
+
+  /** Pipelined in-order reads from `start` to `end` (exclusive; default: end of file). */
+  readChunks(opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
+    return pipelinedRead(this, opts);
+  }
+}
+
+/** Settings of a pipelined read. */
+export interface PipelineOptions {
+  /** First byte (default 0). */
+  start?: number;
+  /** Stop before this offset (default: end of file). */
+  end?: number;
+  /** Bytes per READ (default: the client's read size). */
+  chunkSize?: number;
+  /** READs in flight (default 64). */
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads a file with many READs in flight, yielding contiguous data in order. A short read is
+ * followed by a READ for exactly the rest of that range; the first EOF fixes the end of file.
+ */
+export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
+  const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.client.readChunk, fh.client.readChunk));
+  const concurrency = Math.max(1, opts.concurrency ?? 64);
+  const end = opts.end ?? Number.MAX_SAFE_INTEGER;
+  let next = opts.start ?? 0;
+  let emit = next;
+  let eof = end;
+  let inflight = 0;
+  let failure: unknown;
+  const ready = new Map<number, Buffer>();
+  const retry: { off: number; len: number }[] = [];
+  let wake: (() => void) | undefined;
+  const signal = opts.signal;
+  const onAbort = () => wake?.();
+  signal?.addEventListener('abort', onAbort, { once: true });
+
+  const issue = (off: number, len: number) => {
+    inflight++;
+    fh.read(len, off).then(
+      (data) => {
+        inflight--;
+        if (data.length === 0) {
+          if (off < eof) eof = off;
+        } else if (off < eof) {
+          ready.set(off, data);
+          if (data.length < len) retry.push({ off: off + data.length, len: len - data.length });
+        }
+        wake?.();
+      },
+      (e) => {
+        inflight--;
+        failure ??= e;
+        wake?.();
+      },
+    );
+  };
+
+  try {
+    for (;;) {
+      if (signal?.aborted) throw new AbortError('transfer aborted', { cause: signal.reason });
+      if (failure) throw failure;
+      while (retry.length > 0) {
+        const r = retry.shift() as { off: number; len: number };
+        if (r.off < eof) issue(r.off, r.len);
+      }
+      while (inflight < concurrency && next < eof) {
+        const len = Math.min(chunk, eof - next);
+        issue(next, len);
+        next += len;
+      }
+      let piece = ready.get(emit);
+      while (piece !== undefined) {
+        ready.delete(emit);
+        if (emit + piece.length > eof) piece = piece.subarray(0, eof - emit);
+        emit += piece.length;
+        if (piece.length > 0) yield piece;
+        if (signal?.aborted) throw new AbortError('transfer aborted', { cause: signal.reason });
+        piece = ready.get(emit);
+      }
+      if (emit >= eof) return;
+      if (inflight === 0 && retry.length === 0 && next >= eof) {
+        // Everything answered but a range is missing: cannot happen with a conforming server.
+        throw new SftpError(FX.FAILURE, `missing data at offset ${emit}`, fh.path);
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    ready.clear();
+  }
+}
+
+/** Settings of {@link createReadStream}. */
+export interface ReadStreamOptions {
+  start?: number;
+  /** Last byte to read, inclusive (as `fs.createReadStream`). */
+  end?: number;
+  chunkSize?: number;
+  concurrency?: number;
+  signal?: AbortSignal;
+}
+
+/** A Readable of a remote file with many READs in flight. */
+export function createReadStream(sftp: SftpClient, path: string, opts: ReadStreamOptions = {}): Readable {
+  async function* gen() {
+    const fh = await sftp.open(path, 'r');
+    try {
+      yield* pipelinedRead(fh, {
+        ...opts,
+        ...(opts.end !== undefined ? { end: opts.end + 1 } : {}),
+      });
+    } finally {
+      await fh.close().catch(() => {});
+    }
+  }
+  return Readable.from(gen(), { objectMode: false, highWaterMark: 1 << 20 });
+}
+
+/** Settings of {@link createWriteStream}. */
+export interface WriteStreamOptions {
+  /** Open flags (default 'w'). */
+  flags?: import('./client.js').OpenFlags;
+  mode?: number;
+  /** Offset of the first byte (default 0). */
+  start?: number;
+  /** WRITEs in flight (default 64). */
+  concurrency?: number;
+}
+
+/** A Writable to a remote file with many WRITEs in flight; 'finish' after every WRITE is acknowledged. */
+export function createWriteStream(sftp: SftpClient, path: string, opts: WriteStreamOptions = {}): Writable {
+  let fh: SftpFileHandle | undefined;
+  let pos = opts.start ?? 0;
+  const concurrency = Math.max(1, opts.concurrency ?? 64);
+  const inflight = new Set<Promise<void>>();
+  let failure: unknown;
+  const send = async (data: Buffer) => {
+    const h = fh as SftpFileHandle;
+    const size = sftp.writeChunk;
+    for (let off = 0; off < data.length; off += size) {
+      if (failure) throw failure;
+      const piece = data.subarray(off, Math.min(off + size, data.length));
+      const p: Promise<void> = h.write(piece, pos).then(
+        () => {
+          inflight.delete(p);
+        },
+        (e) => {
+          inflight.delete(p);
+          failure ??= e;
+        },
+      );
+      pos += piece.length;
+      inflight.add(p);
+      while (inflight.size >= concurrency) await Promise.race(inflight);
+    }
+    if (failure) throw failure;
+  };
+  return new Writable({
+    highWaterMark: 1 << 20,
+    construct(cb) {
+      sftp.open(path, opts.flags ?? 'w', opts.mode ?? 0o644).then(
+        (h) => {
+          fh = h;
+          cb();
+        },
+        (e) => cb(e),
+      );
+    },
+    write(chunk: Buffer, _enc, cb) {
+      send(chunk).then(() => cb(), cb);
+    },
+    final(cb) {
+      Promise.all(inflight)
+        .then(() => {
+          if (failure) throw failure;
+          return fh?.close();
+        })
+        .then(() => cb(), cb);
+    },
+    destroy(err, cb) {
+      const h = fh;
+      if (!h) return cb(err);
+      Promise.allSettled(inflight)
+        .then(() => h.close())
+        .then(
+          () => cb(err),
+          () => cb(err),
+        );
+    },
+  });
+}

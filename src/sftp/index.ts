@@ -1,0 +1,15 @@
+/**
+ * SFTP v3 with the OpenSSH extensions: client, server and codec.
+ */
+
+export type { SftpAttrs } from './attrs.js';
+export { SftpStats } from './attrs.js';
+export type { OpenFlags, SftpClientOptions, SftpDirEntry } from './client.js';
+export { openFlags, SftpClient } from './client.js';
+export type { SftpLimits, SftpName, SftpStatvfs } from './codec.js';
+export { EXT, FX, FXF, FXP, MAX_PACKET } from './constants.js';
+export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
+export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
+export { pipelinedRead, SftpFileHandle } from './handle.js';
+export type { TransferOptions, TransferProgress } from './transfer.js';
+export { PART_SUFFIX } from './transfer.js';
