@@ -13,8 +13,20 @@ import type { KeyboardInteractiveRequest } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
 import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
 import type { Channel } from './connection/index.js';
+import {
+  KnownHosts,
+  type SshConfigConnectSettings,
+  type StrictHostKeyChecking,
+  knownHostsVerifier,
+  loadIdentityFiles,
+  loadKnownHostsFiles,
+  parseJumpHost,
+  preferKnownHostKeyAlgorithms,
+  resolveSshConfig,
+  sshConfigConnectSettings,
+} from './config/index.js';
 import { resolveAlgorithms } from './crypto/algorithms.js';
-import type { AlgorithmOptions } from './crypto/algorithms.js';
+import type { AlgorithmLists, AlgorithmOptions } from './crypto/algorithms.js';
 import {
   AbortError,
   ConnectionLostError,
@@ -48,10 +60,12 @@ export interface PtyOptions {
 
 /** Options of {@link Client.connect}. */
 export interface ConnectOptions {
+  /** Host name or address; with `config`, the Host alias to look up as `ssh` does. */
   host?: string;
-  /** Default 22. */
+  /** Default 22 (or the config's Port). */
   port?: number;
-  username: string;
+  /** Required unless `config` is given (then the config's User, or the local user name). */
+  username?: string;
   /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
   privateKey?: string | Buffer | PrivateKey | Signer;
   passphrase?: string;
@@ -67,6 +81,28 @@ export interface ConnectOptions {
   hostKeyFingerprint?: string;
   /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */
   insecureAcceptAnyHostKey?: boolean;
+  /**
+   * The known_hosts file checked when none of hostVerifier, hostKeyFingerprint and
+   * insecureAcceptAnyHostKey is given (default `~/.ssh/known_hosts`, or the config's
+   * UserKnownHostsFile). `false`: no file.
+   */
+  knownHosts?: string | false;
+  /**
+   * known_hosts policy: `strict` (default; unknown or changed keys fail with HostKeyError),
+   * `accept-new` (unknown hosts are added, changed keys fail), `off` (anything is accepted).
+   */
+  strictHostKeyChecking?: StrictHostKeyChecking;
+  /** Write names added by `accept-new` hashed (`|1|…`), like `HashKnownHosts yes`. */
+  hashKnownHosts?: boolean;
+  /**
+   * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
+   * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,
+   * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump and Compression
+   * are used; options given here win. ProxyCommand is not supported.
+   */
+  config?: boolean | string;
+  /** Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none. */
+  proxyJump?: string;
   /** Algorithm lists: a full list, or OpenSSH edits of the defaults (`+name`, `-name`, `^name`). */
   algorithms?: AlgorithmOptions;
   /** Any Duplex to run SSH over instead of a TCP connection to host:port. */
@@ -173,15 +209,102 @@ export class Client extends EventEmitter {
     });
   }
 
-  /** Connects, verifies the host key and authenticates. */
+  /**
+   * Connects, verifies the host key and authenticates. Host keys are checked against
+   * `~/.ssh/known_hosts` unless hostVerifier, hostKeyFingerprint or insecureAcceptAnyHostKey is given.
+   */
   static async connect(opts: ConnectOptions): Promise<Client> {
-    if (!opts || typeof opts.username !== 'string') throw new InvalidArgumentError('username is required');
-    if (!opts.sock && !opts.host) throw new InvalidArgumentError('host (or sock) is required');
+    if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('options are required');
     if (opts.signal?.aborted) throw new AbortError();
-    const algorithms = resolveAlgorithms(opts.algorithms);
+    let settings: SshConfigConnectSettings | undefined;
+    if (opts.config) {
+      if (!opts.host) throw new InvalidArgumentError('config needs host (the alias to look up)');
+      const resolved = resolveSshConfig(opts.host, {
+        ...(typeof opts.config === 'string' ? { path: opts.config } : {}),
+        ...(opts.username !== undefined ? { user: opts.username } : {}),
+        ...(opts.port !== undefined ? { port: opts.port } : {}),
+      });
+      for (const w of resolved.warnings) opts.logger?.warn?.(`secsh: ${w}`);
+      settings = sshConfigConnectSettings(resolved);
+    }
+    const eff = applyConfigSettings(opts, settings);
+    if (typeof eff.username !== 'string') throw new InvalidArgumentError('username is required');
+    if (!eff.sock && !eff.host) throw new InvalidArgumentError('host (or sock) is required');
     const signers: Signer[] = [];
     if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase));
-    const verifyHostKey = makeHostVerifier(opts);
+    if (settings) signers.push(...(await loadIdentityFiles(settings.identityFiles, opts.passphrase, (m) => opts.logger?.debug?.(m))));
+    let algorithms = resolveAlgorithms(eff.algorithms);
+    let knownHostsCheck: ((key: PublicKey) => Promise<void>) | undefined;
+    if (!opts.hostVerifier && opts.hostKeyFingerprint === undefined && !opts.insecureAcceptAnyHostKey) {
+      const paths =
+        opts.knownHosts === false ? [] : opts.knownHosts !== undefined ? [opts.knownHosts] : (settings?.knownHostsFiles ?? [KnownHosts.defaultPath()]);
+      const mode = opts.strictHostKeyChecking ?? settings?.strictHostKeyChecking ?? 'strict';
+      if (paths.length > 0 || mode === 'off') {
+        const files = await loadKnownHostsFiles(paths);
+        const port = eff.port ?? 22;
+        if (eff.host && eff.algorithms?.hostKey === undefined) {
+          algorithms = { ...algorithms, hostKey: preferKnownHostKeyAlgorithms(algorithms.hostKey, files, eff.host, port) };
+        }
+        knownHostsCheck = eff.host
+          ? knownHostsVerifier({
+              files,
+              mode,
+              host: eff.host,
+              port,
+              ...(opts.hashKnownHosts ? { hash: true } : {}),
+              log: (m) => opts.logger?.info?.(m),
+            })
+          : async (key) => {
+              if (mode === 'off') return;
+              throw new HostKeyError(`no host name to check ${key.type} ${key.fingerprint()} in known_hosts; pass host, hostKeyFingerprint or hostVerifier`, key.fingerprint());
+            };
+      }
+    }
+    const jumpSpec = eff.proxyJump;
+    if (!eff.sock && jumpSpec && jumpSpec.toLowerCase() !== 'none') {
+      const jump = await Client.connectJump(opts, eff, jumpSpec);
+      let sock: Duplex;
+      try {
+        sock = await jump.forwardOut(eff.host as string, eff.port ?? 22);
+      } catch (e) {
+        await jump.close();
+        throw e;
+      }
+      try {
+        const client = await Client.open({ ...eff, sock, username: eff.username }, signers, algorithms, makeHostVerifier(opts, knownHostsCheck));
+        client.transport.once('close', () => void jump.close());
+        jump.transport.once('close', () => client.transport.destroy());
+        return client;
+      } catch (e) {
+        await jump.close();
+        throw e;
+      }
+    }
+    return Client.open({ ...eff, username: eff.username }, signers, algorithms, makeHostVerifier(opts, knownHostsCheck));
+  }
+
+  /** Connects to the last hop of `spec` through the hops before it (recursively), as `ssh -J` does. */
+  private static connectJump(opts: ConnectOptions, eff: ConnectOptions, spec: string): Promise<Client> {
+    const hops = spec.split(',').filter((h) => h !== '');
+    const last = parseJumpHost(hops[hops.length - 1] ?? '');
+    const rest = hops.slice(0, -1).join(',');
+    return Client.connect({
+      host: last.host,
+      ...(last.port !== undefined ? { port: last.port } : {}),
+      ...(last.user !== undefined ? { username: last.user } : opts.config ? {} : { username: eff.username as string }),
+      proxyJump: rest === '' ? 'none' : rest,
+      ...pick(opts, ['config', 'knownHosts', 'strictHostKeyChecking', 'hashKnownHosts', 'privateKey', 'passphrase', 'signal', 'logger']),
+      ...(eff.agent !== undefined ? { agent: eff.agent } : {}),
+      ...(eff.readyTimeout !== undefined ? { readyTimeout: eff.readyTimeout } : {}),
+    });
+  }
+
+  private static async open(
+    opts: ConnectOptions & { username: string },
+    signers: Signer[],
+    algorithms: AlgorithmLists,
+    verifyHostKey: (key: PublicKey) => Promise<void>,
+  ): Promise<Client> {
     const log = opts.logger;
 
     const stream: Duplex =
@@ -467,7 +590,28 @@ function preferTransportError(e: Error, t: Transport): Error {
   return e;
 }
 
-function makeHostVerifier(opts: ConnectOptions): (key: PublicKey) => Promise<void> {
+function pick<K extends keyof ConnectOptions>(o: ConnectOptions, keys: K[]): Pick<ConnectOptions, K> {
+  const out: Partial<Pick<ConnectOptions, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Pick<ConnectOptions, K>;
+}
+
+/** Fills options not given explicitly from ssh_config settings (explicit options win). */
+function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSettings | undefined): ConnectOptions {
+  if (!s) return opts;
+  const eff: ConnectOptions = { ...opts, host: s.host, port: opts.port ?? s.port, username: opts.username ?? s.username };
+  if (opts.agent === undefined && !s.identitiesOnly && s.agent !== false) eff.agent = s.agent;
+  eff.algorithms = { ...s.algorithms, ...opts.algorithms };
+  if (opts.readyTimeout === undefined && s.readyTimeout !== undefined) eff.readyTimeout = s.readyTimeout;
+  if (opts.keepaliveInterval === undefined && s.keepaliveInterval > 0) eff.keepaliveInterval = s.keepaliveInterval;
+  if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
+  if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
+  if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
+  if (opts.proxyJump === undefined && s.proxyJump) eff.proxyJump = s.proxyJump.join(',');
+  return eff;
+}
+
+function makeHostVerifier(opts: ConnectOptions, knownHostsCheck?: (key: PublicKey) => Promise<void>): (key: PublicKey) => Promise<void> {
   return async (key: PublicKey) => {
     const fp = key.fingerprint();
     if (opts.hostKeyFingerprint !== undefined) {
@@ -489,6 +633,7 @@ function makeHostVerifier(opts: ConnectOptions): (key: PublicKey) => Promise<voi
     }
     if (opts.hostKeyFingerprint !== undefined) return;
     if (opts.insecureAcceptAnyHostKey) return;
+    if (knownHostsCheck) return knownHostsCheck(key);
     throw new HostKeyError(
       `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
       fp,

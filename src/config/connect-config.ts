@@ -1,0 +1,154 @@
+/**
+ * Turns a resolved ssh_config into client settings: identities read from disk, agent socket,
+ * algorithm lists secsh supports, timeouts, keepalive, auth methods and the host key policy.
+ */
+import { readFile } from 'node:fs/promises';
+import { type AlgorithmKind, supportedAlgorithms } from '../crypto/algorithms.js';
+import { InvalidArgumentError, KeyError, KeyPassphraseError } from '../errors.js';
+import { type PrivateKey, parsePrivateKey } from '../keys/index.js';
+import type { StrictHostKeyChecking } from './host-key-policy.js';
+import type { ResolvedSshConfig } from './ssh-config.js';
+
+/** Client settings derived from ssh_config (explicit connect options override each). */
+export interface SshConfigConnectSettings {
+  /** The real host name to connect to. */
+  host: string;
+  port: number;
+  username: string;
+  /** IdentityFile paths, expanded (including OpenSSH's defaults when none is configured). */
+  identityFiles: string[];
+  identitiesOnly: boolean;
+  /** Agent socket path, `true` for $SSH_AUTH_SOCK, `false` for none. */
+  agent: string | boolean;
+  /** Algorithm options (OpenSSH edit strings or lists), restricted to names secsh implements. */
+  algorithms: Partial<Record<AlgorithmKind, string>>;
+  /** Milliseconds, from ConnectTimeout. */
+  readyTimeout?: number;
+  /** Milliseconds, from ServerAliveInterval (0 = off). */
+  keepaliveInterval: number;
+  keepaliveCountMax: number;
+  rekeyLimit?: { bytes?: number; seconds?: number };
+  /** From PreferredAuthentications and PasswordAuthentication. */
+  authMethods?: string[];
+  strictHostKeyChecking: StrictHostKeyChecking;
+  knownHostsFiles: string[];
+  /** Jump hosts, `[user@]host[:port]`, first hop first. */
+  proxyJump?: string[];
+}
+
+const AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
+const DEFAULT_AUTH_ORDER = ['publickey', 'keyboard-interactive', 'password'];
+
+/** Keeps the names secsh implements in an OpenSSH algorithm option; undefined when nothing usable remains. */
+export function supportedAlgorithmOption(kind: AlgorithmKind, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const prefix = /^[+\-^]/.test(value) ? (value[0] as string) : '';
+  if (prefix === '-') return value;
+  const supported = supportedAlgorithms(kind);
+  const names = value
+    .slice(prefix.length)
+    .split(',')
+    .filter((n) => n !== '' && (/[*?]/.test(n) || supported.includes(n)));
+  if (names.length === 0) return undefined;
+  return prefix + names.join(',');
+}
+
+/** Maps StrictHostKeyChecking: yes/ask → strict (no prompts here), accept-new, no → off. */
+export function strictnessFromConfig(v: ResolvedSshConfig['strictHostKeyChecking']): StrictHostKeyChecking {
+  if (v === 'accept-new') return 'accept-new';
+  if (v === 'no') return 'off';
+  return 'strict';
+}
+
+/** Derives client settings from a resolved config. `env` is consulted for `$VAR` agent paths. */
+export function sshConfigConnectSettings(r: ResolvedSshConfig, env: NodeJS.ProcessEnv = process.env): SshConfigConnectSettings {
+  let agent: string | boolean = env.SSH_AUTH_SOCK ? true : false;
+  const ia = r.identityAgent;
+  if (ia === 'none') agent = false;
+  else if (ia === 'SSH_AUTH_SOCK') agent = env.SSH_AUTH_SOCK ? true : false;
+  else if (ia?.startsWith('$')) agent = env[ia.slice(1).replace(/^\{(.*)\}$/, '$1')] ?? false;
+  else if (ia !== undefined) agent = ia;
+  const algorithms: Partial<Record<AlgorithmKind, string>> = {};
+  const set = (k: AlgorithmKind, v: string | undefined) => {
+    const s = supportedAlgorithmOption(k, v);
+    if (s !== undefined) algorithms[k] = s;
+  };
+  set('cipher', r.ciphers);
+  set('mac', r.macs);
+  set('kex', r.kexAlgorithms);
+  set('hostKey', r.hostKeyAlgorithms);
+  algorithms.compression = r.compression ? 'zlib@openssh.com,zlib,none' : 'none';
+  let authMethods: string[] | undefined;
+  if (r.preferredAuthentications) authMethods = r.preferredAuthentications.filter((m) => AUTH_METHODS.includes(m));
+  if (!r.passwordAuthentication) authMethods = (authMethods ?? DEFAULT_AUTH_ORDER).filter((m) => m !== 'password');
+  const out: SshConfigConnectSettings = {
+    host: r.hostname,
+    port: r.port,
+    username: r.user,
+    identityFiles: r.identityFile,
+    identitiesOnly: r.identitiesOnly,
+    agent,
+    algorithms,
+    keepaliveInterval: r.serverAliveInterval * 1000,
+    keepaliveCountMax: r.serverAliveCountMax,
+    strictHostKeyChecking: strictnessFromConfig(r.strictHostKeyChecking),
+    knownHostsFiles: r.userKnownHostsFile,
+  };
+  if (r.connectTimeout !== undefined && r.connectTimeout > 0) out.readyTimeout = r.connectTimeout * 1000;
+  if (r.rekeyLimit.bytes > 0 || r.rekeyLimit.seconds > 0) {
+    out.rekeyLimit = {
+      ...(r.rekeyLimit.bytes > 0 ? { bytes: r.rekeyLimit.bytes } : {}),
+      ...(r.rekeyLimit.seconds > 0 ? { seconds: r.rekeyLimit.seconds } : {}),
+    };
+  }
+  if (authMethods) out.authMethods = authMethods;
+  if (r.proxyJump) out.proxyJump = r.proxyJump;
+  return out;
+}
+
+/**
+ * Reads the identity files that exist. Encrypted keys are used only when `passphrase` opens them;
+ * unreadable, encrypted or unsupported files are skipped (reported through `log`).
+ */
+export async function loadIdentityFiles(
+  paths: readonly string[],
+  passphrase: string | undefined,
+  log?: (message: string) => void,
+): Promise<PrivateKey[]> {
+  const keys: PrivateKey[] = [];
+  for (const p of paths) {
+    let data: Buffer;
+    try {
+      data = await readFile(p);
+    } catch {
+      continue;
+    }
+    try {
+      keys.push(parsePrivateKey(data, passphrase === undefined ? {} : { passphrase }));
+    } catch (e) {
+      if (e instanceof KeyPassphraseError) log?.(`secsh: skipping encrypted identity ${p} (no matching passphrase)`);
+      else if (e instanceof KeyError) log?.(`secsh: skipping identity ${p}: ${e.message}`);
+      else throw e;
+    }
+  }
+  return keys;
+}
+
+/** Parses a ProxyJump hop `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
+export function parseJumpHost(spec: string): { host: string; port?: number; user?: string } {
+  let s = spec.startsWith('ssh://') ? spec.slice(6) : spec;
+  let user: string | undefined;
+  const at = s.lastIndexOf('@');
+  if (at >= 0) {
+    user = s.slice(0, at);
+    s = s.slice(at + 1);
+  }
+  let port: number | undefined;
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s) ?? /^([^:]+)(?::(\d+))?$/.exec(s);
+  if (!m) throw new InvalidArgumentError(`invalid jump host: ${spec}`);
+  if (m[2] !== undefined) {
+    port = Number(m[2]);
+    if (port < 1 || port > 65535) throw new InvalidArgumentError(`invalid jump host port: ${spec}`);
+  }
+  return { host: m[1] as string, ...(port !== undefined ? { port } : {}), ...(user ? { user } : {}) };
+}

@@ -1,0 +1,88 @@
+/**
+ * The client's known_hosts policy: `strict` (unknown or changed keys fail), `accept-new` (unknown
+ * hosts are added, changed keys fail) and `off` (anything is accepted), checked against one or more
+ * known_hosts files the way `ssh` checks its UserKnownHostsFile list.
+ */
+import { HostKeyError } from '../errors.js';
+import type { PublicKey } from '../keys/index.js';
+import { KnownHosts, knownHostsName } from './known-hosts.js';
+
+/** How unknown and changed host keys are treated. */
+export type StrictHostKeyChecking = 'strict' | 'accept-new' | 'off';
+
+/** Options of {@link knownHostsVerifier}. */
+export interface KnownHostsPolicy {
+  /** Loaded files; new keys are written to the first. */
+  files: KnownHosts[];
+  mode: StrictHostKeyChecking;
+  /** The name the host is recorded under (the real host name, not an alias). */
+  host: string;
+  port: number;
+  /** Hash names of added entries (`HashKnownHosts`). */
+  hash?: boolean;
+  /** Told about added keys and `off`-mode acceptances. */
+  log?: (message: string) => void;
+}
+
+/** Loads each file (missing ones are empty). */
+export function loadKnownHostsFiles(paths: readonly string[]): Promise<KnownHosts[]> {
+  return Promise.all(paths.map((p) => KnownHosts.load(p)));
+}
+
+/**
+ * Returns a host key check for the transport: resolves to accept, throws {@link HostKeyError}
+ * (with the key's fingerprint) to refuse.
+ */
+export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey) => Promise<void> {
+  return async (key: PublicKey) => {
+    const fp = key.fingerprint();
+    const name = knownHostsName(p.host, p.port);
+    const results = p.files.map((f) => f.lookup(p.host, p.port, key));
+    if (results.some((r) => r.status === 'revoked')) {
+      throw new HostKeyError(`host key ${key.type} ${fp} for ${name} is marked @revoked in known_hosts`, fp);
+    }
+    if (results.some((r) => r.status === 'match')) return;
+    if (p.mode === 'off') {
+      p.log?.(`secsh: host key checking is off; accepting ${key.type} ${fp} for ${name}`);
+      return;
+    }
+    const changed = results.find((r) => r.status === 'mismatch');
+    if (changed?.entry) {
+      const where = p.files[results.indexOf(changed)]?.path ?? 'known_hosts';
+      throw new HostKeyError(
+        `HOST KEY CHANGED for ${name}: the server presented ${key.type} ${fp}, but ${where}:${changed.entry.line} lists ${changed.entry.key.fingerprint()}. Someone could be intercepting the connection, or the key was replaced; remove the old entry if you trust the new key`,
+        fp,
+      );
+    }
+    const otherTypes = results.flatMap((r) => r.known.map((e) => e.key.type));
+    const first = p.files[0];
+    if (p.mode === 'accept-new' && first && otherTypes.length === 0) {
+      first.add(p.host, p.port, key, p.hash ? { hash: true } : {});
+      await first.save();
+      p.log?.(`secsh: added ${key.type} ${fp} for ${name} to ${first.path}`);
+      return;
+    }
+    const why =
+      otherTypes.length > 0
+        ? `keys of other types (${[...new Set(otherTypes)].join(', ')}) are known for ${name}, not ${key.type}`
+        : `${name} is not in known_hosts`;
+    throw new HostKeyError(
+      `unknown host key ${key.type} ${fp}: ${why}. Verify the fingerprint, then add it (e.g. strictHostKeyChecking: 'accept-new', or pass hostKeyFingerprint)`,
+      fp,
+    );
+  };
+}
+
+/** Host key algorithms for each key type found in known_hosts. */
+function algorithmsForType(type: string): string[] {
+  return type === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [type];
+}
+
+/**
+ * Reorders `algorithms` so those matching keys already known for the host come first, as `ssh`
+ * does, so a server with several host keys presents the one on file.
+ */
+export function preferKnownHostKeyAlgorithms(algorithms: readonly string[], files: readonly KnownHosts[], host: string, port: number): string[] {
+  const known = new Set(files.flatMap((f) => f.knownKeyTypes(host, port)).flatMap(algorithmsForType));
+  return [...algorithms.filter((a) => known.has(a)), ...algorithms.filter((a) => !known.has(a))];
+}
