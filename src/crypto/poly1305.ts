@@ -325,21 +325,47 @@ interface WasmGlobal {
   Instance: new (module: object, imports: object) => { exports: unknown };
 }
 
-/** Instantiates the module once; null when WebAssembly is missing or refuses it. */
+// Plain local copies: hot loops below should not go through module-namespace bindings.
+const { DATA_OFFSET, DATA_SIZE, KEY_OFFSET, STATE_SIZE, TAG_OFFSET } = layout;
+
+/** Tag of `msg` under `key` computed directly on the module (for the load-time self-test). */
+function wasmTag(exports: WasmExports, mem: Uint8Array, key: Uint8Array, msg: Uint8Array): Buffer {
+  mem.set(key, KEY_OFFSET);
+  exports.init();
+  mem.set(msg, DATA_OFFSET);
+  exports.update(DATA_OFFSET, msg.length);
+  exports.finish();
+  const tag = Buffer.from(mem.subarray(TAG_OFFSET, TAG_OFFSET + 16));
+  mem.fill(0, TAG_OFFSET, TAG_OFFSET + 16);
+  return tag;
+}
+
+/**
+ * Instantiates the module once and checks it against RFC 8439 §2.5.2 and, on an input long enough
+ * for every code path, against {@link Poly1305Js}; null (use the JS code) when WebAssembly is
+ * missing, refuses the module, or the check fails.
+ */
 function loadWasm(): { exports: WasmExports; mem: Uint8Array } | null {
   const wasm = (globalThis as { WebAssembly?: WasmGlobal }).WebAssembly;
   if (wasm === undefined) return null;
   try {
     const instance = new wasm.Instance(new wasm.Module(Buffer.from(layout.POLY1305_WASM, 'base64')), {});
     const exports = instance.exports as WasmExports;
-    return { exports, mem: new Uint8Array(exports.mem.buffer) };
+    const mem = new Uint8Array(exports.mem.buffer);
+    const rfcKey = Buffer.from('85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b', 'hex');
+    const rfcTag = wasmTag(exports, mem, rfcKey, Buffer.from('Cryptographic Forum Research Group'));
+    if (rfcTag.toString('hex') !== 'a8061dc1305136c6c22b8baf0c0127a9') return null;
+    const key = Buffer.alloc(32);
+    const msg = Buffer.alloc(1000);
+    for (let i = 0; i < key.length; i++) key[i] = 255 - i;
+    for (let i = 0; i < msg.length; i++) msg[i] = (i * 151 + 7) % 256;
+    if (!wasmTag(exports, mem, key, msg).equals(new Poly1305Js(key).update(msg).digest())) return null;
+    return { exports, mem };
   } catch {
     return null;
   }
 }
 
-// Plain local copies: hot loops below should not go through module-namespace bindings.
-const { DATA_OFFSET, DATA_SIZE, KEY_OFFSET, STATE_SIZE, TAG_OFFSET } = layout;
 const WASM = loadWasm();
 /** Inputs up to this many bytes are copied into the module byte by byte. */
 const SMALL_COPY = 128;
