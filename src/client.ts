@@ -517,7 +517,9 @@ export class Client extends EventEmitter {
   }
 
   /**
-   * Starts a command with streams: `stdin`, `stdout`, `stderr`, and `exit`.
+   * Starts a command with streams: `stdin`, `stdout`, `stderr`, and `exit`. Like a child
+   * process's 'exit' event, `exit` resolves when the exit status arrives, which may be before the
+   * last output has been read: wait for `stdout`'s 'end' too when you need all of it.
    *
    * @example
    * const p = await client.spawn('cat'); p.stdin.end('hi'); p.stdout.pipe(process.stdout); await p.exit;
