@@ -72,7 +72,7 @@ export class Poly1305Js implements Poly1305Backend {
 
   /** Starts a new message with the 32-byte one-time key `key[offset..offset+32)`. */
   init(key: Uint8Array, offset = 0): this {
-    if (key.length - offset < 32) throw new RangeError('poly1305 key must be 32 bytes');
+    if (offset < 0 || key.length - offset < 32) throw new RangeError('poly1305 key must be 32 bytes');
     // r = key[0..16) clamped with 0x0ffffffc0ffffffc0ffffffc0fffffff.
     const w0 = word(key, offset) & 0x0fffffff;
     const w1 = word(key, offset + 4) & 0x0ffffffc;
@@ -396,7 +396,7 @@ class Poly1305Wasm implements Poly1305Backend {
   }
 
   init(key: Uint8Array, offset = 0): this {
-    if (key.length - offset < 32) throw new RangeError('poly1305 key must be 32 bytes');
+    if (offset < 0 || key.length - offset < 32) throw new RangeError('poly1305 key must be 32 bytes');
     this.claim(false);
     const mem = this.mem;
     for (let i = 0; i < 32; i++) mem[KEY_OFFSET + i] = key[offset + i] as number;
@@ -466,6 +466,7 @@ export class Poly1305 {
 
   /** Absorbs `data[start..end)`. */
   update(data: Uint8Array, start = 0, end = data.length): this {
+    if (start < 0 || end > data.length || start > end) throw new RangeError('poly1305 input range out of bounds');
     this.impl.update(data, start, end);
     return this;
   }

@@ -184,8 +184,11 @@ test('Poly1305Js is usable directly and agrees with the default backend', () => 
   }
 });
 
-bothBackends('rejects a short key or a short output', () => {
+bothBackends('rejects a short key, a short output and out-of-range input', () => {
   assert.throws(() => new Poly1305(Buffer.alloc(31)), RangeError);
   assert.throws(() => new Poly1305().init(Buffer.alloc(40), 9), RangeError);
   assert.throws(() => new Poly1305(Buffer.alloc(32)).finish(Buffer.alloc(20), 5), RangeError);
+  assert.throws(() => new Poly1305().init(Buffer.alloc(40), -1), RangeError);
+  assert.throws(() => new Poly1305(Buffer.alloc(32)).update(Buffer.alloc(10), 0, 11), RangeError);
+  assert.throws(() => new Poly1305(Buffer.alloc(32)).update(Buffer.alloc(10), 6, 5), RangeError);
 });
