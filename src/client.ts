@@ -3,30 +3,29 @@
  * transport, verifies the host key, authenticates and offers exec/spawn/shell/subsystem.
  */
 import { EventEmitter } from 'node:events';
-import { connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { Readable } from 'node:stream';
-import type { Duplex, Writable } from 'node:stream';
+import { connect as netConnect } from 'node:net';
+import type { Duplex, Readable, Writable } from 'node:stream';
 import { AgentClient } from './agent/index.js';
-import { authenticateClient } from './auth/client.js';
 import type { KeyboardInteractiveRequest } from './auth/client.js';
+import { authenticateClient } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
-import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
-import type { Channel } from './connection/index.js';
 import {
   KnownHosts,
-  type SshConfigConnectSettings,
-  type StrictHostKeyChecking,
   knownHostsVerifier,
   loadIdentityFiles,
   loadKnownHostsFiles,
   parseJumpHost,
   preferKnownHostKeyAlgorithms,
   resolveSshConfig,
+  type SshConfigConnectSettings,
+  type StrictHostKeyChecking,
   sshConfigConnectSettings,
 } from './config/index.js';
-import { resolveAlgorithms } from './crypto/algorithms.js';
+import type { Channel } from './connection/index.js';
+import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
 import type { AlgorithmLists, AlgorithmOptions } from './crypto/algorithms.js';
+import { resolveAlgorithms } from './crypto/algorithms.js';
 import {
   AbortError,
   ConnectionLostError,
@@ -35,10 +34,10 @@ import {
   SshError,
   TimeoutError,
 } from './errors.js';
-import { PrivateKey, parsePrivateKey } from './keys/index.js';
 import type { PublicKey, Signer } from './keys/index.js';
-import { Transport } from './transport/transport.js';
+import { PrivateKey, parsePrivateKey } from './keys/index.js';
 import type { RekeyLimit } from './transport/transport.js';
+import { Transport } from './transport/transport.js';
 
 /** Something to log to; each method is optional. */
 export interface Logger {
@@ -163,7 +162,8 @@ export interface RemoteProcess {
 
 function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
   if (key instanceof PrivateKey) return key;
-  if (typeof key === 'string' || Buffer.isBuffer(key)) return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
+  if (typeof key === 'string' || Buffer.isBuffer(key))
+    return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
   if (key && typeof key === 'object' && 'sign' in key && 'publicKey' in key) return key;
   throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
 }
@@ -232,18 +232,28 @@ export class Client extends EventEmitter {
     if (!eff.sock && !eff.host) throw new InvalidArgumentError('host (or sock) is required');
     const signers: Signer[] = [];
     if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase));
-    if (settings) signers.push(...(await loadIdentityFiles(settings.identityFiles, opts.passphrase, (m) => opts.logger?.debug?.(m))));
+    if (settings)
+      signers.push(
+        ...(await loadIdentityFiles(settings.identityFiles, opts.passphrase, (m) => opts.logger?.debug?.(m))),
+      );
     let algorithms = resolveAlgorithms(eff.algorithms);
     let knownHostsCheck: ((key: PublicKey) => Promise<void>) | undefined;
     if (!opts.hostVerifier && opts.hostKeyFingerprint === undefined && !opts.insecureAcceptAnyHostKey) {
       const paths =
-        opts.knownHosts === false ? [] : opts.knownHosts !== undefined ? [opts.knownHosts] : (settings?.knownHostsFiles ?? [KnownHosts.defaultPath()]);
+        opts.knownHosts === false
+          ? []
+          : opts.knownHosts !== undefined
+            ? [opts.knownHosts]
+            : (settings?.knownHostsFiles ?? [KnownHosts.defaultPath()]);
       const mode = opts.strictHostKeyChecking ?? settings?.strictHostKeyChecking ?? 'strict';
       if (paths.length > 0 || mode === 'off') {
         const files = await loadKnownHostsFiles(paths);
         const port = eff.port ?? 22;
         if (eff.host && eff.algorithms?.hostKey === undefined) {
-          algorithms = { ...algorithms, hostKey: preferKnownHostKeyAlgorithms(algorithms.hostKey, files, eff.host, port) };
+          algorithms = {
+            ...algorithms,
+            hostKey: preferKnownHostKeyAlgorithms(algorithms.hostKey, files, eff.host, port),
+          };
         }
         knownHostsCheck = eff.host
           ? knownHostsVerifier({
@@ -256,7 +266,10 @@ export class Client extends EventEmitter {
             })
           : async (key) => {
               if (mode === 'off') return;
-              throw new HostKeyError(`no host name to check ${key.type} ${key.fingerprint()} in known_hosts; pass host, hostKeyFingerprint or hostVerifier`, key.fingerprint());
+              throw new HostKeyError(
+                `no host name to check ${key.type} ${key.fingerprint()} in known_hosts; pass host, hostKeyFingerprint or hostVerifier`,
+                key.fingerprint(),
+              );
             };
       }
     }
@@ -271,7 +284,12 @@ export class Client extends EventEmitter {
         throw e;
       }
       try {
-        const client = await Client.open({ ...eff, sock, username: eff.username }, signers, algorithms, makeHostVerifier(opts, knownHostsCheck));
+        const client = await Client.open(
+          { ...eff, sock, username: eff.username },
+          signers,
+          algorithms,
+          makeHostVerifier(opts, knownHostsCheck),
+        );
         client.transport.once('close', () => void jump.close());
         jump.transport.once('close', () => client.transport.destroy());
         return client;
@@ -280,7 +298,12 @@ export class Client extends EventEmitter {
         throw e;
       }
     }
-    return Client.open({ ...eff, username: eff.username }, signers, algorithms, makeHostVerifier(opts, knownHostsCheck));
+    return Client.open(
+      { ...eff, username: eff.username },
+      signers,
+      algorithms,
+      makeHostVerifier(opts, knownHostsCheck),
+    );
   }
 
   /** Connects to the last hop of `spec` through the hops before it (recursively), as `ssh -J` does. */
@@ -293,7 +316,16 @@ export class Client extends EventEmitter {
       ...(last.port !== undefined ? { port: last.port } : {}),
       ...(last.user !== undefined ? { username: last.user } : opts.config ? {} : { username: eff.username as string }),
       proxyJump: rest === '' ? 'none' : rest,
-      ...pick(opts, ['config', 'knownHosts', 'strictHostKeyChecking', 'hashKnownHosts', 'privateKey', 'passphrase', 'signal', 'logger']),
+      ...pick(opts, [
+        'config',
+        'knownHosts',
+        'strictHostKeyChecking',
+        'hashKnownHosts',
+        'privateKey',
+        'passphrase',
+        'signal',
+        'logger',
+      ]),
       ...(eff.agent !== undefined ? { agent: eff.agent } : {}),
       ...(eff.readyTimeout !== undefined ? { readyTimeout: eff.readyTimeout } : {}),
     });
@@ -307,8 +339,7 @@ export class Client extends EventEmitter {
   ): Promise<Client> {
     const log = opts.logger;
 
-    const stream: Duplex =
-      opts.sock ?? netConnect({ host: opts.host as string, port: opts.port ?? 22, noDelay: true });
+    const stream: Duplex = opts.sock ?? netConnect({ host: opts.host as string, port: opts.port ?? 22, noDelay: true });
     const transport = new Transport(stream, {
       role: 'client',
       algorithms,
@@ -365,7 +396,13 @@ export class Client extends EventEmitter {
         await Promise.race([
           new Promise<void>((resolve, reject) => {
             sock.once('connect', () => resolve());
-            sock.once('error', (e) => reject(new ConnectionLostError(`cannot connect to ${opts.host}:${opts.port ?? 22}: ${e.message}`, { cause: e })));
+            sock.once('error', (e) =>
+              reject(
+                new ConnectionLostError(`cannot connect to ${opts.host}:${opts.port ?? 22}: ${e.message}`, {
+                  cause: e,
+                }),
+              ),
+            );
           }),
           guard,
         ]);
@@ -376,7 +413,10 @@ export class Client extends EventEmitter {
       log?.info?.(`secsh: server host key ${transport.hostKey?.type} ${transport.hostKey?.fingerprint()}`);
       let agent: AgentClient | undefined;
       if (opts.agent) {
-        agent = opts.agent instanceof AgentClient ? opts.agent : new AgentClient(typeof opts.agent === 'string' ? opts.agent : undefined);
+        agent =
+          opts.agent instanceof AgentClient
+            ? opts.agent
+            : new AgentClient(typeof opts.agent === 'string' ? opts.agent : undefined);
       }
       const auth = authenticateClient(transport, authQueue, {
         username: opts.username,
@@ -398,9 +438,10 @@ export class Client extends EventEmitter {
       }
     } catch (e) {
       {
-        const err = transport.closeError && !(e instanceof TimeoutError) && !(e instanceof AbortError) && !(e instanceof SshError)
-          ? transport.closeError
-          : e;
+        const err =
+          transport.closeError && !(e instanceof TimeoutError) && !(e instanceof AbortError) && !(e instanceof SshError)
+            ? transport.closeError
+            : e;
         transport.destroy(err as Error);
         if (timer) clearTimeout(timer);
         if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
@@ -423,7 +464,8 @@ export class Client extends EventEmitter {
       if (err && !(err instanceof AbortError) && client.listenerCount('error') > 0) client.emit('error', err);
       client.emit('close', err);
     });
-    if (opts.keepaliveInterval && opts.keepaliveInterval > 0) client.startKeepalive(opts.keepaliveInterval, opts.keepaliveCountMax ?? 3);
+    if (opts.keepaliveInterval && opts.keepaliveInterval > 0)
+      client.startKeepalive(opts.keepaliveInterval, opts.keepaliveCountMax ?? 3);
     return client;
   }
 
@@ -509,7 +551,8 @@ export class Client extends EventEmitter {
     const { code, signal } = await proc.exit;
     await closed;
     if (channelError && code === null && signal === null) throw channelError;
-    if (code === null && signal === null && this.transport.closed && this.transport.closeError) throw this.transport.closeError;
+    if (code === null && signal === null && this.transport.closed && this.transport.closeError)
+      throw this.transport.closeError;
     const stdout = Buffer.concat(out);
     const stderr = Buffer.concat(err);
     if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
@@ -586,7 +629,11 @@ export class Client extends EventEmitter {
 
 function preferTransportError(e: Error, t: Transport): Error {
   // A local wrapper error (e.g. a failed read of a closed queue) hides the real cause.
-  if (t.closeError instanceof SshError && e instanceof ConnectionLostError && !(t.closeError instanceof ConnectionLostError)) {
+  if (
+    t.closeError instanceof SshError &&
+    e instanceof ConnectionLostError &&
+    !(t.closeError instanceof ConnectionLostError)
+  ) {
     return t.closeError;
   }
   return e;
@@ -601,7 +648,12 @@ function pick<K extends keyof ConnectOptions>(o: ConnectOptions, keys: K[]): Pic
 /** Fills options not given explicitly from ssh_config settings (explicit options win). */
 function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSettings | undefined): ConnectOptions {
   if (!s) return opts;
-  const eff: ConnectOptions = { ...opts, host: s.host, port: opts.port ?? s.port, username: opts.username ?? s.username };
+  const eff: ConnectOptions = {
+    ...opts,
+    host: s.host,
+    port: opts.port ?? s.port,
+    username: opts.username ?? s.username,
+  };
   if (opts.agent === undefined && !s.identitiesOnly && s.agent !== false) eff.agent = s.agent;
   eff.algorithms = { ...s.algorithms, ...opts.algorithms };
   if (opts.readyTimeout === undefined && s.readyTimeout !== undefined) eff.readyTimeout = s.readyTimeout;
@@ -613,7 +665,10 @@ function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSettings |
   return eff;
 }
 
-function makeHostVerifier(opts: ConnectOptions, knownHostsCheck?: (key: PublicKey) => Promise<void>): (key: PublicKey) => Promise<void> {
+function makeHostVerifier(
+  opts: ConnectOptions,
+  knownHostsCheck?: (key: PublicKey) => Promise<void>,
+): (key: PublicKey) => Promise<void> {
   return async (key: PublicKey) => {
     const fp = key.fingerprint();
     if (opts.hostKeyFingerprint !== undefined) {

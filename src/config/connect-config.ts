@@ -61,7 +61,10 @@ export function strictnessFromConfig(v: ResolvedSshConfig['strictHostKeyChecking
 }
 
 /** Derives client settings from a resolved config. `env` is consulted for `$VAR` agent paths. */
-export function sshConfigConnectSettings(r: ResolvedSshConfig, env: NodeJS.ProcessEnv = process.env): SshConfigConnectSettings {
+export function sshConfigConnectSettings(
+  r: ResolvedSshConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): SshConfigConnectSettings {
   let agent: string | boolean = env.SSH_AUTH_SOCK ? true : false;
   const ia = r.identityAgent;
   if (ia === 'none') agent = false;

@@ -57,8 +57,10 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey) => Pro
     const otherTypes = results.flatMap((r) => r.known.map((e) => e.key.type));
     const first = p.files[0];
     if (p.mode === 'accept-new' && first && otherTypes.length === 0) {
-      first.add(p.host, p.port, key, p.hash ? { hash: true } : {});
-      await first.save();
+      // Re-read first: another connection (a jump host, another process) may have written meanwhile.
+      const fresh = first.path ? await KnownHosts.load(first.path) : first;
+      fresh.add(p.host, p.port, key, p.hash ? { hash: true } : {});
+      await fresh.save();
       p.log?.(`secsh: added ${key.type} ${fp} for ${name} to ${first.path}`);
       return;
     }
@@ -82,7 +84,12 @@ function algorithmsForType(type: string): string[] {
  * Reorders `algorithms` so those matching keys already known for the host come first, as `ssh`
  * does, so a server with several host keys presents the one on file.
  */
-export function preferKnownHostKeyAlgorithms(algorithms: readonly string[], files: readonly KnownHosts[], host: string, port: number): string[] {
+export function preferKnownHostKeyAlgorithms(
+  algorithms: readonly string[],
+  files: readonly KnownHosts[],
+  host: string,
+  port: number,
+): string[] {
   const known = new Set(files.flatMap((f) => f.knownKeyTypes(host, port)).flatMap(algorithmsForType));
   return [...algorithms.filter((a) => known.has(a)), ...algorithms.filter((a) => !known.has(a))];
 }

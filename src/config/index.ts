@@ -1,34 +1,35 @@
 /** The config layer: known_hosts, ssh_config and the client's host key policy. */
+
 export {
+  loadIdentityFiles,
+  parseJumpHost,
+  type SshConfigConnectSettings,
+  sshConfigConnectSettings,
+  supportedAlgorithmOption,
+} from './connect-config.js';
+export {
+  type KnownHostsPolicy,
+  knownHostsVerifier,
+  loadKnownHostsFiles,
+  preferKnownHostKeyAlgorithms,
+  type StrictHostKeyChecking,
+} from './host-key-policy.js';
+export {
+  hashKnownHostsName,
   KnownHosts,
   type KnownHostsAddOptions,
   type KnownHostsEntry,
   type KnownHostsMarker,
   type KnownHostsResult,
-  hashKnownHostsName,
   knownHostsName,
 } from './known-hosts.js';
+export { matchPattern, matchPatternList } from './pattern.js';
 export {
-  type KnownHostsPolicy,
-  type StrictHostKeyChecking,
-  knownHostsVerifier,
-  loadKnownHostsFiles,
-  preferKnownHostKeyAlgorithms,
-} from './host-key-policy.js';
-export {
-  type ForwardEnd,
-  type ResolveSshConfigOptions,
-  type ResolvedSshConfig,
-  type SshForward,
   applyAlgorithmEdit,
   defaultSshConfigPath,
+  type ForwardEnd,
+  type ResolvedSshConfig,
+  type ResolveSshConfigOptions,
   resolveSshConfig,
+  type SshForward,
 } from './ssh-config.js';
-export {
-  type SshConfigConnectSettings,
-  loadIdentityFiles,
-  parseJumpHost,
-  sshConfigConnectSettings,
-  supportedAlgorithmOption,
-} from './connect-config.js';
-export { matchPattern, matchPatternList } from './pattern.js';
