@@ -1,0 +1,79 @@
+/**
+ * Child of bench/server.ts: one secsh server process that holds idle authenticated connections.
+ * Started with `fork` (IPC) and `--expose-gc`; argv[2] is the authorized public key line.
+ * Messages in: 'stats' (collects garbage, replies with memory figures), 'stop'.
+ * Messages out: { port } once listening, then { stats } replies.
+ */
+
+import { generatePrivateKey, parsePublicKey } from '../src/keys/index.js';
+import { Server } from '../src/server.js';
+
+/** Memory figures of this process, after a full collection. */
+export interface IdleStats {
+  connections: number;
+  rssKb: number;
+  heapUsedKb: number;
+  externalKb: number;
+  arrayBuffersKb: number;
+}
+
+function collect(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) {
+    gc();
+    gc();
+  }
+}
+
+/** VmRSS of this process in KiB (from /proc, like the parent reads it; falls back to memoryUsage). */
+async function rssKb(): Promise<number> {
+  try {
+    const { readFile } = await import('node:fs/promises');
+    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile('/proc/self/status', 'utf8'));
+    if (m?.[1]) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return Math.round(process.memoryUsage().rss / 1024);
+}
+
+async function main(): Promise<void> {
+  const line = process.argv[2];
+  if (!line || !process.send) throw new Error('usage: fork(server-idle.ts, [publicKeyLine])');
+  const allowed = parsePublicKey(line);
+  const server = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(allowed),
+    authMethods: ['publickey'],
+    maxUnauthenticated: 2000,
+    authFailureDelay: 0,
+  });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  process.on('message', (msg: unknown) => {
+    if (msg === 'stats') {
+      collect();
+      // Let finalizers and freed pages settle before reading RSS.
+      setTimeout(async () => {
+        collect();
+        const mu = process.memoryUsage();
+        const stats: IdleStats = {
+          connections: server.connectionCount,
+          rssKb: await rssKb(),
+          heapUsedKb: Math.round(mu.heapUsed / 1024),
+          externalKb: Math.round(mu.external / 1024),
+          arrayBuffersKb: Math.round(mu.arrayBuffers / 1024),
+        };
+        process.send?.({ stats });
+      }, 200);
+    } else if (msg === 'stop') {
+      server.close().finally(() => process.exit(0));
+      setTimeout(() => process.exit(0), 3000).unref();
+    }
+  });
+  process.send({ port });
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`server-idle: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
