@@ -65,10 +65,10 @@ export function sshConfigConnectSettings(
   r: ResolvedSshConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): SshConfigConnectSettings {
-  let agent: string | boolean = env.SSH_AUTH_SOCK ? true : false;
+  let agent: string | boolean = !!env.SSH_AUTH_SOCK;
   const ia = r.identityAgent;
   if (ia === 'none') agent = false;
-  else if (ia === 'SSH_AUTH_SOCK') agent = env.SSH_AUTH_SOCK ? true : false;
+  else if (ia === 'SSH_AUTH_SOCK') agent = !!env.SSH_AUTH_SOCK;
   else if (ia?.startsWith('$')) agent = env[ia.slice(1).replace(/^\{(.*)\}$/, '$1')] ?? false;
   else if (ia !== undefined) agent = ia;
   const algorithms: Partial<Record<AlgorithmKind, string>> = {};
