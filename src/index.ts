@@ -35,3 +35,24 @@ export { Session, defaultAcceptEnv } from './server/session.js';
 export type { PtyInfo, ExecRequest, SubsystemRequest, EnvRequest, PtyRequest, SessionOptions } from './server/session.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
 export type { LocalProcessOptions } from './server/local.js';
+export {
+  KnownHosts,
+  hashKnownHostsName,
+  knownHostsName,
+  resolveSshConfig,
+  applyAlgorithmEdit,
+  knownHostsVerifier,
+  loadKnownHostsFiles,
+} from './config/index.js';
+export type {
+  KnownHostsEntry,
+  KnownHostsMarker,
+  KnownHostsResult,
+  KnownHostsAddOptions,
+  KnownHostsPolicy,
+  StrictHostKeyChecking,
+  ResolveSshConfigOptions,
+  ResolvedSshConfig,
+  SshForward,
+  ForwardEnd,
+} from './config/index.js';
