@@ -36,6 +36,8 @@ import {
 } from './errors.js';
 import type { PublicKey, Signer } from './keys/index.js';
 import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import type { SftpClientOptions } from './sftp/client.js';
+import { SftpClient } from './sftp/client.js';
 import type { RekeyLimit } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 
@@ -601,6 +603,17 @@ export class Client extends EventEmitter {
       throw e;
     }
     return ch;
+  }
+
+  /** Starts the 'sftp' subsystem and returns an {@link SftpClient} on it. */
+  async sftp(opts: SftpClientOptions = {}): Promise<SftpClient> {
+    const ch = await this.subsystem('sftp');
+    try {
+      return await SftpClient.fromChannel(ch, opts);
+    } catch (e) {
+      ch.destroy();
+      throw e;
+    }
   }
 
   /**

@@ -226,6 +226,8 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
         piece = ready.get(emit);
       }
       if (emit >= eof) return;
+      // Replies that arrived while the consumer held a yielded chunk: act on them before waiting.
+      if (failure || retry.length > 0 || ready.has(emit) || (inflight < concurrency && next < eof)) continue;
       if (inflight === 0 && retry.length === 0 && next >= eof) {
         // Everything answered but a range is missing: cannot happen with a conforming server.
         throw new SftpError(FX.FAILURE, `missing data at offset ${emit}`, fh.path);

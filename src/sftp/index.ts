@@ -4,6 +4,8 @@
 
 export type { SftpAttrs } from './attrs.js';
 export { SftpStats } from './attrs.js';
+export type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
+export { longname } from './backend.js';
 export type { OpenFlags, SftpClientOptions, SftpDirEntry } from './client.js';
 export { openFlags, SftpClient } from './client.js';
 export type { SftpLimits, SftpName, SftpStatvfs } from './codec.js';
@@ -11,5 +13,9 @@ export { EXT, FX, FXF, FXP, MAX_PACKET } from './constants.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
 export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
 export { pipelinedRead, SftpFileHandle } from './handle.js';
+export type { LocalFsBackendOptions } from './local-backend.js';
+export { LocalFsBackend } from './local-backend.js';
+export type { SftpServerOptions, SftpSessionLike } from './server.js';
+export { serveSftp, sftpSubsystemHandler } from './server.js';
 export type { TransferOptions, TransferProgress } from './transfer.js';
 export { PART_SUFFIX } from './transfer.js';

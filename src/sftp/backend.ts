@@ -1,0 +1,89 @@
+/**
+ * The interface an SFTP server serves: paths as the client sent them (UTF-8), attributes in SFTP
+ * form. Methods throw an {@link SftpError}, or a Node `fs` error whose `code` maps to a status.
+ */
+import type { SftpAttrs } from './attrs.js';
+import { S_IFDIR, S_IFLNK, S_IFMT } from './attrs.js';
+import type { SftpName, SftpStatvfs } from './codec.js';
+
+/** An open file of a backend. */
+export interface SftpBackendFile {
+  /** Up to `length` bytes at `offset` (fewer is allowed); an empty buffer means end of file. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Writes all of `data` at `offset`. */
+  write(offset: number, data: Buffer): Promise<void>;
+  stat(): Promise<SftpAttrs>;
+  setstat(attrs: SftpAttrs): Promise<void>;
+  /** Flushes to stable storage (fsync@openssh.com). */
+  sync?(): Promise<void>;
+  statvfs?(): Promise<SftpStatvfs>;
+  close(): Promise<void>;
+}
+
+/** An open directory of a backend. */
+export interface SftpBackendDir {
+  /** The next batch of entries (longname may be ''), or null at the end. */
+  read(): Promise<SftpName[] | null>;
+  close(): Promise<void>;
+}
+
+/** A file system for the SFTP server. Optional methods enable the matching OpenSSH extension. */
+export interface SftpBackend {
+  /** Refuse everything that modifies (checked by the server before calling the backend). */
+  readonly readOnly?: boolean;
+  /** Opens a file; `pflags` are SSH_FXF_* bits, `attrs.mode` applies to a created file. */
+  open(path: string, pflags: number, attrs: SftpAttrs): Promise<SftpBackendFile>;
+  opendir(path: string): Promise<SftpBackendDir>;
+  stat(path: string): Promise<SftpAttrs>;
+  lstat(path: string): Promise<SftpAttrs>;
+  setstat(path: string, attrs: SftpAttrs): Promise<void>;
+  remove(path: string): Promise<void>;
+  mkdir(path: string, attrs: SftpAttrs): Promise<void>;
+  rmdir(path: string): Promise<void>;
+  /** Canonical absolute form of `path` as the client sees paths. */
+  realpath(path: string): Promise<string>;
+  /** Renames; with `overwrite` false an existing `to` is an error (SSH_FXP_RENAME), true replaces it (posix-rename). */
+  rename(from: string, to: string, overwrite: boolean): Promise<void>;
+  readlink(path: string): Promise<string>;
+  /** Creates `linkPath` pointing to `target`. */
+  symlink(target: string, linkPath: string): Promise<void>;
+  lsetstat?(path: string, attrs: SftpAttrs): Promise<void>;
+  link?(oldPath: string, newPath: string): Promise<void>;
+  statvfs?(path: string): Promise<SftpStatvfs>;
+  /** `~` / `~user` expansion, then realpath. */
+  expandPath?(path: string): Promise<string>;
+  homeDirectory?(username: string): Promise<string>;
+  usersGroupsById?(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }>;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** An `ls -l`-style line for a directory entry. */
+export function longname(filename: string, a: SftpAttrs): string {
+  const mode = a.mode ?? 0;
+  const t = mode & S_IFMT;
+  const kind =
+    t === S_IFDIR
+      ? 'd'
+      : t === S_IFLNK
+        ? 'l'
+        : t === 0o100000
+          ? '-'
+          : t === 0o020000
+            ? 'c'
+            : t === 0o060000
+              ? 'b'
+              : t === 0o010000
+                ? 'p'
+                : t === 0o140000
+                  ? 's'
+                  : '?';
+  const rwx = (shift: number) => {
+    const bits = Math.floor(mode / 2 ** shift) % 8;
+    return `${bits & 4 ? 'r' : '-'}${bits & 2 ? 'w' : '-'}${bits & 1 ? 'x' : '-'}`;
+  };
+  const d = new Date((a.mtime ?? 0) * 1000);
+  const old = Date.now() - d.getTime() > 182 * 86400 * 1000;
+  const when = `${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${old ? String(d.getFullYear()).padStart(5) : `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`}`;
+  return `${kind}${rwx(6)}${rwx(3)}${rwx(0)}    1 ${String(a.uid ?? 0).padEnd(8)} ${String(a.gid ?? 0).padEnd(8)} ${String(a.size ?? 0).padStart(8)} ${when} ${filename}`;
+}

@@ -1,0 +1,343 @@
+/**
+ * LocalFsBackend: an {@link SftpBackend} over a local directory, confined to it. Client paths are
+ * resolved against the root as '/' ('..' stops at the root); every path that is followed is
+ * resolved with realpath and must stay inside the root, operations on a final symlink itself
+ * check its parent directory, and files created where a dangling symlink lies are opened with
+ * O_NOFOLLOW. (Races with other local processes changing the tree are out of scope.)
+ */
+import { constants as C, readFileSync, realpathSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
+import { posix, sep } from 'node:path';
+import type { SftpAttrs } from './attrs.js';
+import type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
+import type { SftpName, SftpStatvfs } from './codec.js';
+import { FX, FXF } from './constants.js';
+import { SftpError } from './errors.js';
+
+/** Settings of {@link LocalFsBackend}. */
+export interface LocalFsBackendOptions {
+  /** Refuse every modification. */
+  readOnly?: boolean;
+}
+
+function toAttrs(s: import('node:fs').Stats): SftpAttrs {
+  return {
+    size: s.size,
+    uid: s.uid,
+    gid: s.gid,
+    mode: s.mode,
+    atime: Math.floor(s.atimeMs / 1000),
+    mtime: Math.floor(s.mtimeMs / 1000),
+  };
+}
+
+async function applyAttrs(
+  a: SftpAttrs,
+  ops: {
+    truncate(n: number): Promise<void>;
+    chmod(m: number): Promise<void>;
+    chown(u: number, g: number): Promise<void>;
+    utimes(a: number, m: number): Promise<void>;
+    stat(): Promise<import('node:fs').Stats>;
+  },
+): Promise<void> {
+  if (a.size !== undefined) await ops.truncate(a.size);
+  if (a.mode !== undefined) await ops.chmod(a.mode & 0o7777);
+  if (a.uid !== undefined || a.gid !== undefined) {
+    const cur = a.uid === undefined || a.gid === undefined ? await ops.stat() : undefined;
+    await ops.chown(a.uid ?? (cur?.uid as number), a.gid ?? (cur?.gid as number));
+  }
+  if (a.atime !== undefined || a.mtime !== undefined) {
+    const at = a.atime ?? a.mtime ?? 0;
+    await ops.utimes(at, a.mtime ?? at);
+  }
+}
+
+function readNames(file: string): Map<number, string> {
+  const m = new Map<number, string>();
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const f = line.split(':');
+      const id = Number(f[2]);
+      if (f[0] && Number.isInteger(id)) m.set(id, f[0]);
+    }
+  } catch {
+    // not available: names stay unknown
+  }
+  return m;
+}
+
+class LocalFile implements SftpBackendFile {
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly backend: LocalFsBackend,
+  ) {}
+  async read(offset: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const { bytesRead } = await this.fh.read(buf, got, length - got, offset + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return buf.subarray(0, got);
+  }
+  async write(offset: number, data: Buffer): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
+      done += bytesWritten;
+    }
+  }
+  async stat(): Promise<SftpAttrs> {
+    return toAttrs(await this.fh.stat());
+  }
+  setstat(a: SftpAttrs): Promise<void> {
+    const fh = this.fh;
+    return applyAttrs(a, {
+      truncate: (n) => fh.truncate(n),
+      chmod: (m) => fh.chmod(m),
+      chown: (u, g) => fh.chown(u, g),
+      utimes: (x, y) => fh.utimes(x, y),
+      stat: () => fh.stat(),
+    });
+  }
+  sync(): Promise<void> {
+    return this.fh.sync();
+  }
+  statvfs(): Promise<SftpStatvfs> {
+    return this.backend.statvfs('/');
+  }
+  close(): Promise<void> {
+    return this.fh.close();
+  }
+}
+
+/**
+ * A local directory as an SFTP file system, confined to `root`.
+ *
+ * @example
+ * server.on('session', sftpSubsystemHandler(new LocalFsBackend('/srv/files', { readOnly: true })));
+ */
+export class LocalFsBackend implements SftpBackend {
+  /** The real, absolute root. */
+  readonly root: string;
+  readonly readOnly: boolean;
+
+  constructor(root: string, opts: LocalFsBackendOptions = {}) {
+    this.root = realpathSync(root);
+    this.readOnly = opts.readOnly === true;
+  }
+
+  /** The client path as an absolute path under the virtual '/', with '..' stopping at '/'. */
+  private virt(p: string): string {
+    if (p.includes('\0')) throw new SftpError(FX.NO_SUCH_FILE, 'invalid path');
+    return posix.resolve('/', p);
+  }
+
+  private real(v: string): string {
+    return v === '/' ? this.root : this.root + v;
+  }
+
+  private inside(real: string): boolean {
+    return real === this.root || real.startsWith(this.root === sep ? sep : this.root + sep);
+  }
+
+  private toVirtual(real: string): string {
+    return real === this.root ? '/' : real.slice(this.root.length);
+  }
+
+  private deny(): never {
+    throw new SftpError(FX.PERMISSION_DENIED, 'path escapes the root');
+  }
+
+  /** The real path `p` resolves to, following every symlink; it must exist and be inside the root. */
+  private async follow(p: string): Promise<string> {
+    const r = await fsp.realpath(this.real(this.virt(p)));
+    if (!this.inside(r)) this.deny();
+    return r;
+  }
+
+  /** `p` with its parent resolved (checked) and the final name kept, not followed. */
+  private async parent(p: string): Promise<string> {
+    const v = this.virt(p);
+    if (v === '/') return this.root;
+    const dir = await fsp.realpath(this.real(posix.dirname(v)));
+    if (!this.inside(dir)) this.deny();
+    return `${dir}${sep}${posix.basename(v)}`;
+  }
+
+  async open(p: string, pflags: number, attrs: SftpAttrs): Promise<SftpBackendFile> {
+    let flags = 0;
+    const rw = pflags & (FXF.READ | FXF.WRITE);
+    flags += rw === (FXF.READ | FXF.WRITE) ? C.O_RDWR : rw === FXF.WRITE ? C.O_WRONLY : C.O_RDONLY;
+    if (pflags & FXF.APPEND) flags |= C.O_APPEND;
+    if (pflags & FXF.CREAT) flags |= C.O_CREAT;
+    if (pflags & FXF.TRUNC) flags |= C.O_TRUNC;
+    if (pflags & FXF.EXCL) flags |= C.O_EXCL;
+    const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o666;
+    let target: string;
+    try {
+      target = await this.follow(p);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT' || !(pflags & FXF.CREAT)) throw e;
+      // Not there (or a dangling symlink): create in a checked parent, never through a link.
+      target = await this.parent(p);
+      flags |= C.O_NOFOLLOW;
+    }
+    const fh = await fsp.open(target, flags, mode);
+    return new LocalFile(fh, this);
+  }
+
+  async opendir(p: string): Promise<SftpBackendDir> {
+    const real = await this.follow(p);
+    const dir = await fsp.opendir(real, { bufferSize: 64 });
+    let dots = true;
+    return {
+      read: async (): Promise<SftpName[] | null> => {
+        const out: SftpName[] = [];
+        if (dots) {
+          dots = false;
+          for (const n of ['.', '..']) {
+            const s = await fsp
+              .lstat(n === '.' ? real : real === this.root ? real : `${real}${sep}..`)
+              .catch(() => undefined);
+            out.push({ filename: n, longname: '', attrs: s ? toAttrs(s) : {} });
+          }
+        }
+        while (out.length < 100) {
+          const e = await dir.read();
+          if (!e) break;
+          const s = await fsp.lstat(`${real}${sep}${e.name}`).catch(() => undefined);
+          out.push({ filename: e.name, longname: '', attrs: s ? toAttrs(s) : {} });
+        }
+        return out.length > 0 ? out : null;
+      },
+      close: () => dir.close().catch(() => {}),
+    };
+  }
+
+  async stat(p: string): Promise<SftpAttrs> {
+    return toAttrs(await fsp.stat(await this.follow(p)));
+  }
+
+  async lstat(p: string): Promise<SftpAttrs> {
+    return toAttrs(await fsp.lstat(await this.parent(p)));
+  }
+
+  async setstat(p: string, a: SftpAttrs): Promise<void> {
+    const r = await this.follow(p);
+    await applyAttrs(a, {
+      truncate: (n) => fsp.truncate(r, n),
+      chmod: (m) => fsp.chmod(r, m),
+      chown: (u, g) => fsp.chown(r, u, g),
+      utimes: (x, y) => fsp.utimes(r, x, y),
+      stat: () => fsp.stat(r),
+    });
+  }
+
+  async lsetstat(p: string, a: SftpAttrs): Promise<void> {
+    const r = await this.parent(p);
+    const isLink = (await fsp.lstat(r)).isSymbolicLink();
+    await applyAttrs(a, {
+      truncate: (n) =>
+        isLink ? Promise.reject(new SftpError(FX.FAILURE, 'cannot truncate a symlink')) : fsp.truncate(r, n),
+      // Linux cannot chmod a symlink itself; the mode of a link is ignored, as OpenSSH does.
+      chmod: (m) => (isLink ? Promise.resolve() : fsp.chmod(r, m)),
+      chown: (u, g) => fsp.lchown(r, u, g),
+      utimes: (x, y) => fsp.lutimes(r, x, y),
+      stat: () => fsp.lstat(r),
+    });
+  }
+
+  async remove(p: string): Promise<void> {
+    await fsp.unlink(await this.parent(p));
+  }
+
+  async mkdir(p: string, a: SftpAttrs): Promise<void> {
+    await fsp.mkdir(await this.parent(p), { mode: a.mode !== undefined ? a.mode & 0o7777 : 0o777 });
+  }
+
+  async rmdir(p: string): Promise<void> {
+    const r = await this.parent(p);
+    if (r === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot remove the root');
+    await fsp.rmdir(r);
+  }
+
+  async realpath(p: string): Promise<string> {
+    try {
+      return this.toVirtual(await this.follow(p));
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+      // A path that does not exist yet: its normalized form (its parent must be valid).
+      const parent = await this.parent(p);
+      return this.toVirtual(parent);
+    }
+  }
+
+  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
+    const a = await this.parent(from);
+    const b = await this.parent(to);
+    if (a === this.root || b === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot rename the root');
+    if (!overwrite) {
+      const exists = await fsp.lstat(b).then(
+        () => true,
+        () => false,
+      );
+      if (exists) throw new SftpError(FX.FAILURE, 'destination exists');
+    }
+    await fsp.rename(a, b);
+  }
+
+  async readlink(p: string): Promise<string> {
+    const t = await fsp.readlink(await this.parent(p));
+    // Absolute targets inside the root are shown as the client sees them.
+    if (t.startsWith(sep) && this.inside(t)) return this.toVirtual(t);
+    return t;
+  }
+
+  async symlink(target: string, linkPath: string): Promise<void> {
+    if (target.includes('\0')) throw new SftpError(FX.NO_SUCH_FILE, 'invalid path');
+    // An absolute target is a client path: store it as the real path under the root.
+    const t = target.startsWith('/') ? this.real(this.virt(target)) : target;
+    await fsp.symlink(t, await this.parent(linkPath));
+  }
+
+  async link(oldPath: string, newPath: string): Promise<void> {
+    await fsp.link(await this.parent(oldPath), await this.parent(newPath));
+  }
+
+  async statvfs(p: string): Promise<SftpStatvfs> {
+    const s = await fsp.statfs(await this.follow(p));
+    const n = (x: number | bigint) => BigInt(x);
+    return {
+      bsize: n(s.bsize),
+      frsize: n(s.bsize),
+      blocks: n(s.blocks),
+      bfree: n(s.bfree),
+      bavail: n(s.bavail),
+      files: n(s.files),
+      ffree: n(s.ffree),
+      favail: n(s.ffree),
+      fsid: 0n,
+      flag: this.readOnly ? 1n : 0n,
+      namemax: 255n,
+    };
+  }
+
+  expandPath(p: string): Promise<string> {
+    const expanded = p === '~' ? '/' : p.startsWith('~/') ? `/${p.slice(2)}` : p;
+    return this.realpath(expanded);
+  }
+
+  async homeDirectory(_username: string): Promise<string> {
+    return '/';
+  }
+
+  async usersGroupsById(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }> {
+    const users = readNames('/etc/passwd');
+    const groups = readNames('/etc/group');
+    return { users: uids.map((u) => users.get(u) ?? ''), groups: gids.map((g) => groups.get(g) ?? '') };
+  }
+}
