@@ -42,7 +42,8 @@ export function splitArgs(s: string, where: string): string[] {
 
 /** OpenSSH time format: `90`, `1m30s`, `2h` (units s, m, h, d, w). Returns seconds. */
 export function parseTime(s: string, where: string): number {
-  const m = /^(?:\d+[sSmMhHdDwW]?)+$/.exec(s);
+  // Each unit-terminated group ends in a letter, so the pattern cannot backtrack badly.
+  const m = s !== '' && s.length <= 64 && /^(?:\d+[sSmMhHdDwW])*\d*$/.test(s);
   if (!m) throw new InvalidArgumentError(`${where}: invalid time value`);
   let total = 0;
   for (const part of s.matchAll(/(\d+)([sSmMhHdDwW]?)/g)) {

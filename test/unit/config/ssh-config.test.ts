@@ -92,6 +92,10 @@ test('bad values are errors with the file and line; unknown keywords are ignored
   assert.throws(() => resolveSshConfig('x', { ...local, text: 'User "unterminated\n' }), /unterminated quote/);
   assert.throws(() => resolveSshConfig('x', { ...local, text: 'x'.repeat(1024 * 1024 + 1) }), /too large/);
   assert.equal(resolveSshConfig('x', { ...local, text: 'SomeFutureOption yes\nPort 7\n' }).port, 7);
+  assert.equal(resolveSshConfig('x', { ...local, text: 'ConnectTimeout 1h2m3s\n' }).connectTimeout, 3723);
+  const t0 = Date.now();
+  assert.throws(() => resolveSshConfig('x', { ...local, text: `ConnectTimeout ${'1'.repeat(40)}x\n` }), /invalid time/);
+  assert.ok(Date.now() - t0 < 500);
 });
 
 test('connect settings: agent, algorithms restricted to what secsh implements, auth methods, policy', () => {
