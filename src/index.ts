@@ -6,53 +6,109 @@
  * const client = await Client.connect({ host, username, privateKey, hostKeyFingerprint });
  * console.log((await client.exec('uname -a')).stdout);
  */
-export { Client } from './client.js';
-export type { ConnectOptions, ExecOptions, ExecResult, RemoteProcess, PtyOptions, Algorithms, Logger } from './client.js';
-export { Transport } from './transport/transport.js';
-export type { TransportOptions, RekeyLimit, NegotiatedAlgorithms } from './transport/transport.js';
-export { Connection, Channel } from './connection/index.js';
-export { authenticateClient } from './auth/client.js';
-export type { ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
-export { MessageQueue } from './auth/queue.js';
+
 export { AgentClient } from './agent/index.js';
-export { PublicKey, PrivateKey, parsePrivateKey, parsePublicKey, generatePrivateKey } from './keys/index.js';
-export type { Signer } from './keys/index.js';
-export type { KeyType, SignatureAlgorithm } from './keys/types.js';
+export type { ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
+export { authenticateClient } from './auth/client.js';
+export { MessageQueue } from './auth/queue.js';
+export type {
+  AuthContext,
+  AuthDecision,
+  AuthHandler,
+  AuthMethod,
+  AuthResult,
+  AuthStep,
+  Prompt,
+  ServerAuthOptions,
+} from './auth/server.js';
+export { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
+export type {
+  Algorithms,
+  ConnectOptions,
+  ExecOptions,
+  ExecResult,
+  Logger,
+  PtyOptions,
+  RemoteProcess,
+} from './client.js';
+export { Client } from './client.js';
+export type {
+  ForwardEnd,
+  KnownHostsAddOptions,
+  KnownHostsEntry,
+  KnownHostsMarker,
+  KnownHostsPolicy,
+  KnownHostsResult,
+  ResolvedSshConfig,
+  ResolveSshConfigOptions,
+  SshForward,
+  StrictHostKeyChecking,
+} from './config/index.js';
+export {
+  applyAlgorithmEdit,
+  hashKnownHostsName,
+  KnownHosts,
+  knownHostsName,
+  knownHostsVerifier,
+  loadKnownHostsFiles,
+  resolveSshConfig,
+} from './config/index.js';
+export { Channel, Connection } from './connection/index.js';
+export type { AlgorithmKind, AlgorithmLists, AlgorithmOption, AlgorithmOptions } from './crypto/algorithms.js';
 export {
   DEFAULT_ALGORITHMS,
   INSECURE_ALGORITHMS,
-  resolveAlgorithms,
   resolveAlgorithmList,
+  resolveAlgorithms,
   supportedAlgorithms,
 } from './crypto/algorithms.js';
-export type { AlgorithmKind, AlgorithmLists, AlgorithmOptions, AlgorithmOption } from './crypto/algorithms.js';
 export * from './errors.js';
-export { Server, ServerConnection } from './server.js';
-export type { ServerOptions, AuthAttempt } from './server.js';
-export { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
-export type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult, AuthStep, Prompt, ServerAuthOptions } from './auth/server.js';
-export { Session, defaultAcceptEnv } from './server/session.js';
-export type { PtyInfo, ExecRequest, SubsystemRequest, EnvRequest, PtyRequest, SessionOptions } from './server/session.js';
-export { localProcessHandler, runLocalProcess } from './server/local.js';
+export type { Signer } from './keys/index.js';
+export { generatePrivateKey, PrivateKey, PublicKey, parsePrivateKey, parsePublicKey } from './keys/index.js';
+export type { KeyType, SignatureAlgorithm } from './keys/types.js';
 export type { LocalProcessOptions } from './server/local.js';
-export {
-  KnownHosts,
-  hashKnownHostsName,
-  knownHostsName,
-  resolveSshConfig,
-  applyAlgorithmEdit,
-  knownHostsVerifier,
-  loadKnownHostsFiles,
-} from './config/index.js';
+export { localProcessHandler, runLocalProcess } from './server/local.js';
 export type {
-  KnownHostsEntry,
-  KnownHostsMarker,
-  KnownHostsResult,
-  KnownHostsAddOptions,
-  KnownHostsPolicy,
-  StrictHostKeyChecking,
-  ResolveSshConfigOptions,
-  ResolvedSshConfig,
-  SshForward,
-  ForwardEnd,
-} from './config/index.js';
+  EnvRequest,
+  ExecRequest,
+  PtyInfo,
+  PtyRequest,
+  SessionOptions,
+  SubsystemRequest,
+} from './server/session.js';
+export { defaultAcceptEnv, Session } from './server/session.js';
+export type { AuthAttempt, ServerOptions } from './server.js';
+export { Server, ServerConnection } from './server.js';
+export type {
+  LocalFsBackendOptions,
+  OpenFlags,
+  ReadStreamOptions,
+  SftpAttrs,
+  SftpBackend,
+  SftpBackendDir,
+  SftpBackendFile,
+  SftpClientOptions,
+  SftpDirEntry,
+  SftpLimits,
+  SftpName,
+  SftpServerOptions,
+  SftpSessionLike,
+  SftpStatvfs,
+  TransferOptions,
+  TransferProgress,
+  WriteStreamOptions,
+} from './sftp/index.js';
+export {
+  FX as SFTP_STATUS,
+  FXF as SFTP_OPEN_FLAGS,
+  LocalFsBackend,
+  openFlags,
+  SftpClient,
+  SftpError,
+  SftpFileHandle,
+  SftpStats,
+  serveSftp,
+  sftpSubsystemHandler,
+} from './sftp/index.js';
+export type { NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './transport/transport.js';
+export { Transport } from './transport/transport.js';

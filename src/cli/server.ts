@@ -3,9 +3,19 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuthContext, AuthMethod, PrivateKey, PublicKey } from '../index.js';
-import { generatePrivateKey, localProcessHandler, parsePrivateKey, parsePublicKey, Server } from '../index.js';
+import type { AuthContext, AuthMethod, PrivateKey, PublicKey, Session } from '../index.js';
+import {
+  generatePrivateKey,
+  LocalFsBackend,
+  localProcessHandler,
+  parsePrivateKey,
+  parsePublicKey,
+  Server,
+  serveSftp,
+} from '../index.js';
 import type { Command } from './main.js';
 
 const HELP = `usage: secsh server [options]
@@ -18,6 +28,10 @@ const HELP = `usage: secsh server [options]
   --password-file FILE   lines of 'user:password' (or just 'password' for any user)
   --user NAME            only this user name may log in (default: any name)
   --banner TEXT          pre-authentication banner
+  --sftp-root DIR        directory the sftp subsystem serves, confined to it (default: / , starting
+                         in your home directory, like sshd)
+  --sftp-read-only       sftp refuses every modification
+  --no-sftp              no sftp subsystem
   --quiet                no connection log
   -h, --help             this text
 
@@ -137,7 +151,29 @@ async function run(args: string[]): Promise<number> {
     authMethods: methods,
     ...(v.banner !== undefined ? { banner: `${v.banner}\n` } : {}),
   });
-  server.on('session', localProcessHandler());
+  const subsystems: Record<string, (session: Session) => void> = {};
+  if (!v['no-sftp']) {
+    const root = resolve(v['sftp-root'] ?? '/');
+    // Start in the home directory when it lies under the root, like sshd's sftp-server.
+    const rel = relative(root, homedir());
+    const cwd = rel.startsWith('..') || resolve(root, rel) !== homedir() ? '/' : `/${rel.split(sep).join('/')}`;
+    const backend = new LocalFsBackend(root, { readOnly: v['sftp-read-only'] === true, cwd });
+    subsystems.sftp = (session) => {
+      log(`sftp for ${session.username}`);
+      const exit = (code: number) => {
+        try {
+          session.exit(code);
+        } catch {
+          // channel already closed
+        }
+      };
+      serveSftp(session.channel, backend).then(
+        () => exit(0),
+        () => exit(1),
+      );
+    };
+  }
+  server.on('session', localProcessHandler({ subsystems }));
   server.on('connection', (conn) => {
     log(`connection from ${conn.remoteAddress ?? '?'}`);
     conn.on('close', (err?: Error) => log(`closed ${conn.remoteAddress ?? '?'}${err ? `: ${err.message}` : ''}`));
@@ -188,6 +224,9 @@ function parse(args: string[]) {
       'password-file': { type: 'string' },
       user: { type: 'string' },
       banner: { type: 'string' },
+      'sftp-root': { type: 'string' },
+      'sftp-read-only': { type: 'boolean' },
+      'no-sftp': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -19,6 +19,8 @@ import { SftpError } from './errors.js';
 export interface LocalFsBackendOptions {
   /** Refuse every modification. */
   readOnly?: boolean;
+  /** The starting directory relative paths resolve against, as the client sees it (default '/'). */
+  cwd?: string;
 }
 
 function toAttrs(s: import('node:fs').Stats): SftpAttrs {
@@ -124,16 +126,19 @@ export class LocalFsBackend implements SftpBackend {
   /** The real, absolute root. */
   readonly root: string;
   readonly readOnly: boolean;
+  /** The starting directory (client view). */
+  readonly cwd: string;
 
   constructor(root: string, opts: LocalFsBackendOptions = {}) {
     this.root = realpathSync(root);
     this.readOnly = opts.readOnly === true;
+    this.cwd = posix.resolve('/', opts.cwd ?? '/');
   }
 
   /** The client path as an absolute path under the virtual '/', with '..' stopping at '/'. */
   private virt(p: string): string {
     if (p.includes('\0')) throw new SftpError(FX.NO_SUCH_FILE, 'invalid path');
-    return posix.resolve('/', p);
+    return posix.resolve(this.cwd, p);
   }
 
   private real(v: string): string {
@@ -327,12 +332,12 @@ export class LocalFsBackend implements SftpBackend {
   }
 
   expandPath(p: string): Promise<string> {
-    const expanded = p === '~' ? '/' : p.startsWith('~/') ? `/${p.slice(2)}` : p;
+    const expanded = p === '~' ? this.cwd : p.startsWith('~/') ? posix.join(this.cwd, p.slice(2)) : p;
     return this.realpath(expanded);
   }
 
   async homeDirectory(_username: string): Promise<string> {
-    return '/';
+    return this.cwd;
   }
 
   async usersGroupsById(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }> {
