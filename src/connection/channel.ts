@@ -402,9 +402,10 @@ export class Channel extends Duplex {
     this.received += data.length;
     if (this.closeSent || data.length === 0) return;
     if (ext === null) {
-      if (!this.destroyed) this.push(Buffer.from(data));
+      // The transport hands over a fresh buffer per packet (never reused), so no copy is needed.
+      if (!this.destroyed) this.push(data);
     } else if (ext === 1) {
-      if (!this.stderr.destroyed) this.stderr.push(Buffer.from(data));
+      if (!this.stderr.destroyed) this.stderr.push(data);
     }
     this.updateCredit();
   }

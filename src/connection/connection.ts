@@ -142,6 +142,8 @@ export class Connection extends EventEmitter {
   /**
    * Handles one message numbered 80–127. Throws ProtocolError for malformed or out-of-place messages,
    * unknown channel ids, window overflow, or data beyond the window or our maximum packet.
+   * The connection takes ownership of `payload`: channel data is handed to readers as a view of it,
+   * so the caller must not reuse the buffer.
    */
   handlePacket(payload: Buffer): void {
     if (this.dead) return;
