@@ -420,12 +420,12 @@ export class SftpClient {
     return this.nameOf(FXP.EXTENDED, (w) => w.string(EXT.EXPAND_PATH).string(path), path);
   }
 
-  /** The home directory of `username` (default: ours) (home-directory extension). */
-  homeDirectory(username = ''): Promise<string> {
+  /** The home directory of `username` (home-directory extension; for your own, `expandPath('~')`). */
+  homeDirectory(username: string): Promise<string> {
     if (!this.has(EXT.HOME_DIRECTORY)) {
       return Promise.reject(new SftpError(FX.OP_UNSUPPORTED, `server does not offer ${EXT.HOME_DIRECTORY}`));
     }
-    return this.nameOf(FXP.EXTENDED, (w) => w.string(EXT.HOME_DIRECTORY).string(username));
+    return this.nameOf(FXP.EXTENDED, (w) => w.string(EXT.HOME_DIRECTORY).string(username), `~${username}`);
   }
 
   /** User and group names for numeric ids (users-groups-by-id@openssh.com); '' where unknown. */

@@ -88,7 +88,7 @@ test('file and directory operations against LocalFsBackend', async () => {
   await fh.close();
   assert.equal(readFileSync(join(root, 'a/copy'), 'utf8'), 'HELLO');
   assert.equal(await s.expandPath('~/a'), '/a');
-  assert.equal(await s.homeDirectory(), '/');
+  assert.equal(await s.homeDirectory('anyone'), '/');
   const ug = await s.usersGroupsById([0, 4_000_000_000], [0]);
   assert.equal(ug.users[0], 'root');
   assert.equal(ug.users[1], '');
