@@ -58,9 +58,13 @@ const COMPILED = join(HERE, '..', '.bench-dist', 'bench');
 let compiled = false;
 async function compileClients(): Promise<void> {
   if (compiled) return;
-  await run(process.execPath, [join(HERE, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(HERE, '..', 'tsconfig.bench.json')], {
-    maxBuffer: 1 << 24,
-  });
+  await run(
+    process.execPath,
+    [join(HERE, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(HERE, '..', 'tsconfig.bench.json')],
+    {
+      maxBuffer: 1 << 24,
+    },
+  );
   compiled = true;
 }
 

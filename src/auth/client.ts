@@ -41,14 +41,23 @@ export interface AuthTransport {
 
 const SERVICE = 'ssh-connection';
 
-type Reply = { kind: 'success' } | { kind: 'failure'; methods: string[]; partial: boolean } | { kind: 'method'; payload: Buffer };
+type Reply =
+  | { kind: 'success' }
+  | { kind: 'failure'; methods: string[]; partial: boolean }
+  | { kind: 'method'; payload: Buffer };
 
 /** Picks the signature algorithm for a key, honouring server-sig-algs for RSA (rsa-sha2-* over ssh-rsa). */
-export function chooseSignatureAlgorithm(signer: Signer, serverSigAlgs: readonly string[] | undefined): SignatureAlgorithm | undefined {
+export function chooseSignatureAlgorithm(
+  signer: Signer,
+  serverSigAlgs: readonly string[] | undefined,
+): SignatureAlgorithm | undefined {
   const algs = signer.publicKey.signatureAlgorithms;
   if (signer.publicKey.type !== 'ssh-rsa') return algs[0];
   if (!serverSigAlgs) return 'rsa-sha2-512';
-  return algs.find((a) => a !== 'ssh-rsa' && serverSigAlgs.includes(a)) ?? (serverSigAlgs.includes('ssh-rsa') ? 'ssh-rsa' : undefined);
+  return (
+    algs.find((a) => a !== 'ssh-rsa' && serverSigAlgs.includes(a)) ??
+    (serverSigAlgs.includes('ssh-rsa') ? 'ssh-rsa' : undefined)
+  );
 }
 
 /**
@@ -148,7 +157,8 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     for (;;) {
       const r = await reply();
       if (r.kind !== 'method') return r;
-      if (r.payload[0] !== MSG.USERAUTH_INFO_REQUEST) throw new ProtocolError('unexpected keyboard-interactive message');
+      if (r.payload[0] !== MSG.USERAUTH_INFO_REQUEST)
+        throw new ProtocolError('unexpected keyboard-interactive message');
       const pr = new SshReader(r.payload, 1);
       const name = pr.utf8(4096);
       const instructions = pr.utf8(16 * 1024);
@@ -166,9 +176,12 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       } else if (prompts.length === 0) {
         answers = [];
       } else {
-        throw new AuthError('server asked keyboard-interactive questions and no onKeyboardInteractive handler was given');
+        throw new AuthError(
+          'server asked keyboard-interactive questions and no onKeyboardInteractive handler was given',
+        );
       }
-      if (answers.length !== prompts.length) throw new AuthError(`keyboard-interactive: ${prompts.length} prompts but ${answers.length} answers`);
+      if (answers.length !== prompts.length)
+        throw new AuthError(`keyboard-interactive: ${prompts.length} prompts but ${answers.length} answers`);
       const w = new SshWriter(256).byte(MSG.USERAUTH_INFO_RESPONSE).uint32(answers.length);
       for (const a of answers) w.string(a);
       t.send(w.toBuffer());
@@ -185,7 +198,8 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     const prompt = pr.utf8(4096);
     pr.ascii(256);
     pr.ensureEnd('USERAUTH_PASSWD_CHANGEREQ');
-    if (!o.onPasswordChange) throw new AuthError('the server requires a password change and no onPasswordChange handler was given');
+    if (!o.onPasswordChange)
+      throw new AuthError('the server requires a password change and no onPasswordChange handler was given');
     const next = await o.onPasswordChange(prompt);
     t.send(base().string('password').bool(true).string(pw).string(next).toBuffer());
     const r2 = await reply();

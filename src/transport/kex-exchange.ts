@@ -3,13 +3,14 @@
  * each step consumes a payload and returns payloads to send plus, at the end, the shared secret,
  * exchange hash and (client) the host key and signature to check.
  */
-import { ProtocolError, DisconnectReason, HostKeyError } from '../errors.js';
-import { kexInfo, hashParts, validateGexGroup, chooseGexGroup } from '../crypto/kex.js';
+
+import { chooseGexGroup, hashParts, kexInfo, validateGexGroup } from '../crypto/kex.js';
 import type { DhGroup, KexInfo, KexKeyPair } from '../crypto/types.js';
-import { PublicKey } from '../keys/index.js';
+import { DisconnectReason, HostKeyError, ProtocolError } from '../errors.js';
 import type { PrivateKey } from '../keys/index.js';
+import { PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
-import { MSG, SshReader, SshWriter, bigintToUnsigned, mpintToBigint } from '../wire/index.js';
+import { bigintToUnsigned, MSG, mpintToBigint, SshReader, SshWriter } from '../wire/index.js';
 
 /** Strings both sides hash, in order (V_C, V_S, I_C, I_S). */
 export interface HashPrefix {
@@ -76,7 +77,12 @@ export class ClientKex {
   /** The first message the client sends. */
   start(): Buffer {
     if (this.info.type === 'gex') {
-      return new SshWriter(32).byte(MSG.KEX_DH_GEX_REQUEST).uint32(this.gex.min).uint32(this.gex.n).uint32(this.gex.max).toBuffer();
+      return new SshWriter(32)
+        .byte(MSG.KEX_DH_GEX_REQUEST)
+        .uint32(this.gex.min)
+        .uint32(this.gex.n)
+        .uint32(this.gex.max)
+        .toBuffer();
     }
     this.pair = this.info.generate(this.info.group);
     return writePublic(new SshWriter(600).byte(MSG.KEXDH_INIT), this.info, this.pair.publicValue).toBuffer();
@@ -95,7 +101,9 @@ export class ClientKex {
       this.group = group;
       this.pair = this.info.generate(group);
       this.step = 'await-reply';
-      return { send: new SshWriter(1100).byte(MSG.KEX_DH_GEX_INIT).mpintFromUnsigned(this.pair.publicValue).toBuffer() };
+      return {
+        send: new SshWriter(1100).byte(MSG.KEX_DH_GEX_INIT).mpintFromUnsigned(this.pair.publicValue).toBuffer(),
+      };
     }
     const replyMsg = this.info.type === 'gex' ? MSG.KEX_DH_GEX_REPLY : MSG.KEXDH_REPLY;
     if (this.step === 'await-reply' && n === replyMsg && this.pair) {
@@ -119,7 +127,10 @@ export class ClientKex {
         throw new HostKeyError(`server host key could not be parsed: ${(e as Error).message}`);
       }
       if (!hostKey.signatureAlgorithms.includes(this.hostKeyAlgorithm as SignatureAlgorithm)) {
-        throw new HostKeyError(`server sent a ${hostKey.type} host key for algorithm ${this.hostKeyAlgorithm}`, hostKey.fingerprint());
+        throw new HostKeyError(
+          `server sent a ${hostKey.type} host key for algorithm ${this.hostKeyAlgorithm}`,
+          hostKey.fingerprint(),
+        );
       }
       if (!hostKey.verify(h, signature, this.hostKeyAlgorithm as SignatureAlgorithm)) {
         throw new HostKeyError('server host key signature over the exchange hash is invalid', hostKey.fingerprint());
@@ -169,7 +180,9 @@ export class ServerKex {
       this.sizes = sizes;
       this.group = chooseGexGroup(sizes.min, sizes.n, sizes.max);
       this.step = 'await-init';
-      return { send: new SshWriter(2100).byte(MSG.KEX_DH_GEX_GROUP).mpint(this.group.p).mpint(this.group.g).toBuffer() };
+      return {
+        send: new SshWriter(2100).byte(MSG.KEX_DH_GEX_GROUP).mpint(this.group.p).mpint(this.group.g).toBuffer(),
+      };
     }
     const initMsg = this.info.type === 'gex' ? MSG.KEX_DH_GEX_INIT : MSG.KEXDH_INIT;
     if (this.step === 'await-init' && n === initMsg) {
@@ -187,7 +200,9 @@ export class ServerKex {
       w.raw(k);
       const h = hashParts(this.info.hash, [w.toBuffer()]);
       const sig = this.hostKey.signSync(h, this.hostKeyAlgorithm);
-      const reply = new SshWriter(4096).byte(this.info.type === 'gex' ? MSG.KEX_DH_GEX_REPLY : MSG.KEXDH_REPLY).string(hostKeyBlob);
+      const reply = new SshWriter(4096)
+        .byte(this.info.type === 'gex' ? MSG.KEX_DH_GEX_REPLY : MSG.KEXDH_REPLY)
+        .string(hostKeyBlob);
       writePublic(reply, this.info, pair.publicValue).string(sig);
       this.step = 'done';
       return { send: reply.toBuffer(), result: { k, h, hash: this.info.hash } };

@@ -94,7 +94,11 @@ function choose(kind: string, client: string[], server: string[], filter?: (n: s
  * Chooses algorithms per RFC 4253 §7.1: for each kind, the first of the client's list that the server
  * also has. `isAead(cipher)` skips MAC negotiation for AEAD ciphers, as OpenSSH does.
  */
-export function negotiate(client: KexInitMessage, server: KexInitMessage, isAead: (cipher: string) => boolean): Negotiated {
+export function negotiate(
+  client: KexInitMessage,
+  server: KexInitMessage,
+  isAead: (cipher: string) => boolean,
+): Negotiated {
   const kex = choose('key exchange', client.kex, server.kex);
   const hostKey = choose('host key', client.hostKey, server.hostKey);
   const cipherCS = choose('cipher (client to server)', client.cipherCS, server.cipherCS);

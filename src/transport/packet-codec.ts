@@ -3,8 +3,8 @@
  * yields bytes to send. Keys are swapped by the transport at NEWKEYS.
  */
 import { randomFillSync } from 'node:crypto';
-import { ProtocolError } from '../errors.js';
 import type { PacketOpener, PacketSealer } from '../crypto/types.js';
+import { ProtocolError } from '../errors.js';
 
 /** RFC 4253 requires 35000; OpenSSH accepts 256 KiB. This is the limit on packet_length. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -105,7 +105,8 @@ export class PacketDecoder {
       if (len > MAX_PACKET_LENGTH) throw new ProtocolError(`packet length ${len} exceeds limit ${MAX_PACKET_LENGTH}`);
       if (len < 5) throw new ProtocolError(`packet length ${len} is too small`);
       const aligned = o.lengthExcludedFromPadding ? len : len + 4;
-      if (aligned % o.blockSize !== 0) throw new ProtocolError(`packet length ${len} is not a multiple of the cipher block size`);
+      if (aligned % o.blockSize !== 0)
+        throw new ProtocolError(`packet length ${len} is not a multiple of the cipher block size`);
       this.pendingLength = len;
     }
     const total = 4 + this.pendingLength + o.macLength;

@@ -6,11 +6,13 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import { cipherInfo, macInfo, createOpener, createSealer } from '../crypto/cipher.js';
+import type { AlgorithmLists } from '../crypto/algorithms.js';
+import { cipherInfo, createOpener, createSealer, macInfo } from '../crypto/cipher.js';
 import { PacketCompressor, PacketDecompressor } from '../crypto/compress.js';
 import { deriveKey } from '../crypto/kex.js';
-import type { AlgorithmLists } from '../crypto/algorithms.js';
 import type { DirectionKeys, HashName, PacketOpener, PacketSealer } from '../crypto/types.js';
+import { closeChannel, kexChannel } from '../diagnostics.js';
+import type { DisconnectReasonCode } from '../errors.js';
 import {
   ConnectionLostError,
   DisconnectError,
@@ -20,18 +22,16 @@ import {
   ProtocolError,
   SshError,
 } from '../errors.js';
-import type { DisconnectReasonCode } from '../errors.js';
 import type { PrivateKey, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
-import { closeChannel, kexChannel } from '../diagnostics.js';
-import { ClientKex, ServerKex } from './kex-exchange.js';
 import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
-import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
+import { ClientKex, ServerKex } from './kex-exchange.js';
 import type { KexInitMessage, Negotiated } from './kexinit.js';
+import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
-import { classify } from './phase.js';
 import type { Phase } from './phase.js';
+import { classify } from './phase.js';
 import { SOFTWARE_VERSION, VersionReader } from './version.js';
 
 const debug = debuglog('secsh');
@@ -129,7 +129,6 @@ export class Transport extends EventEmitter {
   private rekeyTimer: NodeJS.Timeout | undefined;
   private bytesLimit = ONE_GIB;
   private packetsReceived = 0;
-  private verifying = false;
   private started = false;
   /** The error that closed the transport, once closed. */
   closeError: Error | undefined;
@@ -177,7 +176,9 @@ export class Transport extends EventEmitter {
     this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
     this.stream.on('end', () => this.fail(new ConnectionLostError('connection closed by peer')));
     this.stream.on('close', () => this.fail(new ConnectionLostError('connection closed')));
-    this.stream.on('error', (err: Error) => this.fail(new ConnectionLostError(`connection error: ${err.message}`, { cause: err })));
+    this.stream.on('error', (err: Error) =>
+      this.fail(new ConnectionLostError(`connection error: ${err.message}`, { cause: err })),
+    );
     this.stream.on('drain', () => this.onStreamDrain());
     this.writeRaw(Buffer.from(`${this.ourVersion}\r\n`, 'latin1'));
     this.startKex();
@@ -231,7 +232,10 @@ export class Transport extends EventEmitter {
   }
 
   /** Sends SSH_MSG_DISCONNECT and closes. */
-  disconnect(reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION, description = 'disconnected by application'): void {
+  disconnect(
+    reason: DisconnectReasonCode = DisconnectReason.BY_APPLICATION,
+    description = 'disconnected by application',
+  ): void {
     if (this.closed) return;
     this.sendDisconnect(reason, description);
     this.close(undefined);
@@ -383,7 +387,8 @@ export class Transport extends EventEmitter {
     this.outPhaseConnected = true;
     // Delayed compression starts now in both directions (zlib@openssh.com).
     if (this.outCompression === 'zlib@openssh.com' && !this.compressor) this.compressor = new PacketCompressor();
-    if (this.inCompression === 'zlib@openssh.com' && !this.decompressor) this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
+    if (this.inCompression === 'zlib@openssh.com' && !this.decompressor)
+      this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
   }
 
   private onExtInfo(p: Buffer): void {
@@ -407,7 +412,8 @@ export class Transport extends EventEmitter {
     const kex = [...a.kex];
     if (first) {
       if (this.role === 'client') kex.push('ext-info-c');
-      if (this.opts.strictKex !== false) kex.push(this.role === 'client' ? 'kex-strict-c-v00@openssh.com' : 'kex-strict-s-v00@openssh.com');
+      if (this.opts.strictKex !== false)
+        kex.push(this.role === 'client' ? 'kex-strict-c-v00@openssh.com' : 'kex-strict-s-v00@openssh.com');
     }
     const hostKey = this.role === 'server' ? this.serverHostKeyAlgorithms() : a.hostKey;
     return encodeKexInit({
@@ -463,7 +469,9 @@ export class Transport extends EventEmitter {
     if (this.kex?.theirs) throw new ProtocolError('second KEXINIT during key exchange');
     const msg = decodeKexInit(p);
     if (!this.firstKexDone) {
-      const peerStrict = msg.kex.includes(this.role === 'client' ? 'kex-strict-s-v00@openssh.com' : 'kex-strict-c-v00@openssh.com');
+      const peerStrict = msg.kex.includes(
+        this.role === 'client' ? 'kex-strict-s-v00@openssh.com' : 'kex-strict-c-v00@openssh.com',
+      );
       if (peerStrict && this.opts.strictKex !== false) {
         this.strict = true;
         if (this.packetsReceived !== 1) throw new ProtocolError('strict KEX: KEXINIT was not the first packet');
@@ -530,12 +538,10 @@ export class Transport extends EventEmitter {
       }
       const verify = this.opts.verifyHostKey;
       if (!verify) throw new HostKeyError('no host key verifier configured', key.fingerprint());
-      this.verifying = true;
       Promise.resolve()
         .then(() => verify(key))
         .then(
           () => {
-            this.verifying = false;
             if (this.closed) return;
             this.hostKey = key;
             try {
@@ -545,9 +551,10 @@ export class Transport extends EventEmitter {
             }
           },
           (e: unknown) => {
-            this.verifying = false;
             const err =
-              e instanceof SshError ? e : new HostKeyError(`host key rejected: ${(e as Error)?.message ?? String(e)}`, key.fingerprint());
+              e instanceof SshError
+                ? e
+                : new HostKeyError(`host key rejected: ${(e as Error)?.message ?? String(e)}`, key.fingerprint());
             this.fail(err);
           },
         );
@@ -584,10 +591,15 @@ export class Transport extends EventEmitter {
     const cs = make(neg.cipherCS, neg.macCS, ['A', 'C', 'E']);
     const sc = make(neg.cipherSC, neg.macSC, ['B', 'D', 'F']);
     const [outKeys, inKeys, outComp, inComp] =
-      this.role === 'client' ? [cs, sc, neg.compressionCS, neg.compressionSC] : [sc, cs, neg.compressionSC, neg.compressionCS];
+      this.role === 'client'
+        ? [cs, sc, neg.compressionCS, neg.compressionSC]
+        : [sc, cs, neg.compressionSC, neg.compressionCS];
     run.outgoing = { sealer: createSealer(outKeys), compression: outComp };
     run.incoming = { opener: createOpener(inKeys), compression: inComp };
-    const limits = [cipherInfo(outKeys.cipher)?.rekeyBytes ?? ONE_GIB, cipherInfo(inKeys.cipher)?.rekeyBytes ?? ONE_GIB];
+    const limits = [
+      cipherInfo(outKeys.cipher)?.rekeyBytes ?? ONE_GIB,
+      cipherInfo(inKeys.cipher)?.rekeyBytes ?? ONE_GIB,
+    ];
     if (this.opts.rekeyLimit?.bytes) limits.push(this.opts.rekeyLimit.bytes);
     this.bytesLimit = Math.min(...limits);
     this.negotiated = {
@@ -608,7 +620,10 @@ export class Transport extends EventEmitter {
     this.encoder.setSealer(out.sealer);
     if (this.strict) this.encoder.seq = 0;
     this.outCompression = out.compression;
-    if (!this.compressor && (out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected))) {
+    if (
+      !this.compressor &&
+      (out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected))
+    ) {
       this.compressor = new PacketCompressor();
     }
     if (this.role === 'server' && this.sessionId && !this.firstKexDone) this.maybeSendExtInfo(run);
@@ -643,7 +658,8 @@ export class Transport extends EventEmitter {
     this.inCompression = run.incoming.compression;
     if (
       !this.decompressor &&
-      (run.incoming.compression === 'zlib' || (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected'))
+      (run.incoming.compression === 'zlib' ||
+        (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected'))
     ) {
       this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
     }
@@ -653,7 +669,7 @@ export class Transport extends EventEmitter {
 
   private maybeFinishKex(): void {
     const run = this.kex;
-    if (!run || !run.newKeysSent || !run.newKeysReceived) return;
+    if (!run?.newKeysSent || !run.newKeysReceived) return;
     this.kex = undefined;
     const first = !this.firstKexDone;
     this.firstKexDone = true;
@@ -713,7 +729,10 @@ export class Transport extends EventEmitter {
     if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
     debug('transport closed: %s', err?.message ?? 'ok');
     if (closeChannel.hasSubscribers) {
-      closeChannel.publish({ role: this.role, error: err ? { code: (err as SshError).code, message: err.message } : undefined });
+      closeChannel.publish({
+        role: this.role,
+        error: err ? { code: (err as SshError).code, message: err.message } : undefined,
+      });
     }
     const e = err ?? new ConnectionLostError('connection closed');
     for (const w of this.readyWaiters.splice(0)) w.reject(e);

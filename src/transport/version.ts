@@ -1,5 +1,5 @@
 /** Version exchange (RFC 4253 §4.2). */
-import { ProtocolError, DisconnectReason } from '../errors.js';
+import { DisconnectReason, ProtocolError } from '../errors.js';
 
 /** Longest version line, CR LF included (RFC 4253 §4.2). */
 export const MAX_VERSION_LINE = 255;
@@ -9,9 +9,7 @@ export const MAX_PRE_BANNER_LINES = 1024;
 /** Our software version string. */
 export const SOFTWARE_VERSION = 'secsh_0.1';
 
-export type VersionResult =
-  | { done: false }
-  | { done: true; version: string; rest: Buffer; preBanner: string[] };
+export type VersionResult = { done: false } | { done: true; version: string; rest: Buffer; preBanner: string[] };
 
 /**
  * Incremental reader of the peer's identification string. Feed chunks; it returns the version
@@ -36,7 +34,10 @@ export class VersionReader {
         return { done: false };
       }
       if (nl + 1 > MAX_VERSION_LINE && this.buf.subarray(0, 4).toString('latin1') === 'SSH-') {
-        throw new ProtocolError(`peer version line is longer than ${MAX_VERSION_LINE} bytes`, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED);
+        throw new ProtocolError(
+          `peer version line is longer than ${MAX_VERSION_LINE} bytes`,
+          DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
+        );
       }
       if (nl + 1 > MAX_VERSION_LINE) throw this.notSsh(this.buf.subarray(0, 32));
       let line = this.buf.subarray(0, nl);
@@ -45,7 +46,10 @@ export class VersionReader {
       const text = line.toString('latin1');
       if (text.startsWith('SSH-')) {
         if (!text.startsWith('SSH-2.0-') && !text.startsWith('SSH-1.99-')) {
-          throw new ProtocolError(`unsupported SSH protocol version: ${sanitize(text)}`, DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED);
+          throw new ProtocolError(
+            `unsupported SSH protocol version: ${sanitize(text)}`,
+            DisconnectReason.PROTOCOL_VERSION_NOT_SUPPORTED,
+          );
         }
         if (line.includes(0)) throw new ProtocolError('NUL byte in version line');
         return { done: true, version: text, rest: this.buf, preBanner: this.preBanner };

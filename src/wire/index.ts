@@ -1,3 +1,3 @@
-export { SshReader, mpintToBigint, DEFAULT_MAX_STRING } from './reader.js';
-export { SshWriter, bigintToMpint, unsignedToMpint, bigintToUnsigned } from './writer.js';
 export { MSG, MSG_RANGE } from './messages.js';
+export { DEFAULT_MAX_STRING, mpintToBigint, SshReader } from './reader.js';
+export { bigintToMpint, bigintToUnsigned, SshWriter, unsignedToMpint } from './writer.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WireError } from '../../../src/errors.js';
-import { SshReader, SshWriter, bigintToMpint, mpintToBigint } from '../../../src/wire/index.js';
+import { bigintToMpint, mpintToBigint, SshReader, SshWriter } from '../../../src/wire/index.js';
 
 test('RFC 4251 §5 mpint examples encode and decode', () => {
   const cases: [bigint, string][] = [
