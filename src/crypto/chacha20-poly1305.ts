@@ -10,6 +10,10 @@
  * node:crypto's `chacha20` takes a 16-byte IV = 32-bit little-endian counter || 96-bit nonce, while
  * OpenSSH uses a 64-bit counter || 64-bit nonce. For counters below 2^32 (packets are far smaller)
  * the IV `counter(4, LE) || 0(4) || seq(8, BE)` yields the same keystream.
+ *
+ * Creating a node:crypto cipher costs a few microseconds, so the length keystream, the Poly1305 key
+ * and payloads up to SMALL_PAYLOAD bytes come from an in-process ChaCha20 block function; only larger
+ * payloads use node:crypto (one cipher object per packet).
  */
 import { type Cipher, createCipheriv, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { MacError, ProtocolError } from '../errors.js';
@@ -17,6 +21,8 @@ import { Poly1305 } from './poly1305.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 const TAG_LENGTH = 16;
+/** Payloads up to this many bytes are encrypted with {@link chachaBlock} instead of node:crypto. */
+const SMALL_PAYLOAD = 768;
 
 /** Reads key bytes [o, o+32) as eight little-endian words. */
 function keyWords(key: Buffer, o: number): Uint32Array {
@@ -25,77 +31,175 @@ function keyWords(key: Buffer, o: number): Uint32Array {
   return w;
 }
 
-/** ChaCha20 quarter round on x[a], x[b], x[c], x[d] (32-bit words). */
-function qr(x: Int32Array, a: number, b: number, c: number, d: number): void {
-  let xa = x[a] as number;
-  let xb = x[b] as number;
-  let xc = x[c] as number;
-  let xd = x[d] as number;
-  xa = (xa + xb) | 0;
-  xd ^= xa;
-  xd = (xd << 16) | (xd >>> 16);
-  xc = (xc + xd) | 0;
-  xb ^= xc;
-  xb = (xb << 12) | (xb >>> 20);
-  xa = (xa + xb) | 0;
-  xd ^= xa;
-  xd = (xd << 8) | (xd >>> 24);
-  xc = (xc + xd) | 0;
-  xb ^= xc;
-  xb = (xb << 7) | (xb >>> 25);
-  x[a] = xa;
-  x[b] = xb;
-  x[c] = xc;
-  x[d] = xd;
-}
-
 /**
- * One ChaCha20 block (RFC 8439 §2.3) at block counter 0 with OpenSSH's 64-bit nonce = `seq`
- * big-endian, written as 16 words to `out` (`work` is scratch). Used for the length keystream and the
- * Poly1305 key, so that only the payload needs a node:crypto cipher object (creating one costs
- * microseconds).
+ * One ChaCha20 block (RFC 8439 §2.3) at block `counter` (< 2^32) with OpenSSH's 64-bit nonce =
+ * `seq` big-endian, written as 16 words to `out`. Used for the length keystream, the Poly1305 key and
+ * small payloads, where creating a node:crypto cipher object (microseconds) would cost more.
  */
-function chachaBlock0(key: Uint32Array, seq: number, work: Int32Array, out: Uint32Array): void {
-  out[0] = 0x61707865; // "expand 32-byte k"
-  out[1] = 0x3320646e;
-  out[2] = 0x79622d32;
-  out[3] = 0x6b206574;
-  out.set(key, 4);
-  out[12] = 0; // 64-bit block counter
-  out[13] = 0;
-  out[14] = 0; // nonce bytes 0..3: high half of the 64-bit big-endian sequence number
-  // Nonce bytes 4..7 (seq big-endian) read as a little-endian word.
-  out[15] =
+function chachaBlock(key: Uint32Array, counter: number, seq: number, out: Uint32Array): void {
+  const c0 = 0x61707865;
+  const c1 = 0x3320646e;
+  const c2 = 0x79622d32;
+  const c3 = 0x6b206574;
+  const k0 = key[0] as number;
+  const k1 = key[1] as number;
+  const k2 = key[2] as number;
+  const k3 = key[3] as number;
+  const k4 = key[4] as number;
+  const k5 = key[5] as number;
+  const k6 = key[6] as number;
+  const k7 = key[7] as number;
+  // Nonce bytes 4..7 (seq big-endian) read as a little-endian word; bytes 0..3 are zero.
+  const n =
     (seq % 256) * 16777216 +
     (Math.floor(seq / 256) % 256) * 65536 +
     (Math.floor(seq / 65536) % 256) * 256 +
     Math.floor(seq / 16777216);
-  work.set(out);
-  for (let i = 0; i < 10; i++) {
-    qr(work, 0, 4, 8, 12);
-    qr(work, 1, 5, 9, 13);
-    qr(work, 2, 6, 10, 14);
-    qr(work, 3, 7, 11, 15);
-    qr(work, 0, 5, 10, 15);
-    qr(work, 1, 6, 11, 12);
-    qr(work, 2, 7, 8, 13);
-    qr(work, 3, 4, 9, 14);
+  let x0 = c0 | 0;
+  let x1 = c1 | 0;
+  let x2 = c2 | 0;
+  let x3 = c3 | 0;
+  let x4 = k0 | 0;
+  let x5 = k1 | 0;
+  let x6 = k2 | 0;
+  let x7 = k3 | 0;
+  let x8 = k4 | 0;
+  let x9 = k5 | 0;
+  let x10 = k6 | 0;
+  let x11 = k7 | 0;
+  let x12 = counter | 0;
+  let x13 = 0 | 0;
+  let x14 = 0 | 0;
+  let x15 = n | 0;
+  let t = 0;
+  for (let round = 0; round < 10; round++) {
+    // Column round.
+    x0 = (x0 + x4) | 0;
+    t = x12 ^ x0;
+    x12 = (t << 16) | (t >>> 16);
+    x8 = (x8 + x12) | 0;
+    t = x4 ^ x8;
+    x4 = (t << 12) | (t >>> 20);
+    x0 = (x0 + x4) | 0;
+    t = x12 ^ x0;
+    x12 = (t << 8) | (t >>> 24);
+    x8 = (x8 + x12) | 0;
+    t = x4 ^ x8;
+    x4 = (t << 7) | (t >>> 25);
+    x1 = (x1 + x5) | 0;
+    t = x13 ^ x1;
+    x13 = (t << 16) | (t >>> 16);
+    x9 = (x9 + x13) | 0;
+    t = x5 ^ x9;
+    x5 = (t << 12) | (t >>> 20);
+    x1 = (x1 + x5) | 0;
+    t = x13 ^ x1;
+    x13 = (t << 8) | (t >>> 24);
+    x9 = (x9 + x13) | 0;
+    t = x5 ^ x9;
+    x5 = (t << 7) | (t >>> 25);
+    x2 = (x2 + x6) | 0;
+    t = x14 ^ x2;
+    x14 = (t << 16) | (t >>> 16);
+    x10 = (x10 + x14) | 0;
+    t = x6 ^ x10;
+    x6 = (t << 12) | (t >>> 20);
+    x2 = (x2 + x6) | 0;
+    t = x14 ^ x2;
+    x14 = (t << 8) | (t >>> 24);
+    x10 = (x10 + x14) | 0;
+    t = x6 ^ x10;
+    x6 = (t << 7) | (t >>> 25);
+    x3 = (x3 + x7) | 0;
+    t = x15 ^ x3;
+    x15 = (t << 16) | (t >>> 16);
+    x11 = (x11 + x15) | 0;
+    t = x7 ^ x11;
+    x7 = (t << 12) | (t >>> 20);
+    x3 = (x3 + x7) | 0;
+    t = x15 ^ x3;
+    x15 = (t << 8) | (t >>> 24);
+    x11 = (x11 + x15) | 0;
+    t = x7 ^ x11;
+    x7 = (t << 7) | (t >>> 25);
+    // Diagonal round.
+    x0 = (x0 + x5) | 0;
+    t = x15 ^ x0;
+    x15 = (t << 16) | (t >>> 16);
+    x10 = (x10 + x15) | 0;
+    t = x5 ^ x10;
+    x5 = (t << 12) | (t >>> 20);
+    x0 = (x0 + x5) | 0;
+    t = x15 ^ x0;
+    x15 = (t << 8) | (t >>> 24);
+    x10 = (x10 + x15) | 0;
+    t = x5 ^ x10;
+    x5 = (t << 7) | (t >>> 25);
+    x1 = (x1 + x6) | 0;
+    t = x12 ^ x1;
+    x12 = (t << 16) | (t >>> 16);
+    x11 = (x11 + x12) | 0;
+    t = x6 ^ x11;
+    x6 = (t << 12) | (t >>> 20);
+    x1 = (x1 + x6) | 0;
+    t = x12 ^ x1;
+    x12 = (t << 8) | (t >>> 24);
+    x11 = (x11 + x12) | 0;
+    t = x6 ^ x11;
+    x6 = (t << 7) | (t >>> 25);
+    x2 = (x2 + x7) | 0;
+    t = x13 ^ x2;
+    x13 = (t << 16) | (t >>> 16);
+    x8 = (x8 + x13) | 0;
+    t = x7 ^ x8;
+    x7 = (t << 12) | (t >>> 20);
+    x2 = (x2 + x7) | 0;
+    t = x13 ^ x2;
+    x13 = (t << 8) | (t >>> 24);
+    x8 = (x8 + x13) | 0;
+    t = x7 ^ x8;
+    x7 = (t << 7) | (t >>> 25);
+    x3 = (x3 + x4) | 0;
+    t = x14 ^ x3;
+    x14 = (t << 16) | (t >>> 16);
+    x9 = (x9 + x14) | 0;
+    t = x4 ^ x9;
+    x4 = (t << 12) | (t >>> 20);
+    x3 = (x3 + x4) | 0;
+    t = x14 ^ x3;
+    x14 = (t << 8) | (t >>> 24);
+    x9 = (x9 + x14) | 0;
+    t = x4 ^ x9;
+    x4 = (t << 7) | (t >>> 25);
   }
-  for (let i = 0; i < 16; i++) out[i] = (out[i] as number) + (work[i] as number);
-  work.fill(0);
+  out[0] = x0 + c0;
+  out[1] = x1 + c1;
+  out[2] = x2 + c2;
+  out[3] = x3 + c3;
+  out[4] = x4 + k0;
+  out[5] = x5 + k1;
+  out[6] = x6 + k2;
+  out[7] = x7 + k3;
+  out[8] = x8 + k4;
+  out[9] = x9 + k5;
+  out[10] = x10 + k6;
+  out[11] = x11 + k7;
+  out[12] = x12 + counter;
+  out[13] = x13;
+  out[14] = x14;
+  out[15] = x15 + n;
 }
 
 /** Key halves, scratch and the reusable Poly1305 state for one direction. */
 class ChaChaState {
   /** K_2 for node:crypto (payload from block counter 1). */
   protected readonly mainKey: KeyObject;
-  /** K_2 and K_1 as words for {@link chachaBlock0}. */
+  /** K_2 and K_1 as words for {@link chachaBlock}. */
   private readonly mainWords: Uint32Array;
   private readonly lengthWords: Uint32Array;
   /** IV `1(4, LE) || 0(4) || seq(8, BE)`: block counter 1 for the payload. */
   private readonly iv = Buffer.alloc(16);
   private readonly block = new Uint32Array(16);
-  private readonly work = new Int32Array(16);
   private readonly polyKey = Buffer.alloc(32);
   protected readonly poly = new Poly1305();
 
@@ -110,7 +214,7 @@ class ChaChaState {
   /** XORs `src[0..4)` with the K_1 keystream for `seq` into `dst[0..4)` (encrypts or decrypts). */
   protected cryptLength(seq: number, src: Uint8Array, dst: Uint8Array): void {
     const b = this.block;
-    chachaBlock0(this.lengthWords, seq, this.work, b);
+    chachaBlock(this.lengthWords, 0, seq, b);
     const w = b[0] as number;
     dst[0] = (src[0] as number) ^ (w & 0xff);
     dst[1] = (src[1] as number) ^ ((w >>> 8) & 0xff);
@@ -123,7 +227,7 @@ class ChaChaState {
   protected startPoly(seq: number): Poly1305 {
     const b = this.block;
     const k = this.polyKey;
-    chachaBlock0(this.mainWords, seq, this.work, b);
+    chachaBlock(this.mainWords, 0, seq, b);
     for (let i = 0; i < 8; i++) k.writeUInt32LE(b[i] as number, 4 * i);
     this.poly.init(k);
     b.fill(0);
@@ -135,6 +239,24 @@ class ChaChaState {
   protected payloadCipher(seq: number): Cipher {
     this.iv.writeUInt32BE(seq, 12);
     return createCipheriv('chacha20', this.mainKey, this.iv);
+  }
+
+  /**
+   * XORs `src[start..end)` with K_2's keystream for `seq` from block counter 1 into `dst` at `at`,
+   * with the block function (for payloads up to {@link SMALL_PAYLOAD} bytes).
+   */
+  protected cryptSmall(seq: number, src: Buffer, start: number, end: number, dst: Buffer, at: number): void {
+    const len = end - start;
+    const b = this.block;
+    for (let off = 0; off < len; off += 64) {
+      chachaBlock(this.mainWords, 1 + off / 64, seq, b);
+      const n = Math.min(64, len - off);
+      for (let i = 0; i < n; i++) {
+        const w = b[i >>> 2] as number; // keystream word, not a wire value
+        dst[at + off + i] = (src[start + off + i] as number) ^ ((w >>> (8 * (i & 3))) & 0xff);
+      }
+    }
+    b.fill(0);
   }
 }
 
@@ -149,7 +271,8 @@ export class ChaChaPolySealer extends ChaChaState implements PacketSealer {
     if (end < 4) throw new RangeError('packet is too short');
     const out = Buffer.allocUnsafe(end + TAG_LENGTH);
     this.cryptLength(seq, packet, out);
-    this.payloadCipher(seq).update(packet.subarray(4)).copy(out, 4);
+    if (end - 4 <= SMALL_PAYLOAD) this.cryptSmall(seq, packet, 4, end, out, 4);
+    else this.payloadCipher(seq).update(packet.subarray(4)).copy(out, 4);
     this.startPoly(seq).update(out, 0, end).finish(out, end);
     return out;
   }
@@ -176,6 +299,9 @@ export class ChaChaPolyOpener extends ChaChaState implements PacketOpener {
     this.startPoly(seq).update(data, 0, end).finish(this.tag, 0);
     if (!timingSafeEqual(this.tag, data.subarray(end)))
       throw new MacError('packet authentication failed (bad Poly1305 tag)');
-    return this.payloadCipher(seq).update(data.subarray(4, end));
+    if (end - 4 > SMALL_PAYLOAD) return this.payloadCipher(seq).update(data.subarray(4, end));
+    const out = Buffer.allocUnsafe(end - 4);
+    this.cryptSmall(seq, data, 4, end, out, 0);
+    return out;
   }
 }

@@ -55,6 +55,11 @@ test('seal matches the spec computed independently, for many sequence numbers an
     [0x7fffffff, 64],
     [0x80000000, 1000],
     [0x01020304, 40],
+    [7, 248],
+    [8, 256],
+    [9, 760],
+    [10, 768],
+    [11, 776],
     [0xa1b2c3d4, 4096],
     [0xffffffff, 32768],
   ] as const) {
