@@ -45,6 +45,11 @@ export interface TransferOptions {
   atomic?: boolean;
   /** Mode for a file created at the destination (default: the source's, else 0o644). */
   mode?: number;
+  /**
+   * Flush the destination to stable storage before it is renamed into place / reported done
+   * (default true). Downloads fsync the local file; uploads use fsync@openssh.com when offered.
+   */
+  fsync?: boolean;
 }
 
 /** Suffix of partial files. */
@@ -143,7 +148,7 @@ export async function download(
       if (st.mode !== undefined) await lfh.chmod(st.mode & 0o7777);
       if (st.atime !== undefined && st.mtime !== undefined) await lfh.utimes(st.atime, st.mtime);
     }
-    await lfh.sync();
+    if (opts.fsync !== false) await lfh.sync();
     await lfh.close();
     lfh = undefined;
     if (atomic) await fsRename(target, local);
@@ -226,7 +231,7 @@ export async function upload(
         mtime: Math.floor(lst.mtimeMs / 1000),
       });
     }
-    if (sftp.has(EXT.FSYNC) && (atomic || opts.resume)) await h.sync();
+    if (sftp.has(EXT.FSYNC) && opts.fsync !== false) await h.sync();
     await h.close();
     rfh = undefined;
     if (atomic) await renameOver(sftp, target, remote);
