@@ -1,9 +1,15 @@
 /** The keys layer: public and private keys, signers, formats and generation. */
 export { bcryptPbkdf } from './bcrypt-pbkdf.js';
+export {
+  type ReadPrivateKeyFileOptions,
+  readPrivateKeyFile,
+  writeFileAtomic,
+  writePrivateKeyFile,
+} from './files.js';
 export { type GenerateOptions, generatePrivateKey } from './generate.js';
 export { algorithmFits, isKeyType, signatureAlgorithmsFor } from './kinds/index.js';
 export { type ParsePrivateKeyOptions, parsePrivateKey, parsePublicKey } from './parse.js';
-export { PrivateKey } from './private-key.js';
-export { PublicKey } from './public-key.js';
+export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
+export { PublicKey, type PublicKeyExportOptions } from './public-key.js';
 export type { Signer } from './signer.js';
 export type { KeyType, SignatureAlgorithm } from './types.js';

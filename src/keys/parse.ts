@@ -4,6 +4,7 @@ import { InvalidArgumentError, KeyError } from '../errors.js';
 import { MAX_KEY_FILE } from './formats/armor.js';
 import { isOpenSSHPrivateKey, parseOpenSSHPrivateKey } from './formats/openssh.js';
 import { isPemPrivateKey, parsePemPrivateKey } from './formats/pem.js';
+import { isRfc4716, parseRfc4716 } from './formats/rfc4716.js';
 import { isKeyType, keyTypeOf, kindOf } from './kinds/index.js';
 import { PrivateKey } from './private-key.js';
 import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
@@ -19,7 +20,8 @@ function looksLikeBlob(b: Uint8Array): boolean {
 }
 
 /**
- * Parses a public key: the OpenSSH one-line form (`ssh-ed25519 AAAA… comment`), a PEM `PUBLIC KEY` (SPKI)
+ * Parses a public key: the OpenSSH one-line form (`ssh-ed25519 AAAA… comment`), RFC 4716
+ * (`---- BEGIN SSH2 PUBLIC KEY ----`), a PEM `PUBLIC KEY` (SPKI)
  * block, or (given bytes) a bare SSH public key blob. Throws {@link KeyError}.
  */
 export function parsePublicKey(data: string | Uint8Array): PublicKey {
@@ -29,6 +31,10 @@ export function parsePublicKey(data: string | Uint8Array): PublicKey {
     data = utf8.decode(data);
   }
   if (data.length > MAX_KEY_FILE) throw new KeyError('public key file too large');
+  if (isRfc4716(data)) {
+    const k = parseRfc4716(data);
+    return PublicKey.fromBlob(k.blob, k.comment);
+  }
   if (data.includes('-----BEGIN PUBLIC KEY-----')) {
     return asKeyError('malformed PEM public key', () => {
       const key = createPublicKey({ key: data, format: 'pem' });

@@ -3,11 +3,25 @@ import type { KeyObject } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshWriter } from '../wire/index.js';
 import { encodeOpenSSHPrivateKey } from './formats/openssh.js';
+import { encodePkcs8PrivateKey } from './formats/pem.js';
 import { algorithmFits, keyTypeOf, kindOf } from './kinds/index.js';
 import { PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
 import type { KeyType, SignatureAlgorithm } from './types.js';
 import { asKeyError } from './util.js';
+
+/** Options for {@link PrivateKey.export}. */
+export interface PrivateKeyExportOptions {
+  format?: 'openssh' | 'pkcs8' | 'ppk';
+  /** Encrypts the output (a string is UTF-8 encoded). Omit for an unencrypted key. */
+  passphrase?: string | Uint8Array;
+  /** OpenSSH format: bcrypt_pbkdf rounds (default 16). */
+  rounds?: number;
+  /** OpenSSH format: cipher for an encrypted key (default `aes256-ctr`). */
+  cipher?: string;
+  /** Comment stored in OpenSSH/PPK files (default: the key's comment). */
+  comment?: string;
+}
 
 /** A private key that can sign. Create with `parsePrivateKey`, `generatePrivateKey` or {@link PrivateKey.fromKeyObject}. */
 export class PrivateKey implements Signer {
@@ -53,6 +67,29 @@ export class PrivateKey implements Signer {
   /** The key as an unencrypted OpenSSH private key file (`-----BEGIN OPENSSH PRIVATE KEY-----`). */
   toOpenSSH(comment: string = this.comment): string {
     return encodeOpenSSHPrivateKey(this.type, this.#key, this.publicKey.blob, comment);
+  }
+
+  /**
+   * Serialises the private key: `openssh` (default; `openssh-key-v1`, encrypted with bcrypt_pbkdf + aes256-ctr
+   * when `passphrase` is given, `rounds` default 16), `pkcs8` (PEM; encrypted with PBES2/PBKDF2 + AES-256-CBC
+   * when `passphrase` is given) or `ppk` (PuTTY v3; Argon2id + AES-256-CBC when `passphrase` is given).
+   * The result contains secret material.
+   */
+  export(opts: PrivateKeyExportOptions = {}): string {
+    const comment = opts.comment ?? this.comment;
+    const pass = typeof opts.passphrase === 'string' ? Buffer.from(opts.passphrase, 'utf8') : opts.passphrase;
+    switch (opts.format ?? 'openssh') {
+      case 'openssh':
+        return encodeOpenSSHPrivateKey(this.type, this.#key, this.publicKey.blob, comment, {
+          ...(pass !== undefined ? { passphrase: pass } : {}),
+          ...(opts.rounds !== undefined ? { rounds: opts.rounds } : {}),
+          ...(opts.cipher !== undefined ? { cipher: opts.cipher } : {}),
+        });
+      case 'pkcs8':
+        return encodePkcs8PrivateKey(this.#key, pass);
+      default:
+        throw new KeyError(`unknown private key format: ${String(opts.format)}`);
+    }
   }
 
   /**

@@ -1,13 +1,20 @@
 /** The {@link PublicKey} class: an SSH public key blob with verification and fingerprints. */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshReader } from '../wire/index.js';
+import { encodeRfc4716 } from './formats/rfc4716.js';
 import { algorithmFits, isKeyType, kindOf, type PublicMaterial, signatureAlgorithmsFor } from './kinds/index.js';
 import type { KeyType, SignatureAlgorithm } from './types.js';
 import { asKeyError } from './util.js';
 
 /** Largest public key blob accepted (a 16384-bit RSA key is ~2 KiB; DSA 3072 ~1.6 KiB). */
 export const MAX_PUBLIC_BLOB = 8 * 1024;
+
+/** Options for {@link PublicKey.export}. */
+export interface PublicKeyExportOptions {
+  format?: 'openssh' | 'rfc4716' | 'spki';
+  comment?: string;
+}
 
 /** An SSH public key. Create with {@link PublicKey.fromBlob} or `parsePublicKey`. */
 export class PublicKey {
@@ -85,6 +92,32 @@ export class PublicKey {
   toString(): string {
     const line = `${this.type} ${this.blob.toString('base64')}`;
     return this.comment ? `${line} ${this.comment}` : line;
+  }
+
+  /** The public key as a node KeyObject. */
+  toKeyObject(): KeyObject {
+    return this.#material.key;
+  }
+
+  /**
+   * Serialises the public key: `openssh` (the one-line form, the default), `rfc4716`
+   * (`---- BEGIN SSH2 PUBLIC KEY ----`, as `ssh-keygen -e`) or `spki` (PEM `PUBLIC KEY`, as `ssh-keygen -e -m PKCS8`).
+   * `comment` defaults to the key's comment (not used by `spki`).
+   */
+  export(opts: PublicKeyExportOptions = {}): string {
+    const comment = opts.comment ?? this.comment;
+    switch (opts.format ?? 'openssh') {
+      case 'openssh': {
+        const line = `${this.type} ${this.blob.toString('base64')}`;
+        return comment ? `${line} ${comment.replace(/[\r\n]/g, ' ')}\n` : `${line}\n`;
+      }
+      case 'rfc4716':
+        return encodeRfc4716(this.blob, comment);
+      case 'spki':
+        return this.#material.key.export({ type: 'spki', format: 'pem' }).toString();
+      default:
+        throw new KeyError(`unknown public key format: ${String(opts.format)}`);
+    }
   }
 
   /** True when both keys have the same blob (comments are ignored). */

@@ -1,4 +1,4 @@
-/** Ciphers that may protect the private section of an OpenSSH key file (decryption only). */
+/** Ciphers that may protect the private section of an OpenSSH key file. */
 import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { poly1305 } from '../../crypto/poly1305.js';
 import { KeyError, KeyPassphraseError } from '../../errors.js';
@@ -12,6 +12,8 @@ export interface KeyFileCipher {
   readonly tagLength: number;
   /** Decrypts `data`; throws {@link KeyPassphraseError} when an AEAD tag does not verify. */
   decrypt(key: Buffer, iv: Buffer, data: Buffer, tag: Buffer): Buffer;
+  /** Encrypts `data` (a whole number of blocks); returns the ciphertext and the tag (empty for non-AEAD). */
+  encrypt(key: Buffer, iv: Buffer, data: Buffer): { data: Buffer; tag: Buffer };
 }
 
 function plain(nodeName: string, keyLength: number): KeyFileCipher {
@@ -24,6 +26,11 @@ function plain(nodeName: string, keyLength: number): KeyFileCipher {
       const d = createDecipheriv(nodeName, key, iv);
       d.setAutoPadding(false);
       return Buffer.concat([d.update(data), d.final()]);
+    },
+    encrypt(key, iv, data) {
+      const c = createCipheriv(nodeName, key, iv);
+      c.setAutoPadding(false);
+      return { data: Buffer.concat([c.update(data), c.final()]), tag: Buffer.alloc(0) };
     },
   };
 }
@@ -44,6 +51,11 @@ function gcm(nodeName: 'aes-128-gcm' | 'aes-256-gcm', keyLength: number): KeyFil
         throw new KeyPassphraseError('wrong passphrase (or corrupt key)');
       }
       return out;
+    },
+    encrypt(key, iv, data) {
+      const c = createCipheriv(nodeName, key, iv, { authTagLength: 16 });
+      const out = Buffer.concat([c.update(data), c.final()]);
+      return { data: out, tag: c.getAuthTag() };
     },
   };
 }
@@ -67,6 +79,16 @@ const chachaPoly: KeyFileCipher = {
     const iv = Buffer.alloc(16);
     iv[0] = 1;
     return createCipheriv('chacha20', mainKey, iv).update(data);
+  },
+  encrypt(key, _iv, data) {
+    const mainKey = key.subarray(0, 32);
+    const iv = Buffer.alloc(16);
+    iv[0] = 1;
+    const out = createCipheriv('chacha20', mainKey, iv).update(data);
+    const polyKey = createCipheriv('chacha20', mainKey, Buffer.alloc(16)).update(Buffer.alloc(32));
+    const tag = poly1305(polyKey, out);
+    polyKey.fill(0);
+    return { data: out, tag: Buffer.from(tag) };
   },
 };
 

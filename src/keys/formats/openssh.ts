@@ -2,7 +2,7 @@
 import { type KeyObject, randomBytes } from 'node:crypto';
 import { KeyError, KeyPassphraseError } from '../../errors.js';
 import { SshReader, SshWriter } from '../../wire/index.js';
-import { bcryptPbkdf } from '../bcrypt-pbkdf.js';
+import { BCRYPT_MAX_ROUNDS, bcryptPbkdf } from '../bcrypt-pbkdf.js';
 import { isKeyType, kindOf } from '../kinds/index.js';
 import { MAX_PUBLIC_BLOB } from '../public-key.js';
 import type { KeyType } from '../types.js';
@@ -105,24 +105,68 @@ export function parseOpenSSHPrivateKey(text: string, passphrase?: Uint8Array): D
   });
 }
 
-/** Encodes a private key as an unencrypted `openssh-key-v1` file (the text `ssh-keygen` writes). */
-export function encodeOpenSSHPrivateKey(type: KeyType, key: KeyObject, publicBlob: Buffer, comment: string): string {
+/** Options for {@link encodeOpenSSHPrivateKey}. */
+export interface OpenSSHEncodeOptions {
+  /** Encrypts the private section with a key derived by bcrypt_pbkdf from this passphrase. */
+  passphrase?: Uint8Array;
+  /** bcrypt_pbkdf rounds (default 16, as ssh-keygen). */
+  rounds?: number;
+  /** Cipher for an encrypted key (default `aes256-ctr`, as ssh-keygen). */
+  cipher?: string;
+}
+
+/** Encodes a private key as an `openssh-key-v1` file, encrypted when a passphrase is given (as `ssh-keygen`). */
+export function encodeOpenSSHPrivateKey(
+  type: KeyType,
+  key: KeyObject,
+  publicBlob: Buffer,
+  comment: string,
+  opts: OpenSSHEncodeOptions = {},
+): string {
   const kind = kindOf(type);
+  const encrypted = opts.passphrase !== undefined;
+  if (encrypted && opts.passphrase?.length === 0) throw new KeyError('empty passphrase: omit it to write a plain key');
+  const cipherName = encrypted ? (opts.cipher ?? 'aes256-ctr') : 'none';
+  const cipher = encrypted ? keyFileCipher(cipherName) : undefined;
+  const rounds = opts.rounds ?? 16;
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > BCRYPT_MAX_ROUNDS) {
+    throw new KeyError(`bcrypt rounds must be 1–${BCRYPT_MAX_ROUNDS}`);
+  }
+  const blockSize = cipher ? cipher.blockSize : 8;
   const check = randomBytes(4).readUInt32BE(0);
   const priv = new SshWriter(1024).uint32(check).uint32(check).string(type);
   kind.writePrivate(type, key, priv);
   priv.string(comment);
-  for (let i = 1; priv.length % 8 !== 0; i++) priv.byte(i);
+  for (let i = 1; priv.length % blockSize !== 0; i++) priv.byte(i);
+  let section = priv.toBuffer();
+  let kdfName = 'none';
+  let kdfOptions: Uint8Array = Buffer.alloc(0);
+  let tag: Buffer = Buffer.alloc(0);
+  if (cipher && opts.passphrase) {
+    const salt = randomBytes(16);
+    kdfName = 'bcrypt';
+    kdfOptions = new SshWriter(32).string(salt).uint32(rounds).toBuffer();
+    const km = bcryptPbkdf(opts.passphrase, salt, rounds, cipher.keyLength + cipher.ivLength);
+    try {
+      const enc = cipher.encrypt(km.subarray(0, cipher.keyLength), km.subarray(cipher.keyLength), section);
+      section.fill(0);
+      section = enc.data;
+      tag = enc.tag;
+    } finally {
+      km.fill(0);
+    }
+  }
   const out = new SshWriter(2048)
     .raw(MAGIC)
-    .string('none')
-    .string('none')
-    .string('')
+    .string(cipherName)
+    .string(kdfName)
+    .string(kdfOptions)
     .uint32(1)
     .string(publicBlob)
-    .string(priv.toBuffer());
+    .string(section)
+    .raw(tag);
   const text = armor(out.toBuffer(), OPENSSH_LABEL);
-  priv.toBuffer().fill(0);
+  section.fill(0);
   out.toBuffer().fill(0);
   return text;
 }

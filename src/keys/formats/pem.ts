@@ -29,3 +29,12 @@ export function parsePemPrivateKey(text: string, passphrase?: Uint8Array): { typ
   }
   return asKeyError('unsupported PEM private key', () => ({ type: keyTypeOf(key), key }));
 }
+
+/** Encodes a private key as PKCS#8 PEM; with a passphrase, as `ENCRYPTED PRIVATE KEY` (PBES2, PBKDF2, AES-256-CBC). */
+export function encodePkcs8PrivateKey(key: KeyObject, passphrase?: Uint8Array): string {
+  if (passphrase === undefined) return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+  if (passphrase.length === 0) throw new KeyError('empty passphrase: omit it to write a plain key');
+  return key
+    .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: Buffer.from(passphrase) })
+    .toString();
+}
