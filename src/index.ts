@@ -80,6 +80,8 @@ export { defaultAcceptEnv, Session } from './server/session.js';
 export type { AuthAttempt, ServerOptions } from './server.js';
 export { Server, ServerConnection } from './server.js';
 export type {
+  DirTransferOptions,
+  DirTransferResult,
   LocalFsBackendOptions,
   OpenFlags,
   ReadStreamOptions,

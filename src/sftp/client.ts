@@ -22,6 +22,8 @@ import {
   SshReader,
 } from './codec.js';
 import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION } from './constants.js';
+import type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
+import { downloadDir, uploadDir } from './dir-transfer.js';
 import { SftpError } from './errors.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './handle.js';
 import { createReadStream, createWriteStream, SftpFileHandle } from './handle.js';
@@ -520,6 +522,16 @@ export class SftpClient {
   /** Uploads the local file `local` to `remote` (see {@link TransferOptions}). */
   upload(local: string, remote: string, opts: TransferOptions = {}): Promise<number> {
     return upload(this, local, remote, opts);
+  }
+
+  /** Recursively downloads the directory `remote` into `local` (see {@link DirTransferOptions}). */
+  downloadDir(remote: string, local: string, opts: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return downloadDir(this, remote, local, opts);
+  }
+
+  /** Recursively uploads the local directory `local` into `remote` (see {@link DirTransferOptions}). */
+  uploadDir(local: string, remote: string, opts: DirTransferOptions = {}): Promise<DirTransferResult> {
+    return uploadDir(this, local, remote, opts);
   }
 
   /** @internal WRITE without the SshWriter copy. */

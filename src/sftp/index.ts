@@ -10,6 +10,7 @@ export type { OpenFlags, SftpClientOptions, SftpDirEntry } from './client.js';
 export { openFlags, SftpClient } from './client.js';
 export type { SftpLimits, SftpName, SftpStatvfs } from './codec.js';
 export { EXT, FX, FXF, FXP, MAX_PACKET } from './constants.js';
+export type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
 export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
 export { pipelinedRead, SftpFileHandle } from './handle.js';

@@ -283,3 +283,28 @@ test('server ignores reads past 2^53 and refuses an oversize packet by closing',
   await assert.rejects(s.stat('/'), { code: 'ERR_SSH_SFTP' });
   assert.ok(readFile);
 });
+
+test('downloadDir / uploadDir: trees with a filter, several files at once', async () => {
+  const { client: s } = await sftpPair(new LocalFsBackend(root));
+  const src = join(base, 'tree');
+  const want = new Map<string, string>();
+  for (const p of ['a.txt', 'sub/b.bin', 'sub/deeper/c.bin', 'skip/x', 'sub/skip.tmp']) {
+    const data = randomBytes(1000 + p.length * 7919);
+    await mkdir(join(src, p, '..'), { recursive: true });
+    writeFileSync(join(src, p), data);
+    want.set(p, sha(data));
+  }
+  const filter = (p: string) => !p.startsWith('skip') && !p.endsWith('.tmp');
+  const up = await s.uploadDir(src, '/tree-up', { filter, parallel: 3 });
+  assert.equal(up.files, 3);
+  for (const p of ['a.txt', 'sub/b.bin', 'sub/deeper/c.bin'])
+    assert.equal(sha(readFileSync(join(root, 'tree-up', p))), want.get(p));
+  assert.equal(existsSync(join(root, 'tree-up/skip')), false);
+  assert.equal(existsSync(join(root, 'tree-up/sub/skip.tmp')), false);
+  const seen: string[] = [];
+  const down = await s.downloadDir('/tree-up', join(base, 'tree-down'), { onFile: (p) => seen.push(p) });
+  assert.equal(down.files, 3);
+  assert.deepEqual(seen.sort(), ['a.txt', 'sub/b.bin', 'sub/deeper/c.bin']);
+  for (const p of seen) assert.equal(sha(readFileSync(join(base, 'tree-down', p))), want.get(p));
+  s.end();
+});
