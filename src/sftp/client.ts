@@ -557,5 +557,3 @@ export function unexpected(r: SftpResponse, path?: string): Error {
   if (r.type === FXP.STATUS) return new SftpError(r.code, r.message, path);
   return new ProtocolError(`unexpected SFTP reply type ${r.type}`);
 }
-
-export { readText, SshReader };
