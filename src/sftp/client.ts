@@ -18,8 +18,6 @@ import {
   encodeVersion,
   PacketFramer,
   packIds,
-  readText,
-  SshReader,
 } from './codec.js';
 import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION } from './constants.js';
 import type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
