@@ -1,4 +1,11 @@
 /** The keys layer: public and private keys, signers, formats and generation. */
+export {
+  type AuthorizedKey,
+  type AuthorizedKeyOption,
+  type ParseAuthorizedKeysOptions,
+  parseAuthorizedKeyLine,
+  parseAuthorizedKeys,
+} from './authorized-keys.js';
 export { bcryptPbkdf } from './bcrypt-pbkdf.js';
 export {
   type ReadPrivateKeyFileOptions,

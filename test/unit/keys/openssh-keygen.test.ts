@@ -224,7 +224,7 @@ describe('generated keys', () => {
   }
 });
 
-test('DSA public keys verify ssh-keygen signatures; DSA private keys are refused cleanly', (t) => {
+test('DSA public keys verify ssh-keygen signatures; DSA private keys parse', (t) => {
   if (!requirePeer(t, 'ssh-keygen')) return;
   let k: ReturnType<typeof makeKey>;
   try {
@@ -245,5 +245,5 @@ test('DSA public keys verify ssh-keygen signatures; DSA private keys are refused
   const theirs = sshsigParse(keygen(['-Y', 'sign', '-f', k.path, '-n', 'file'], message));
   assert.ok(pub.verify(sshsigSignedData('file', message), theirs.signature, 'ssh-dss'));
   assert.ok(!pub.verify(sshsigSignedData('file', Buffer.from('x')), theirs.signature, 'ssh-dss'));
-  assert.throws(() => parsePrivateKey(k.priv), KeyError);
+  assert.ok(parsePrivateKey(k.priv).publicKey.equals(pub));
 });
