@@ -18,5 +18,6 @@ export { algorithmFits, isKeyType, signatureAlgorithmsFor } from './kinds/index.
 export { type ParsePrivateKeyOptions, parsePrivateKey, parsePublicKey } from './parse.js';
 export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
 export { PublicKey, type PublicKeyExportOptions } from './public-key.js';
+export { randomart, shortTypeName } from './randomart.js';
 export type { Signer } from './signer.js';
 export type { KeyType, SignatureAlgorithm } from './types.js';

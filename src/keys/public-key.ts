@@ -4,6 +4,7 @@ import { KeyError } from '../errors.js';
 import { SshReader } from '../wire/index.js';
 import { encodeRfc4716 } from './formats/rfc4716.js';
 import { algorithmFits, isKeyType, kindOf, type PublicMaterial, signatureAlgorithmsFor } from './kinds/index.js';
+import { randomart, shortTypeName } from './randomart.js';
 import type { KeyType, SignatureAlgorithm } from './types.js';
 import { asKeyError } from './util.js';
 
@@ -76,6 +77,11 @@ export class PublicKey {
       return `MD5:${hex.match(/../g)?.join(':') ?? ''}`;
     }
     return `SHA256:${createHash('sha256').update(this.blob).digest('base64').replace(/=+$/, '')}`;
+  }
+
+  /** The randomart picture `ssh-keygen -lv` prints (11 lines, no trailing newline). */
+  randomart(hash: 'sha256' | 'md5' = 'sha256'): string {
+    return randomart(this.blob, shortTypeName(this.type), this.bits, hash);
   }
 
   /** Signature algorithms this key can verify, best first (rsa → rsa-sha2-512, rsa-sha2-256, ssh-rsa). */
