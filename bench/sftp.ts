@@ -7,7 +7,8 @@
  * OpenSSH runs include their connection set-up. The machine may be shared: treat figures as rough.
  *
  * Run: node --import tsx bench/sftp.ts        (BENCH_QUICK=1: 64 MiB)
- * secsh downloads use `fsync: false` here because OpenSSH's sftp does not fsync either.
+ * secsh downloads use `fsync: false` here because OpenSSH's sftp does not fsync either. In the
+ * server rows, CPU and RSS are those of the `sftp` client process, not of the server.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
