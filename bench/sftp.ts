@@ -215,7 +215,7 @@ async function main(): Promise<void> {
               ]),
           ],
           [
-            'ssh2 fast' + (d === 'download' ? 'Get' : 'Put'),
+            `ssh2 fast${d === 'download' ? 'Get' : 'Put'}`,
             () =>
               timed([
                 ...node,
