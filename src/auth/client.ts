@@ -4,7 +4,7 @@
  * several methods in a row.
  */
 import { AuthError, ProtocolError } from '../errors.js';
-import type { Signer } from '../keys/index.js';
+import { certificateAlgorithmFor, certificateOf, type Signer } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { MessageQueue } from './queue.js';
@@ -123,13 +123,16 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       }
     }
     for (const signer of signers) {
-      const blob = signer.publicKey.blob;
+      // A certificate signer offers its certificate blob under the certificate algorithm name (PROTOCOL.certkeys).
+      const cert = certificateOf(signer);
+      const blob = cert ? cert.blob : signer.publicKey.blob;
       const id = blob.toString('base64');
       if (triedKeys.has(id)) continue;
       triedKeys.add(id);
       const alg = chooseSignatureAlgorithm(signer, t.serverSigAlgs);
       if (!alg) continue;
-      t.send(base().string('publickey').bool(false).string(alg).string(blob).toBuffer());
+      const keyAlg = cert ? certificateAlgorithmFor(alg) : alg;
+      t.send(base().string('publickey').bool(false).string(keyAlg).string(blob).toBuffer());
       let r = await reply();
       if (r.kind === 'method') {
         const pr = new SshReader(r.payload, 1);
@@ -138,7 +141,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         pr.string(16 * 1024);
         pr.ensureEnd('USERAUTH_PK_OK');
         const sid = t.sessionId as Buffer;
-        const tail = base().string('publickey').bool(true).string(alg).string(blob).toBuffer();
+        const tail = base().string('publickey').bool(true).string(keyAlg).string(blob).toBuffer();
         const data = new SshWriter(sid.length + tail.length + 8).string(sid).raw(tail).toBuffer();
         const sig = await signer.sign(data, alg);
         t.send(new SshWriter(tail.length + sig.length + 8).raw(tail).string(sig).toBuffer());

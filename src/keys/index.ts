@@ -8,6 +8,22 @@ export {
 } from './authorized-keys.js';
 export { bcryptPbkdf } from './bcrypt-pbkdf.js';
 export {
+  CERT_FOREVER,
+  Certificate,
+  type CertificateOptions,
+  CertificateSigner,
+  type CertificateVerifyOptions,
+  certificateAlgorithmFor,
+  certificateOf,
+  certificateTypeFor,
+  DEFAULT_USER_EXTENSIONS,
+  type IssueCertificateOptions,
+  isCertificateType,
+  issueCertificate,
+  KNOWN_CRITICAL_OPTIONS,
+  parseCertificate,
+} from './certificate.js';
+export {
   type ReadPrivateKeyFileOptions,
   readPrivateKeyFile,
   writeFileAtomic,
