@@ -5,11 +5,19 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect as netConnect } from 'node:net';
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { AgentClient } from './agent/index.js';
-import type { KeyboardInteractiveRequest } from './auth/client.js';
 import { authenticateClient } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
+import type {
+  Algorithms,
+  ConnectOptions,
+  ExecOptions,
+  ExecResult,
+  PtyOptions,
+  RemoteProcess,
+} from './client-options.js';
+import { applyConfigSettings, makeHostVerifier, pick, preferTransportError, toSigner } from './client-support.js';
 import {
   KnownHosts,
   knownHostsVerifier,
@@ -19,12 +27,11 @@ import {
   preferKnownHostKeyAlgorithms,
   resolveSshConfig,
   type SshConfigConnectSettings,
-  type StrictHostKeyChecking,
   sshConfigConnectSettings,
 } from './config/index.js';
 import type { Channel } from './connection/index.js';
 import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
-import type { AlgorithmLists, AlgorithmOptions } from './crypto/algorithms.js';
+import type { AlgorithmLists } from './crypto/algorithms.js';
 import { resolveAlgorithms } from './crypto/algorithms.js';
 import {
   AbortError,
@@ -35,140 +42,19 @@ import {
   TimeoutError,
 } from './errors.js';
 import type { PublicKey, Signer } from './keys/index.js';
-import { PrivateKey, parsePrivateKey } from './keys/index.js';
 import type { SftpClientOptions } from './sftp/client.js';
 import { SftpClient } from './sftp/client.js';
-import type { RekeyLimit } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 
-/** Something to log to; each method is optional. */
-export interface Logger {
-  debug?(message: string): void;
-  info?(message: string): void;
-  warn?(message: string): void;
-}
-
-/** Pseudo-terminal request. */
-export interface PtyOptions {
-  term?: string;
-  cols?: number;
-  rows?: number;
-  width?: number;
-  height?: number;
-  /** Terminal modes by name (RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
-  modes?: Record<string, number>;
-}
-
-/** Options of {@link Client.connect}. */
-export interface ConnectOptions {
-  /** Host name or address; with `config`, the Host alias to look up as `ssh` does. */
-  host?: string;
-  /** Default 22 (or the config's Port). */
-  port?: number;
-  /** Required unless `config` is given (then the config's User, or the local user name). */
-  username?: string;
-  /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
-  privateKey?: string | Buffer | PrivateKey | Signer;
-  passphrase?: string;
-  password?: string;
-  /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
-  agent?: string | boolean | AgentClient;
-  onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
-  /** The server asks for a new password; resolve with it. */
-  onPasswordChange?: (prompt: string) => string | Promise<string>;
-  /** Decides whether the server's host key is accepted. */
-  hostVerifier?: (key: PublicKey) => boolean | Promise<boolean>;
-  /** A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it). */
-  hostKeyFingerprint?: string;
-  /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */
-  insecureAcceptAnyHostKey?: boolean;
-  /**
-   * The known_hosts file checked when none of hostVerifier, hostKeyFingerprint and
-   * insecureAcceptAnyHostKey is given (default `~/.ssh/known_hosts`, or the config's
-   * UserKnownHostsFile). `false`: no file.
-   */
-  knownHosts?: string | false;
-  /**
-   * known_hosts policy: `strict` (default; unknown or changed keys fail with HostKeyError),
-   * `accept-new` (unknown hosts are added, changed keys fail), `off` (anything is accepted).
-   */
-  strictHostKeyChecking?: StrictHostKeyChecking;
-  /** Write names added by `accept-new` hashed (`|1|…`), like `HashKnownHosts yes`. */
-  hashKnownHosts?: boolean;
-  /**
-   * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
-   * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,
-   * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump and Compression
-   * are used; options given here win. ProxyCommand is not supported.
-   */
-  config?: boolean | string;
-  /** Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none. */
-  proxyJump?: string;
-  /** Algorithm lists: a full list, or OpenSSH edits of the defaults (`+name`, `-name`, `^name`). */
-  algorithms?: AlgorithmOptions;
-  /** Any Duplex to run SSH over instead of a TCP connection to host:port. */
-  sock?: Duplex;
-  /** Milliseconds for connect + key exchange + authentication (default 20000). */
-  readyTimeout?: number;
-  /** Milliseconds between keepalives when the server is silent (0 = off, the default). */
-  keepaliveInterval?: number;
-  /** Unanswered keepalives before the connection is closed (default 3). */
-  keepaliveCountMax?: number;
-  rekeyLimit?: RekeyLimit;
-  /** Aborts connecting; after connecting, closes the connection. */
-  signal?: AbortSignal;
-  logger?: Logger;
-  /** Called with the server's pre-auth banner text. */
-  onBanner?: (message: string) => void;
-  /** Authentication methods in order (default publickey, keyboard-interactive, password). */
-  authMethods?: string[];
-}
-
-/** Negotiated algorithm names (client to server direction). */
-export interface Algorithms {
-  kex: string;
-  hostKey: string;
-  cipher: string;
-  mac: string;
-  compression: string;
-}
-
-/** Options for commands. */
-export interface ExecOptions {
-  /** Sent to the command's stdin, then EOF. */
-  stdin?: string | Buffer | Readable;
-  env?: Record<string, string>;
-  pty?: boolean | PtyOptions;
-  /** 'utf8' (default) gives strings; 'buffer' gives Buffers. */
-  encoding?: 'utf8' | 'buffer';
-}
-
-/** The result of {@link Client.exec}. */
-export interface ExecResult<T extends string | Buffer = string> {
-  stdout: T;
-  stderr: T;
-  /** Exit status, or null when the command died of a signal or the server sent none. */
-  code: number | null;
-  /** Signal name without `SIG` (e.g. 'TERM'), or null. */
-  signal: string | null;
-}
-
-/** A running remote command. */
-export interface RemoteProcess {
-  stdin: Writable;
-  stdout: Readable;
-  stderr: Readable;
-  channel: Channel;
-  exit: Promise<{ code: number | null; signal: string | null }>;
-}
-
-function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
-  if (key instanceof PrivateKey) return key;
-  if (typeof key === 'string' || Buffer.isBuffer(key))
-    return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
-  if (key && typeof key === 'object' && 'sign' in key && 'publicKey' in key) return key;
-  throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
-}
+export type {
+  Algorithms,
+  ConnectOptions,
+  ExecOptions,
+  ExecResult,
+  Logger,
+  PtyOptions,
+  RemoteProcess,
+} from './client-options.js';
 
 function noop(): void {}
 
@@ -638,75 +524,4 @@ export class Client extends EventEmitter {
     this.transport.disconnect();
     await this.closedPromise;
   }
-}
-
-function preferTransportError(e: Error, t: Transport): Error {
-  // A local wrapper error (e.g. a failed read of a closed queue) hides the real cause.
-  if (
-    t.closeError instanceof SshError &&
-    e instanceof ConnectionLostError &&
-    !(t.closeError instanceof ConnectionLostError)
-  ) {
-    return t.closeError;
-  }
-  return e;
-}
-
-function pick<K extends keyof ConnectOptions>(o: ConnectOptions, keys: K[]): Pick<ConnectOptions, K> {
-  const out: Partial<Pick<ConnectOptions, K>> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out as Pick<ConnectOptions, K>;
-}
-
-/** Fills options not given explicitly from ssh_config settings (explicit options win). */
-function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSettings | undefined): ConnectOptions {
-  if (!s) return opts;
-  const eff: ConnectOptions = {
-    ...opts,
-    host: s.host,
-    port: opts.port ?? s.port,
-    username: opts.username ?? s.username,
-  };
-  if (opts.agent === undefined && !s.identitiesOnly && s.agent !== false) eff.agent = s.agent;
-  eff.algorithms = { ...s.algorithms, ...opts.algorithms };
-  if (opts.readyTimeout === undefined && s.readyTimeout !== undefined) eff.readyTimeout = s.readyTimeout;
-  if (opts.keepaliveInterval === undefined && s.keepaliveInterval > 0) eff.keepaliveInterval = s.keepaliveInterval;
-  if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
-  if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
-  if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
-  if (opts.proxyJump === undefined && s.proxyJump) eff.proxyJump = s.proxyJump.join(',');
-  return eff;
-}
-
-function makeHostVerifier(
-  opts: ConnectOptions,
-  knownHostsCheck?: (key: PublicKey) => Promise<void>,
-): (key: PublicKey) => Promise<void> {
-  return async (key: PublicKey) => {
-    const fp = key.fingerprint();
-    if (opts.hostKeyFingerprint !== undefined) {
-      const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
-      if (want !== fp) {
-        throw new HostKeyError(`host key fingerprint mismatch: server presented ${fp}, expected ${want}`, fp);
-      }
-      if (!opts.hostVerifier) return;
-    }
-    if (opts.hostVerifier) {
-      let ok: boolean;
-      try {
-        ok = await opts.hostVerifier(key);
-      } catch (e) {
-        throw new HostKeyError(`host key verifier failed: ${(e as Error).message}`, fp);
-      }
-      if (!ok) throw new HostKeyError(`host key ${key.type} ${fp} was rejected by hostVerifier`, fp);
-      return;
-    }
-    if (opts.hostKeyFingerprint !== undefined) return;
-    if (opts.insecureAcceptAnyHostKey) return;
-    if (knownHostsCheck) return knownHostsCheck(key);
-    throw new HostKeyError(
-      `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
-      fp,
-    );
-  };
 }

@@ -1,0 +1,130 @@
+/** Option and result types of the client facade. */
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { AgentClient } from './agent/index.js';
+import type { KeyboardInteractiveRequest } from './auth/client.js';
+import type { StrictHostKeyChecking } from './config/index.js';
+import type { Channel } from './connection/index.js';
+import type { AlgorithmOptions } from './crypto/algorithms.js';
+import type { PrivateKey, PublicKey, Signer } from './keys/index.js';
+import type { RekeyLimit } from './transport/transport.js';
+
+/** Something to log to; each method is optional. */
+export interface Logger {
+  debug?(message: string): void;
+  info?(message: string): void;
+  warn?(message: string): void;
+}
+
+/** Pseudo-terminal request. */
+export interface PtyOptions {
+  term?: string;
+  cols?: number;
+  rows?: number;
+  width?: number;
+  height?: number;
+  /** Terminal modes by name (RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
+  modes?: Record<string, number>;
+}
+
+/** Options of {@link Client.connect}. */
+export interface ConnectOptions {
+  /** Host name or address; with `config`, the Host alias to look up as `ssh` does. */
+  host?: string;
+  /** Default 22 (or the config's Port). */
+  port?: number;
+  /** Required unless `config` is given (then the config's User, or the local user name). */
+  username?: string;
+  /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
+  privateKey?: string | Buffer | PrivateKey | Signer;
+  passphrase?: string;
+  password?: string;
+  /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
+  agent?: string | boolean | AgentClient;
+  onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
+  /** The server asks for a new password; resolve with it. */
+  onPasswordChange?: (prompt: string) => string | Promise<string>;
+  /** Decides whether the server's host key is accepted. */
+  hostVerifier?: (key: PublicKey) => boolean | Promise<boolean>;
+  /** A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it). */
+  hostKeyFingerprint?: string;
+  /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */
+  insecureAcceptAnyHostKey?: boolean;
+  /**
+   * The known_hosts file checked when none of hostVerifier, hostKeyFingerprint and
+   * insecureAcceptAnyHostKey is given (default `~/.ssh/known_hosts`, or the config's
+   * UserKnownHostsFile). `false`: no file.
+   */
+  knownHosts?: string | false;
+  /**
+   * known_hosts policy: `strict` (default; unknown or changed keys fail with HostKeyError),
+   * `accept-new` (unknown hosts are added, changed keys fail), `off` (anything is accepted).
+   */
+  strictHostKeyChecking?: StrictHostKeyChecking;
+  /** Write names added by `accept-new` hashed (`|1|…`), like `HashKnownHosts yes`. */
+  hashKnownHosts?: boolean;
+  /**
+   * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
+   * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,
+   * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump and Compression
+   * are used; options given here win. ProxyCommand is not supported.
+   */
+  config?: boolean | string;
+  /** Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none. */
+  proxyJump?: string;
+  /** Algorithm lists: a full list, or OpenSSH edits of the defaults (`+name`, `-name`, `^name`). */
+  algorithms?: AlgorithmOptions;
+  /** Any Duplex to run SSH over instead of a TCP connection to host:port. */
+  sock?: Duplex;
+  /** Milliseconds for connect + key exchange + authentication (default 20000). */
+  readyTimeout?: number;
+  /** Milliseconds between keepalives when the server is silent (0 = off, the default). */
+  keepaliveInterval?: number;
+  /** Unanswered keepalives before the connection is closed (default 3). */
+  keepaliveCountMax?: number;
+  rekeyLimit?: RekeyLimit;
+  /** Aborts connecting; after connecting, closes the connection. */
+  signal?: AbortSignal;
+  logger?: Logger;
+  /** Called with the server's pre-auth banner text. */
+  onBanner?: (message: string) => void;
+  /** Authentication methods in order (default publickey, keyboard-interactive, password). */
+  authMethods?: string[];
+}
+
+/** Negotiated algorithm names (client to server direction). */
+export interface Algorithms {
+  kex: string;
+  hostKey: string;
+  cipher: string;
+  mac: string;
+  compression: string;
+}
+
+/** Options for commands. */
+export interface ExecOptions {
+  /** Sent to the command's stdin, then EOF. */
+  stdin?: string | Buffer | Readable;
+  env?: Record<string, string>;
+  pty?: boolean | PtyOptions;
+  /** 'utf8' (default) gives strings; 'buffer' gives Buffers. */
+  encoding?: 'utf8' | 'buffer';
+}
+
+/** The result of {@link Client.exec}. */
+export interface ExecResult<T extends string | Buffer = string> {
+  stdout: T;
+  stderr: T;
+  /** Exit status, or null when the command died of a signal or the server sent none. */
+  code: number | null;
+  /** Signal name without `SIG` (e.g. 'TERM'), or null. */
+  signal: string | null;
+}
+
+/** A running remote command. */
+export interface RemoteProcess {
+  stdin: Writable;
+  stdout: Readable;
+  stderr: Readable;
+  channel: Channel;
+  exit: Promise<{ code: number | null; signal: string | null }>;
+}

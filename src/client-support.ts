@@ -1,0 +1,87 @@
+/** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
+
+import type { ConnectOptions } from './client-options.js';
+import type { SshConfigConnectSettings } from './config/index.js';
+import { ConnectionLostError, HostKeyError, InvalidArgumentError, SshError } from './errors.js';
+import type { PublicKey, Signer } from './keys/index.js';
+import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import type { Transport } from './transport/transport.js';
+
+export function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
+  if (key instanceof PrivateKey) return key;
+  if (typeof key === 'string' || Buffer.isBuffer(key))
+    return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
+  if (key && typeof key === 'object' && 'sign' in key && 'publicKey' in key) return key;
+  throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
+}
+
+export function preferTransportError(e: Error, t: Transport): Error {
+  // A local wrapper error (e.g. a failed read of a closed queue) hides the real cause.
+  if (
+    t.closeError instanceof SshError &&
+    e instanceof ConnectionLostError &&
+    !(t.closeError instanceof ConnectionLostError)
+  ) {
+    return t.closeError;
+  }
+  return e;
+}
+
+export function pick<K extends keyof ConnectOptions>(o: ConnectOptions, keys: K[]): Pick<ConnectOptions, K> {
+  const out: Partial<Pick<ConnectOptions, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as Pick<ConnectOptions, K>;
+}
+
+/** Fills options not given explicitly from ssh_config settings (explicit options win). */
+export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSettings | undefined): ConnectOptions {
+  if (!s) return opts;
+  const eff: ConnectOptions = {
+    ...opts,
+    host: s.host,
+    port: opts.port ?? s.port,
+    username: opts.username ?? s.username,
+  };
+  if (opts.agent === undefined && !s.identitiesOnly && s.agent !== false) eff.agent = s.agent;
+  eff.algorithms = { ...s.algorithms, ...opts.algorithms };
+  if (opts.readyTimeout === undefined && s.readyTimeout !== undefined) eff.readyTimeout = s.readyTimeout;
+  if (opts.keepaliveInterval === undefined && s.keepaliveInterval > 0) eff.keepaliveInterval = s.keepaliveInterval;
+  if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
+  if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
+  if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
+  if (opts.proxyJump === undefined && s.proxyJump) eff.proxyJump = s.proxyJump.join(',');
+  return eff;
+}
+
+export function makeHostVerifier(
+  opts: ConnectOptions,
+  knownHostsCheck?: (key: PublicKey) => Promise<void>,
+): (key: PublicKey) => Promise<void> {
+  return async (key: PublicKey) => {
+    const fp = key.fingerprint();
+    if (opts.hostKeyFingerprint !== undefined) {
+      const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
+      if (want !== fp) {
+        throw new HostKeyError(`host key fingerprint mismatch: server presented ${fp}, expected ${want}`, fp);
+      }
+      if (!opts.hostVerifier) return;
+    }
+    if (opts.hostVerifier) {
+      let ok: boolean;
+      try {
+        ok = await opts.hostVerifier(key);
+      } catch (e) {
+        throw new HostKeyError(`host key verifier failed: ${(e as Error).message}`, fp);
+      }
+      if (!ok) throw new HostKeyError(`host key ${key.type} ${fp} was rejected by hostVerifier`, fp);
+      return;
+    }
+    if (opts.hostKeyFingerprint !== undefined) return;
+    if (opts.insecureAcceptAnyHostKey) return;
+    if (knownHostsCheck) return knownHostsCheck(key);
+    throw new HostKeyError(
+      `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
+      fp,
+    );
+  };
+}
