@@ -4,8 +4,19 @@
  * Leaves nothing behind.
  */
 
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ExecRequest, Session } from '../src/index.js';
-import { Client, generatePrivateKey, runLocalProcess, Server } from '../src/index.js';
+import {
+  Client,
+  generatePrivateKey,
+  LocalFsBackend,
+  runLocalProcess,
+  Server,
+  sftpSubsystemHandler,
+} from '../src/index.js';
 
 const STREAM_BYTES = 100 * 1024 * 1024;
 const STREAM_COMMAND = 'secsh-demo-stream';
@@ -51,6 +62,9 @@ async function main(): Promise<void> {
       else runLocalProcess(session, req.command);
     });
   });
+  // SFTP, confined to a fresh temporary directory that is removed at the end.
+  const root = await mkdtemp(join(tmpdir(), 'secsh-demo-'));
+  server.on('session', sftpSubsystemHandler(new LocalFsBackend(root)));
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const fingerprint = hostKey.publicKey.fingerprint();
   console.log(`server   listening on 127.0.0.1:${port}`);
@@ -93,8 +107,29 @@ async function main(): Promise<void> {
     `streamed ${STREAM_BYTES / 1024 / 1024} MiB server→client in ${secs.toFixed(2)} s: ${(STREAM_BYTES / 1e6 / secs).toFixed(1)} MB/s`,
   );
 
+  const sftp = await client.sftp();
+  const local = join(root, 'local-original.bin');
+  const back = join(root, 'local-copy.bin');
+  const data = randomBytes(8 * 1024 * 1024);
+  await writeFile(local, data);
+  const s0 = performance.now();
+  await sftp.upload(local, '/uploaded.bin');
+  const s1 = performance.now();
+  await sftp.download('/uploaded.bin', back);
+  const s2 = performance.now();
+  const same =
+    createHash('sha256')
+      .update(await readFile(back))
+      .digest('hex') === createHash('sha256').update(data).digest('hex');
+  if (!same) throw new Error('sftp: the downloaded file differs from the uploaded one');
+  console.log(
+    `sftp     uploaded 8 MiB in ${(s1 - s0).toFixed(0)} ms, downloaded it in ${(s2 - s1).toFixed(0)} ms, sha256 identical`,
+  );
+  sftp.end();
+
   await client.close();
   await server.close();
+  await rm(root, { recursive: true, force: true });
   console.log('done');
 }
 
