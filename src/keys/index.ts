@@ -1,4 +1,6 @@
 /** The keys layer: public and private keys, signers, formats and generation. */
+
+export { ARGON2_LIMITS, type Argon2Params, type Argon2Type, argon2 } from './argon2.js';
 export {
   type AuthorizedKey,
   type AuthorizedKeyOption,
@@ -7,6 +9,7 @@ export {
   parseAuthorizedKeys,
 } from './authorized-keys.js';
 export { bcryptPbkdf } from './bcrypt-pbkdf.js';
+export { blake2b } from './blake2b.js';
 export {
   CERT_FOREVER,
   Certificate,
@@ -29,6 +32,7 @@ export {
   writeFileAtomic,
   writePrivateKeyFile,
 } from './files.js';
+export type { PpkArgon2Options } from './formats/ppk.js';
 export { type GenerateOptions, generatePrivateKey } from './generate.js';
 export { algorithmFits, isKeyType, signatureAlgorithmsFor } from './kinds/index.js';
 export { type ParsePrivateKeyOptions, parsePrivateKey, parsePublicKey } from './parse.js';

@@ -4,6 +4,7 @@ import { InvalidArgumentError, KeyError } from '../errors.js';
 import { MAX_KEY_FILE } from './formats/armor.js';
 import { isOpenSSHPrivateKey, parseOpenSSHPrivateKey } from './formats/openssh.js';
 import { isPemPrivateKey, parsePemPrivateKey } from './formats/pem.js';
+import { isPpk, parsePpk } from './formats/ppk.js';
 import { isRfc4716, parseRfc4716 } from './formats/rfc4716.js';
 import { isKeyType, keyTypeOf, kindOf } from './kinds/index.js';
 import { PrivateKey } from './private-key.js';
@@ -64,7 +65,7 @@ export interface ParsePrivateKeyOptions {
 
 /**
  * Parses a private key: OpenSSH format (plain or bcrypt-encrypted with AES-CTR/CBC/GCM) or PEM (PKCS#1, SEC1,
- * PKCS#8, legacy encrypted PEM). A missing or wrong passphrase throws {@link KeyPassphraseError}; anything else
+ * PKCS#8, legacy encrypted PEM) or PuTTY .ppk v2/v3. A missing or wrong passphrase throws {@link KeyPassphraseError}; anything else
  * malformed or unsupported throws {@link KeyError}.
  */
 export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKeyOptions = {}): PrivateKey {
@@ -77,6 +78,10 @@ export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKey
   const pass = typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : passphrase;
   if (isOpenSSHPrivateKey(text)) {
     const k = parseOpenSSHPrivateKey(text, pass);
+    return PrivateKey.fromKeyObject(k.key, k.comment);
+  }
+  if (isPpk(text)) {
+    const k = parsePpk(text, pass);
     return PrivateKey.fromKeyObject(k.key, k.comment);
   }
   if (isPemPrivateKey(text)) {

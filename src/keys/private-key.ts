@@ -4,6 +4,7 @@ import { KeyError } from '../errors.js';
 import { SshWriter } from '../wire/index.js';
 import { encodeOpenSSHPrivateKey } from './formats/openssh.js';
 import { encodePkcs8PrivateKey } from './formats/pem.js';
+import { encodePpk, type PpkArgon2Options } from './formats/ppk.js';
 import { algorithmFits, keyTypeOf, kindOf } from './kinds/index.js';
 import { PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
@@ -19,6 +20,8 @@ export interface PrivateKeyExportOptions {
   rounds?: number;
   /** OpenSSH format: cipher for an encrypted key (default `aes256-ctr`). */
   cipher?: string;
+  /** PPK format: Argon2id cost for an encrypted key (default 8192 KiB, 8 passes, 1 lane). */
+  argon2?: PpkArgon2Options;
   /** Comment stored in OpenSSH/PPK files (default: the key's comment). */
   comment?: string;
 }
@@ -87,6 +90,8 @@ export class PrivateKey implements Signer {
         });
       case 'pkcs8':
         return encodePkcs8PrivateKey(this.#key, pass);
+      case 'ppk':
+        return encodePpk(this.type, this.#key, this.publicKey.blob, comment, pass, opts.argon2);
       default:
         throw new KeyError(`unknown private key format: ${String(opts.format)}`);
     }

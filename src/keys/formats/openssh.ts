@@ -95,7 +95,8 @@ export function parseOpenSSHPrivateKey(text: string, passphrase?: Uint8Array): D
     const key = kind.readPrivate(type, pr);
     const comment = pr.string(MAX_COMMENT).toString('utf8');
     const pad = pr.rest();
-    if (pad.length >= blockSize) throw new KeyError('too much padding in private section');
+    // OpenSSH checks only the 1, 2, 3, … pattern (PuTTY pads unencrypted keys to 16 bytes); bound it anyway.
+    if (pad.length > 255) throw new KeyError('too much padding in private section');
     for (let i = 0; i < pad.length; i++) {
       if (pad[i] !== i + 1) throw new KeyError('bad padding in private section');
     }
