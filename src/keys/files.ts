@@ -66,7 +66,8 @@ export async function readPrivateKeyFile(path: string, opts: ReadPrivateKeyFileO
     await fh.close();
   }
   try {
-    return parsePrivateKey(data, opts.passphrase !== undefined ? { passphrase: opts.passphrase } : {});
+    const { allowInsecurePermissions: _, ...parseOpts } = opts;
+    return parsePrivateKey(data, parseOpts);
   } finally {
     data.fill(0);
   }

@@ -61,6 +61,11 @@ export function parsePublicKey(data: string | Uint8Array): PublicKey {
 export interface ParsePrivateKeyOptions {
   /** Passphrase of an encrypted key (a string is UTF-8 encoded). */
   passphrase?: string | Uint8Array;
+  /**
+   * Most bcrypt_pbkdf rounds an encrypted OpenSSH key may ask for (default 1000, at most 10,000): each round costs
+   * about 15 ms, so a hostile file cannot stall the caller for long.
+   */
+  maxKdfRounds?: number;
 }
 
 /**
@@ -77,7 +82,7 @@ export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKey
   }
   const pass = typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : passphrase;
   if (isOpenSSHPrivateKey(text)) {
-    const k = parseOpenSSHPrivateKey(text, pass);
+    const k = parseOpenSSHPrivateKey(text, pass, opts.maxKdfRounds);
     return PrivateKey.fromKeyObject(k.key, k.comment);
   }
   if (isPpk(text)) {

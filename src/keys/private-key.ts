@@ -6,6 +6,7 @@ import { encodeOpenSSHPrivateKey } from './formats/openssh.js';
 import { encodePkcs8PrivateKey } from './formats/pem.js';
 import { encodePpk, type PpkArgon2Options } from './formats/ppk.js';
 import { algorithmFits, keyTypeOf, kindOf } from './kinds/index.js';
+import { RSA_MAX_BITS } from './kinds/rsa.js';
 import { PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
 import type { KeyType, SignatureAlgorithm } from './types.js';
@@ -38,9 +39,13 @@ export class PrivateKey implements Signer {
     this.publicKey = publicKey;
   }
 
-  /** Wraps a private node KeyObject (ed25519, EC P-256/384/521 or RSA). */
+  /** Wraps a private node KeyObject (ed25519, EC P-256/384/521, RSA up to 16384 bits, DSA). */
   static fromKeyObject(key: KeyObject, comment = ''): PrivateKey {
     if (key.type !== 'private') throw new KeyError('not a private key');
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if ((key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'dsa') && bits > RSA_MAX_BITS) {
+      throw new KeyError(`${key.asymmetricKeyType.toUpperCase()} modulus larger than ${RSA_MAX_BITS} bits`);
+    }
     return asKeyError('unsupported private key', () => {
       const type = keyTypeOf(key);
       const blob = kindOf(type).publicBlob(type, key);

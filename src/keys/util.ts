@@ -18,7 +18,9 @@ export function asKeyError<T>(what: string, fn: () => T): T {
  * count). Returns the unsigned big-endian magnitude with leading zeros stripped.
  */
 export function readPositiveMpint(r: SshReader, maxBytes: number, what: string): Buffer {
-  const raw = r.string(maxBytes + 1);
+  const len = r.uint32();
+  if (len > maxBytes + 1) throw new KeyError(`${what} is too large (${len} bytes, at most ${maxBytes})`);
+  const raw = r.raw(len);
   if (raw.length === 0) throw new KeyError(`${what} is zero`);
   if ((raw[0] as number) & 0x80) throw new KeyError(`${what} is negative`);
   let i = 0;

@@ -16,6 +16,9 @@ const MAGIC = Buffer.from('openssh-key-v1\0', 'latin1');
 const MAX_SECTION = 64 * 1024;
 const MAX_COMMENT = 4096;
 
+/** Default most bcrypt rounds a key file may ask for when read (~15 ms each here; ssh-keygen's default is 16). */
+export const DEFAULT_MAX_ROUNDS = 1000;
+
 /** A decoded OpenSSH private key. */
 export interface DecodedPrivateKey {
   readonly type: KeyType;
@@ -33,7 +36,11 @@ export function isOpenSSHPrivateKey(text: string): boolean {
  * Parses an `openssh-key-v1` private key. Encrypted keys (bcrypt KDF with AES-CTR/CBC/GCM) need `passphrase`:
  * none given or a wrong one → {@link KeyPassphraseError}; anything malformed → {@link KeyError}.
  */
-export function parseOpenSSHPrivateKey(text: string, passphrase?: Uint8Array): DecodedPrivateKey {
+export function parseOpenSSHPrivateKey(
+  text: string,
+  passphrase?: Uint8Array,
+  maxRounds: number = DEFAULT_MAX_ROUNDS,
+): DecodedPrivateKey {
   const data = dearmor(text, OPENSSH_LABEL);
   return asKeyError('malformed OpenSSH private key', () => {
     if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -70,6 +77,9 @@ export function parseOpenSSHPrivateKey(text: string, passphrase?: Uint8Array): D
       kr.ensureEnd('bcrypt KDF options');
       if (section.length === 0 || section.length % blockSize !== 0) {
         throw new KeyError('encrypted section is not a whole number of blocks');
+      }
+      if (rounds > maxRounds) {
+        throw new KeyError(`bcrypt KDF with ${rounds} rounds refused (limit ${maxRounds}; see maxKdfRounds)`);
       }
       const km = bcryptPbkdf(passphrase, salt, rounds, cipher.keyLength + cipher.ivLength);
       const key = km.subarray(0, cipher.keyLength);
