@@ -63,8 +63,38 @@ export {
   supportedAlgorithms,
 } from './crypto/algorithms.js';
 export * from './errors.js';
-export type { Signer } from './keys/index.js';
-export { generatePrivateKey, PrivateKey, PublicKey, parsePrivateKey, parsePublicKey } from './keys/index.js';
+export type {
+  AuthorizedKey,
+  AuthorizedKeyOption,
+  CertificateOptions,
+  CertificateVerifyOptions,
+  IssueCertificateOptions,
+  ParseAuthorizedKeysOptions,
+  ParsePrivateKeyOptions,
+  PpkArgon2Options,
+  PrivateKeyExportOptions,
+  PublicKeyExportOptions,
+  ReadPrivateKeyFileOptions,
+  Signer,
+} from './keys/index.js';
+export {
+  CERT_FOREVER,
+  Certificate,
+  CertificateSigner,
+  certificateAlgorithmFor,
+  certificateOf,
+  generatePrivateKey,
+  issueCertificate,
+  PrivateKey,
+  PublicKey,
+  parseAuthorizedKeyLine,
+  parseAuthorizedKeys,
+  parseCertificate,
+  parsePrivateKey,
+  parsePublicKey,
+  readPrivateKeyFile,
+  writePrivateKeyFile,
+} from './keys/index.js';
 export type { KeyType, SignatureAlgorithm } from './keys/types.js';
 export type { LocalProcessOptions } from './server/local.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
