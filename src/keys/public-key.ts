@@ -106,7 +106,7 @@ export class PublicKey {
   }
 
   /**
-   * Serialises the public key: `openssh` (the one-line form, the default), `rfc4716`
+   * Serialises the public key as file text ending in a newline: `openssh` (the one-line form, the default), `rfc4716`
    * (`---- BEGIN SSH2 PUBLIC KEY ----`, as `ssh-keygen -e`) or `spki` (PEM `PUBLIC KEY`, as `ssh-keygen -e -m PKCS8`).
    * `comment` defaults to the key's comment (not used by `spki`).
    */
