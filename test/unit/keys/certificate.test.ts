@@ -139,7 +139,7 @@ describe('certificates issued by secsh', () => {
       writeFileSync(path, `${cert.toString()}\n`);
       const out = keygen(['-L', '-f', path]);
       assert.match(out, /Type: ecdsa-sha2-nistp256-cert-v01@openssh.com user certificate/);
-      assert.match(out, new RegExp(`Public key: ECDSA-CERT ${subject.publicKey.fingerprint().replace('+', '\\+')}`));
+      assert.ok(out.includes(`Public key: ECDSA-CERT ${subject.publicKey.fingerprint()}`), out);
       assert.ok(out.includes(`Signing CA: `) && out.includes(ca.publicKey.fingerprint()), out);
       if (caName === 'rsa') assert.match(out, /using rsa-sha2-256/);
       assert.match(out, /Key ID: "issued-by-secsh"/);
