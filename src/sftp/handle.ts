@@ -165,6 +165,11 @@ export interface PipelineOptions {
 /**
  * Reads a file with many READs in flight, yielding contiguous data in order. A short read is
  * followed by a READ for exactly the rest of that range; the first EOF fixes the end of file.
+ *
+ * Each reply tops the pipeline up at once (not only when the consumer asks for the next chunk), so
+ * a consumer that awaits something per chunk (a file write) does not let the requests run dry. At
+ * most `concurrency` READs are in flight and at most `concurrency` answered chunks wait for the
+ * consumer, which bounds memory at about 2 × concurrency × chunkSize.
  */
 export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
   const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.client.readChunk, fh.client.readChunk));
@@ -175,6 +180,7 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
   let eof = end;
   let inflight = 0;
   let failure: unknown;
+  let stopped = false;
   const ready = new Map<number, Buffer>();
   const retry: { off: number; len: number }[] = [];
   let wake: (() => void) | undefined;
@@ -187,12 +193,14 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
     fh.read(len, off).then(
       (data) => {
         inflight--;
+        if (stopped) return;
         if (data.length === 0) {
           if (off < eof) eof = off;
         } else if (off < eof) {
           ready.set(off, data);
           if (data.length < len) retry.push({ off: off + data.length, len: len - data.length });
         }
+        fill();
         wake?.();
       },
       (e) => {
@@ -203,19 +211,25 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
     );
   };
 
+  /** Re-requests short-read tails, then keeps `concurrency` READs in flight while the consumer keeps up. */
+  const fill = () => {
+    if (stopped || failure || signal?.aborted) return;
+    while (retry.length > 0) {
+      const r = retry.shift() as { off: number; len: number };
+      if (r.off < eof) issue(r.off, r.len);
+    }
+    while (inflight < concurrency && ready.size < concurrency && next < eof) {
+      const len = Math.min(chunk, eof - next);
+      issue(next, len);
+      next += len;
+    }
+  };
+
   try {
     for (;;) {
       if (signal?.aborted) throw new AbortError('transfer aborted', { cause: signal.reason });
       if (failure) throw failure;
-      while (retry.length > 0) {
-        const r = retry.shift() as { off: number; len: number };
-        if (r.off < eof) issue(r.off, r.len);
-      }
-      while (inflight < concurrency && next < eof) {
-        const len = Math.min(chunk, eof - next);
-        issue(next, len);
-        next += len;
-      }
+      fill();
       let piece = ready.get(emit);
       while (piece !== undefined) {
         ready.delete(emit);
@@ -223,13 +237,16 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
         emit += piece.length;
         if (piece.length > 0) yield piece;
         if (signal?.aborted) throw new AbortError('transfer aborted', { cause: signal.reason });
+        if (failure) throw failure;
+        fill();
         piece = ready.get(emit);
       }
       if (emit >= eof) return;
       // Replies that arrived while the consumer held a yielded chunk: act on them before waiting.
-      if (failure || retry.length > 0 || ready.has(emit) || (inflight < concurrency && next < eof)) continue;
-      if (inflight === 0 && retry.length === 0 && next >= eof) {
-        // Everything answered but a range is missing: cannot happen with a conforming server.
+      if (failure || retry.length > 0 || ready.has(emit)) continue;
+      if (inflight === 0 && retry.length === 0) {
+        // Nothing in flight and nothing could be issued, yet the next range is missing: cannot happen
+        // with a conforming server (and waiting would never end).
         throw new SftpError(FX.FAILURE, `missing data at offset ${emit}`, fh.path);
       }
       await new Promise<void>((resolve) => {
@@ -238,6 +255,7 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
       wake = undefined;
     }
   } finally {
+    stopped = true;
     signal?.removeEventListener('abort', onAbort);
     ready.clear();
   }

@@ -82,6 +82,17 @@ async function readLocal(fh: FileHandle, offset: number, length: number): Promis
   return buf.subarray(0, got);
 }
 
+/** Local file writes a download keeps in flight. */
+const LOCAL_WRITES = 8;
+
+async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  let off = 0;
+  while (off < buf.length) {
+    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
+    off += bytesWritten;
+  }
+}
+
 async function readRemoteExact(fh: SftpFileHandle, offset: number, length: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let got = 0;
@@ -129,20 +140,38 @@ export async function download(
     if (start === 0) await lfh.truncate(0);
     const progress = progressReporter(opts, total, start);
     let pos = start;
-    for await (const piece of rfh.readChunks({
-      start,
-      ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
-      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    })) {
-      let off = 0;
-      while (off < piece.length) {
-        const { bytesWritten } = await lfh.write(piece, off, piece.length - off, pos + off);
-        off += bytesWritten;
+    // Positional writes, several at once: one at a time, each write's thread-pool round trip
+    // would pace the whole download (and, through the bounded read-ahead, the READs in flight).
+    const out = lfh;
+    const writes = new Set<Promise<void>>();
+    let failure: unknown;
+    try {
+      for await (const piece of rfh.readChunks({
+        start,
+        ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      })) {
+        const w: Promise<void> = writeFully(out, piece, pos).then(
+          () => {
+            writes.delete(w);
+            progress(piece.length);
+          },
+          (e) => {
+            writes.delete(w);
+            failure ??= e;
+          },
+        );
+        writes.add(w);
+        pos += piece.length;
+        if (writes.size >= LOCAL_WRITES) await Promise.race(writes);
+        if (failure) throw failure;
       }
-      pos += piece.length;
-      progress(piece.length);
+    } finally {
+      // Never leave a write running on a file handle that is about to be closed.
+      await Promise.all(writes);
     }
+    if (failure) throw failure;
     await lfh.truncate(pos);
     if (opts.preserve) {
       if (st.mode !== undefined) await lfh.chmod(st.mode & 0o7777);

@@ -134,6 +134,48 @@ test('random short reads: downloads, readFile and streams stay exact', async () 
   s.end();
 });
 
+test('pipelined reads keep READs going while the consumer holds a chunk, with bounded read-ahead', async () => {
+  let served = 0;
+  const backend = new LocalFsBackend(root);
+  const counting = new Proxy(backend, {
+    get(target, prop, recv) {
+      const v = Reflect.get(target, prop, recv);
+      if (typeof v !== 'function') return v;
+      if (prop !== 'open') return v.bind(target);
+      return async (...args: Parameters<LocalFsBackend['open']>) => {
+        const f = await target.open(...args);
+        const read = f.read.bind(f);
+        f.read = (off: number, len: number) => {
+          served++;
+          return read(off, len);
+        };
+        return f;
+      };
+    },
+  });
+  const { client: s } = await sftpPair(counting);
+  const data = randomBytes(64 * 1024);
+  writeFileSync(join(root, 'ahead.bin'), data);
+  const fh = await s.open('/ahead.bin', 'r');
+  const parts: Buffer[] = [];
+  let duringPause = 0;
+  for await (const c of fh.readChunks({ chunkSize: 1024, concurrency: 4 })) {
+    if (parts.length === 0) {
+      const before = served;
+      await new Promise((r) => setTimeout(r, 100));
+      duringPause = served - before;
+    }
+    parts.push(c);
+  }
+  await fh.close();
+  // Replies landing while the first chunk is held top the pipeline up (not just the 3 already in
+  // flight), but no more than about 2 × concurrency chunks are read ahead of the consumer.
+  assert.ok(duringPause > 3, `only ${duringPause} READs served while the consumer was busy`);
+  assert.ok(duringPause <= 8, `${duringPause} READs served while the consumer was busy`);
+  assert.equal(sha(Buffer.concat(parts)), sha(data));
+  s.end();
+});
+
 test('createWriteStream keeps writes in flight and finishes after all acks', async () => {
   const { client: s } = await sftpPair(new LocalFsBackend(root));
   const data = randomBytes(1_000_003);
