@@ -5,7 +5,7 @@ import type { KeyboardInteractiveRequest } from './auth/client.js';
 import type { StrictHostKeyChecking } from './config/index.js';
 import type { Channel } from './connection/index.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
-import type { PrivateKey, PublicKey, Signer } from './keys/index.js';
+import type { Certificate, PrivateKey, PublicKey, Signer } from './keys/index.js';
 import type { RekeyLimit } from './transport/transport.js';
 
 /** Something to log to; each method is optional. */
@@ -36,6 +36,8 @@ export interface ConnectOptions {
   username?: string;
   /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
   privateKey?: string | Buffer | PrivateKey | Signer;
+  /** An OpenSSH certificate for `privateKey` (the `-cert.pub` contents): authenticates with the certificate. */
+  certificate?: string | Buffer;
   passphrase?: string;
   password?: string;
   /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
@@ -43,8 +45,11 @@ export interface ConnectOptions {
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password; resolve with it. */
   onPasswordChange?: (prompt: string) => string | Promise<string>;
-  /** Decides whether the server's host key is accepted. */
-  hostVerifier?: (key: PublicKey) => boolean | Promise<boolean>;
+  /**
+   * Decides whether the server's host key is accepted. For a host certificate `key` is the certified
+   * key and `certificate` the certificate (its CA signature is not checked; call `certificate.verify`).
+   */
+  hostVerifier?: (key: PublicKey, certificate?: Certificate) => boolean | Promise<boolean>;
   /** A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it). */
   hostKeyFingerprint?: string;
   /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */

@@ -3,11 +3,22 @@
 import type { ConnectOptions } from './client-options.js';
 import type { SshConfigConnectSettings } from './config/index.js';
 import { ConnectionLostError, HostKeyError, InvalidArgumentError, SshError } from './errors.js';
-import type { PublicKey, Signer } from './keys/index.js';
-import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import type { Certificate, PublicKey, Signer } from './keys/index.js';
+import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey } from './keys/index.js';
 import type { Transport } from './transport/transport.js';
 
-export function toSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
+export function toSigner(
+  key: ConnectOptions['privateKey'],
+  passphrase: string | undefined,
+  certificate?: ConnectOptions['certificate'],
+): Signer {
+  const signer = toPlainSigner(key, passphrase);
+  if (certificate === undefined) return signer;
+  const cert = parseCertificate(typeof certificate === 'string' ? certificate : certificate.toString('utf8'));
+  return new CertificateSigner(signer, cert);
+}
+
+function toPlainSigner(key: ConnectOptions['privateKey'], passphrase: string | undefined): Signer {
   if (key instanceof PrivateKey) return key;
   if (typeof key === 'string' || Buffer.isBuffer(key))
     return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
@@ -55,9 +66,9 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
 
 export function makeHostVerifier(
   opts: ConnectOptions,
-  knownHostsCheck?: (key: PublicKey) => Promise<void>,
-): (key: PublicKey) => Promise<void> {
-  return async (key: PublicKey) => {
+  knownHostsCheck?: (key: PublicKey, certificate?: Certificate) => Promise<void>,
+): (key: PublicKey, certificate?: Certificate) => Promise<void> {
+  return async (key: PublicKey, certificate?: Certificate) => {
     const fp = key.fingerprint();
     if (opts.hostKeyFingerprint !== undefined) {
       const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
@@ -69,7 +80,7 @@ export function makeHostVerifier(
     if (opts.hostVerifier) {
       let ok: boolean;
       try {
-        ok = await opts.hostVerifier(key);
+        ok = await opts.hostVerifier(key, certificate);
       } catch (e) {
         throw new HostKeyError(`host key verifier failed: ${(e as Error).message}`, fp);
       }
@@ -78,7 +89,7 @@ export function makeHostVerifier(
     }
     if (opts.hostKeyFingerprint !== undefined) return;
     if (opts.insecureAcceptAnyHostKey) return;
-    if (knownHostsCheck) return knownHostsCheck(key);
+    if (knownHostsCheck) return knownHostsCheck(key, certificate);
     throw new HostKeyError(
       `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
       fp,

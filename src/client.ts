@@ -41,7 +41,7 @@ import {
   SshError,
   TimeoutError,
 } from './errors.js';
-import type { PublicKey, Signer } from './keys/index.js';
+import type { Certificate, PublicKey, Signer } from './keys/index.js';
 import type { SftpClientOptions } from './sftp/client.js';
 import { SftpClient } from './sftp/client.js';
 import { Transport } from './transport/transport.js';
@@ -119,13 +119,18 @@ export class Client extends EventEmitter {
     if (typeof eff.username !== 'string') throw new InvalidArgumentError('username is required');
     if (!eff.sock && !eff.host) throw new InvalidArgumentError('host (or sock) is required');
     const signers: Signer[] = [];
-    if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase));
+    if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase, opts.certificate));
     if (settings)
       signers.push(
-        ...(await loadIdentityFiles(settings.identityFiles, opts.passphrase, (m) => opts.logger?.debug?.(m))),
+        ...(await loadIdentityFiles(
+          settings.identityFiles,
+          opts.passphrase,
+          (m) => opts.logger?.debug?.(m),
+          settings.certificateFiles,
+        )),
       );
     let algorithms = resolveAlgorithms(eff.algorithms);
-    let knownHostsCheck: ((key: PublicKey) => Promise<void>) | undefined;
+    let knownHostsCheck: ((key: PublicKey, certificate?: Certificate) => Promise<void>) | undefined;
     if (!opts.hostVerifier && opts.hostKeyFingerprint === undefined && !opts.insecureAcceptAnyHostKey) {
       const paths =
         opts.knownHosts === false
@@ -210,6 +215,7 @@ export class Client extends EventEmitter {
         'strictHostKeyChecking',
         'hashKnownHosts',
         'privateKey',
+        'certificate',
         'passphrase',
         'signal',
         'logger',
@@ -223,7 +229,7 @@ export class Client extends EventEmitter {
     opts: ConnectOptions & { username: string },
     signers: Signer[],
     algorithms: AlgorithmLists,
-    verifyHostKey: (key: PublicKey) => Promise<void>,
+    verifyHostKey: (key: PublicKey, certificate?: Certificate) => Promise<void>,
   ): Promise<Client> {
     const log = opts.logger;
 

@@ -56,6 +56,7 @@ export {
 export { Channel, Connection } from './connection/index.js';
 export type { AlgorithmKind, AlgorithmLists, AlgorithmOption, AlgorithmOptions } from './crypto/algorithms.js';
 export {
+  CERTIFICATE_HOST_KEY_ALGORITHMS,
   DEFAULT_ALGORITHMS,
   INSECURE_ALGORITHMS,
   resolveAlgorithmList,

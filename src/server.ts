@@ -44,6 +44,12 @@ export interface ServerOptions {
   algorithms?: AlgorithmOptions;
   /** Signature algorithms accepted for user keys, also announced in server-sig-algs. */
   publicKeyAlgorithms?: readonly string[];
+  /**
+   * CA keys trusted to sign user certificates (sshd's TrustedUserCAKeys): a certificate verified for the
+   * user name (type user, principal listed, valid now) reaches the policy with `ctx.key` = the certified
+   * key and `ctx.certificate`. Without it certificates are refused.
+   */
+  trustedUserCAKeys?: readonly PublicKey[];
   /** Failed attempts allowed per connection; the next failure disconnects (default 6). */
   maxAuthAttempts?: number;
   /** Milliseconds from connect to successful authentication (default 120000; 0 = no limit). */
@@ -306,6 +312,7 @@ export class Server extends EventEmitter {
       ...(o.maxPasswordLength !== undefined ? { maxPasswordLength: o.maxPasswordLength } : {}),
       ...(o.authFailureDelay !== undefined ? { failureDelay: o.authFailureDelay } : {}),
       ...(o.publicKeyAlgorithms ? { publicKeyAlgorithms: o.publicKeyAlgorithms } : {}),
+      ...(o.trustedUserCAKeys ? { trustedUserCAKeys: o.trustedUserCAKeys } : {}),
       ...(remoteAddress ? { remoteAddress } : {}),
     }).then(
       (result) => {

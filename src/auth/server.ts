@@ -7,7 +7,7 @@
 
 import type { DisconnectReasonCode } from '../errors.js';
 import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
-import { PublicKey } from '../keys/index.js';
+import { Certificate, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { MessageQueue } from './queue.js';
@@ -43,6 +43,11 @@ export interface AuthContext {
    * identifier was verified, so the client holds the private key.
    */
   key?: PublicKey;
+  /**
+   * publickey with a certificate (`*-cert-v01@openssh.com`): the certificate, already verified against
+   * a trusted user CA for this user name and the current time; `key` is then the certified key.
+   */
+  certificate?: Certificate;
   /** publickey: true once the signature verified. */
   signed?: boolean;
   /** publickey: the signature algorithm the client used. */
@@ -89,6 +94,8 @@ export interface ServerAuthOptions {
   publicKeyAlgorithms?: readonly string[];
   /** The peer's address, passed to the policy. */
   remoteAddress?: string;
+  /** CA keys trusted to sign user certificates (like sshd's TrustedUserCAKeys); none: certificates are refused. */
+  trustedUserCAKeys?: readonly PublicKey[];
 }
 
 /** The result of a successful authentication. */
@@ -118,6 +125,7 @@ export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
 ]);
 
 const SERVICE = 'ssh-connection';
+const CERT_SUFFIX = '-cert-v01@openssh.com';
 const MAX_USERNAME = 256;
 const MAX_KEY_BLOB = 16 * 1024;
 const MAX_SIGNATURE = 16 * 1024;
@@ -232,18 +240,38 @@ export async function authenticateServer(
       const sig = hasSig ? r.string(MAX_SIGNATURE) : undefined;
       r.ensureEnd('USERAUTH_REQUEST publickey');
       let key: PublicKey | undefined;
+      let certificate: Certificate | undefined;
+      // A certificate algorithm (PROTOCOL.certkeys) is signed with the plain one: rsa-sha2-512-cert-v01@… → rsa-sha2-512.
+      const sigAlg = alg.endsWith(CERT_SUFFIX) ? alg.slice(0, -CERT_SUFFIX.length) : alg;
       try {
-        key = PublicKey.fromBlob(blob);
+        if (sigAlg !== alg) {
+          const cas = o.trustedUserCAKeys ?? [];
+          if (cas.length > 0) {
+            const cert = Certificate.fromBlob(blob);
+            cert.verify({ trustedCAs: cas, type: 'user', principal: username });
+            if (cert.principals.length === 0) throw new AuthError('certificate lists no principals');
+            certificate = cert;
+            key = cert.publicKey;
+          }
+        } else {
+          key = PublicKey.fromBlob(blob);
+        }
       } catch {
         key = undefined;
+        certificate = undefined;
       }
       const usable =
-        key !== undefined && pkAlgs.includes(alg) && key.signatureAlgorithms.includes(alg as SignatureAlgorithm);
+        key !== undefined &&
+        pkAlgs.includes(sigAlg) &&
+        key.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm) &&
+        (certificate === undefined || certificate.certType === `${key.type}${CERT_SUFFIX}`);
+      const certField = certificate ? { certificate } : {};
       if (key && usable && !sig) {
         decision = await o.authenticate({
           ...base,
           method,
           key,
+          ...certField,
           signed: false,
           signatureAlgorithm: alg,
           prompt: noPrompt,
@@ -258,7 +286,7 @@ export async function authenticateServer(
         const data = new SshWriter(sid.length + signedEnd + 8).string(sid).raw(p.subarray(0, signedEnd)).toBuffer();
         let ok = false;
         try {
-          ok = sigAlgorithm(sig) === alg && key.verify(data, sig, alg as SignatureAlgorithm);
+          ok = sigAlgorithm(sig) === sigAlg && key.verify(data, sig, sigAlg as SignatureAlgorithm);
         } catch {
           ok = false;
         }
@@ -267,6 +295,7 @@ export async function authenticateServer(
             ...base,
             method,
             key,
+            ...certField,
             signed: true,
             signatureAlgorithm: alg,
             prompt: noPrompt,

@@ -5,7 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { type AlgorithmKind, supportedAlgorithms } from '../crypto/algorithms.js';
 import { InvalidArgumentError, KeyError, KeyPassphraseError } from '../errors.js';
-import { type PrivateKey, parsePrivateKey } from '../keys/index.js';
+import {
+  type Certificate,
+  CertificateSigner,
+  type PrivateKey,
+  parseCertificate,
+  parsePrivateKey,
+  type Signer,
+} from '../keys/index.js';
 import type { StrictHostKeyChecking } from './host-key-policy.js';
 import type { ResolvedSshConfig } from './ssh-config.js';
 
@@ -17,6 +24,8 @@ export interface SshConfigConnectSettings {
   username: string;
   /** IdentityFile paths, expanded (including OpenSSH's defaults when none is configured). */
   identityFiles: string[];
+  /** CertificateFile paths, expanded. */
+  certificateFiles: string[];
   identitiesOnly: boolean;
   /** Agent socket path, `true` for $SSH_AUTH_SOCK, `false` for none. */
   agent: string | boolean;
@@ -89,6 +98,7 @@ export function sshConfigConnectSettings(
     port: r.port,
     username: r.user,
     identityFiles: r.identityFile,
+    certificateFiles: r.certificateFile,
     identitiesOnly: r.identitiesOnly,
     agent,
     algorithms,
@@ -109,16 +119,35 @@ export function sshConfigConnectSettings(
   return out;
 }
 
+async function readCertificate(path: string, log?: (message: string) => void): Promise<Certificate | undefined> {
+  let data: string;
+  try {
+    data = await readFile(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    return parseCertificate(data);
+  } catch (e) {
+    if (e instanceof KeyError) log?.(`secsh: skipping certificate ${path}: ${e.message}`);
+    else throw e;
+    return undefined;
+  }
+}
+
 /**
  * Reads the identity files that exist. Encrypted keys are used only when `passphrase` opens them;
- * unreadable, encrypted or unsupported files are skipped (reported through `log`).
+ * unreadable, encrypted or unsupported files are skipped (reported through `log`). As `ssh` does, a
+ * certificate for a key — `<identity>-cert.pub`, or one of `certificateFiles` (CertificateFile) whose
+ * key matches — is tried first, as a {@link CertificateSigner}, before the plain key.
  */
 export async function loadIdentityFiles(
   paths: readonly string[],
   passphrase: string | undefined,
   log?: (message: string) => void,
-): Promise<PrivateKey[]> {
-  const keys: PrivateKey[] = [];
+  certificateFiles: readonly string[] = [],
+): Promise<Signer[]> {
+  const keys: { path: string; key: PrivateKey }[] = [];
   for (const p of paths) {
     let data: Buffer;
     try {
@@ -127,14 +156,32 @@ export async function loadIdentityFiles(
       continue;
     }
     try {
-      keys.push(parsePrivateKey(data, passphrase === undefined ? {} : { passphrase }));
+      keys.push({ path: p, key: parsePrivateKey(data, passphrase === undefined ? {} : { passphrase }) });
     } catch (e) {
       if (e instanceof KeyPassphraseError) log?.(`secsh: skipping encrypted identity ${p} (no matching passphrase)`);
       else if (e instanceof KeyError) log?.(`secsh: skipping identity ${p}: ${e.message}`);
       else throw e;
     }
   }
-  return keys;
+  const certs: Certificate[] = [];
+  for (const c of certificateFiles) {
+    const cert = await readCertificate(c, log);
+    if (cert) certs.push(cert);
+  }
+  const out: Signer[] = [];
+  for (const { path, key } of keys) {
+    const own = await readCertificate(`${path}-cert.pub`, log);
+    for (const cert of [own, ...certs]) {
+      if (
+        cert?.publicKey.equals(key.publicKey) &&
+        !out.some((s) => s instanceof CertificateSigner && s.certificate.blob.equals(cert.blob))
+      ) {
+        out.push(new CertificateSigner(key, cert));
+      }
+    }
+    out.push(key);
+  }
+  return out;
 }
 
 /** Parses a ProxyJump hop `[user@]host[:port]` or `ssh://[user@]host[:port]`. */

@@ -3,8 +3,9 @@
  * hosts are added, changed keys fail) and `off` (anything is accepted), checked against one or more
  * known_hosts files the way `ssh` checks its UserKnownHostsFile list.
  */
+import { CERTIFICATE_HOST_KEY_ALGORITHMS } from '../crypto/algorithms.js';
 import { HostKeyError } from '../errors.js';
-import type { PublicKey } from '../keys/index.js';
+import type { Certificate, PublicKey } from '../keys/index.js';
 import { KnownHosts, knownHostsName } from './known-hosts.js';
 
 /** How unknown and changed host keys are treated. */
@@ -31,12 +32,34 @@ export function loadKnownHostsFiles(paths: readonly string[]): Promise<KnownHost
 
 /**
  * Returns a host key check for the transport: resolves to accept, throws {@link HostKeyError}
- * (with the key's fingerprint) to refuse.
+ * (with the key's fingerprint) to refuse. A host certificate signed by a CA listed under
+ * `@cert-authority` for the host must verify (type host, principal = the host name, valid now);
+ * `@revoked` on the CA or the certified key refuses it; with no matching CA line the certified key
+ * is checked as a plain key, as `ssh` does.
  */
-export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey) => Promise<void> {
-  return async (key: PublicKey) => {
+export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certificate?: Certificate) => Promise<void> {
+  return async (key: PublicKey, certificate?: Certificate) => {
     const fp = key.fingerprint();
     const name = knownHostsName(p.host, p.port);
+    if (certificate) {
+      const entries = p.files.flatMap((f) => f.find(p.host, p.port));
+      const caKey = certificate.signatureKey;
+      if (entries.some((e) => e.marker === 'revoked' && e.key.equals(caKey))) {
+        throw new HostKeyError(`host certificate CA ${caKey.fingerprint()} is marked @revoked in known_hosts`, fp);
+      }
+      const ca = entries.find((e) => e.marker === 'cert-authority' && e.key.equals(caKey));
+      if (ca) {
+        if (entries.some((e) => e.marker === 'revoked' && e.key.equals(key))) {
+          throw new HostKeyError(`host key ${key.type} ${fp} for ${name} is marked @revoked in known_hosts`, fp);
+        }
+        try {
+          certificate.verify({ trustedCAs: [ca.key], type: 'host', principal: p.host });
+        } catch (e) {
+          throw new HostKeyError(`host certificate for ${name} refused: ${(e as Error).message}`, fp);
+        }
+        return;
+      }
+    }
     const results = p.files.map((f) => f.lookup(p.host, p.port, key));
     if (results.some((r) => r.status === 'revoked')) {
       throw new HostKeyError(`host key ${key.type} ${fp} for ${name} is marked @revoked in known_hosts`, fp);
@@ -91,5 +114,12 @@ export function preferKnownHostKeyAlgorithms(
   port: number,
 ): string[] {
   const known = new Set(files.flatMap((f) => f.knownKeyTypes(host, port)).flatMap(algorithmsForType));
-  return [...algorithms.filter((a) => known.has(a)), ...algorithms.filter((a) => !known.has(a))];
+  const plain = [...algorithms.filter((a) => known.has(a)), ...algorithms.filter((a) => !known.has(a))];
+  const hasCa = files.some((f) => f.find(host, port).some((e) => e.marker === 'cert-authority'));
+  if (!hasCa) return plain;
+  // A CA is trusted for this host: ask for certificates first, as `ssh` does.
+  const certs = algorithms
+    .map((a) => `${a}-cert-v01@openssh.com`)
+    .filter((c) => CERTIFICATE_HOST_KEY_ALGORITHMS.includes(c) && !algorithms.includes(c));
+  return [...certs, ...plain];
 }

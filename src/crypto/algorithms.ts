@@ -64,6 +64,21 @@ export const INSECURE_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
   compression: ['zlib'],
 });
 
+/**
+ * Host certificate algorithms (PROTOCOL.certkeys), client side only. Not offered by default and not in
+ * {@link supportedAlgorithms} (the server cannot present certificates): a client asks for them when
+ * known_hosts has a `@cert-authority` line for the host (as `ssh` does), or when named explicitly
+ * (no wildcard expansion).
+ */
+export const CERTIFICATE_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze([
+  'ssh-ed25519-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp256-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp384-cert-v01@openssh.com',
+  'ecdsa-sha2-nistp521-cert-v01@openssh.com',
+  'rsa-sha2-512-cert-v01@openssh.com',
+  'rsa-sha2-256-cert-v01@openssh.com',
+]);
+
 /** Every name secsh implements, per kind. */
 export function supportedAlgorithms(kind: AlgorithmKind): string[] {
   return [...DEFAULT_ALGORITHMS[kind], ...INSECURE_ALGORITHMS[kind]];
@@ -87,6 +102,7 @@ export function resolveAlgorithmList(kind: AlgorithmKind, option: AlgorithmOptio
   const defaults = [...DEFAULT_ALGORITHMS[kind]];
   if (option === undefined) return defaults;
   const supported = new Set(supportedAlgorithms(kind));
+  if (kind === 'hostKey') for (const c of CERTIFICATE_HOST_KEY_ALGORITHMS) supported.add(c);
   let mode: '' | '+' | '-' | '^' = '';
   let raw = option;
   if (typeof raw === 'string' && /^[+\-^]/.test(raw)) {

@@ -8,7 +8,7 @@ import { chooseGexGroup, hashParts, kexInfo, validateGexGroup } from '../crypto/
 import type { DhGroup, KexInfo, KexKeyPair } from '../crypto/types.js';
 import { DisconnectReason, HostKeyError, ProtocolError } from '../errors.js';
 import type { PrivateKey } from '../keys/index.js';
-import { PublicKey } from '../keys/index.js';
+import { Certificate, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { bigintToUnsigned, MSG, mpintToBigint, SshReader, SshWriter } from '../wire/index.js';
 
@@ -26,9 +26,13 @@ export interface KexResult {
   k: Buffer;
   h: Buffer;
   hash: KexInfo['hash'];
-  /** Client only: the server's host key, already signature-checked. */
+  /** Client only: the server's host key, already signature-checked (for a certificate, the certified key). */
   hostKey?: PublicKey;
+  /** Client only: the host certificate, when a `*-cert-v01@openssh.com` algorithm was negotiated (not yet verified against a CA). */
+  hostCertificate?: Certificate;
 }
+
+const CERT_SUFFIX = '-cert-v01@openssh.com';
 
 /** GEX sizes a client asks for. */
 export interface GexSizes {
@@ -120,23 +124,35 @@ export class ClientKex {
       writePublic(w, this.info, serverPublic);
       w.raw(k);
       const h = hashParts(this.info.hash, [w.toBuffer()]);
+      // A certificate algorithm signs H with the plain one (rsa-sha2-512-cert-v01@openssh.com → rsa-sha2-512).
+      const isCert = this.hostKeyAlgorithm.endsWith(CERT_SUFFIX);
+      const sigAlg = isCert ? this.hostKeyAlgorithm.slice(0, -CERT_SUFFIX.length) : this.hostKeyAlgorithm;
       let hostKey: PublicKey;
+      let hostCertificate: Certificate | undefined;
       try {
-        hostKey = PublicKey.fromBlob(hostKeyBlob);
+        if (isCert) {
+          hostCertificate = Certificate.fromBlob(hostKeyBlob);
+          hostKey = hostCertificate.publicKey;
+        } else {
+          hostKey = PublicKey.fromBlob(hostKeyBlob);
+        }
       } catch (e) {
         throw new HostKeyError(`server host key could not be parsed: ${(e as Error).message}`);
       }
-      if (!hostKey.signatureAlgorithms.includes(this.hostKeyAlgorithm as SignatureAlgorithm)) {
+      if (
+        !hostKey.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm) ||
+        (hostCertificate && hostCertificate.certType !== `${hostKey.type}${CERT_SUFFIX}`)
+      ) {
         throw new HostKeyError(
-          `server sent a ${hostKey.type} host key for algorithm ${this.hostKeyAlgorithm}`,
+          `server sent a ${hostCertificate?.certType ?? hostKey.type} host key for algorithm ${this.hostKeyAlgorithm}`,
           hostKey.fingerprint(),
         );
       }
-      if (!hostKey.verify(h, signature, this.hostKeyAlgorithm as SignatureAlgorithm)) {
+      if (!hostKey.verify(h, signature, sigAlg as SignatureAlgorithm)) {
         throw new HostKeyError('server host key signature over the exchange hash is invalid', hostKey.fingerprint());
       }
       this.step = 'done';
-      return { result: { k, h, hash: this.info.hash, hostKey } };
+      return { result: { k, h, hash: this.info.hash, hostKey, ...(hostCertificate ? { hostCertificate } : {}) } };
     }
     throw new ProtocolError(`unexpected key exchange message ${n}`, DisconnectReason.PROTOCOL_ERROR);
   }

@@ -22,7 +22,7 @@ import {
   ProtocolError,
   SshError,
 } from '../errors.js';
-import type { PrivateKey, PublicKey } from '../keys/index.js';
+import type { Certificate, PrivateKey, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
@@ -51,8 +51,12 @@ export interface TransportOptions {
   algorithms: AlgorithmLists;
   /** Server: host keys; the host key algorithms offered are derived from them. */
   hostKeys?: readonly PrivateKey[];
-  /** Client: called with the server's host key after its signature is checked; throw (or reject) to refuse. */
-  verifyHostKey?: (key: PublicKey) => void | Promise<void>;
+  /**
+   * Client: called with the server's host key after its signature is checked; throw (or reject) to refuse.
+   * For a host certificate `key` is the certified key and `certificate` the certificate, not yet checked
+   * against any CA (the verifier must do that, e.g. with known_hosts `@cert-authority`).
+   */
+  verifyHostKey?: (key: PublicKey, certificate?: Certificate) => void | Promise<void>;
   rekeyLimit?: RekeyLimit;
   /** Client: DH group exchange sizes. */
   gex?: GexSizes;
@@ -539,7 +543,7 @@ export class Transport extends EventEmitter {
       const verify = this.opts.verifyHostKey;
       if (!verify) throw new HostKeyError('no host key verifier configured', key.fingerprint());
       Promise.resolve()
-        .then(() => verify(key))
+        .then(() => verify(key, out.result.hostCertificate))
         .then(
           () => {
             if (this.closed) return;
