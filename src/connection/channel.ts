@@ -96,7 +96,7 @@ export class Channel extends Duplex {
 
   /** @internal Created by Connection. */
   constructor(host: ChannelHost, init: ChannelInit) {
-    super({ allowHalfOpen: true, autoDestroy: false });
+    super({ allowHalfOpen: true, autoDestroy: false, writableHighWaterMark: 256 * 1024 });
     this.host = host;
     this.closeOnEof = init.closeOnEof;
     this.type = init.type;
@@ -306,7 +306,7 @@ export class Channel extends Duplex {
         }
         const n = Math.min(left, this.remoteWindow, this.remoteMaxPacket);
         if (n === 0) return; // wait for WINDOW_ADJUST
-        this.host.send(this.dataMessage(item.ext, item.buf, item.off, n));
+        this.sendData(item.ext, item.buf, item.off, n);
         item.off += n;
         this.remoteWindow -= n;
       }
@@ -315,15 +315,14 @@ export class Channel extends Duplex {
     }
   }
 
-  private dataMessage(ext: 0 | 1, buf: Buffer, off: number, n: number): Buffer {
-    const head = ext === 0 ? 9 : 13;
-    const msg = Buffer.allocUnsafe(head + n);
-    msg[0] = ext === 0 ? MSG.CHANNEL_DATA : MSG.CHANNEL_EXTENDED_DATA;
-    msg.writeUInt32BE(this.remoteId, 1);
-    if (ext === 1) msg.writeUInt32BE(1, 5);
-    msg.writeUInt32BE(n, head - 4);
-    buf.copy(msg, head, off, off + n);
-    return msg;
+  /** Sends CHANNEL_DATA (or EXTENDED_DATA type 1) with `buf[off, off + n)`, encrypted straight from `buf`. */
+  private sendData(ext: 0 | 1, buf: Buffer, off: number, n: number): void {
+    const head = Buffer.allocUnsafe(ext === 0 ? 9 : 13);
+    head[0] = ext === 0 ? MSG.CHANNEL_DATA : MSG.CHANNEL_EXTENDED_DATA;
+    head.writeUInt32BE(this.remoteId, 1);
+    if (ext === 1) head.writeUInt32BE(1, 5);
+    head.writeUInt32BE(n, head.length - 4);
+    this.host.sendParts(head, buf.subarray(off, off + n));
   }
 
   private waitDrain(): void {

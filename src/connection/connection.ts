@@ -76,6 +76,7 @@ export class Connection extends EventEmitter {
     this.maxChannels = checkRange(options.maxChannels ?? 64, 1, 0x10000, 'maxChannels');
     this.host = {
       send: (p) => this.send(p),
+      sendParts: (head, body) => this.sendParts(head, body),
       isBlocked: () => this.blocked,
       isAlive: () => this.dead === undefined,
       waitForDrain: (resume) => {
@@ -274,6 +275,13 @@ export class Connection extends EventEmitter {
   private send(payload: Buffer): boolean {
     if (this.dead) return false;
     const ok = this.link.send(payload);
+    if (!ok) this.blocked = true;
+    return ok;
+  }
+
+  private sendParts(head: Buffer, body: Buffer): boolean {
+    if (this.dead) return false;
+    const ok = this.link.sendParts ? this.link.sendParts(head, body) : this.link.send(Buffer.concat([head, body]));
     if (!ok) this.blocked = true;
     return ok;
   }

@@ -11,6 +11,11 @@ export interface PacketLink {
    * The connection layer never touches `payload` again after the call.
    */
   send(payload: Buffer): boolean;
+  /**
+   * Optional: sends the payload `head || body` without joining them (the transport encrypts straight
+   * from `body`, which it reads only during the call). Returns as {@link send}.
+   */
+  sendParts?(head: Buffer, body: Buffer): boolean;
   on(event: 'drain', listener: () => void): unknown;
   off(event: 'drain', listener: () => void): unknown;
 }
@@ -85,6 +90,8 @@ export interface PtyOptions {
 /** @internal What a Channel needs from its Connection. */
 export interface ChannelHost {
   send(payload: Buffer): boolean;
+  /** Sends `head || body` as one message; `body` is read only during the call. */
+  sendParts(head: Buffer, body: Buffer): boolean;
   isBlocked(): boolean;
   isAlive(): boolean;
   waitForDrain(resume: () => void): void;

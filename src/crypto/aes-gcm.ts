@@ -56,6 +56,22 @@ export class GcmSealer extends GcmState implements PacketSealer {
     this.advance();
     return out;
   }
+
+  sealParts(_seq: number, parts: readonly Buffer[]): Buffer[] {
+    const first = parts[0];
+    if (first === undefined || first.length < 4) throw new RangeError('packet is too short');
+    const c = createCipheriv(this.algorithm, this.key, this.nonce, { authTagLength: TAG_LENGTH });
+    const length = first.subarray(0, 4);
+    c.setAAD(length);
+    const out: Buffer[] = [length];
+    if (first.length > 4) out.push(c.update(first.subarray(4)));
+    for (let i = 1; i < parts.length; i++) out.push(c.update(parts[i] as Buffer));
+    const fin = c.final();
+    if (fin.length > 0) out.push(fin);
+    out.push(c.getAuthTag());
+    this.advance();
+    return out;
+  }
 }
 
 /** Decrypts and verifies AES-GCM packets. */

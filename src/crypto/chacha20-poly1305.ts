@@ -276,6 +276,26 @@ export class ChaChaPolySealer extends ChaChaState implements PacketSealer {
     this.startPoly(seq).update(out, 0, end).finish(out, end);
     return out;
   }
+
+  sealParts(seq: number, parts: readonly Buffer[]): Buffer[] {
+    const first = parts[0];
+    if (first === undefined || first.length < 4) throw new RangeError('packet is too short');
+    let total = 0;
+    for (const p of parts) total += p.length;
+    if (total - 4 <= SMALL_PAYLOAD) return [this.seal(seq, parts.length === 1 ? first : Buffer.concat(parts, total))];
+    const length = Buffer.allocUnsafe(4);
+    this.cryptLength(seq, first, length);
+    const out: Buffer[] = [length];
+    const c = this.payloadCipher(seq);
+    if (first.length > 4) out.push(c.update(first.subarray(4)));
+    for (let i = 1; i < parts.length; i++) out.push(c.update(parts[i] as Buffer));
+    const poly = this.startPoly(seq);
+    for (const b of out) poly.update(b, 0, b.length);
+    const tag = Buffer.allocUnsafe(TAG_LENGTH);
+    poly.finish(tag, 0);
+    out.push(tag);
+    return out;
+  }
 }
 
 /** Decrypts and verifies chacha20-poly1305@openssh.com packets. */

@@ -161,6 +161,22 @@ class ClassicSealer implements PacketSealer {
     this.mac.compute(seq, packet).copy(out, packet.length);
     return out;
   }
+
+  sealParts(seq: number, parts: readonly Buffer[]): Buffer[] {
+    // Block ciphers may hold back a partial block per part; the total still comes out whole.
+    const out: Buffer[] = [];
+    let inLen = 0;
+    let outLen = 0;
+    for (const p of parts) {
+      const ct = this.cipher.update(p);
+      inLen += p.length;
+      outLen += ct.length;
+      if (ct.length > 0) out.push(ct);
+    }
+    if (outLen !== inLen) throw new ProtocolError('cipher input is not a whole number of blocks');
+    out.push(this.mac.computeParts(seq, parts));
+    return out;
+  }
 }
 
 /** Classic mode: the first block is decrypted to learn the length; the MAC is checked after decryption. */
@@ -226,6 +242,25 @@ class EtmSealer implements PacketSealer {
     packet.copy(out, 0, 0, 4);
     run(this.cipher, packet.subarray(4)).copy(out, 4);
     this.mac.compute(seq, out.subarray(0, end)).copy(out, end);
+    return out;
+  }
+
+  sealParts(seq: number, parts: readonly Buffer[]): Buffer[] {
+    const first = parts[0];
+    if (first === undefined || first.length < 4) throw new RangeError('packet is too short');
+    const out: Buffer[] = [first.subarray(0, 4)];
+    let inLen = 0;
+    let outLen = 0;
+    const feed = (p: Buffer) => {
+      const ct = this.cipher.update(p);
+      inLen += p.length;
+      outLen += ct.length;
+      if (ct.length > 0) out.push(ct);
+    };
+    if (first.length > 4) feed(first.subarray(4));
+    for (let i = 1; i < parts.length; i++) feed(parts[i] as Buffer);
+    if (outLen !== inLen) throw new ProtocolError('cipher input is not a whole number of blocks');
+    out.push(this.mac.computeParts(seq, out));
     return out;
   }
 }

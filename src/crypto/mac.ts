@@ -48,6 +48,14 @@ export class PacketMac {
     return h.digest();
   }
 
+  /** HMAC(key, uint32 seq || parts[0] || parts[1] || …). */
+  computeParts(seq: number, parts: readonly Uint8Array[]): Buffer {
+    this.seqBuf.writeUInt32BE(seq, 0);
+    const h = createHmac(this.hash, this.key).update(this.seqBuf);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  }
+
   /** Recomputes the MAC and compares it with `received` in constant time; throws MacError on mismatch. */
   verify(seq: number, received: Uint8Array, a: Uint8Array, b?: Uint8Array): void {
     const mac = this.compute(seq, a, b);

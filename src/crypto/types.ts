@@ -36,6 +36,12 @@ export interface PacketSealer {
    * bytes); the result is the bytes to send (ciphertext followed by the MAC/tag).
    */
   seal(seq: number, packet: Buffer): Buffer;
+  /**
+   * Optional scatter form of {@link seal}, which saves joining the packet first: the plaintext packet
+   * is the concatenation of `parts` (the first holds at least the 4-byte length). Returns the bytes to
+   * send, in order. Reads `parts` only during the call.
+   */
+  sealParts?(seq: number, parts: readonly Buffer[]): Buffer[];
 }
 
 /** Decrypts incoming packets in two steps: the length, then the whole packet. */

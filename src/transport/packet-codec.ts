@@ -124,9 +124,28 @@ export class PacketDecoder {
   }
 }
 
+/** Random padding, drawn from the CSPRNG a few KiB at a time rather than per packet. */
+class PaddingSource {
+  private pool = Buffer.allocUnsafeSlow(4096);
+  private used = this.pool.length;
+
+  /** `n` (≤ 255) fresh random bytes; valid until the next call that refills the pool. */
+  take(n: number): Buffer {
+    if (this.used + n > this.pool.length) {
+      this.pool = Buffer.allocUnsafeSlow(4096);
+      randomFillSync(this.pool);
+      this.used = 0;
+    }
+    const out = this.pool.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+}
+
 /** Encoder for outgoing packets. */
 export class PacketEncoder {
   private sealer: PacketSealer = NONE_SEALER;
+  private readonly padding = new PaddingSource();
   seq = 0;
   packets = 0;
   bytes = 0;
@@ -137,22 +156,51 @@ export class PacketEncoder {
     this.bytes = 0;
   }
 
-  encode(payload: Buffer): Buffer {
+  /** Padding length for a payload of `n` bytes (at least 4, to the sealer's block size). */
+  private padFor(n: number): number {
     const s = this.sealer;
     const bs = s.blockSize;
-    const base = 1 + payload.length + (s.lengthExcludedFromPadding ? 0 : 4);
-    let pad = bs - (base % bs);
-    if (pad < 4) pad += bs;
+    const base = 1 + n + (s.lengthExcludedFromPadding ? 0 : 4);
+    const pad = bs - (base % bs);
+    return pad < 4 ? pad + bs : pad;
+  }
+
+  encode(payload: Buffer): Buffer {
+    const pad = this.padFor(payload.length);
     const packetLength = 1 + payload.length + pad;
     const packet = Buffer.allocUnsafe(4 + packetLength);
     packet.writeUInt32BE(packetLength, 0);
     packet[4] = pad;
     payload.copy(packet, 5);
-    randomFillSync(packet, 5 + payload.length, pad);
-    const out = s.seal(this.seq, packet);
+    this.padding.take(pad).copy(packet, 5 + payload.length);
+    const out = this.sealer.seal(this.seq, packet);
+    this.advance(out.length);
+    return out;
+  }
+
+  /**
+   * Encodes the payload `head || body` without joining it first, when the sealer can take parts
+   * (otherwise as {@link encode}). Returns the bytes to send, in order; `body` is only read during the call.
+   */
+  encodeParts(head: Buffer, body: Buffer): Buffer[] {
+    const s = this.sealer;
+    if (!s.sealParts) return [this.encode(Buffer.concat([head, body]))];
+    const n = head.length + body.length;
+    const pad = this.padFor(n);
+    const prefix = Buffer.allocUnsafe(5 + head.length);
+    prefix.writeUInt32BE(1 + n + pad, 0);
+    prefix[4] = pad;
+    head.copy(prefix, 5);
+    const out = s.sealParts(this.seq, [prefix, body, this.padding.take(pad)]);
+    let len = 0;
+    for (const b of out) len += b.length;
+    this.advance(len);
+    return out;
+  }
+
+  private advance(wireBytes: number): void {
     this.seq = (this.seq + 1) % 0x100000000;
     this.packets++;
-    this.bytes += out.length;
-    return out;
+    this.bytes += wireBytes;
   }
 }

@@ -23,10 +23,9 @@ import {
   SshError,
 } from '../errors.js';
 import type { Certificate, PrivateKey, PublicKey } from '../keys/index.js';
-import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
-import { ClientKex, ServerKex } from './kex-exchange.js';
+import { ClientKex, ServerKex, selectServerHostKey, serverHostKeyAlgorithms } from './kex-exchange.js';
 import type { KexInitMessage, Negotiated } from './kexinit.js';
 import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
@@ -51,6 +50,8 @@ export interface TransportOptions {
   algorithms: AlgorithmLists;
   /** Server: host keys; the host key algorithms offered are derived from them. */
   hostKeys?: readonly PrivateKey[];
+  /** Server: host certificates (type host) for keys in `hostKeys`; enables their `*-cert-v01@openssh.com` algorithms. */
+  hostCertificates?: readonly Certificate[];
   /**
    * Client: called with the server's host key after its signature is checked; throw (or reject) to refuse.
    * For a host certificate `key` is the certified key and `certificate` the certificate, not yet checked
@@ -97,6 +98,8 @@ type Waiter = { resolve: () => void; reject: (e: Error) => void };
 
 const MAX_INBOX = 4096;
 const ONE_GIB = 1024 * 1024 * 1024;
+/** Bytes of output the transport lets the stream buffer before it reports backpressure. */
+const OUTPUT_MARK = 256 * 1024;
 
 /**
  * One SSH transport connection over a stream.
@@ -221,6 +224,21 @@ export class Transport extends EventEmitter {
     return this.sendPacket(payload);
   }
 
+  /**
+   * Sends the payload `head || body` (channel data: a small header and the application's bytes)
+   * without joining the two first. `body` is read only during the call. Otherwise as {@link send}.
+   */
+  sendParts(head: Buffer, body: Buffer): boolean {
+    if (this.closed) return false;
+    if ((this.kex?.ours && !this.kex.newKeysSent) || this.compressor) return this.send(Buffer.concat([head, body]));
+    const n = head.length + body.length;
+    if (n > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
+    let ok = true;
+    for (const b of this.encoder.encodeParts(head, body)) ok = this.writeRaw(b) && ok;
+    this.checkRekey();
+    return ok;
+  }
+
   /** Starts a key re-exchange (if none is running) and resolves when the new keys are in use both ways. */
   rekey(): Promise<void> {
     if (this.closed) return Promise.reject(this.closeError ?? new ConnectionLostError());
@@ -262,7 +280,10 @@ export class Transport extends EventEmitter {
         this.stream.uncork();
       });
     }
-    const ok = this.stream.write(buf);
+    // The stream's own mark (16 KiB for sockets) would let one packet through per tick; we keep up to
+    // OUTPUT_MARK queued, so packets produced together leave in one writev. The stream still emits
+    // 'drain' once it empties, since its write() returned false.
+    const ok = this.stream.write(buf) || this.stream.writableLength < OUTPUT_MARK;
     if (!ok) this.needDrain = true;
     return ok;
   }
@@ -437,10 +458,7 @@ export class Transport extends EventEmitter {
 
   /** Host key algorithms a server can sign with: its preference list filtered by the keys it has. */
   private serverHostKeyAlgorithms(): string[] {
-    const keys = this.opts.hostKeys ?? [];
-    return this.opts.algorithms.hostKey.filter((alg) =>
-      keys.some((k) => k.publicKey.signatureAlgorithms.includes(alg as SignatureAlgorithm)),
-    );
+    return serverHostKeyAlgorithms(this.opts.algorithms.hostKey, this.opts.hostKeys ?? [], this.opts.hostCertificates);
   }
 
   private newRun(): KexRun {
@@ -511,10 +529,9 @@ export class Transport extends EventEmitter {
       run.method = m;
       this.sendPacket(m.start());
     } else {
-      const alg = neg.hostKey as SignatureAlgorithm;
-      const key = (this.opts.hostKeys ?? []).find((k) => k.publicKey.signatureAlgorithms.includes(alg));
-      if (!key) throw new NegotiationError('host key', c.hostKey, s.hostKey);
-      run.method = new ServerKex(neg.kex, key, alg, prefix);
+      const hk = selectServerHostKey(neg.hostKey, this.opts.hostKeys ?? [], this.opts.hostCertificates);
+      if (!hk) throw new NegotiationError('host key', c.hostKey, s.hostKey);
+      run.method = new ServerKex(neg.kex, hk.key, hk.signatureAlgorithm, prefix, hk.blob);
     }
   }
 
@@ -684,7 +701,7 @@ export class Transport extends EventEmitter {
       for (const w of this.readyWaiters.splice(0)) w.resolve();
     }
     for (const w of this.rekeyWaiters.splice(0)) w.resolve();
-    if (this.needDrain && this.stream.writableLength < this.stream.writableHighWaterMark) {
+    if (this.needDrain && this.stream.writableLength < Math.max(OUTPUT_MARK, this.stream.writableHighWaterMark)) {
       this.needDrain = false;
       this.emit('drain');
     }

@@ -225,3 +225,22 @@ test('rejects unknown algorithms and short keys', () => {
     InvalidArgumentError,
   );
 });
+
+test('sealParts gives the bytes seal gives, for every cipher x MAC and any split of the packet', () => {
+  for (const { c, m } of combinations()) {
+    const keys = keysFor(c, m);
+    const whole = createSealer(keys);
+    const parted = createSealer(keys);
+    assert.ok(parted.sealParts, `${c.name} has sealParts`);
+    // Payload sizes on both sides of chacha's small-payload path, splits at odd offsets.
+    for (const [i, size] of [0, 9, 100, 767, 769, 4096, 32777].entries()) {
+      const packet = buildPacket(whole, randomBytes(size));
+      const cuts = [5 + Math.min(size, 13), packet.length - (packet[4] as number)].sort((a, b) => a - b);
+      const parts = [packet.subarray(0, cuts[0]), packet.subarray(cuts[0], cuts[1]), packet.subarray(cuts[1])];
+      const seq = 0xfffffffe + i;
+      const expected = whole.seal(seq % 0x100000000, packet);
+      const got = Buffer.concat(parted.sealParts?.(seq % 0x100000000, parts) ?? []);
+      assert.ok(got.equals(expected), `${c.name} ${m?.name ?? ''} payload ${size}`);
+    }
+  }
+});
