@@ -165,11 +165,16 @@ export class ServerKex {
   private group: DhGroup | undefined;
   private sizes: GexSizes | undefined;
 
+  /**
+   * `hostKeyBlob` is K_S as sent and hashed: the key's own blob by default, or a host certificate's blob
+   * (see {@link selectServerHostKey}); `hostKeyAlgorithm` is always the plain signature algorithm.
+   */
   constructor(
     name: string,
     private readonly hostKey: PrivateKey,
     private readonly hostKeyAlgorithm: SignatureAlgorithm,
     private readonly prefix: HashPrefix,
+    private readonly hostKeyBlob: Buffer = hostKey.publicKey.blob,
   ) {
     const info = kexInfo(name);
     if (!info) throw new ProtocolError(`unsupported kex ${name}`, DisconnectReason.KEY_EXCHANGE_FAILED);
@@ -206,7 +211,7 @@ export class ServerKex {
       r.ensureEnd('KEX init');
       const pair = this.info.generate(this.info.type === 'gex' ? this.group : this.info.group);
       const k = pair.agree(clientPublic);
-      const hostKeyBlob = this.hostKey.publicKey.blob;
+      const hostKeyBlob = this.hostKeyBlob;
       const w = writePrefix(new SshWriter(4096), this.prefix).string(hostKeyBlob);
       if (this.info.type === 'gex' && this.group && this.sizes) {
         w.uint32(this.sizes.min).uint32(this.sizes.n).uint32(this.sizes.max).mpint(this.group.p).mpint(this.group.g);
@@ -225,4 +230,54 @@ export class ServerKex {
     }
     throw new ProtocolError(`unexpected key exchange message ${n}`, DisconnectReason.PROTOCOL_ERROR);
   }
+}
+
+/** The plain signature algorithm a host key algorithm signs with (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`). */
+function plainAlgorithm(alg: string): string {
+  return alg.endsWith(CERT_SUFFIX) ? alg.slice(0, -CERT_SUFFIX.length) : alg;
+}
+
+/** What a server signs the exchange hash with for one negotiated host key algorithm. */
+export interface ServerHostKeyChoice {
+  key: PrivateKey;
+  /** The plain signature algorithm (for a certificate algorithm, the name without `-cert-v01@openssh.com`). */
+  signatureAlgorithm: SignatureAlgorithm;
+  /** K_S: the key blob, or the certificate blob for a `*-cert-v01@openssh.com` algorithm. */
+  blob: Buffer;
+}
+
+/**
+ * Picks the host key (and certificate) for a negotiated host key algorithm: a plain algorithm uses the first
+ * key that can make that signature; a certificate algorithm (PROTOCOL.certkeys) uses the first certificate
+ * of a matching type whose certified key is in `keys`. Undefined when none fits.
+ */
+export function selectServerHostKey(
+  alg: string,
+  keys: readonly PrivateKey[],
+  certificates: readonly Certificate[] = [],
+): ServerHostKeyChoice | undefined {
+  const sigAlg = plainAlgorithm(alg) as SignatureAlgorithm;
+  if (sigAlg === alg) {
+    const key = keys.find((k) => k.publicKey.signatureAlgorithms.includes(sigAlg));
+    return key ? { key, signatureAlgorithm: sigAlg, blob: key.publicKey.blob } : undefined;
+  }
+  for (const cert of certificates) {
+    if (cert.type !== 'host' || cert.certType !== `${cert.publicKey.type}${CERT_SUFFIX}`) continue;
+    if (!cert.publicKey.signatureAlgorithms.includes(sigAlg)) continue;
+    const key = keys.find((k) => k.publicKey.equals(cert.publicKey));
+    if (key) return { key, signatureAlgorithm: sigAlg, blob: cert.blob };
+  }
+  return undefined;
+}
+
+/**
+ * The host key algorithms a server can offer: `preference` filtered to those {@link selectServerHostKey}
+ * can serve with these keys and certificates (so nothing is advertised that the server cannot sign).
+ */
+export function serverHostKeyAlgorithms(
+  preference: readonly string[],
+  keys: readonly PrivateKey[],
+  certificates: readonly Certificate[] = [],
+): string[] {
+  return preference.filter((alg) => selectServerHostKey(alg, keys, certificates) !== undefined);
 }
