@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
-import { createServer } from 'node:net';
+import { createServer, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { MessageQueue } from './auth/queue.js';
 import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from './auth/server.js';
@@ -14,7 +14,7 @@ import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.
 import type { ChannelOpenRequest } from './connection/index.js';
 import { Connection } from './connection/index.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
-import { resolveAlgorithms } from './crypto/algorithms.js';
+import { CERTIFICATE_HOST_KEY_ALGORITHMS, resolveAlgorithms } from './crypto/algorithms.js';
 import {
   ChannelOpenFailure,
   ConnectionLostError,
@@ -24,7 +24,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import type { PublicKey } from './keys/index.js';
-import { PrivateKey, parsePrivateKey } from './keys/index.js';
+import { Certificate, PrivateKey, parseCertificate, parsePrivateKey } from './keys/index.js';
 import type { SessionOptions } from './server/session.js';
 import { Session } from './server/session.js';
 import type { NegotiatedAlgorithms, RekeyLimit } from './transport/transport.js';
@@ -34,6 +34,13 @@ import { Transport } from './transport/transport.js';
 export interface ServerOptions {
   /** Host keys: parsed keys or OpenSSH private key file contents. Several types may be given. */
   hostKeys: ReadonlyArray<PrivateKey | string | Buffer>;
+  /**
+   * Host certificates (sshd's HostCertificate): parsed, or `-cert.pub` file contents. Each must be a host
+   * certificate for one of `hostKeys`. The server then offers the matching `*-cert-v01@openssh.com` host key
+   * algorithms first (unless `algorithms.hostKey` is a full list), sends the certificate in the key
+   * exchange and signs with the certified key.
+   */
+  hostCertificates?: ReadonlyArray<Certificate | string | Buffer>;
   /** The authentication policy. See {@link AuthContext} and {@link AuthDecision}. */
   authenticate: AuthHandler;
   /** Methods to advertise (default publickey, keyboard-interactive, password). */
@@ -109,6 +116,11 @@ export class ServerConnection extends EventEmitter {
     return this.auth?.key;
   }
 
+  /** The user certificate that key was presented with, if any. */
+  get certificate(): Certificate | undefined {
+    return this.auth?.certificate;
+  }
+
   /** Negotiated algorithms (server to client direction, with `inbound` for the other). */
   get algorithms(): NegotiatedAlgorithms | undefined {
     return this.transport.negotiated;
@@ -145,6 +157,8 @@ export interface AuthAttempt {
  */
 export class Server extends EventEmitter {
   readonly hostKeys: readonly PrivateKey[];
+  /** Host certificates presented (see {@link ServerOptions.hostCertificates}). */
+  readonly hostCertificates: readonly Certificate[];
   private readonly opts: ServerOptions;
   private readonly algorithms: ReturnType<typeof resolveAlgorithms>;
   private net: NetServer | undefined;
@@ -167,7 +181,14 @@ export class Server extends EventEmitter {
     }
     this.opts = opts;
     this.hostKeys = opts.hostKeys.map((k) => (k instanceof PrivateKey ? k : parsePrivateKey(k)));
+    this.hostCertificates = checkHostCertificates(opts.hostCertificates ?? [], this.hostKeys);
     this.algorithms = resolveAlgorithms(opts.algorithms);
+    const hk = opts.algorithms?.hostKey;
+    if (this.hostCertificates.length > 0 && (hk === undefined || (typeof hk === 'string' && /^[+\-^]/.test(hk)))) {
+      // Like sshd: certificate algorithms first, unless the caller gave a full list.
+      const certAlgs = CERTIFICATE_HOST_KEY_ALGORITHMS.filter((a) => !this.algorithms.hostKey.includes(a));
+      this.algorithms.hostKey = [...certAlgs, ...this.algorithms.hostKey];
+    }
   }
 
   /** Starts listening; resolves with the bound address (port 0 picks a free port). */
@@ -217,7 +238,7 @@ export class Server extends EventEmitter {
       return;
     }
     sock.on('error', () => {});
-    this.handle(sock, sock.remoteAddress ? `${sock.remoteAddress}:${sock.remotePort}` : undefined);
+    this.handle(sock, sock.remoteAddress ? formatAddress(sock.remoteAddress, sock.remotePort) : undefined);
   }
 
   /**
@@ -226,10 +247,12 @@ export class Server extends EventEmitter {
    */
   handle(stream: Duplex, remoteAddress?: string): ServerConnection {
     const o = this.opts;
+    const sourceAddress = remoteAddress === undefined ? undefined : ipOf(remoteAddress);
     const transport = new Transport(stream, {
       role: 'server',
       algorithms: this.algorithms,
       hostKeys: this.hostKeys,
+      ...(this.hostCertificates.length > 0 ? { hostCertificates: this.hostCertificates } : {}),
       serverSigAlgs: o.publicKeyAlgorithms ?? DEFAULT_PUBLICKEY_ALGORITHMS,
       ...(o.rekeyLimit ? { rekeyLimit: o.rekeyLimit } : {}),
       ...(o.softwareVersion ? { softwareVersion: o.softwareVersion } : {}),
@@ -314,6 +337,7 @@ export class Server extends EventEmitter {
       ...(o.publicKeyAlgorithms ? { publicKeyAlgorithms: o.publicKeyAlgorithms } : {}),
       ...(o.trustedUserCAKeys ? { trustedUserCAKeys: o.trustedUserCAKeys } : {}),
       ...(remoteAddress ? { remoteAddress } : {}),
+      ...(sourceAddress ? { sourceAddress } : {}),
     }).then(
       (result) => {
         if (graceTimer) clearTimeout(graceTimer);
@@ -370,7 +394,11 @@ export class Server extends EventEmitter {
       }
       sessions++;
       const ch = req.accept();
-      const session = new Session(ch, username, this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {});
+      const forceCommand = conn.auth?.forceCommand;
+      const session = new Session(ch, username, {
+        ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
+        ...(forceCommand !== undefined ? { forceCommand } : {}),
+      });
       ch.once('close', () => {
         sessions--;
       });
@@ -416,6 +444,51 @@ function startKeepalive(conn: ServerConnection, interval: number, countMax: numb
   }, interval);
   timer.unref();
   transport.once('close', () => clearInterval(timer));
+}
+
+/**
+ * Parses and checks host certificates: each must be a host certificate whose certified key is one of
+ * `hostKeys`. Throws {@link InvalidArgumentError} naming the offending entry.
+ */
+function checkHostCertificates(
+  certs: ReadonlyArray<Certificate | string | Buffer>,
+  hostKeys: readonly PrivateKey[],
+): Certificate[] {
+  return certs.map((c, i) => {
+    let cert: Certificate;
+    try {
+      cert = c instanceof Certificate ? c : parseCertificate(typeof c === 'string' ? c : c.toString('utf8'));
+    } catch (e) {
+      throw new InvalidArgumentError(`hostCertificates[${i}]: ${(e as Error).message}`);
+    }
+    if (cert.type !== 'host')
+      throw new InvalidArgumentError(`hostCertificates[${i}] is a user certificate, not a host one`);
+    if (!hostKeys.some((k) => k.publicKey.equals(cert.publicKey))) {
+      throw new InvalidArgumentError(
+        `hostCertificates[${i}] certifies ${cert.publicKey.fingerprint()}, which is not one of hostKeys`,
+      );
+    }
+    return cert;
+  });
+}
+
+/** `ip:port`, with IPv6 addresses in brackets. */
+function formatAddress(ip: string, port: number | undefined): string {
+  const host = isIP(ip) === 6 ? `[${ip}]` : ip;
+  return port === undefined ? host : `${host}:${port}`;
+}
+
+/** The IP address in `ip`, `ip:port`, `[ipv6]:port` or `ipv6`; undefined when there is none. */
+function ipOf(address: string): string | undefined {
+  if (isIP(address)) return address;
+  const bracket = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracket?.[1] && isIP(bracket[1])) return bracket[1];
+  const colon = address.lastIndexOf(':');
+  if (colon > 0 && /^\d+$/.test(address.slice(colon + 1))) {
+    const host = address.slice(0, colon);
+    if (isIP(host) === 4) return host;
+  }
+  return undefined;
 }
 
 function describe(d: AuthDecision, ctx: AuthContext): AuthAttempt['result'] {

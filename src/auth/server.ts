@@ -10,6 +10,7 @@ import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
 import { Certificate, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { certificateForceCommand, certificateSourceRefusal } from './cert-options.js';
 import type { MessageQueue } from './queue.js';
 
 /** Methods the server implements. */
@@ -27,6 +28,8 @@ export interface AuthStep {
   method: AuthMethod;
   /** The key that signed, for publickey. */
   key?: PublicKey;
+  /** The user certificate the key was presented with, for publickey with a certificate. */
+  certificate?: Certificate;
 }
 
 /** What the policy callback sees for one attempt. */
@@ -45,7 +48,9 @@ export interface AuthContext {
   key?: PublicKey;
   /**
    * publickey with a certificate (`*-cert-v01@openssh.com`): the certificate, already verified against
-   * a trusted user CA for this user name and the current time; `key` is then the certified key.
+   * a trusted user CA for this user name and the current time, and its critical options accepted
+   * (`source-address` lists the client's address; no unknown option); `key` is then the certified key.
+   * A `force-command` option is enforced on the sessions (see {@link AuthResult.forceCommand}).
    */
   certificate?: Certificate;
   /** publickey: true once the signature verified. */
@@ -94,6 +99,11 @@ export interface ServerAuthOptions {
   publicKeyAlgorithms?: readonly string[];
   /** The peer's address, passed to the policy. */
   remoteAddress?: string;
+  /**
+   * The peer's IP address alone (no port), checked against a certificate's `source-address`; when
+   * undefined, certificates with `source-address` are refused.
+   */
+  sourceAddress?: string;
   /** CA keys trusted to sign user certificates (like sshd's TrustedUserCAKeys); none: certificates are refused. */
   trustedUserCAKeys?: readonly PublicKey[];
 }
@@ -105,6 +115,10 @@ export interface AuthResult {
   steps: AuthStep[];
   /** The key that signed in the last publickey step, if any. */
   key: PublicKey | undefined;
+  /** The user certificate of that step, if the key was presented with one. */
+  certificate?: Certificate;
+  /** A command every session must run instead of what the client asks (a certificate's `force-command`). */
+  forceCommand?: string;
 }
 
 /** What server auth needs from the transport. */
@@ -250,6 +264,8 @@ export async function authenticateServer(
             const cert = Certificate.fromBlob(blob);
             cert.verify({ trustedCAs: cas, type: 'user', principal: username });
             if (cert.principals.length === 0) throw new AuthError('certificate lists no principals');
+            const refused = certificateSourceRefusal(cert, o.sourceAddress);
+            if (refused) throw new AuthError(refused);
             certificate = cert;
             key = cert.publicKey;
           }
@@ -300,7 +316,7 @@ export async function authenticateServer(
             signatureAlgorithm: alg,
             prompt: noPrompt,
           });
-          step = { method, key };
+          step = { method, key, ...certField };
         }
       }
     } else {
@@ -361,7 +377,12 @@ export async function authenticateServer(
       steps.push(step);
       t.send(Buffer.from([MSG.USERAUTH_SUCCESS]));
       const last = [...steps].reverse().find((s) => s.key);
-      return { username, steps, key: last?.key };
+      const result: AuthResult = { username, steps, key: last?.key };
+      if (last?.certificate) result.certificate = last.certificate;
+      // As sshd merges the options of several publickey steps, the first forced command wins.
+      const forced = steps.map((s) => certificateForceCommand(s.certificate)).find((c) => c !== undefined);
+      if (forced !== undefined) result.forceCommand = forced;
+      return result;
     }
     const next = partialMethods(decision, configured);
     if (next && step) {

@@ -23,6 +23,8 @@ export interface LocalProcessOptions {
   usePty?: boolean;
   /** Subsystem handlers by name (e.g. `sftp`); others are refused. */
   subsystems?: Record<string, (session: Session) => void>;
+  /** Set as SSH_ORIGINAL_COMMAND (runLocalProcess; the handler sets it under a forced command). */
+  originalCommand?: string;
 }
 
 const SCRIPT_PATHS = ['/usr/bin/script', '/bin/script'];
@@ -50,16 +52,18 @@ function shQuote(s: string): string {
 }
 
 /**
- * Returns a 'session' listener that runs exec and shell as local processes.
+ * Returns a 'session' listener that runs exec and shell as local processes. Under a forced command
+ * ({@link Session.forceCommand}) every request runs that command, with SSH_ORIGINAL_COMMAND set.
  *
  * @example
  * server.on('session', localProcessHandler());
  */
 export function localProcessHandler(opts: LocalProcessOptions = {}): (session: Session) => void {
   return (session) => {
-    session.on('exec', (req: { command: string; accept(): void; reject(): void }) => {
+    session.on('exec', (req: { command: string; originalCommand?: string; accept(): void; reject(): void }) => {
       req.accept();
-      runLocalProcess(session, req.command, opts);
+      const env = req.originalCommand === undefined ? opts : { ...opts, originalCommand: req.originalCommand };
+      runLocalProcess(session, req.command, env);
     });
     session.on('shell', (req: { accept(): void; reject(): void }) => {
       req.accept();
@@ -97,6 +101,7 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     SHELL: shell,
     ...session.env,
   };
+  if (opts.originalCommand !== undefined) env.SSH_ORIGINAL_COMMAND = opts.originalCommand;
   const pty = session.pty;
   const script = pty && opts.usePty !== false ? findScript() : null;
   let file: string;

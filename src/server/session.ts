@@ -25,7 +25,13 @@ export interface SessionRequestBase {
 
 /** exec request. */
 export interface ExecRequest extends SessionRequestBase {
+  /** The command to run: under a forced command, the forced one. */
   command: string;
+  /**
+   * Set only under a forced command ({@link Session.forceCommand}): what the client asked for — the exec
+   * command, the subsystem name, or `''` for a shell (sshd's SSH_ORIGINAL_COMMAND).
+   */
+  originalCommand?: string;
 }
 /** subsystem request. */
 export interface SubsystemRequest extends SessionRequestBase {
@@ -47,6 +53,11 @@ export interface SessionOptions {
   acceptEnv?: (name: string, value: string) => boolean;
   /** Most env requests per session (default 64). */
   maxEnv?: number;
+  /**
+   * A command that replaces every exec, shell and subsystem request (a user certificate's
+   * `force-command`): each arrives as an 'exec' event with this command and `originalCommand`.
+   */
+  forceCommand?: string;
 }
 
 const DENIED_ENV =
@@ -80,6 +91,8 @@ export class Session extends EventEmitter {
   pty: PtyInfo | undefined;
   /** Environment variables the client set (and `acceptEnv` allowed). */
   readonly env: Record<string, string> = {};
+  /** The forced command of this user (see {@link SessionOptions.forceCommand}), if any. */
+  readonly forceCommand: string | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
   private readonly opts: SessionOptions;
@@ -91,6 +104,7 @@ export class Session extends EventEmitter {
     this.channel = channel;
     this.username = username;
     this.opts = opts;
+    this.forceCommand = opts.forceCommand;
     channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
     channel.once('close', () => this.emit('close'));
   }
@@ -160,20 +174,27 @@ export class Session extends EventEmitter {
       case 'exec':
       case 'shell':
       case 'subsystem': {
-        if (this.started || this.listenerCount(d.type) === 0) {
+        // A forced command turns every request into an exec of that command, as sshd does.
+        const forced = this.forceCommand;
+        const type = forced === undefined ? d.type : 'exec';
+        if (this.started || this.listenerCount(type) === 0) {
           ev.reject();
           return;
         }
+        const original = d.type === 'exec' ? d.command : d.type === 'subsystem' ? d.name : '';
         const started =
-          d.type === 'exec'
-            ? { type: d.type, command: d.command }
-            : d.type === 'subsystem'
-              ? { type: d.type, name: d.name }
-              : { type: d.type };
+          forced !== undefined
+            ? { type, command: forced }
+            : d.type === 'exec'
+              ? { type: d.type, command: d.command }
+              : d.type === 'subsystem'
+                ? { type: d.type, name: d.name }
+                : { type: d.type };
         let settled = false;
         const req = {
-          ...(d.type === 'exec' ? { command: d.command } : {}),
-          ...(d.type === 'subsystem' ? { name: d.name } : {}),
+          ...(forced !== undefined ? { command: forced, originalCommand: original } : {}),
+          ...(forced === undefined && d.type === 'exec' ? { command: d.command } : {}),
+          ...(forced === undefined && d.type === 'subsystem' ? { name: d.name } : {}),
           accept: () => {
             if (settled || this.started) return;
             settled = true;
@@ -186,7 +207,7 @@ export class Session extends EventEmitter {
             ev.reject();
           },
         };
-        this.emit(d.type, req);
+        this.emit(type, req);
         return;
       }
       case 'window-change': {
