@@ -88,7 +88,11 @@ test('host certificate for ed25519, ecdsa and rsa keys accepted through @cert-au
 
 test('host certificate refused: other CA, wrong principal; plain keys still served', async () => {
   const key = generatePrivateKey('ed25519');
-  const { server, port } = await startServer({ hostKeys: [key], hostCertificates: [await hostCert(key)], ...acceptPassword });
+  const { server, port } = await startServer({
+    hostKeys: [key],
+    hostCertificates: [await hostCert(key)],
+    ...acceptPassword,
+  });
   const { server: s2, port: p2 } = await startServer({
     hostKeys: [key],
     hostCertificates: [await hostCert(key, ['other.example'])],
