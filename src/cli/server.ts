@@ -6,11 +6,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuthContext, AuthMethod, PrivateKey, PublicKey, Session } from '../index.js';
+import type { AuthContext, AuthMethod, Certificate, PrivateKey, PublicKey, Session } from '../index.js';
 import {
   generatePrivateKey,
   LocalFsBackend,
   localProcessHandler,
+  parseCertificate,
   parsePrivateKey,
   parsePublicKey,
   Server,
@@ -24,8 +25,14 @@ const HELP = `usage: secsh server [options]
   --host ADDR            address to bind (default 127.0.0.1)
   --host-key FILE        OpenSSH private host key; generated (ed25519) and kept if absent
                          (default: an in-memory key for this run). Repeat for several keys.
+  --host-certificate FILE
+                         OpenSSH host certificate (-cert.pub) for one of the host keys, presented
+                         to clients that trust its CA (@cert-authority). Repeatable.
   --authorized-keys FILE public keys allowed to log in (authorized_keys format)
   --password-file FILE   lines of 'user:password' (or just 'password' for any user)
+  --trusted-user-ca-keys FILE
+                         CA public keys (one a line) whose user certificates log in users listed
+                         as principals; source-address and force-command are enforced
   --user NAME            only this user name may log in (default: any name)
   --banner TEXT          pre-authentication banner
   --sftp-root DIR        directory the sftp subsystem serves, confined to it (default: / , starting
@@ -35,7 +42,8 @@ const HELP = `usage: secsh server [options]
   --quiet                no connection log
   -h, --help             this text
 
-Commands run as the user running secsh. At least one of --authorized-keys and --password-file is required.
+Commands run as the user running secsh. At least one of --authorized-keys, --password-file and
+--trusted-user-ca-keys is required.
 `;
 
 /** Reads an authorized_keys file: one key per line, options before the key type are skipped. */
@@ -94,8 +102,10 @@ async function run(args: string[]): Promise<number> {
   const log = (m: string) => {
     if (!quiet) process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   };
-  if (!v['authorized-keys'] && !v['password-file']) {
-    process.stderr.write(`secsh server: give --authorized-keys and/or --password-file\n${HELP}`);
+  if (!v['authorized-keys'] && !v['password-file'] && !v['trusted-user-ca-keys']) {
+    process.stderr.write(
+      `secsh server: give --authorized-keys, --password-file and/or --trusted-user-ca-keys\n${HELP}`,
+    );
     return 2;
   }
   const port = v.port === undefined ? 2222 : Number(v.port);
@@ -106,12 +116,24 @@ async function run(args: string[]): Promise<number> {
   const hostKeys = v['host-key']?.length
     ? v['host-key'].map((p) => loadHostKey(p, log))
     : [generatePrivateKey('ed25519')];
+  let hostCertificates: Certificate[];
+  let userCAs: PublicKey[] = [];
+  try {
+    hostCertificates = (v['host-certificate'] ?? []).map((p) => parseCertificate(readFileSync(p, 'utf8')));
+    if (v['trusted-user-ca-keys']) {
+      userCAs = readAuthorizedKeys(readFileSync(v['trusted-user-ca-keys'], 'utf8'));
+      if (userCAs.length === 0) throw new Error(`no CA keys in ${v['trusted-user-ca-keys']}`);
+    }
+  } catch (e) {
+    process.stderr.write(`secsh server: ${(e as Error).message}\n`);
+    return 2;
+  }
   const authorizedPath = v['authorized-keys'];
   const passwordPath = v['password-file'];
   const onlyUser = v.user;
 
   const methods: AuthMethod[] = [];
-  if (authorizedPath) methods.push('publickey');
+  if (authorizedPath || userCAs.length > 0) methods.push('publickey');
   if (passwordPath) methods.push('keyboard-interactive', 'password');
 
   const checkPassword = (user: string, pw: string): boolean => {
@@ -129,6 +151,8 @@ async function run(args: string[]): Promise<number> {
 
   const authenticate = async (ctx: AuthContext) => {
     if (onlyUser !== undefined && ctx.username !== onlyUser) return false;
+    // Verified by the server for this user name, CA, validity and critical options.
+    if (ctx.method === 'publickey' && ctx.certificate) return true;
     if (ctx.method === 'publickey' && ctx.key && authorizedPath) {
       // Re-read on each attempt, like sshd, so edits take effect at once.
       const keys = readAuthorizedKeys(readFileSync(authorizedPath, 'utf8'));
@@ -145,12 +169,20 @@ async function run(args: string[]): Promise<number> {
     return false;
   };
 
-  const server = new Server({
-    hostKeys,
-    authenticate,
-    authMethods: methods,
-    ...(v.banner !== undefined ? { banner: `${v.banner}\n` } : {}),
-  });
+  let server: Server;
+  try {
+    server = new Server({
+      hostKeys,
+      hostCertificates,
+      ...(userCAs.length > 0 ? { trustedUserCAKeys: userCAs } : {}),
+      authenticate,
+      authMethods: methods,
+      ...(v.banner !== undefined ? { banner: `${v.banner}\n` } : {}),
+    });
+  } catch (e) {
+    process.stderr.write(`secsh server: ${(e as Error).message}\n`);
+    return 2;
+  }
   const subsystems: Record<string, (session: Session) => void> = {};
   if (!v['no-sftp']) {
     const root = resolve(v['sftp-root'] ?? '/');
@@ -191,6 +223,9 @@ async function run(args: string[]): Promise<number> {
   const addr = await server.listen({ port, host: v.host ?? '127.0.0.1' });
   process.stdout.write(`secsh server listening on ${addr.address} port ${addr.port}\n`);
   for (const k of server.hostKeys) process.stdout.write(`host key ${k.publicKey.type} ${k.publicKey.fingerprint()}\n`);
+  for (const c of server.hostCertificates) {
+    process.stdout.write(`host certificate ${c.certType} ${c.publicKey.fingerprint()} id ${JSON.stringify(c.keyId)}\n`);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -220,7 +255,9 @@ function parse(args: string[]) {
       port: { type: 'string', short: 'p' },
       host: { type: 'string' },
       'host-key': { type: 'string', multiple: true },
+      'host-certificate': { type: 'string', multiple: true },
       'authorized-keys': { type: 'string' },
+      'trusted-user-ca-keys': { type: 'string' },
       'password-file': { type: 'string' },
       user: { type: 'string' },
       banner: { type: 'string' },
