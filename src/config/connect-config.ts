@@ -3,7 +3,7 @@
  * algorithm lists secsh supports, timeouts, keepalive, auth methods and the host key policy.
  */
 import { readFile } from 'node:fs/promises';
-import { type AlgorithmKind, supportedAlgorithms } from '../crypto/algorithms.js';
+import { type AlgorithmKind, CERTIFICATE_HOST_KEY_ALGORITHMS, supportedAlgorithms } from '../crypto/algorithms.js';
 import { InvalidArgumentError, KeyError, KeyPassphraseError } from '../errors.js';
 import {
   type Certificate,
@@ -48,12 +48,16 @@ export interface SshConfigConnectSettings {
 const AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
 const DEFAULT_AUTH_ORDER = ['publickey', 'keyboard-interactive', 'password'];
 
-/** Keeps the names secsh implements in an OpenSSH algorithm option; undefined when nothing usable remains. */
+/**
+ * Keeps the names secsh implements in an OpenSSH algorithm option (for host keys, certificate algorithms
+ * such as `ssh-ed25519-cert-v01@openssh.com` included); undefined when nothing usable remains.
+ */
 export function supportedAlgorithmOption(kind: AlgorithmKind, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const prefix = /^[+\-^]/.test(value) ? (value[0] as string) : '';
   if (prefix === '-') return value;
   const supported = supportedAlgorithms(kind);
+  if (kind === 'hostKey') supported.push(...CERTIFICATE_HOST_KEY_ALGORITHMS);
   const names = value
     .slice(prefix.length)
     .split(',')

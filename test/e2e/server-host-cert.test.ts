@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '../../src/client.js';
+import { supportedAlgorithmOption } from '../../src/config/connect-config.js';
 import { HostKeyError, InvalidArgumentError, NegotiationError } from '../../src/errors.js';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
@@ -171,4 +172,48 @@ test('hostCertificates: a user certificate or one for another key is an error at
   // Text form is accepted, and certificate algorithms come first by default.
   const s = new Server({ ...base, hostCertificates: [Buffer.from((await hostCert(key)).toString())] });
   assert.equal(s.hostCertificates.length, 1);
+});
+
+test('ssh_config HostKeyAlgorithms with certificate names is honoured', async () => {
+  assert.equal(
+    supportedAlgorithmOption('hostKey', 'rsa-sha2-256-cert-v01@openssh.com,ssh-foo,ssh-ed25519'),
+    'rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519',
+  );
+  assert.equal(
+    supportedAlgorithmOption('hostKey', '^ssh-ed25519-cert-v01@openssh.com'),
+    '^ssh-ed25519-cert-v01@openssh.com',
+  );
+  const ed = generatePrivateKey('ed25519');
+  const rsa = generatePrivateKey('rsa', { bits: 2048 });
+  const { server, port } = await startServer({
+    hostKeys: [ed, rsa],
+    hostCertificates: [await hostCert(rsa)],
+    ...acceptPassword,
+  });
+  try {
+    const kh = await knownHostsFor(port, ca, 'kh-config');
+    const cfg = join(dir, 'ssh_config');
+    await writeFile(
+      cfg,
+      [
+        'Host certhost',
+        '  HostName 127.0.0.1',
+        `  Port ${port}`,
+        '  User u',
+        '  HostKeyAlgorithms rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519',
+        `  UserKnownHostsFile ${kh}`,
+        '  StrictHostKeyChecking yes',
+        '',
+      ].join('\n'),
+    );
+    const client = await Client.connect({ host: 'certhost', config: cfg, password: 'pw' });
+    try {
+      assert.equal(client.algorithms.hostKey, 'rsa-sha2-256-cert-v01@openssh.com');
+      assert.ok(client.hostKey.equals(rsa.publicKey));
+    } finally {
+      await client.close();
+    }
+  } finally {
+    await server.close();
+  }
 });
