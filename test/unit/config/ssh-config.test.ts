@@ -121,7 +121,7 @@ test('connect settings: agent, algorithms restricted to what secsh implements, a
   assert.deepEqual(s.algorithms, {
     cipher: 'aes256-ctr',
     kex: '+diffie-hellman-group14-sha1',
-    hostKey: 'ssh-ed25519',
+    hostKey: 'ssh-ed25519-cert-v01@openssh.com,ssh-ed25519',
     compression: 'none',
   });
   assert.deepEqual(s.authMethods, ['publickey', 'keyboard-interactive']);
