@@ -44,6 +44,7 @@ import {
 import type { Certificate, PublicKey, Signer } from './keys/index.js';
 import type { SftpClientOptions } from './sftp/client.js';
 import { SftpClient } from './sftp/client.js';
+import { SlabInput } from './transport/slab-input.js';
 import { Transport } from './transport/transport.js';
 
 export type {
@@ -233,9 +234,19 @@ export class Client extends EventEmitter {
   ): Promise<Client> {
     const log = opts.logger;
 
-    const stream: Duplex = opts.sock ?? netConnect({ host: opts.host as string, port: opts.port ?? 22, noDelay: true });
+    // Our own socket reads into one reused buffer (no allocation per read, packets never joined).
+    const input = opts.sock ? undefined : new SlabInput();
+    const stream: Duplex =
+      opts.sock ??
+      netConnect({
+        host: opts.host as string,
+        port: opts.port ?? 22,
+        noDelay: true,
+        ...(input ? { onread: input.onread } : {}),
+      });
     const transport = new Transport(stream, {
       role: 'client',
+      ...(input ? { input } : {}),
       algorithms,
       verifyHostKey,
       ...(opts.rekeyLimit ? { rekeyLimit: opts.rekeyLimit } : {}),

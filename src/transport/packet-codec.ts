@@ -38,6 +38,30 @@ class ChunkQueue {
     return out;
   }
 
+  /**
+   * Stops holding views of `region` (the caller reuses its memory). When `region` is the only chunk,
+   * its unconsumed tail is dropped and its length returned, for the caller to offer again; otherwise
+   * the unconsumed bytes are copied and kept, and 0 is returned.
+   */
+  detach(region: Buffer): number {
+    if (this.length === 0) {
+      this.chunks = [];
+      this.head = 0;
+      return 0;
+    }
+    if (this.chunks.length === 1 && this.chunks[0] === region) {
+      const left = this.length;
+      this.chunks = [];
+      this.head = 0;
+      this.length = 0;
+      return left;
+    }
+    const copy = this.take(this.length);
+    const owned = Buffer.from(copy);
+    this.push(owned);
+    return 0;
+  }
+
   /** Consumes n bytes and returns them. */
   take(n: number): Buffer {
     const out = this.peek(n);
@@ -72,7 +96,8 @@ const NONE_OPENER: PacketOpener = {
   blockSize: 8,
   lengthExcludedFromPadding: false,
   packetLength: (_seq, header) => header.readUInt32BE(0),
-  open: (_seq, data) => data.subarray(4),
+  // A copy: the input may be a reused read buffer (see SlabInput), and payloads are kept (KEXINIT).
+  open: (_seq, data) => Buffer.from(data.subarray(4)),
 };
 
 /** Decoder for incoming packets. */
@@ -94,6 +119,11 @@ export class PacketDecoder {
 
   push(chunk: Buffer): void {
     this.queue.push(chunk);
+  }
+
+  /** See {@link ChunkQueue.detach}: call after pushing `region` and decoding what it completed. */
+  detach(region: Buffer): number {
+    return this.queue.detach(region);
   }
 
   /** Decodes the next whole packet, or returns undefined when more bytes are needed. */

@@ -31,6 +31,7 @@ import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
 import type { Phase } from './phase.js';
 import { classify } from './phase.js';
+import type { SlabInput } from './slab-input.js';
 import { SOFTWARE_VERSION, VersionReader } from './version.js';
 
 const debug = debuglog('secsh');
@@ -47,6 +48,11 @@ export interface RekeyLimit {
 
 export interface TransportOptions {
   role: 'client' | 'server';
+  /**
+   * The stream's input when it is read through `onread` into a reused buffer (see SlabInput) rather
+   * than through 'data' events.
+   */
+  input?: SlabInput;
   algorithms: AlgorithmLists;
   /** Server: host keys; the host key algorithms offered are derived from them. */
   hostKeys?: readonly PrivateKey[];
@@ -180,7 +186,8 @@ export class Transport extends EventEmitter {
   start(): void {
     if (this.started) return;
     this.started = true;
-    this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (this.opts.input) this.opts.input.attach((region) => this.onRegion(region));
+    else this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
     this.stream.on('end', () => this.fail(new ConnectionLostError('connection closed by peer')));
     this.stream.on('close', () => this.fail(new ConnectionLostError('connection closed')));
     this.stream.on('error', (err: Error) =>
@@ -319,6 +326,19 @@ export class Transport extends EventEmitter {
   }
 
   // ---- input ----
+
+  /**
+   * Input from a reused buffer: decodes what `region` completes and returns how many bytes at its
+   * end are left for the next call (nothing here keeps a view of `region`).
+   */
+  private onRegion(region: Buffer): number {
+    if (this.peerVersionLine === undefined) {
+      this.onData(Buffer.from(region));
+      return 0;
+    }
+    this.onData(region);
+    return this.closed ? 0 : this.decoder.detach(region);
+  }
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
