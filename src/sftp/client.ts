@@ -6,7 +6,15 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import type { SftpAttrs } from './attrs.js';
 import { encodeAttrs, SftpStats } from './attrs.js';
-import type { SftpLimits, SftpName, SftpResponse, SftpStatvfs, SftpVersion, SshWriter } from './codec.js';
+import type {
+  ScatteredData,
+  SftpLimits,
+  SftpName,
+  SftpResponse,
+  SftpStatvfs,
+  SftpVersion,
+  SshWriter,
+} from './codec.js';
 import {
   buildPacket,
   buildWrite,
@@ -105,7 +113,7 @@ export class SftpClient {
   /** Starts SFTP over `stream` (the channel of an accepted 'sftp' subsystem): INIT/VERSION, then limits. */
   static async fromChannel(stream: Duplex, opts: SftpClientOptions = {}): Promise<SftpClient> {
     const framer = new PacketFramer(opts.maxPacket ?? MAX_PACKET);
-    const first = await new Promise<{ v: SftpVersion; rest: Buffer[] }>((resolve, reject) => {
+    const first = await new Promise<{ v: SftpVersion; rest: (Buffer | ScatteredData)[] }>((resolve, reject) => {
       const cleanup = () => {
         clearTimeout(timer);
         stream.off('data', onData);
@@ -122,9 +130,10 @@ export class SftpClient {
       const onClose = () => onFail(new Error('channel closed before SSH_FXP_VERSION'));
       const onData = (chunk: Buffer) => {
         try {
-          const packets = framer.push(chunk);
+          const packets = framer.pushScattered(chunk);
           const p = packets.shift();
           if (!p) return;
+          if (!Buffer.isBuffer(p)) throw new ProtocolError('SSH_FXP_DATA before SSH_FXP_VERSION');
           cleanup();
           stream.pause();
           resolve({ v: decodeVersion(p), rest: packets });
@@ -146,7 +155,10 @@ export class SftpClient {
     if (first.v.version < 3) throw new SftpError(FX.OP_UNSUPPORTED, `server speaks SFTP version ${first.v.version}`);
     const c = new SftpClient(stream, framer, first.v);
     c.attach();
-    for (const p of first.rest) c.onPacket(p);
+    for (const p of first.rest) {
+      if (Buffer.isBuffer(p)) c.onPacket(p);
+      else c.onScatteredData(p);
+    }
     if (c.has(EXT.LIMITS)) {
       try {
         c.limits = decodeLimits(await c.extended(EXT.LIMITS, () => {}));
@@ -161,14 +173,17 @@ export class SftpClient {
     const s = this.stream;
     s.on('data', (chunk: Buffer) => {
       if (this.closedError) return;
-      let packets: Buffer[];
+      let packets: (Buffer | ScatteredData)[];
       try {
-        packets = this.framer.push(chunk);
+        packets = this.framer.pushScattered(chunk);
       } catch (e) {
         this.fail(e as Error);
         return;
       }
-      for (const p of packets) this.onPacket(p);
+      for (const p of packets) {
+        if (Buffer.isBuffer(p)) this.onPacket(p);
+        else this.onScatteredData(p);
+      }
     });
     s.on('error', (e: Error) => this.fail(new SftpError(FX.CONNECTION_LOST, `SFTP channel failed: ${e.message}`)));
     s.on('close', () => this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel closed')));
@@ -191,6 +206,18 @@ export class SftpClient {
     }
     this.pending.delete(r.id);
     w.resolve(r);
+  }
+
+  /** A DATA reply left in pieces by the framer (see {@link PacketFramer.pushScattered}). */
+  private onScatteredData(p: ScatteredData): void {
+    const id = p.head.readUInt32BE(1);
+    const w = this.pending.get(id);
+    if (!w) {
+      this.fail(new ProtocolError(`SFTP reply for unknown request id ${id}`));
+      return;
+    }
+    this.pending.delete(id);
+    w.resolve({ type: FXP.DATA, id, parts: p.parts, length: p.length });
   }
 
   private fail(e: Error): void {

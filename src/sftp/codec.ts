@@ -30,7 +30,20 @@ export class PacketFramer {
 
   /** Feeds bytes; returns the complete packets they finish, in order. */
   push(chunk: Buffer): Buffer[] {
-    const out: Buffer[] = [];
+    return this.collect(chunk, false) as Buffer[];
+  }
+
+  /**
+   * As {@link push}, but an SSH_FXP_DATA packet that arrived in several chunks comes back as a
+   * {@link ScatteredData} (its 9 header bytes copied, the data left in the pieces it came in) rather
+   * than joined: a client writes those pieces to disk without copying them first.
+   */
+  pushScattered(chunk: Buffer): (Buffer | ScatteredData)[] {
+    return this.collect(chunk, true);
+  }
+
+  private collect(chunk: Buffer, scatter: boolean): (Buffer | ScatteredData)[] {
+    const out: (Buffer | ScatteredData)[] = [];
     if (chunk.length > 0) {
       this.chunks.push(chunk);
       this.buffered += chunk.length;
@@ -46,10 +59,37 @@ export class PacketFramer {
         this.need = len;
       }
       if (this.buffered < this.need) break;
-      out.push(this.take(this.need));
+      out.push(scatter && this.scatterable() ? this.takeScattered(this.need) : this.take(this.need));
       this.need = -1;
     }
     return out;
+  }
+
+  /** The whole next packet is buffered, spans chunks, and is a DATA reply whose length field fits. */
+  private scatterable(): boolean {
+    const first = this.chunks[0] as Buffer;
+    if (this.need < 4096 || first.length >= this.need || first.length < 9) return false;
+    return first[0] === FXP.DATA && first.readUInt32BE(5) === this.need - 9;
+  }
+
+  private takeScattered(n: number): ScatteredData {
+    const head = Buffer.from(this.take(9));
+    const parts: Buffer[] = [];
+    let left = n - 9;
+    while (left > 0) {
+      const c = this.chunks[0] as Buffer;
+      if (c.length <= left) {
+        parts.push(c);
+        this.chunks.shift();
+        left -= c.length;
+      } else {
+        parts.push(c.subarray(0, left));
+        this.chunks[0] = c.subarray(left);
+        left = 0;
+      }
+    }
+    this.buffered -= n - 9;
+    return { head, parts, length: n - 9 };
   }
 
   /** Takes exactly n buffered bytes (a view when they lie in one chunk). */
@@ -74,6 +114,14 @@ export class PacketFramer {
     }
     return out;
   }
+}
+
+/** An SSH_FXP_DATA packet left in pieces: `head` is type, id and data length; `parts` the data. */
+export interface ScatteredData {
+  head: Buffer;
+  parts: Buffer[];
+  /** Total bytes in `parts`. */
+  length: number;
 }
 
 /**
@@ -136,7 +184,8 @@ export interface SftpName {
 export type SftpResponse =
   | { type: typeof FXP.STATUS; id: number; code: number; message: string }
   | { type: typeof FXP.HANDLE; id: number; handle: Buffer }
-  | { type: typeof FXP.DATA; id: number; data: Buffer }
+  | { type: typeof FXP.DATA; id: number; data: Buffer; parts?: undefined }
+  | { type: typeof FXP.DATA; id: number; data?: undefined; parts: Buffer[]; length: number }
   | { type: typeof FXP.NAME; id: number; names: SftpName[] }
   | { type: typeof FXP.ATTRS; id: number; attrs: SftpAttrs }
   | { type: typeof FXP.EXTENDED_REPLY; id: number; data: Buffer };

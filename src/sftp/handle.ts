@@ -39,15 +39,26 @@ export class SftpFileHandle {
    * (servers may return short reads); an empty buffer means end of file.
    */
   async read(length: number, position: number): Promise<Buffer> {
+    const parts = await this.readv(length, position);
+    if (parts.length === 0) return Buffer.alloc(0);
+    return parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+  }
+
+  /**
+   * As {@link read}, but the data comes back in the pieces it arrived in (no copy to join them); an
+   * empty list means end of file. Suits `FileHandle.writev`.
+   */
+  async readv(length: number, position: number): Promise<Buffer[]> {
     if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');
     if (!Number.isInteger(length) || length < 0 || length > 0xffffffff) throw new RangeError('length out of range');
     const r = await this.sftp.request(FXP.READ, (w) => w.string(this.handle).uint64(BigInt(position)).uint32(length));
     if (r.type === FXP.DATA) {
-      if (r.data.length > length)
-        throw new ProtocolError(`server returned ${r.data.length} bytes for a ${length}-byte read`);
-      return r.data;
+      const n = r.parts ? r.length : r.data.length;
+      if (n > length) throw new ProtocolError(`server returned ${n} bytes for a ${length}-byte read`);
+      if (n === 0) return [];
+      return r.parts ?? [r.data];
     }
-    if (r.type === FXP.STATUS && r.code === FX.EOF) return Buffer.alloc(0);
+    if (r.type === FXP.STATUS && r.code === FX.EOF) return [];
     throw unexpected(r, this.path);
   }
 
@@ -147,6 +158,11 @@ export class SftpFileHandle {
   readChunks(opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
     return pipelinedRead(this, opts);
   }
+
+  /** As {@link readChunks}, each chunk as the pieces it arrived in (see {@link readv}). */
+  readChunksV(opts: PipelineOptions = {}): AsyncGenerator<Buffer[]> {
+    return pipelinedReadV(this, opts);
+  }
 }
 
 /** Settings of a pipelined read. */
@@ -172,6 +188,12 @@ export interface PipelineOptions {
  * consumer, which bounds memory at about 2 × concurrency × chunkSize.
  */
 export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
+  for await (const parts of pipelinedReadV(fh, opts))
+    yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+}
+
+/** As {@link pipelinedRead}, each chunk as the pieces it arrived in (no copy to join them). */
+export async function* pipelinedReadV(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer[]> {
   const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.client.readChunk, fh.client.readChunk));
   const concurrency = Math.max(1, opts.concurrency ?? 64);
   const end = opts.end ?? Number.MAX_SAFE_INTEGER;
@@ -181,7 +203,7 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
   let inflight = 0;
   let failure: unknown;
   let stopped = false;
-  const ready = new Map<number, Buffer>();
+  const ready = new Map<number, { parts: Buffer[]; length: number }>();
   const retry: { off: number; len: number }[] = [];
   let wake: (() => void) | undefined;
   const signal = opts.signal;
@@ -190,15 +212,17 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
 
   const issue = (off: number, len: number) => {
     inflight++;
-    fh.read(len, off).then(
-      (data) => {
+    fh.readv(len, off).then(
+      (parts) => {
         inflight--;
         if (stopped) return;
-        if (data.length === 0) {
+        let n = 0;
+        for (const p of parts) n += p.length;
+        if (n === 0) {
           if (off < eof) eof = off;
         } else if (off < eof) {
-          ready.set(off, data);
-          if (data.length < len) retry.push({ off: off + data.length, len: len - data.length });
+          ready.set(off, { parts, length: n });
+          if (n < len) retry.push({ off: off + n, len: len - n });
         }
         fill();
         wake?.();
@@ -233,9 +257,9 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
       let piece = ready.get(emit);
       while (piece !== undefined) {
         ready.delete(emit);
-        if (emit + piece.length > eof) piece = piece.subarray(0, eof - emit);
+        if (emit + piece.length > eof) piece = truncateParts(piece.parts, eof - emit);
         emit += piece.length;
-        if (piece.length > 0) yield piece;
+        if (piece.length > 0) yield piece.parts;
         if (signal?.aborted) throw new AbortError('transfer aborted', { cause: signal.reason });
         if (failure) throw failure;
         fill();
@@ -259,6 +283,18 @@ export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions =
     signal?.removeEventListener('abort', onAbort);
     ready.clear();
   }
+}
+
+/** The first `n` bytes of `parts` (views, no copy). */
+function truncateParts(parts: Buffer[], n: number): { parts: Buffer[]; length: number } {
+  const out: Buffer[] = [];
+  let left = n;
+  for (const p of parts) {
+    if (left <= 0) break;
+    out.push(p.length <= left ? p : p.subarray(0, left));
+    left -= p.length;
+  }
+  return { parts: out, length: Math.max(0, n) };
 }
 
 /** Settings of {@link createReadStream}. */

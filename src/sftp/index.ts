@@ -13,7 +13,7 @@ export { EXT, FX, FXF, FXP, MAX_PACKET } from './constants.js';
 export type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
 export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
-export { pipelinedRead, SftpFileHandle } from './handle.js';
+export { pipelinedRead, pipelinedReadV, SftpFileHandle } from './handle.js';
 export type { LocalFsBackendOptions } from './local-backend.js';
 export { LocalFsBackend } from './local-backend.js';
 export type { SftpServerOptions, SftpSessionLike } from './server.js';

@@ -85,11 +85,19 @@ async function readLocal(fh: FileHandle, offset: number, length: number): Promis
 /** Local file writes a download keeps in flight. */
 const LOCAL_WRITES = 8;
 
-async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  let off = 0;
-  while (off < buf.length) {
-    const { bytesWritten } = await fh.write(buf, off, buf.length - off, position + off);
-    off += bytesWritten;
+/** Writes all of `parts` at `position` (one pwritev when the system takes it whole). */
+async function writeFully(fh: FileHandle, parts: Buffer[], position: number): Promise<void> {
+  let rest = parts;
+  let pos = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await fh.writev(rest, pos);
+    pos += bytesWritten;
+    let skip = bytesWritten;
+    let i = 0;
+    while (i < rest.length && skip >= (rest[i] as Buffer).length) skip -= (rest[i++] as Buffer).length;
+    rest = rest.slice(i);
+    if (skip > 0 && rest.length > 0) rest[0] = (rest[0] as Buffer).subarray(skip);
+    while (rest.length > 0 && (rest[0] as Buffer).length === 0) rest = rest.slice(1);
   }
 }
 
@@ -146,16 +154,18 @@ export async function download(
     const writes = new Set<Promise<void>>();
     let failure: unknown;
     try {
-      for await (const piece of rfh.readChunks({
+      for await (const parts of rfh.readChunksV({
         start,
         ...(opts.chunkSize !== undefined ? { chunkSize: opts.chunkSize } : {}),
         ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
         ...(opts.signal ? { signal: opts.signal } : {}),
       })) {
-        const w: Promise<void> = writeFully(out, piece, pos).then(
+        let n = 0;
+        for (const p of parts) n += p.length;
+        const w: Promise<void> = writeFully(out, parts, pos).then(
           () => {
             writes.delete(w);
-            progress(piece.length);
+            progress(n);
           },
           (e) => {
             writes.delete(w);
@@ -163,7 +173,7 @@ export async function download(
           },
         );
         writes.add(w);
-        pos += piece.length;
+        pos += n;
         if (writes.size >= LOCAL_WRITES) await Promise.race(writes);
         if (failure) throw failure;
       }

@@ -104,7 +104,7 @@ test('decodeResponse: each reply type; STATUS without message; trailing bytes re
   assert.ok(h.type === FXP.HANDLE && h.handle.toString() === 'abc');
   assert.throws(() => dec(buildPacket(FXP.HANDLE, 2, (w) => w.string(Buffer.alloc(257)))), WireError);
   const d = dec(buildData(3, Buffer.from('hello')));
-  assert.ok(d.type === FXP.DATA && d.data.toString() === 'hello');
+  assert.ok(d.type === FXP.DATA && d.data?.toString() === 'hello');
   const names = [
     { filename: 'a', longname: '-rw a', attrs: { size: 1 } },
     { filename: 'ü', longname: '', attrs: {} },
@@ -179,4 +179,29 @@ test('status codes map to Node codes and back', () => {
   assert.equal(e.code, 'ERR_SSH_SFTP');
   assert.equal(e.nodeCode, 'ENOENT');
   assert.equal(e.path, '/x');
+});
+
+test('framer: pushScattered leaves a split DATA reply in its pieces, other packets whole', () => {
+  const data = Buffer.alloc(100_000, 7);
+  for (let i = 0; i < data.length; i++) data[i] = i % 251;
+  const stream = Buffer.concat([
+    buildData(5, data),
+    buildPacket(FXP.STATUS, 6, (w) => w.uint32(0).string('ok').string('')),
+    buildData(7, Buffer.from('tiny')),
+  ]);
+  const f = new PacketFramer();
+  const out: ReturnType<PacketFramer['pushScattered']> = [];
+  for (let off = 0; off < stream.length; off += 32_768)
+    out.push(...f.pushScattered(stream.subarray(off, off + 32_768)));
+  assert.equal(out.length, 3);
+  const [big, status, tiny] = out;
+  assert.ok(big && !Buffer.isBuffer(big), 'the 100 kB reply spans chunks: scattered');
+  assert.equal(big.head.readUInt32BE(1), 5);
+  assert.equal(big.length, data.length);
+  assert.ok(big.parts.length > 1);
+  assert.ok(Buffer.concat(big.parts).equals(data));
+  assert.ok(Buffer.isBuffer(status) && decodeResponse(status).type === FXP.STATUS);
+  assert.ok(Buffer.isBuffer(tiny));
+  const t = decodeResponse(tiny);
+  assert.ok(t.type === FXP.DATA && t.data?.toString() === 'tiny');
 });
