@@ -147,17 +147,28 @@ export function buildPacket(
 
 /** SSH_FXP_WRITE built in one allocation: handle, offset, data. */
 export function buildWrite(id: number, handle: Buffer, offset: number, data: Uint8Array): Buffer {
-  const len = 1 + 4 + 4 + handle.length + 8 + 4 + data.length;
-  const b = Buffer.allocUnsafe(4 + len);
-  let p = b.writeUInt32BE(len, 0);
+  const b = Buffer.allocUnsafe(writeHeaderSize(handle) + data.length);
+  b.set(data, encodeWriteHeader(b, id, handle, offset, data.length));
+  return b;
+}
+
+/** Bytes of an SSH_FXP_WRITE before its data (length field included). */
+export function writeHeaderSize(handle: Buffer): number {
+  return 4 + 1 + 4 + 4 + handle.length + 8 + 4;
+}
+
+/**
+ * Writes an SSH_FXP_WRITE header for `dataLength` bytes at the start of `b` (whose data then follows
+ * at the returned offset): for callers that read the data straight into the packet.
+ */
+export function encodeWriteHeader(b: Buffer, id: number, handle: Buffer, offset: number, dataLength: number): number {
+  let p = b.writeUInt32BE(writeHeaderSize(handle) - 4 + dataLength, 0);
   p = b.writeUInt8(FXP.WRITE, p);
   p = b.writeUInt32BE(id, p);
   p = b.writeUInt32BE(handle.length, p);
   p += handle.copy(b, p);
   p = b.writeBigUInt64BE(BigInt(offset), p);
-  p = b.writeUInt32BE(data.length, p);
-  b.set(data, p);
-  return b;
+  return b.writeUInt32BE(dataLength, p);
 }
 
 /** SSH_FXP_DATA built in one allocation (server side). */

@@ -9,7 +9,7 @@ import { encodeAttrs, SftpStats as Stats } from './attrs.js';
 import type { SftpClient } from './client.js';
 import { expectOk, unexpected } from './client.js';
 import type { SftpStatvfs } from './codec.js';
-import { decodeStatvfs } from './codec.js';
+import { decodeStatvfs, encodeWriteHeader, writeHeaderSize } from './codec.js';
 import { EXT, FX, FXP } from './constants.js';
 import { SftpError } from './errors.js';
 
@@ -66,6 +66,21 @@ export class SftpFileHandle {
   async write(data: Uint8Array, position: number): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');
     expectOk(await this.sftp.writeRaw(this.handle, position, data), this.path);
+  }
+
+  /**
+   * One WRITE whose packet the caller prepared: `packet` has {@link writeHeaderSize} bytes of room,
+   * then `length` bytes of data (read there directly, saving a copy). The header is filled in here.
+   */
+  async writePrepared(packet: Buffer, length: number, position: number): Promise<void> {
+    if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');
+    const size = writeHeaderSize(this.handle) + length;
+    if (length < 0 || size > packet.length) throw new RangeError('length out of range');
+    const r = await this.sftp.sendRaw((id) => {
+      encodeWriteHeader(packet, id, this.handle, position, length);
+      return packet.subarray(0, size);
+    });
+    expectOk(r, this.path);
   }
 
   /** Writes all of `data` at `position`, split into write-size pieces with many in flight. */

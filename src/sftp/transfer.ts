@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { open as fsOpen, rename as fsRename, stat as fsStat, unlink as fsUnlink } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
 import type { SftpClient } from './client.js';
+import { writeHeaderSize } from './codec.js';
 import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
 import type { SftpFileHandle } from './handle.js';
@@ -73,13 +74,18 @@ function checkAbort(signal: AbortSignal | undefined): void {
 
 async function readLocal(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
+  return buf.subarray(0, await readInto(fh, buf, 0, length, offset));
+}
+
+/** Reads up to `length` bytes at file `offset` into `buf` at `at`; fewer only at end of file. */
+async function readInto(fh: FileHandle, buf: Buffer, at: number, length: number, offset: number): Promise<number> {
   let got = 0;
   while (got < length) {
-    const { bytesRead } = await fh.read(buf, got, length - got, offset + got);
+    const { bytesRead } = await fh.read(buf, at + got, length - got, offset + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
-  return buf.subarray(0, got);
+  return got;
 }
 
 /** Local file writes a download keeps in flight. */
@@ -243,12 +249,15 @@ export async function upload(
     for (;;) {
       checkAbort(opts.signal);
       if (failure) throw failure;
-      const data = await readLocal(lfh, pos, chunk);
-      if (data.length === 0) break;
-      const p: Promise<void> = h.write(data, pos).then(
+      // The file is read straight into the WRITE packet, after room for its header.
+      const room = writeHeaderSize(h.handle);
+      const packet = Buffer.allocUnsafe(room + chunk);
+      const n = await readInto(lfh, packet, room, chunk, pos);
+      if (n === 0) break;
+      const p: Promise<void> = h.writePrepared(packet, n, pos).then(
         () => {
           inflight.delete(p);
-          progress(data.length);
+          progress(n);
         },
         (e) => {
           inflight.delete(p);
@@ -256,7 +265,7 @@ export async function upload(
         },
       );
       inflight.add(p);
-      pos += data.length;
+      pos += n;
       while (inflight.size >= concurrency) await Promise.race(inflight);
     }
     await Promise.all(inflight);
