@@ -65,10 +65,11 @@ export const INSECURE_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
 });
 
 /**
- * Host certificate algorithms (PROTOCOL.certkeys), client side only. Not offered by default and not in
- * {@link supportedAlgorithms} (the server cannot present certificates): a client asks for them when
- * known_hosts has a `@cert-authority` line for the host (as `ssh` does), or when named explicitly
- * (no wildcard expansion).
+ * Host certificate algorithms (PROTOCOL.certkeys). Not in {@link DEFAULT_ALGORITHMS} nor in
+ * {@link supportedAlgorithms}, since they need a certificate: a client asks for them when known_hosts
+ * has a `@cert-authority` line for the host (as `ssh` does), and a server offers them first when it
+ * has host certificates (`ServerOptions.hostCertificates`). Either side may also name them in a
+ * `hostKey` list, explicitly or by wildcard (`^*-cert-v01@openssh.com`).
  */
 export const CERTIFICATE_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze([
   'ssh-ed25519-cert-v01@openssh.com',
@@ -91,18 +92,31 @@ function splitNames(v: AlgorithmOption): string[] {
   return parts.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** The names an option may mention for `kind`: the supported ones, and for host keys the certificate ones. */
+function nameableAlgorithms(kind: AlgorithmKind): string[] {
+  const names = supportedAlgorithms(kind);
+  if (kind === 'hostKey') for (const c of CERTIFICATE_HOST_KEY_ALGORITHMS) if (!names.includes(c)) names.push(c);
+  return names;
+}
+
 /**
- * Applies one option to the defaults of `kind`, OpenSSH's way: a list replaces the defaults;
- * `+a,b` appends, `-a,b` removes (wildcards `*` allowed), `^a,b` moves or puts them first.
+ * Applies one option to the defaults of `kind` (or to `base` when given), OpenSSH's way: a list
+ * replaces the defaults; `+a,b` appends, `-a,b` removes, `^a,b` moves or puts them first. Wildcards
+ * `*` and `?` match every supported name, for `hostKey` the certificate algorithms included.
  *
  * @example
  * resolveAlgorithmList('cipher', '+3des-cbc'); // defaults then 3des-cbc
+ * resolveAlgorithmList('hostKey', '^*-cert-v01@openssh.com'); // certificate algorithms first
  */
-export function resolveAlgorithmList(kind: AlgorithmKind, option: AlgorithmOption | undefined): string[] {
-  const defaults = [...DEFAULT_ALGORITHMS[kind]];
+export function resolveAlgorithmList(
+  kind: AlgorithmKind,
+  option: AlgorithmOption | undefined,
+  base: readonly string[] = DEFAULT_ALGORITHMS[kind],
+): string[] {
+  const defaults = [...base];
   if (option === undefined) return defaults;
-  const supported = new Set(supportedAlgorithms(kind));
-  if (kind === 'hostKey') for (const c of CERTIFICATE_HOST_KEY_ALGORITHMS) supported.add(c);
+  const nameable = nameableAlgorithms(kind);
+  const supported = new Set(nameable);
   let mode: '' | '+' | '-' | '^' = '';
   let raw = option;
   if (typeof raw === 'string' && /^[+\-^]/.test(raw)) {
@@ -117,7 +131,7 @@ export function resolveAlgorithmList(kind: AlgorithmKind, option: AlgorithmOptio
   const expanded: string[] = [];
   for (const n of names) {
     if (n.includes('*') || n.includes('?')) {
-      for (const s of supportedAlgorithms(kind)) if (globMatch(n, s) && !expanded.includes(s)) expanded.push(s);
+      for (const s of nameable) if (globMatch(n, s) && !expanded.includes(s)) expanded.push(s);
       continue;
     }
     if (!supported.has(n)) throw new InvalidArgumentError(`unsupported ${kind} algorithm: ${n}`);
