@@ -8,6 +8,8 @@
  */
 
 export { AgentClient } from './agent/index.js';
+export type { SessionPermissions } from './auth/cert-options.js';
+export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
 export type { ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
 export { authenticateClient } from './auth/client.js';
 export { MessageQueue } from './auth/queue.js';

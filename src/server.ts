@@ -8,13 +8,19 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { createServer, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { SessionPermissions } from './auth/cert-options.js';
 import { MessageQueue } from './auth/queue.js';
 import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from './auth/server.js';
 import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
 import type { ChannelOpenRequest } from './connection/index.js';
 import { Connection } from './connection/index.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
-import { CERTIFICATE_HOST_KEY_ALGORITHMS, resolveAlgorithms } from './crypto/algorithms.js';
+import {
+  CERTIFICATE_HOST_KEY_ALGORITHMS,
+  DEFAULT_ALGORITHMS,
+  resolveAlgorithmList,
+  resolveAlgorithms,
+} from './crypto/algorithms.js';
 import {
   ChannelOpenFailure,
   ConnectionLostError,
@@ -121,6 +127,14 @@ export class ServerConnection extends EventEmitter {
     return this.auth?.certificate;
   }
 
+  /**
+   * What the user may do (set once authenticated): limited by the extensions of the user certificate(s)
+   * used to log in, unrestricted otherwise. See {@link AuthResult.permissions}.
+   */
+  get permissions(): SessionPermissions | undefined {
+    return this.auth?.permissions;
+  }
+
   /** Negotiated algorithms (server to client direction, with `inbound` for the other). */
   get algorithms(): NegotiatedAlgorithms | undefined {
     return this.transport.negotiated;
@@ -185,9 +199,12 @@ export class Server extends EventEmitter {
     this.algorithms = resolveAlgorithms(opts.algorithms);
     const hk = opts.algorithms?.hostKey;
     if (this.hostCertificates.length > 0 && (hk === undefined || (typeof hk === 'string' && /^[+\-^]/.test(hk)))) {
-      // Like sshd: certificate algorithms first, unless the caller gave a full list.
-      const certAlgs = CERTIFICATE_HOST_KEY_ALGORITHMS.filter((a) => !this.algorithms.hostKey.includes(a));
-      this.algorithms.hostKey = [...certAlgs, ...this.algorithms.hostKey];
+      // Like sshd: the defaults start with the certificate algorithms, and edits apply to that list
+      // (so `-*-cert-v01@openssh.com` removes them); a full list is taken as given.
+      this.algorithms.hostKey = resolveAlgorithmList('hostKey', hk, [
+        ...CERTIFICATE_HOST_KEY_ALGORITHMS,
+        ...DEFAULT_ALGORITHMS.hostKey,
+      ]);
     }
   }
 
@@ -378,8 +395,15 @@ export class Server extends EventEmitter {
     const maxSessions = this.opts.maxSessions ?? 10;
     let sessions = 0;
     const username = conn.auth?.username ?? '';
+    const permissions = conn.auth?.permissions;
     conn.connection.onChannelOpen = (req: ChannelOpenRequest) => {
       if (req.type !== 'session') {
+        // A certificate without permit-port-forwarding (or the agent/X11 permits) closes these
+        // channel types before any 'channel-open' listener sees them.
+        if (permissions && !channelPermitted(req.type, permissions)) {
+          req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not permitted`);
+          return;
+        }
         if (conn.listenerCount('channel-open') > 0) conn.emit('channel-open', req);
         else req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not allowed`);
         return;
@@ -398,6 +422,7 @@ export class Server extends EventEmitter {
       const session = new Session(ch, username, {
         ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
         ...(forceCommand !== undefined ? { forceCommand } : {}),
+        ...(permissions ? { permissions } : {}),
       });
       ch.once('close', () => {
         sessions--;
@@ -406,6 +431,9 @@ export class Server extends EventEmitter {
       conn.emit('session', session);
       this.emit('session', session, conn);
     };
+    // Only keepalives are answered: tcpip-forward and streamlocal-forward@openssh.com are refused for
+    // everyone, so a certificate's missing permit-port-forwarding needs no check here. An application
+    // that installs its own onGlobalRequest must consult `conn.permissions.portForwarding`.
     conn.connection.onGlobalRequest = (name) => name === 'keepalive@openssh.com';
     const interval = this.opts.keepaliveInterval ?? 0;
     if (interval > 0) startKeepalive(conn, interval, this.opts.keepaliveCountMax ?? 3);
@@ -470,6 +498,21 @@ function checkHostCertificates(
     }
     return cert;
   });
+}
+
+/** Channel types a client may open only with a permission (sshd's checks on certificate extensions). */
+const CHANNEL_PERMISSION: Readonly<Record<string, keyof SessionPermissions>> = {
+  'direct-tcpip': 'portForwarding',
+  'forwarded-tcpip': 'portForwarding',
+  'direct-streamlocal@openssh.com': 'portForwarding',
+  'forwarded-streamlocal@openssh.com': 'portForwarding',
+  x11: 'x11Forwarding',
+  'auth-agent@openssh.com': 'agentForwarding',
+};
+
+function channelPermitted(type: string, permissions: SessionPermissions): boolean {
+  const needed = Object.hasOwn(CHANNEL_PERMISSION, type) ? CHANNEL_PERMISSION[type] : undefined;
+  return needed === undefined || permissions[needed];
 }
 
 /** `ip:port`, with IPv6 addresses in brackets. */

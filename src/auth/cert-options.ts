@@ -128,3 +128,60 @@ export function certificateSourceRefusal(cert: Certificate, address: string | un
 export function certificateForceCommand(cert: Certificate | undefined): string | undefined {
   return cert?.criticalOptions.get('force-command');
 }
+
+/**
+ * What an authenticated user may do in the connection. A user certificate grants only what its
+ * extensions list (PROTOCOL.certkeys): `permit-pty`, `permit-agent-forwarding`,
+ * `permit-port-forwarding`, `permit-X11-forwarding`. `permit-user-rc` has no counterpart (secsh runs
+ * no `~/.ssh/rc`); unknown extensions are ignored. A login without a certificate is unrestricted.
+ */
+export interface SessionPermissions {
+  /** pty-req is allowed. */
+  readonly pty: boolean;
+  /** auth-agent-req@openssh.com is allowed. */
+  readonly agentForwarding: boolean;
+  /** direct-tcpip, tcpip-forward and their streamlocal counterparts are allowed. */
+  readonly portForwarding: boolean;
+  /** x11-req is allowed. */
+  readonly x11Forwarding: boolean;
+}
+
+/** Everything allowed: a login with no certificate. */
+export const UNRESTRICTED_PERMISSIONS: SessionPermissions = Object.freeze({
+  pty: true,
+  agentForwarding: true,
+  portForwarding: true,
+  x11Forwarding: true,
+});
+
+/** The permissions one user certificate grants, from its extensions. */
+export function certificatePermissions(cert: Certificate): SessionPermissions {
+  const ext = cert.extensions;
+  return Object.freeze({
+    pty: ext.has('permit-pty'),
+    agentForwarding: ext.has('permit-agent-forwarding'),
+    portForwarding: ext.has('permit-port-forwarding'),
+    x11Forwarding: ext.has('permit-X11-forwarding'),
+  });
+}
+
+/**
+ * The permissions of a login that used `certs` (one entry per authentication step; undefined for a
+ * step without a certificate): the intersection of every certificate's grants, as sshd merges the
+ * options of several publickey steps. No certificate at all: {@link UNRESTRICTED_PERMISSIONS}.
+ */
+export function effectivePermissions(certs: Iterable<Certificate | undefined>): SessionPermissions {
+  let pty = true;
+  let agentForwarding = true;
+  let portForwarding = true;
+  let x11Forwarding = true;
+  for (const cert of certs) {
+    if (cert === undefined) continue;
+    const p = certificatePermissions(cert);
+    pty &&= p.pty;
+    agentForwarding &&= p.agentForwarding;
+    portForwarding &&= p.portForwarding;
+    x11Forwarding &&= p.x11Forwarding;
+  }
+  return Object.freeze({ pty, agentForwarding, portForwarding, x11Forwarding });
+}

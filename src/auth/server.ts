@@ -10,7 +10,8 @@ import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
 import { Certificate, PublicKey } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
-import { certificateForceCommand, certificateSourceRefusal } from './cert-options.js';
+import type { SessionPermissions } from './cert-options.js';
+import { certificateForceCommand, certificateSourceRefusal, effectivePermissions } from './cert-options.js';
 import type { MessageQueue } from './queue.js';
 
 /** Methods the server implements. */
@@ -50,7 +51,8 @@ export interface AuthContext {
    * publickey with a certificate (`*-cert-v01@openssh.com`): the certificate, already verified against
    * a trusted user CA for this user name and the current time, and its critical options accepted
    * (`source-address` lists the client's address; no unknown option); `key` is then the certified key.
-   * A `force-command` option is enforced on the sessions (see {@link AuthResult.forceCommand}).
+   * A `force-command` option is enforced on the sessions (see {@link AuthResult.forceCommand}), and its
+   * extensions limit what the sessions may do (see {@link AuthResult.permissions}).
    */
   certificate?: Certificate;
   /** publickey: true once the signature verified. */
@@ -119,6 +121,11 @@ export interface AuthResult {
   certificate?: Certificate;
   /** A command every session must run instead of what the client asks (a certificate's `force-command`). */
   forceCommand?: string;
+  /**
+   * What the user may do (pty, agent/port/X11 forwarding): limited to the extensions of the
+   * certificate(s) used, intersected over every step; all true for a login without a certificate.
+   */
+  permissions: SessionPermissions;
 }
 
 /** What server auth needs from the transport. */
@@ -377,7 +384,12 @@ export async function authenticateServer(
       steps.push(step);
       t.send(Buffer.from([MSG.USERAUTH_SUCCESS]));
       const last = [...steps].reverse().find((s) => s.key);
-      const result: AuthResult = { username, steps, key: last?.key };
+      const result: AuthResult = {
+        username,
+        steps,
+        key: last?.key,
+        permissions: effectivePermissions(steps.map((s) => s.certificate)),
+      };
       if (last?.certificate) result.certificate = last.certificate;
       // As sshd merges the options of several publickey steps, the first forced command wins.
       const forced = steps.map((s) => certificateForceCommand(s.certificate)).find((c) => c !== undefined);

@@ -4,6 +4,8 @@
  * subsystem need a handler that accepts them.
  */
 import { EventEmitter } from 'node:events';
+import type { SessionPermissions } from '../auth/cert-options.js';
+import { UNRESTRICTED_PERMISSIONS } from '../auth/cert-options.js';
 import type { Channel } from '../connection/index.js';
 import type { ChannelRequestEvent } from '../connection/types.js';
 
@@ -58,6 +60,11 @@ export interface SessionOptions {
    * `force-command`): each arrives as an 'exec' event with this command and `originalCommand`.
    */
   forceCommand?: string;
+  /**
+   * What the user may do (a user certificate's extensions; default: everything). Requests it does not
+   * allow — pty-req, x11-req, auth-agent-req@openssh.com — are refused before any handler sees them.
+   */
+  permissions?: SessionPermissions;
 }
 
 const DENIED_ENV =
@@ -93,6 +100,12 @@ export class Session extends EventEmitter {
   readonly env: Record<string, string> = {};
   /** The forced command of this user (see {@link SessionOptions.forceCommand}), if any. */
   readonly forceCommand: string | undefined;
+  /**
+   * What this user may do ({@link SessionOptions.permissions}): with `pty` false, pty-req is refused
+   * before the 'pty' event (a later shell or exec runs without a pty); with `x11Forwarding` or
+   * `agentForwarding` false, x11-req or auth-agent-req@openssh.com is refused before the 'request' event.
+   */
+  readonly permissions: SessionPermissions;
   /** The exec/shell/subsystem request that was accepted. */
   started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
   private readonly opts: SessionOptions;
@@ -105,6 +118,7 @@ export class Session extends EventEmitter {
     this.username = username;
     this.opts = opts;
     this.forceCommand = opts.forceCommand;
+    this.permissions = opts.permissions ?? UNRESTRICTED_PERMISSIONS;
     channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
     channel.once('close', () => this.emit('close'));
   }
@@ -116,7 +130,20 @@ export class Session extends EventEmitter {
     if (!this.channel.writableEnded) this.channel.end();
   }
 
+  /** False for a request the user's permissions forbid (checked by name, so a malformed one is caught too). */
+  private permitted(type: string): boolean {
+    const p = this.permissions;
+    if (type === 'pty-req') return p.pty;
+    if (type === 'x11-req') return p.x11Forwarding;
+    if (type === 'auth-agent-req@openssh.com') return p.agentForwarding;
+    return true;
+  }
+
   private onRequest(ev: ChannelRequestEvent): void {
+    if (!this.permitted(ev.type)) {
+      ev.reject();
+      return;
+    }
     const d = ev.details;
     if (!d) {
       if (this.listenerCount('request') > 0) this.emit('request', ev);
