@@ -14,7 +14,11 @@ export interface BenchJob {
   mode: 'download' | 'upload' | 'latency';
   /** Bytes to move (download/upload). */
   bytes: number;
-  /** Connect+auth+exec+close rounds (latency). */
+  /**
+   * Connect+auth+exec+close rounds (latency). Every client sends SHLVL=1 with the `true` command
+   * (the bench sshd accepts it): bash reads ~/.bashrc when started by sshd at shell level 1, and
+   * a heavy one (pyenv init on the CI machine: ~150 ms) would otherwise be measured instead of SSH.
+   */
   iterations: number;
 }
 

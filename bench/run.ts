@@ -96,9 +96,11 @@ async function openSsh(
   command: string,
   stdinBytes?: number,
   discardStdout = false,
+  extra: string[] = [],
 ): Promise<RusageOut> {
   const sshArgs = [
     ...openSshArgs(sshd, sshd.userKeys.ed25519),
+    ...extra,
     '-o',
     'HostKeyAlgorithms=ssh-ed25519',
     '-c',
@@ -133,7 +135,7 @@ async function latency(sshd: Sshd, client: ClientName, job: BenchJob): Promise<B
   let cpu = 0;
   let maxRssKb = 0;
   for (let i = 0; i < job.iterations; i++) {
-    const r = await openSsh(sshd, job, 'true');
+    const r = await openSsh(sshd, job, 'true', undefined, false, ['-o', 'SetEnv=SHLVL=1']);
     samples.push(r.seconds * 1000);
     cpu += r.cpu;
     maxRssKb = Math.max(maxRssKb, r.maxRssKb);
@@ -169,7 +171,8 @@ function printTable(rows: Row[]): void {
 
 async function main(): Promise<void> {
   if (!hasPeer('sshd') || !hasPeer('ssh')) throw new Error('the benchmark needs OpenSSH (sshd and ssh)');
-  const sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+  // AcceptEnv SHLVL: see the latency note in bench/common.ts.
+  const sshd = await startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['AcceptEnv SHLVL'] });
   const ed = sshd.hostKeys.find((k) => k.type === 'ed25519');
   if (!ed) throw new Error('no ed25519 host key');
   const rows: Row[] = [];
