@@ -44,33 +44,64 @@ function x25519PublicRaw(key: KeyObject): Buffer {
   return Buffer.from(der.subarray(X25519_SPKI_PREFIX.length));
 }
 
+/**
+ * The raw 32-byte X25519 shared secret of `privateKey` and a peer's 32-byte public value. Throws a
+ * KEY_EXCHANGE_FAILED ProtocolError on a bad length, an invalid point or an all-zero result.
+ */
+function x25519Shared(privateKey: KeyObject, peerPublic: Buffer): Buffer {
+  if (peerPublic.length !== 32) throw kexFailed(`X25519 public value must be 32 bytes, got ${peerPublic.length}`);
+  let secret: Buffer;
+  try {
+    const peer = createPublicKey({
+      key: Buffer.concat([X25519_SPKI_PREFIX, peerPublic]),
+      format: 'der',
+      type: 'spki',
+    });
+    secret = diffieHellman({ privateKey, publicKey: peer });
+  } catch (e) {
+    // OpenSSL refuses low-order points (all-zero output) itself.
+    throw kexFailed('X25519 key agreement failed (invalid peer public value)', e);
+  }
+  if (secret.length !== 32 || allZero(secret)) {
+    secret.fill(0);
+    throw kexFailed('X25519 shared secret is all zeros (low-order peer public value)');
+  }
+  return secret;
+}
+
 function x25519Pair(privateKey: KeyObject): KexKeyPair {
   const publicValue = x25519PublicRaw(createPublicKey(privateKey));
   return {
     publicValue,
     agree(peerPublic: Buffer): Buffer {
-      if (peerPublic.length !== 32) throw kexFailed(`X25519 public value must be 32 bytes, got ${peerPublic.length}`);
-      let secret: Buffer;
-      try {
-        const peer = createPublicKey({
-          key: Buffer.concat([X25519_SPKI_PREFIX, peerPublic]),
-          format: 'der',
-          type: 'spki',
-        });
-        secret = diffieHellman({ privateKey, publicKey: peer });
-      } catch (e) {
-        // OpenSSL refuses low-order points (all-zero output) itself.
-        throw kexFailed('X25519 key agreement failed (invalid peer public value)', e);
-      }
-      if (secret.length !== 32 || allZero(secret)) {
-        secret.fill(0);
-        throw kexFailed('X25519 shared secret is all zeros (low-order peer public value)');
-      }
+      const secret = x25519Shared(privateKey, peerPublic);
       // RFC 8731 §3: the 32 output bytes are read as a big-endian unsigned number.
       const k = encodeSharedSecret(secret);
       secret.fill(0);
       return k;
     },
+  };
+}
+
+function x25519PrivateFromScalar(scalar: Uint8Array): KeyObject {
+  if (scalar.length !== 32) throw new InvalidArgumentError('X25519 private scalar must be 32 bytes');
+  return createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
+}
+
+/** An X25519 keypair whose agreement yields the raw 32-byte secret (for the hybrid post-quantum methods). */
+export interface X25519RawKeyPair {
+  /** Our 32-byte public value. */
+  readonly publicValue: Buffer;
+  /** The raw 32-byte shared secret (checked: right length, valid point, not all zero). The caller zeroizes it. */
+  shared(peerPublic: Buffer): Buffer;
+}
+
+/** A fresh X25519 keypair giving raw secrets; `scalar` (32 bytes) fixes the private key, for tests. */
+export function x25519RawKeyPair(scalar?: Uint8Array): X25519RawKeyPair {
+  const privateKey = scalar === undefined ? generateKeyPairSync('x25519').privateKey : x25519PrivateFromScalar(scalar);
+  return {
+    publicValue: x25519PublicRaw(createPublicKey(privateKey)),
+    shared: (peerPublic: Buffer) => x25519Shared(privateKey, peerPublic),
   };
 }
 
@@ -81,9 +112,7 @@ export function x25519KeyPair(): KexKeyPair {
 
 /** Internal and tests only: an X25519 keypair from a given 32-byte private scalar (as in RFC 7748 vectors). */
 export function x25519KeyPairFromPrivate(scalar: Uint8Array): KexKeyPair {
-  if (scalar.length !== 32) throw new InvalidArgumentError('X25519 private scalar must be 32 bytes');
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, scalar]), format: 'der', type: 'pkcs8' });
-  return x25519Pair(key);
+  return x25519Pair(x25519PrivateFromScalar(scalar));
 }
 
 /** The NIST curves of RFC 5656, by SSH name, with OpenSSL's curve name and field size in bytes. */

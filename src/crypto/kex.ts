@@ -8,6 +8,7 @@ import { DH_GROUPS } from './dh-groups.js';
 import { dhKeyPair } from './kex-dh.js';
 import type { NistCurve } from './kex-ecdh.js';
 import { nistKeyPair, x25519KeyPair } from './kex-ecdh.js';
+import { mlkem768x25519ClientKeyPair, mlkem768x25519Respond } from './kex-mlkem.js';
 import type { DhGroup, HashName, KexInfo, KexKeyPair } from './types.js';
 
 export { chooseGexGroup, DH_GROUPS, validateGexGroup } from './dh-groups.js';
@@ -22,6 +23,17 @@ function fixedGroup(bits: number): DhGroup {
 
 function curve25519(name: string): KexInfo {
   return Object.freeze({ name, hash: 'sha256', type: 'ecdh', insecure: false, generate: () => x25519KeyPair() });
+}
+
+function mlkem768x25519(): KexInfo {
+  return Object.freeze({
+    name: 'mlkem768x25519-sha256',
+    hash: 'sha256',
+    type: 'kem',
+    insecure: false,
+    generate: () => mlkem768x25519ClientKeyPair(),
+    respond: (clientPublic: Buffer) => mlkem768x25519Respond(clientPublic),
+  });
 }
 
 function nist(curve: NistCurve, hash: HashName): KexInfo {
@@ -54,6 +66,7 @@ function gex(name: string, hash: HashName, insecure: boolean): KexInfo {
 
 /** Every supported method: the secure ones in default preference order, then the insecure ones. */
 export const KEX_METHODS: readonly KexInfo[] = Object.freeze([
+  mlkem768x25519(),
   curve25519('curve25519-sha256'),
   curve25519('curve25519-sha256@libssh.org'),
   nist('nistp256', 'sha256'),

@@ -99,7 +99,7 @@ export interface KexKeyPair {
   /**
    * Computes the shared secret from the peer's public value, range-checking it first
    * (throws ProtocolError on a bad value). Returns K **encoded as it enters the exchange hash and the
-   * key derivation**: an mpint with its uint32 length prefix.
+   * key derivation**: an mpint with its uint32 length prefix (a string for the hybrid KEM methods).
    */
   agree(peerPublic: Buffer): Buffer;
 }
@@ -110,15 +110,35 @@ export interface DhGroup {
   g: bigint;
 }
 
+/** What a KEM method's server sends back, and the shared secret it computed. */
+export interface KemResponse {
+  /** S_REPLY, sent as a string. */
+  readonly publicValue: Buffer;
+  /** K encoded as it enters the exchange hash and key derivation (a string for the hybrid methods). */
+  readonly k: Buffer;
+}
+
 /** A row in the KEX table. */
 export interface KexInfo {
   name: string;
   hash: HashName;
-  /** `ecdh`: Q_C/Q_S as strings (curve25519, nistp*); `dh`: fixed group, e/f as mpints; `gex`: group exchange (RFC 4419). */
-  type: 'ecdh' | 'dh' | 'gex';
+  /**
+   * `ecdh`: Q_C/Q_S as strings (curve25519, nistp*); `dh`: fixed group, e/f as mpints; `gex`: group
+   * exchange (RFC 4419); `kem`: a key-encapsulation method (mlkem768x25519-sha256): C_INIT/S_REPLY as
+   * strings, the server answers with {@link KexInfo.respond}.
+   */
+  type: 'ecdh' | 'dh' | 'gex' | 'kem';
   insecure: boolean;
   /** For `dh`: the fixed group. */
   group?: DhGroup;
-  /** Creates our ephemeral keypair; for `gex` the group comes from the server. */
+  /**
+   * Creates our ephemeral keypair; for `gex` the group comes from the server. For `kem`, the client's
+   * keypair: `publicValue` is C_INIT and `agree(S_REPLY)` returns K.
+   */
   generate(group?: DhGroup): KexKeyPair;
+  /**
+   * `kem` only: the server's side, from the client's C_INIT (throws a KEY_EXCHANGE_FAILED ProtocolError
+   * on a bad value).
+   */
+  respond?(clientPublic: Buffer): KemResponse;
 }

@@ -47,13 +47,17 @@ function writePrefix(w: SshWriter, p: HashPrefix): SshWriter {
   return w.string(p.clientVersion).string(p.serverVersion).string(p.clientKexInit).string(p.serverKexInit);
 }
 
-/** The public value as it enters messages and the hash: a string for ECDH, an mpint for DH. */
+/** The public value as it enters messages and the hash: a string for ECDH and KEM (C_INIT, S_REPLY), an mpint for DH. */
 function writePublic(w: SshWriter, info: KexInfo, value: Buffer): SshWriter {
-  return info.type === 'ecdh' ? w.string(value) : w.mpintFromUnsigned(value);
+  return info.type === 'ecdh' || info.type === 'kem' ? w.string(value) : w.mpintFromUnsigned(value);
 }
+
+/** Largest C_INIT/S_REPLY read for a KEM method; the method itself checks the exact length. */
+const MAX_KEM_VALUE = 4096;
 
 function readPublic(r: SshReader, info: KexInfo): Buffer {
   if (info.type === 'ecdh') return r.string(1024);
+  if (info.type === 'kem') return r.string(MAX_KEM_VALUE);
   const v = mpintToBigint(r.mpintBytes(8193));
   if (v <= 0n) throw new ProtocolError('DH public value out of range', DisconnectReason.KEY_EXCHANGE_FAILED);
   return bigintToUnsigned(v);
@@ -89,7 +93,12 @@ export class ClientKex {
         .toBuffer();
     }
     this.pair = this.info.generate(this.info.group);
-    return writePublic(new SshWriter(600).byte(MSG.KEXDH_INIT), this.info, this.pair.publicValue).toBuffer();
+    // KEXDH_INIT, KEX_ECDH_INIT and KEX_HYBRID_INIT are all message 30 (and their replies 31).
+    return writePublic(
+      new SshWriter(this.info.type === 'kem' ? 1300 : 600).byte(MSG.KEXDH_INIT),
+      this.info,
+      this.pair.publicValue,
+    ).toBuffer();
   }
 
   /** Handles a server message; returns a payload to send, or the result. */
@@ -209,8 +218,18 @@ export class ServerKex {
     if (this.step === 'await-init' && n === initMsg) {
       const clientPublic = readPublic(r, this.info);
       r.ensureEnd('KEX init');
-      const pair = this.info.generate(this.info.type === 'gex' ? this.group : this.info.group);
-      const k = pair.agree(clientPublic);
+      // A KEM method answers the client's value; the others make a keypair and agree.
+      let pair: { publicValue: Buffer };
+      let k: Buffer;
+      if (this.info.respond) {
+        const response = this.info.respond(clientPublic);
+        pair = response;
+        k = response.k;
+      } else {
+        const ours = this.info.generate(this.info.type === 'gex' ? this.group : this.info.group);
+        k = ours.agree(clientPublic);
+        pair = ours;
+      }
       const hostKeyBlob = this.hostKeyBlob;
       const w = writePrefix(new SshWriter(4096), this.prefix).string(hostKeyBlob);
       if (this.info.type === 'gex' && this.group && this.sizes) {
