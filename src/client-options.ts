@@ -70,12 +70,22 @@ export interface ConnectOptions {
   /**
    * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
    * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,
-   * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump and Compression
-   * are used; options given here win. ProxyCommand is not supported.
+   * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump, ProxyCommand and
+   * Compression are used; options given here win. A config's ProxyCommand is run (see `proxyCommand`):
+   * only pass `config` for a file you trust as you trust your own `~/.ssh/config`.
    */
   config?: boolean | string;
   /** Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none. */
   proxyJump?: string;
+  /**
+   * Runs this command and speaks SSH over its stdin/stdout, as `ssh -o ProxyCommand=…` does:
+   * `$SHELL -c "exec <command>"` (/bin/sh when SHELL is unset), stderr left on this process's
+   * stderr, tokens %h (host), %p, %r (user), %n and %k (the host as given) and %% expanded. The
+   * command is hung up (SIGHUP) when the connection closes; if it fails or exits before the
+   * handshake, connect rejects with a ConnectionLostError naming its exit status. `none` for none.
+   * Not with `proxyJump` or `sock`. ProxyUseFdpass and `ProxyCommand -` are not supported.
+   */
+  proxyCommand?: string;
   /** Algorithm lists: a full list, or OpenSSH edits of the defaults (`+name`, `-name`, `^name`). */
   algorithms?: AlgorithmOptions;
   /** Any Duplex to run SSH over instead of a TCP connection to host:port. */

@@ -60,7 +60,15 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
   if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
   if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
   if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
-  if (opts.proxyJump === undefined && s.proxyJump) eff.proxyJump = s.proxyJump.join(',');
+  // As in ssh, a proxy given by the caller (like -J or -o ProxyCommand=…) comes before the config's,
+  // and the first of ProxyJump/ProxyCommand set wins; only `proxyJump: 'none'` lets ProxyCommand through.
+  if (opts.proxyJump === undefined && opts.proxyCommand === undefined && s.proxyJump)
+    eff.proxyJump = s.proxyJump.join(',');
+  const jumpOff = opts.proxyJump === undefined || opts.proxyJump.toLowerCase() === 'none';
+  if (opts.proxyCommand === undefined && jumpOff && s.proxyCommand !== undefined) {
+    if (s.proxyUseFdpass) throw new InvalidArgumentError('ProxyUseFdpass is not supported');
+    eff.proxyCommand = s.proxyCommand;
+  }
   return eff;
 }
 

@@ -42,6 +42,7 @@ import {
   TimeoutError,
 } from './errors.js';
 import type { Certificate, PublicKey, Signer } from './keys/index.js';
+import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import type { SftpClientOptions } from './sftp/client.js';
 import { SftpClient } from './sftp/client.js';
 import { SlabInput } from './transport/slab-input.js';
@@ -119,6 +120,7 @@ export class Client extends EventEmitter {
     const eff = applyConfigSettings(opts, settings);
     if (typeof eff.username !== 'string') throw new InvalidArgumentError('username is required');
     if (!eff.sock && !eff.host) throw new InvalidArgumentError('host (or sock) is required');
+    const proxyCommand = Client.proxyCommandLine(opts, eff);
     const signers: Signer[] = [];
     if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase, opts.certificate));
     if (settings)
@@ -197,7 +199,27 @@ export class Client extends EventEmitter {
       signers,
       algorithms,
       makeHostVerifier(opts, knownHostsCheck),
+      proxyCommand,
     );
+  }
+
+  /** The shell command line for the effective ProxyCommand (tokens expanded), or undefined for none. */
+  private static proxyCommandLine(opts: ConnectOptions, eff: ConnectOptions): string | undefined {
+    const cmd = eff.proxyCommand;
+    if (cmd === undefined || cmd === 'none') return undefined;
+    if (typeof cmd !== 'string' || cmd === '') throw new InvalidArgumentError('proxyCommand must be a command line');
+    if (eff.sock) {
+      if (opts.proxyCommand !== undefined) throw new InvalidArgumentError('proxyCommand cannot be used with sock');
+      return undefined; // a config's ProxyCommand yields to a caller's stream, as its ProxyJump does
+    }
+    if (eff.proxyJump !== undefined && eff.proxyJump.toLowerCase() !== 'none')
+      throw new InvalidArgumentError('proxyJump and proxyCommand cannot be used together');
+    return expandProxyCommand(cmd, {
+      host: eff.host as string,
+      port: eff.port ?? 22,
+      user: eff.username as string,
+      originalHost: opts.host ?? (eff.host as string),
+    });
   }
 
   /** Connects to the last hop of `spec` through the hops before it (recursively), as `ssh -J` does. */
@@ -231,13 +253,17 @@ export class Client extends EventEmitter {
     signers: Signer[],
     algorithms: AlgorithmLists,
     verifyHostKey: (key: PublicKey, certificate?: Certificate) => Promise<void>,
+    proxyCommand?: string,
   ): Promise<Client> {
     const log = opts.logger;
 
+    const proxy = !opts.sock && proxyCommand !== undefined ? new ProxyCommandStream(proxyCommand) : undefined;
+    if (proxy) log?.debug?.(`secsh: proxy command started (pid ${proxy.pid ?? 'none'})`);
     // Our own socket reads into one reused buffer (no allocation per read, packets never joined).
-    const input = opts.sock ? undefined : new SlabInput();
+    const input = opts.sock || proxy ? undefined : new SlabInput();
     const stream: Duplex =
       opts.sock ??
+      proxy ??
       netConnect({
         host: opts.host as string,
         port: opts.port ?? 22,
@@ -296,7 +322,7 @@ export class Client extends EventEmitter {
     });
     guard.catch(() => {});
     try {
-      if (!opts.sock) {
+      if (!opts.sock && !proxy) {
         const sock = stream as Socket;
         await Promise.race([
           new Promise<void>((resolve, reject) => {

@@ -43,6 +43,10 @@ export interface SshConfigConnectSettings {
   knownHostsFiles: string[];
   /** Jump hosts, `[user@]host[:port]`, first hop first. */
   proxyJump?: string[];
+  /** ProxyCommand as written (tokens unexpanded); never set together with proxyJump. */
+  proxyCommand?: string;
+  /** ProxyUseFdpass yes (unsupported: a connect that would use the ProxyCommand refuses it). */
+  proxyUseFdpass?: boolean;
 }
 
 const AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
@@ -120,6 +124,8 @@ export function sshConfigConnectSettings(
   }
   if (authMethods) out.authMethods = authMethods;
   if (r.proxyJump) out.proxyJump = r.proxyJump;
+  if (r.proxyCommand !== undefined) out.proxyCommand = r.proxyCommand;
+  if (r.proxyUseFdpass) out.proxyUseFdpass = true;
   return out;
 }
 

@@ -123,6 +123,8 @@ export interface TokenValues {
   i: number;
   /** %j ProxyJump value or ''. */
   j: string;
+  /** %k HostKeyAlias, or the host as given (only where a caller allows it). */
+  k?: string;
 }
 
 /** %C: SHA-1 hex of %l%h%p%r (OpenSSH 9.2's ControlPath hash). */
@@ -138,6 +140,7 @@ export function expandTokens(s: string, t: TokenValues, where: string, allowed =
   let out = s.startsWith('~/') || s === '~' ? t.d + s.slice(1) : s;
   out = out.replace(/%(.?)/g, (_m, c: string) => {
     if (c === '%') return '%';
+    if (c === '') throw new InvalidArgumentError(`${where}: incomplete % token at the end`);
     if (!allowed.includes(c)) throw new InvalidArgumentError(`${where}: unknown token %${c}`);
     switch (c) {
       case 'C':
@@ -152,6 +155,8 @@ export function expandTokens(s: string, t: TokenValues, where: string, allowed =
         return String(t.i);
       case 'j':
         return t.j;
+      case 'k':
+        return t.k ?? t.n;
       case 'l':
         return t.l;
       case 'n':

@@ -70,8 +70,13 @@ export interface ResolvedSshConfig {
   certificateFile: string[];
   /** ProxyJump hops as written (`[user@]host[:port]` or `ssh://…`), absent for none. */
   proxyJump?: string[];
-  /** ProxyCommand as written (not run by this reader). */
+  /**
+   * ProxyCommand as written: the rest of the line, quotes and tokens untouched, as `ssh -G` prints it
+   * (not run by this reader). ProxyJump and ProxyCommand exclude each other: the first one set wins.
+   */
   proxyCommand?: string;
+  /** ProxyUseFdpass (not supported by the client; it refuses such a ProxyCommand). */
+  proxyUseFdpass: boolean;
   strictHostKeyChecking: 'yes' | 'no' | 'ask' | 'accept-new';
   /** Expanded; empty for `none`. */
   userKnownHostsFile: string[];
@@ -110,6 +115,7 @@ type Scalar =
   | 'identityagent'
   | 'proxyjump'
   | 'proxycommand'
+  | 'proxyusefdpass'
   | 'stricthostkeychecking'
   | 'userknownhostsfile'
   | 'ciphers'
@@ -136,6 +142,7 @@ const SCALARS = new Set<string>([
   'identityagent',
   'proxyjump',
   'proxycommand',
+  'proxyusefdpass',
   'stricthostkeychecking',
   'userknownhostsfile',
   'ciphers',
@@ -336,6 +343,10 @@ function readFileInto(s: State, text: string, file: string, depth: number, activ
     if (args.length === 0) throw new InvalidArgumentError(`${where}: ${kw} needs a value`);
     if (SCALARS.has(kw)) {
       const k = kw as Scalar;
+      if (k === 'proxycommand' || k === 'proxyjump') {
+        setProxy(s, k, args, (m[2] as string).replace(/[ \t\f]+$/, ''), where);
+        continue;
+      }
       if (!s.scalars.has(k)) s.scalars.set(k, { args, where });
     } else if (MULTIS.has(kw)) {
       const k = kw as Multi;
@@ -344,6 +355,21 @@ function readFileInto(s: State, text: string, file: string, depth: number, activ
       s.multis.set(k, list);
     }
   }
+}
+
+/**
+ * ProxyJump and ProxyCommand as ssh reads them: the first one set wins, except that `ProxyJump none`
+ * does not stop a later ProxyCommand (while `ProxyCommand none` stops a later ProxyJump). ProxyCommand
+ * keeps the raw rest of the line (the shell parses it).
+ */
+function setProxy(s: State, k: 'proxycommand' | 'proxyjump', args: string[], raw: string, where: string): void {
+  if (s.scalars.has(k)) return;
+  if (k === 'proxyjump') {
+    if (!s.scalars.has('proxycommand')) s.scalars.set(k, { args, where });
+    return;
+  }
+  const jump = s.scalars.get('proxyjump')?.args[0];
+  if (jump === undefined || jump.toLowerCase() === 'none') s.scalars.set(k, { args: [raw], where });
 }
 
 function tokens(s: State, host: string, port: number): TokenValues {
@@ -460,6 +486,7 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
     remoteForward: [],
     dynamicForward: [],
     forwardAgent: false,
+    proxyUseFdpass: flag('proxyusefdpass', false),
     warnings: s.warnings,
   };
   const agent = get('identityagent');
@@ -469,8 +496,8 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
   }
   const jump = get('proxyjump');
   if (jump && one(jump.args, jump.where).toLowerCase() !== 'none') res.proxyJump = (jump.args[0] as string).split(',');
-  const pc = get('proxycommand');
-  if (pc && !(pc.args.length === 1 && pc.args[0]?.toLowerCase() === 'none')) res.proxyCommand = pc.args.join(' ');
+  const pc = get('proxycommand')?.args[0];
+  if (pc !== undefined && pc !== 'none') res.proxyCommand = pc;
   const shk = get('stricthostkeychecking');
   if (shk) {
     const v = one(shk.args, shk.where).toLowerCase();
