@@ -25,6 +25,7 @@ export type AlgorithmOptions = Partial<Record<AlgorithmKind, AlgorithmOption>>;
 /** Offered unless removed. */
 export const DEFAULT_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
   kex: [
+    'mlkem768x25519-sha256',
     'curve25519-sha256',
     'curve25519-sha256@libssh.org',
     'ecdh-sha2-nistp256',

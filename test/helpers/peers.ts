@@ -4,10 +4,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 /** Names of the peers the interop suite knows about. */
-export type PeerName = 'sshd' | 'ssh' | 'ssh-keygen' | 'ssh-agent' | 'ssh-add' | 'asyncssh' | 'paramiko';
+export type PeerName =
+  | 'sshd'
+  | 'ssh'
+  | 'ssh-keygen'
+  | 'ssh-agent'
+  | 'ssh-add'
+  | 'asyncssh'
+  | 'paramiko'
+  | 'openssh10-ssh';
 
 /** The Python that has asyncssh and paramiko (Debian's, not a pyenv one). */
 export const PYTHON = '/usr/bin/python3';
@@ -19,6 +29,16 @@ const BINARIES: Record<string, string[]> = {
   'ssh-agent': ['/usr/bin/ssh-agent'],
   'ssh-add': ['/usr/bin/ssh-add'],
 };
+
+/**
+ * OpenSSH 10's `ssh` (for mlkem768x25519-sha256): `$SECSH_OPENSSH10`, else the wrapper that
+ * `scripts/fetch-openssh10.sh` writes into `.peers/openssh10/` of this checkout.
+ */
+export function openssh10Path(): string {
+  const fromEnv = process.env.SECSH_OPENSSH10;
+  if (fromEnv) return resolve(fromEnv);
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.peers', 'openssh10', 'ssh');
+}
 
 const cache = new Map<PeerName, boolean>();
 
@@ -50,6 +70,11 @@ export function hasPeer(name: PeerName): boolean {
     ok =
       executable(PYTHON) &&
       spawnSync(PYTHON, ['-W', 'ignore', '-c', `import ${name}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+  } else if (name === 'openssh10-ssh') {
+    const path = openssh10Path();
+    ok =
+      executable(path) &&
+      /^OpenSSH_10/.test(spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 20_000 }).stderr ?? '');
   } else {
     ok = (BINARIES[name] ?? []).some(executable);
   }
@@ -68,7 +93,8 @@ export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
   const msg = `interop peer(s) missing: ${missing.join(', ')}`;
   if (process.env.CI === 'true') {
     throw new Error(
-      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko)`,
+      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko; ` +
+        'run scripts/fetch-openssh10.sh for openssh10-ssh)',
     );
   }
   const bar = '!'.repeat(72);

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { test } from 'node:test';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { deriveKey, kexInfo } from '../../../src/crypto/kex.js';
+import { DEFAULT_ALGORITHMS } from '../../../src/crypto/algorithms.js';
+import { deriveKey, KEX_METHODS, kexInfo } from '../../../src/crypto/kex.js';
 import {
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_KEY_LENGTH,
@@ -125,7 +126,9 @@ test('a tampered ciphertext gives a different K (implicit rejection), not an err
   assert.notDeepEqual(k, server.k);
 });
 
-test('the table row: type kem, sha256, generate() is the client, respond() the server', () => {
+test('the table row: first by default (as in OpenSSH 10), type kem, sha256, generate() is the client, respond() the server', () => {
+  assert.equal(DEFAULT_ALGORITHMS.kex[0], 'mlkem768x25519-sha256');
+  assert.equal(KEX_METHODS[0]?.name, 'mlkem768x25519-sha256');
   const row = kexInfo('mlkem768x25519-sha256');
   assert.ok(row?.respond);
   assert.equal(row.type, 'kem');
