@@ -117,6 +117,26 @@ function run(c: Cipher | Decipher, data: Buffer): Buffer {
 }
 
 /**
+ * Encrypts the concatenation of `parts`, skipping its first `skip` bytes (which must lie in the first
+ * part), appending the ciphertext pieces to `out`. Block ciphers may hold back a partial block per
+ * part; the total still comes out whole.
+ */
+function runParts(c: Cipher | Decipher, parts: readonly Buffer[], skip: number, out: Buffer[]): Buffer[] {
+  let inLen = 0;
+  let outLen = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const p = i === 0 ? (parts[0] as Buffer).subarray(skip) : (parts[i] as Buffer);
+    if (p.length === 0) continue;
+    const ct = c.update(p);
+    inLen += p.length;
+    outLen += ct.length;
+    if (ct.length > 0) out.push(ct);
+  }
+  if (outLen !== inLen) throw new ProtocolError('cipher input is not a whole number of blocks');
+  return out;
+}
+
+/**
  * Creates the packet encryptor for one direction. `null` is the initial "none" state (no encryption,
  * no MAC, padding to 8, clear length). Throws InvalidArgumentError for unknown names or short keys.
  */
@@ -163,17 +183,7 @@ class ClassicSealer implements PacketSealer {
   }
 
   sealParts(seq: number, parts: readonly Buffer[]): Buffer[] {
-    // Block ciphers may hold back a partial block per part; the total still comes out whole.
-    const out: Buffer[] = [];
-    let inLen = 0;
-    let outLen = 0;
-    for (const p of parts) {
-      const ct = this.cipher.update(p);
-      inLen += p.length;
-      outLen += ct.length;
-      if (ct.length > 0) out.push(ct);
-    }
-    if (outLen !== inLen) throw new ProtocolError('cipher input is not a whole number of blocks');
+    const out = runParts(this.cipher, parts, 0, []);
     out.push(this.mac.computeParts(seq, parts));
     return out;
   }
@@ -248,18 +258,7 @@ class EtmSealer implements PacketSealer {
   sealParts(seq: number, parts: readonly Buffer[]): Buffer[] {
     const first = parts[0];
     if (first === undefined || first.length < 4) throw new RangeError('packet is too short');
-    const out: Buffer[] = [first.subarray(0, 4)];
-    let inLen = 0;
-    let outLen = 0;
-    const feed = (p: Buffer) => {
-      const ct = this.cipher.update(p);
-      inLen += p.length;
-      outLen += ct.length;
-      if (ct.length > 0) out.push(ct);
-    };
-    if (first.length > 4) feed(first.subarray(4));
-    for (let i = 1; i < parts.length; i++) feed(parts[i] as Buffer);
-    if (outLen !== inLen) throw new ProtocolError('cipher input is not a whole number of blocks');
+    const out = runParts(this.cipher, parts, 4, [first.subarray(0, 4)]);
     out.push(this.mac.computeParts(seq, out));
     return out;
   }
