@@ -99,6 +99,11 @@ export class ServerConnection extends EventEmitter {
   readonly transport: Transport;
   readonly connection: Connection;
   readonly remoteAddress: string | undefined;
+  /**
+   * `client_ip client_port server_ip server_port`, sshd's SSH_CONNECTION, when the stream is a TCP
+   * socket; sessions pass it to their commands.
+   */
+  sshConnection: string | undefined;
   /** Set once the user is authenticated. */
   auth: AuthResult | undefined;
   /** True once the connection has closed. */
@@ -276,6 +281,7 @@ export class Server extends EventEmitter {
     });
     const connection = new Connection(transport, { role: 'server', maxChannels: o.maxChannels ?? 64 });
     const conn = new ServerConnection(transport, connection, remoteAddress);
+    conn.sshConnection = sshConnectionOf(stream);
     this.live.add(conn);
     this.unauthenticated++;
     let counted = true;
@@ -420,6 +426,7 @@ export class Server extends EventEmitter {
       const ch = req.accept();
       const forceCommand = conn.auth?.forceCommand;
       const session = new Session(ch, username, {
+        ...(conn.sshConnection ? { sshConnection: conn.sshConnection } : {}),
         ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
         ...(forceCommand !== undefined ? { forceCommand } : {}),
         ...(permissions ? { permissions } : {}),
@@ -541,4 +548,12 @@ function describe(d: AuthDecision, ctx: AuthContext): AuthAttempt['result'] {
   if (typeof d === 'object' && 'changePassword' in d) return 'change-password';
   if (ctx.method === 'publickey' && !ctx.signed) return 'pk-ok';
   return 'partial';
+}
+
+/** SSH_CONNECTION (`client_ip client_port server_ip server_port`) for a TCP socket, else undefined. */
+function sshConnectionOf(stream: Duplex): string | undefined {
+  const s = stream as Partial<Pick<Socket, 'remoteAddress' | 'remotePort' | 'localAddress' | 'localPort'>>;
+  if (!s.remoteAddress || !s.localAddress || s.remotePort === undefined || s.localPort === undefined) return undefined;
+  const bare = (a: string) => (a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a);
+  return `${bare(s.remoteAddress)} ${s.remotePort} ${bare(s.localAddress)} ${s.localPort}`;
 }

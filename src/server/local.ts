@@ -102,6 +102,12 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     ...session.env,
   };
   if (opts.originalCommand !== undefined) env.SSH_ORIGINAL_COMMAND = opts.originalCommand;
+  // As sshd: SSH_CONNECTION and SSH_CLIENT (client ip, client port, server port).
+  if (session.sshConnection) {
+    const [cip, cport, , sport] = session.sshConnection.split(' ');
+    env.SSH_CONNECTION = session.sshConnection;
+    env.SSH_CLIENT = `${cip} ${cport} ${sport}`;
+  }
   const pty = session.pty;
   const script = pty && opts.usePty !== false ? findScript() : null;
   let file: string;

@@ -65,6 +65,8 @@ export interface SessionOptions {
    * allow — pty-req, x11-req, auth-agent-req@openssh.com — are refused before any handler sees them.
    */
   permissions?: SessionPermissions;
+  /** sshd's SSH_CONNECTION for this connection (`client_ip client_port server_ip server_port`), when known. */
+  sshConnection?: string;
 }
 
 const DENIED_ENV =
@@ -106,6 +108,8 @@ export class Session extends EventEmitter {
    * `agentForwarding` false, x11-req or auth-agent-req@openssh.com is refused before the 'request' event.
    */
   readonly permissions: SessionPermissions;
+  /** `client_ip client_port server_ip server_port` (sshd's SSH_CONNECTION) when the client came over TCP. */
+  readonly sshConnection: string | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
   private readonly opts: SessionOptions;
@@ -119,6 +123,7 @@ export class Session extends EventEmitter {
     this.opts = opts;
     this.forceCommand = opts.forceCommand;
     this.permissions = opts.permissions ?? UNRESTRICTED_PERMISSIONS;
+    this.sshConnection = opts.sshConnection;
     channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
     channel.once('close', () => this.emit('close'));
   }
