@@ -3,7 +3,6 @@
  * keepalive@openssh.com, keeps a client that answers, closes one that stops answering or reading.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,7 +13,8 @@ import { TimeoutError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { Server } from '../../src/server.js';
 import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
-import { binPath, requirePeer } from '../helpers/peers.js';
+import { runSsh, sshArgs } from '../helpers/openssh.js';
+import { requirePeer } from '../helpers/peers.js';
 import { keygen } from '../helpers/sshd.js';
 import { closedWithin, type RawClient, rawClient, requestUserauth, startServer } from './server-helpers.js';
 
@@ -172,38 +172,9 @@ test('OpenSSH ssh answers the probes: a 1.5 s command with 100 ms keepalives com
     const { localProcessHandler } = await import('../../src/server/local.js');
     server.on('session', localProcessHandler());
     const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
-    // prettier-ignore
-    const args = [
-      '-F',
-      'none',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'LogLevel=ERROR',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-i',
-      keyPath,
-      '-p',
-      String(port),
-      'u@127.0.0.1',
-      'sleep 1.5; echo done',
-    ];
-    const res = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
-      const p = spawn(binPath('ssh'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      p.stdout.on('data', (d: Buffer) => {
-        out += d.toString();
-      });
-      p.on('error', reject);
-      p.on('close', (code) => resolve({ code, out }));
-    });
+    const res = await runSsh(sshArgs({ port, keyPath, user: 'u', logLevel: 'ERROR' }, [], 'sleep 1.5; echo done'));
     assert.equal(res.code, 0);
-    assert.equal(res.out, 'done\n');
+    assert.equal(res.stdout, 'done\n');
   } finally {
     await server.close();
     await rm(dir, { recursive: true, force: true });

@@ -4,7 +4,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,7 +14,8 @@ import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import { Server } from '../../src/server.js';
-import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { type RunSshResult, runSshRaw, sshArgs } from '../helpers/openssh.js';
+import { hasPeer, requirePeer } from '../helpers/peers.js';
 import { keygen, sshQuery } from '../helpers/sshd.js';
 
 let dir = '';
@@ -60,53 +60,13 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-interface SshRun {
-  code: number | null;
-  stdout: Buffer;
-  stderr: string;
-}
-
 /** Runs `ssh` against the server with extra options and a remote command; `input` goes to stdin. */
 function ssh(
   opts: string[],
   command: string | undefined,
   input?: Buffer | string | ((w: NodeJS.WritableStream) => void),
-): Promise<SshRun> {
-  const args = [
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'LogLevel=ERROR',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-i',
-    keyPath,
-    '-p',
-    String(port),
-    ...opts,
-    'tester@127.0.0.1',
-    ...(command === undefined ? [] : [command]),
-  ];
-  return new Promise((resolve, reject) => {
-    const p = spawn(binPath('ssh'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let err = '';
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
-    p.stdin.on('error', () => {});
-    if (typeof input === 'function') input(p.stdin);
-    else p.stdin.end(input ?? '');
-  });
+): Promise<RunSshResult<Buffer>> {
+  return runSshRaw(sshArgs({ port, keyPath, logLevel: 'ERROR' }, opts, command), { input: input ?? '' });
 }
 
 function common(a: readonly string[], b: readonly string[]): string[] {
