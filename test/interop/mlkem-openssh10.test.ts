@@ -5,7 +5,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import { Server } from '../../src/server.js';
+import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
 
 const KEX = 'mlkem768x25519-sha256';
@@ -46,43 +46,9 @@ after(async () => {
 });
 
 /** Runs OpenSSH 10's ssh with -vv, strict host key checking against our known_hosts, and no user config. */
-function ssh(
-  extra: string[],
-  command: string,
-  targetPort = port,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = [
-    '-F',
-    'none',
-    '-vv',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-i',
-    keyPath,
-    '-p',
-    String(targetPort),
-    ...extra,
-    'tester@127.0.0.1',
-    command,
-  ];
-  return new Promise((resolve, reject) => {
-    const p = spawn(openssh10Path(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => out.push(c));
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr }));
+function ssh(extra: string[], command: string, targetPort = port): Promise<RunSshResult<string>> {
+  return runSsh(sshArgs({ port: targetPort, keyPath, knownHosts }, ['-vv', ...extra], command), {
+    bin: openssh10Path(),
   });
 }
 

@@ -7,7 +7,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
@@ -18,7 +17,8 @@ import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
 import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server.js';
-import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { runSsh, sshArgs } from '../helpers/openssh.js';
+import { hasPeer, requirePeer } from '../helpers/peers.js';
 import type { Sshd } from '../helpers/sshd.js';
 import { startSshd } from '../helpers/sshd.js';
 
@@ -69,44 +69,13 @@ after(async () => {
 async function sshTT(cert: Certificate, name: string, command: string, targetPort = port) {
   const certPath = join(dir, `${name}-cert.pub`);
   await writeFile(certPath, `${cert.toString()}\n`);
-  const args = [
-    '-F',
-    'none',
-    '-tt',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'IdentityAgent=none',
-    '-o',
-    `CertificateFile=${certPath}`,
-    '-i',
-    keyPath,
-    '-p',
-    String(targetPort),
-    `${username}@127.0.0.1`,
-    command,
-  ];
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const p = spawn(binPath('ssh'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runSsh(
+    sshArgs(
+      { port: targetPort, keyPath, user: username, knownHosts },
+      ['-tt', '-o', 'IdentityAgent=none', '-o', `CertificateFile=${certPath}`],
+      command,
+    ),
+  );
 }
 
 /** Polls for `path` (the command runs on sshd after ssh has already given up on the channel). */

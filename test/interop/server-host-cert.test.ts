@@ -5,7 +5,6 @@
  */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,8 @@ import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import { Server } from '../../src/server.js';
-import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
+import { hasPeer, requirePeer } from '../helpers/peers.js';
 
 const ca = generatePrivateKey('ed25519');
 const otherCa = generatePrivateKey('ed25519');
@@ -55,47 +55,8 @@ after(async () => {
 });
 
 /** Runs `ssh` with only `knownHosts` as its known_hosts and strict checking. */
-function ssh(
-  knownHosts: string,
-  extra: string[],
-  command: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = [
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'LogLevel=DEBUG1',
-    '-i',
-    keyPath,
-    '-p',
-    String(port),
-    ...extra,
-    'tester@127.0.0.1',
-    command,
-  ];
-  return new Promise((resolve, reject) => {
-    const p = spawn(binPath('ssh'), args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    p.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function ssh(knownHosts: string, extra: string[], command: string): Promise<RunSshResult<string>> {
+  return runSsh(sshArgs({ port, keyPath, knownHosts, logLevel: 'DEBUG1' }, extra, command));
 }
 
 async function knownHosts(name: string, caKey: PrivateKey): Promise<string> {
