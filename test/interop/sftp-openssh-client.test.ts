@@ -4,7 +4,6 @@
  * 100 MiB byte-identical; OpenSSH's own -B/-R matrix.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   accessSync,
@@ -26,6 +25,7 @@ import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
 import { Server } from '../../src/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
+import { type RunSshResult, runSsh, sftpArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 import { keygen } from '../helpers/sshd.js';
 
@@ -87,43 +87,10 @@ after(async () => {
 });
 
 /** Runs `sftp -b -` with `commands` on stdin; resolves with its exit code and output. */
-function sftp(
-  commands: string[],
-  extra: string[] = [],
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = [
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'LogLevel=ERROR',
-    '-i',
-    keyPath,
-    '-P',
-    String(port),
-    ...extra,
-    '-b',
-    '-',
-    'tester@127.0.0.1',
-  ];
-  return new Promise((resolve, reject) => {
-    const p = spawn(SFTP, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(`${commands.join('\n')}\n`);
+function sftp(commands: string[], extra: string[] = []): Promise<RunSshResult<string>> {
+  return runSsh(sftpArgs({ port, keyPath, logLevel: 'ERROR' }, extra), {
+    bin: SFTP,
+    input: `${commands.join('\n')}\n`,
   });
 }
 
