@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
+import { OPENSSH_NO_HOST_CHECK } from './openssh.js';
 import { requirePeer } from './peers.js';
 import { openSshArgs, readBanner, runOpenSsh, startAgent, startSshd } from './sshd.js';
 
@@ -56,19 +57,13 @@ test('startAgent: ssh-add adds a key and ssh authenticates through the agent', a
     const listed = await agent.list();
     assert.equal(listed.length, 1);
     assert.ok(sshd.userKeys.rsa.publicLine.startsWith(listed[0]?.split(' ').slice(0, 2).join(' ') ?? '?'));
-    const args = [
-      '-F',
-      'none',
-      '-o',
-      'StrictHostKeyChecking=no',
-      '-o',
-      'UserKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-    ];
-    const r = await run('ssh', [...args, '-p', String(sshd.port), '-l', sshd.username, sshd.host, 'echo agent'], {
-      env: { ...process.env, SSH_AUTH_SOCK: agent.sock, HOME: sshd.dir },
-    });
+    const r = await run(
+      'ssh',
+      [...OPENSSH_NO_HOST_CHECK, '-p', String(sshd.port), '-l', sshd.username, sshd.host, 'echo agent'],
+      {
+        env: { ...process.env, SSH_AUTH_SOCK: agent.sock, HOME: sshd.dir },
+      },
+    );
     assert.equal(r.stdout, 'agent\n');
   } finally {
     await agent.stop();

@@ -9,6 +9,7 @@ import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { OPENSSH_NO_HOST_CHECK } from './openssh.js';
 import { binPath } from './peers.js';
 
 const run = promisify(execFile);
@@ -350,14 +351,7 @@ export async function runOpenSsh(
 /** The `ssh` options that connect to the private sshd with `key`, no config, no known_hosts. */
 export function openSshArgs(sshd: Sshd, key: UserKey): string[] {
   return [
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'BatchMode=yes',
+    ...OPENSSH_NO_HOST_CHECK,
     '-o',
     'IdentitiesOnly=yes',
     '-o',
