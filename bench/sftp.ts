@@ -17,6 +17,7 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sftpArgs } from '../test/helpers/openssh.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const SIZE = (process.env.BENCH_QUICK ? 64 : 512) * 1024 * 1024;
@@ -146,25 +147,7 @@ async function timed(argv: string[], input?: string): Promise<Measure> {
 function sftpArgv(t: Target, cipher: string): string[] {
   return [
     '/usr/bin/sftp',
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=no',
-    '-o',
-    'UserKnownHostsFile=/dev/null',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'LogLevel=ERROR',
-    '-c',
-    cipher,
-    '-i',
-    t.key,
-    '-P',
-    String(t.port),
-    '-b',
-    '-',
-    `${t.user}@127.0.0.1`,
+    ...sftpArgs({ port: t.port, keyPath: t.key, user: t.user, logLevel: 'ERROR' }, ['-c', cipher]),
   ];
 }
 
