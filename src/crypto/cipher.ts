@@ -82,7 +82,8 @@ const NONE_OPENER: PacketOpener = Object.freeze({
   blockSize: 8,
   lengthExcludedFromPadding: false,
   packetLength: (_seq: number, header: Buffer) => header.readUInt32BE(0),
-  open: (_seq: number, data: Buffer) => data.subarray(4),
+  // A copy: the input may be a reused read buffer (SlabInput), and payloads are kept (KEXINIT).
+  open: (_seq: number, data: Buffer) => Buffer.from(data.subarray(4)),
 });
 
 /** Validates `keys` against the tables; returns the cipher row and, for non-AEAD ciphers, the MAC. */

@@ -76,18 +76,21 @@ export class PacketFramer {
     const head = Buffer.from(this.take(9));
     const parts: Buffer[] = [];
     let left = n - 9;
+    let i = 0;
     while (left > 0) {
-      const c = this.chunks[0] as Buffer;
+      const c = this.chunks[i] as Buffer;
       if (c.length <= left) {
         parts.push(c);
-        this.chunks.shift();
+        i++;
         left -= c.length;
       } else {
         parts.push(c.subarray(0, left));
-        this.chunks[0] = c.subarray(left);
+        this.chunks[i] = c.subarray(left);
         left = 0;
       }
     }
+    // One splice: shift() per chunk is quadratic when a packet came in many small pieces.
+    if (i > 0) this.chunks.splice(0, i);
     this.buffered -= n - 9;
     return { head, parts, length: n - 9 };
   }
@@ -104,14 +107,16 @@ export class PacketFramer {
     }
     const out = Buffer.allocUnsafe(n);
     let at = 0;
+    let i = 0;
     while (at < n) {
-      const c = this.chunks[0] as Buffer;
+      const c = this.chunks[i] as Buffer;
       const k = Math.min(c.length, n - at);
       c.copy(out, at, 0, k);
       at += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      if (k === c.length) i++;
+      else this.chunks[i] = c.subarray(k);
     }
+    if (i > 0) this.chunks.splice(0, i);
     return out;
   }
 }

@@ -69,8 +69,9 @@ export class SftpFileHandle {
   }
 
   /**
-   * One WRITE whose packet the caller prepared: `packet` has {@link writeHeaderSize} bytes of room,
-   * then `length` bytes of data (read there directly, saving a copy). The header is filled in here.
+   * One WRITE whose packet the caller prepared: `packet` starts with exactly
+   * `writeHeaderSize(handle.handle)` bytes of room (for this handle), then `length` bytes of data
+   * (read there directly, saving a copy). The header is filled in here.
    */
   async writePrepared(packet: Buffer, length: number, position: number): Promise<void> {
     if (!Number.isSafeInteger(position) || position < 0) throw new RangeError('position out of range');

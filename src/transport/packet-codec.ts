@@ -39,9 +39,11 @@ class ChunkQueue {
   }
 
   /**
-   * Stops holding views of `region` (the caller reuses its memory). When `region` is the only chunk,
-   * its unconsumed tail is dropped and its length returned, for the caller to offer again; otherwise
-   * the unconsumed bytes are copied and kept, and 0 is returned.
+   * Stops holding views of `region` (the caller reuses its memory; it was the last chunk pushed).
+   * When `region` is the only chunk, its unconsumed tail is dropped and its length returned, for the
+   * caller to offer again. When older chunks (our own copies) are still queued, the region is
+   * unconsumed as a whole: it is copied and kept, and 0 is returned; each region is copied at most
+   * once, so a packet arriving in many small reads costs linear time.
    */
   detach(region: Buffer): number {
     if (this.length === 0) {
@@ -49,16 +51,16 @@ class ChunkQueue {
       this.head = 0;
       return 0;
     }
-    if (this.chunks.length === 1 && this.chunks[0] === region) {
+    const last = this.chunks.length - 1;
+    if (this.chunks[last] !== region) return 0; // region fully consumed: nothing of it is held
+    if (last === 0) {
       const left = this.length;
       this.chunks = [];
       this.head = 0;
       this.length = 0;
       return left;
     }
-    const copy = this.take(this.length);
-    const owned = Buffer.from(copy);
-    this.push(owned);
+    this.chunks[last] = Buffer.from(region);
     return 0;
   }
 
@@ -66,19 +68,22 @@ class ChunkQueue {
   take(n: number): Buffer {
     const out = this.peek(n);
     this.length -= n;
+    // Drop whole chunks with one splice (shift() per chunk is quadratic when a packet came in many reads).
     let left = n;
+    let i = 0;
     while (left > 0) {
-      const c = this.chunks[0] as Buffer;
+      const c = this.chunks[i] as Buffer;
       const avail = c.length - this.head;
       if (avail > left) {
         this.head += left;
         left = 0;
       } else {
         left -= avail;
-        this.chunks.shift();
+        i++;
         this.head = 0;
       }
     }
+    if (i > 0) this.chunks.splice(0, i);
     return out;
   }
 }

@@ -135,6 +135,8 @@ export class Transport extends EventEmitter {
   private rekeyWaiters: Waiter[] = [];
   private corked = false;
   private needDrain = false;
+  /** The stream writes several buffers at once (_writev), so encoded pieces need not be joined. */
+  private readonly scatterWrites: boolean;
   private compressor: PacketCompressor | undefined;
   private decompressor: PacketDecompressor | undefined;
   private outCompression = 'none';
@@ -167,6 +169,7 @@ export class Transport extends EventEmitter {
     if (opts.role === 'server' && (!opts.hostKeys || opts.hostKeys.length === 0)) {
       throw new TypeError('a server transport needs at least one host key');
     }
+    this.scatterWrites = typeof (stream as Duplex & { _writev?: unknown })._writev === 'function';
     const sock = stream as Duplex & { setNoDelay?: (v: boolean) => void };
     if (typeof sock.setNoDelay === 'function') sock.setNoDelay(true);
   }
@@ -241,7 +244,11 @@ export class Transport extends EventEmitter {
     const n = head.length + body.length;
     if (n > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
     let ok = true;
-    for (const b of this.encoder.encodeParts(head, body)) ok = this.writeRaw(b) && ok;
+    const pieces = this.encoder.encodeParts(head, body);
+    // A stream without _writev (a Channel, for a jump host) would turn each piece into its own
+    // write (its own outer packet): join them there; sockets take the pieces in one writev.
+    if (this.scatterWrites) for (const b of pieces) ok = this.writeRaw(b) && ok;
+    else ok = this.writeRaw(pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces));
     this.checkRekey();
     return ok;
   }

@@ -205,3 +205,26 @@ test('framer: pushScattered leaves a split DATA reply in its pieces, other packe
   const t = decodeResponse(tiny);
   assert.ok(t.type === FXP.DATA && t.data?.toString() === 'tiny');
 });
+
+test('framer: a 250 kB DATA reply in 1-byte pieces comes out whole, joined or scattered', { timeout: 10_000 }, () => {
+  const data = Buffer.alloc(250_000, 3);
+  const pkt = buildData(9, data);
+  for (const scattered of [false, true]) {
+    const f = new PacketFramer();
+    const out: ReturnType<PacketFramer['pushScattered']> = [];
+    for (let i = 0; i < pkt.length; i++) {
+      const piece = pkt.subarray(i, i + 1);
+      out.push(...(scattered ? f.pushScattered(piece) : f.push(piece)));
+    }
+    assert.equal(out.length, 1);
+    const p = out[0];
+    let bytes: Buffer | undefined;
+    if (p !== undefined && Buffer.isBuffer(p)) {
+      const r = decodeResponse(p);
+      bytes = r.type === FXP.DATA ? r.data : undefined;
+    } else if (p !== undefined) {
+      bytes = Buffer.concat(p.parts);
+    }
+    assert.ok(bytes?.equals(data), scattered ? 'scattered' : 'joined');
+  }
+});

@@ -84,3 +84,31 @@ test('detach keeps its own copy when the unconsumed bytes span another chunk, th
   dec.push(Buffer.from(a.subarray(12)));
   assert.equal(dec.next()?.toString(), 'hello world');
 });
+
+test('a 256 KiB packet arriving in 4-byte reads after an owned chunk decodes (and in linear time)', {
+  timeout: 10_000,
+}, () => {
+  const enc = new PacketEncoder();
+  const dec = new PacketDecoder();
+  const payload = Buffer.alloc(256 * 1024 - 64, 7);
+  const wire = enc.encode(payload);
+  dec.push(Buffer.from(wire.subarray(0, 10))); // as the bytes after the version line: a copy the decoder owns
+  assert.equal(dec.next(), undefined);
+  const slab = Buffer.alloc(1 << 20);
+  let start = 0;
+  let end = 0;
+  let got: Buffer | undefined;
+  for (let off = 10; off < wire.length; off += 4) {
+    const n = Math.min(4, wire.length - off);
+    wire.copy(slab, end, off, off + n);
+    end += n;
+    const region = slab.subarray(start, end);
+    dec.push(region);
+    const p = dec.next();
+    if (p) got = Buffer.from(p);
+    const left = dec.detach(region);
+    if (left <= 0) start = end = 0;
+    else start = end - left;
+  }
+  assert.ok(got?.equals(payload));
+});
