@@ -107,7 +107,7 @@ async function transfer(sshd: Sshd, ep: Endpoint, cipher: string, dir: 'download
 
 /** Median wall milliseconds of `ssh … true` over ROUNDS runs. */
 async function latency(sshd: Sshd, ep: Endpoint): Promise<number> {
-  const [cmd, ...args] = sshWords(sshd, ep, []);
+  const [cmd, ...args] = sshWords(sshd, ep, ['-o', 'SetEnv=SHLVL=1']);
   const samples: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const t0 = performance.now();
@@ -275,7 +275,8 @@ async function main(): Promise<void> {
   process.stdout.write(
     `secsh server benchmark: ${BYTES / MiB} MiB per transfer (best of ${REPS}), ${ROUNDS} latency rounds, ${IDLE} idle connections${QUICK ? ' (quick)' : ''}\n`,
   );
-  const sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+  // AcceptEnv SHLVL: the latency rounds send SHLVL=1 so bash skips ~/.bashrc (see bench/common.ts).
+  const sshd = await startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['AcceptEnv SHLVL'] });
   await writeFile(join(sshd.dir, 'sink.py'), SINK);
   const secsh = await startSecshServer(sshd).catch(async (e: unknown) => {
     await sshd.stop();
