@@ -1,5 +1,6 @@
 /** SSH_MSG_KEXINIT (RFC 4253 §7.1): codec and algorithm negotiation. */
 import { randomBytes } from 'node:crypto';
+import type { AlgorithmLists } from '../crypto/algorithms.js';
 import { NegotiationError } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 
@@ -17,6 +18,37 @@ export interface KexInitMessage {
   languagesSC: string[];
   firstKexPacketFollows: boolean;
   reserved: number;
+}
+
+/**
+ * Our KEXINIT: the configured lists, with `hostKey` given (a server offers only what it can sign);
+ * on the first exchange the pseudo-algorithms ext-info-c (client) and, unless `strict` is off, the
+ * strict-KEX marker of our role are added to the KEX list.
+ */
+export function buildKexInit(
+  role: 'client' | 'server',
+  a: AlgorithmLists,
+  hostKey: readonly string[],
+  o: { first: boolean; strict: boolean },
+): Buffer {
+  const kex = [...a.kex];
+  if (o.first) {
+    if (role === 'client') kex.push('ext-info-c');
+    if (o.strict) kex.push(role === 'client' ? 'kex-strict-c-v00@openssh.com' : 'kex-strict-s-v00@openssh.com');
+  }
+  return encodeKexInit({
+    kex,
+    hostKey: [...hostKey],
+    cipherCS: a.cipher,
+    cipherSC: a.cipher,
+    macCS: a.mac,
+    macSC: a.mac,
+    compressionCS: a.compression,
+    compressionSC: a.compression,
+    languagesCS: [],
+    languagesSC: [],
+    firstKexPacketFollows: false,
+  });
 }
 
 export function encodeKexInit(m: Omit<KexInitMessage, 'cookie' | 'reserved'> & { cookie?: Buffer }): Buffer {

@@ -6,11 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import type { AlgorithmLists } from '../crypto/algorithms.js';
-import { cipherInfo, createOpener, createSealer, macInfo } from '../crypto/cipher.js';
+import { cipherInfo, createOpener, createSealer } from '../crypto/cipher.js';
 import { PacketCompressor, PacketDecompressor } from '../crypto/compress.js';
-import { deriveKey } from '../crypto/kex.js';
-import type { DirectionKeys, HashName, PacketOpener, PacketSealer } from '../crypto/types.js';
+import type { PacketOpener, PacketSealer } from '../crypto/types.js';
 import { closeChannel, kexChannel } from '../diagnostics.js';
 import type { DisconnectReasonCode } from '../errors.js';
 import {
@@ -22,69 +20,30 @@ import {
   ProtocolError,
   SshError,
 } from '../errors.js';
-import type { Certificate, PrivateKey, PublicKey } from '../keys/index.js';
+import type { PublicKey } from '../keys/index.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
-import type { GexSizes, HashPrefix, KexResult } from './kex-exchange.js';
+import type { HashPrefix, KexResult } from './kex-exchange.js';
 import { ClientKex, ServerKex, selectServerHostKey, serverHostKeyAlgorithms } from './kex-exchange.js';
 import type { KexInitMessage, Negotiated } from './kexinit.js';
-import { decodeKexInit, encodeKexInit, negotiate } from './kexinit.js';
+import { buildKexInit, decodeKexInit, negotiate } from './kexinit.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
 import type { Phase } from './phase.js';
 import { classify } from './phase.js';
-import type { SlabInput } from './slab-input.js';
+import {
+  DEFAULT_REKEY_BYTES,
+  DEFAULT_SERVER_SIG_ALGS,
+  decodeExtInfo,
+  deriveSessionKeys,
+  encodeServerSigAlgs,
+  rekeyByteLimit,
+} from './session-keys.js';
 import { SOFTWARE_VERSION, VersionReader } from './version.js';
 
 const debug = debuglog('secsh');
 
-/** Re-exchange thresholds. */
-export interface RekeyLimit {
-  /** Bytes in either direction under one key (default: the cipher's safe limit, at most 1 GiB). */
-  bytes?: number;
-  /** Packets in either direction (default 2^31). */
-  packets?: number;
-  /** Seconds between exchanges (default 3600; 0 disables). */
-  seconds?: number;
-}
+import type { NegotiatedAlgorithms, TransportOptions } from './options.js';
 
-export interface TransportOptions {
-  role: 'client' | 'server';
-  /**
-   * The stream's input when it is read through `onread` into a reused buffer (see SlabInput) rather
-   * than through 'data' events.
-   */
-  input?: SlabInput;
-  algorithms: AlgorithmLists;
-  /** Server: host keys; the host key algorithms offered are derived from them. */
-  hostKeys?: readonly PrivateKey[];
-  /** Server: host certificates (type host) for keys in `hostKeys`; enables their `*-cert-v01@openssh.com` algorithms. */
-  hostCertificates?: readonly Certificate[];
-  /**
-   * Client: called with the server's host key after its signature is checked; throw (or reject) to refuse.
-   * For a host certificate `key` is the certified key and `certificate` the certificate, not yet checked
-   * against any CA (the verifier must do that, e.g. with known_hosts `@cert-authority`).
-   */
-  verifyHostKey?: (key: PublicKey, certificate?: Certificate) => void | Promise<void>;
-  rekeyLimit?: RekeyLimit;
-  /** Client: DH group exchange sizes. */
-  gex?: GexSizes;
-  /** Replaces `secsh_<version>` in our identification string. */
-  softwareVersion?: string;
-  /** Server: signature algorithms to announce in server-sig-algs. */
-  serverSigAlgs?: readonly string[];
-  /** Strict KEX (default true). */
-  strictKex?: boolean;
-}
-
-/** Names negotiated by the last key exchange. */
-export interface NegotiatedAlgorithms {
-  kex: string;
-  hostKey: string;
-  cipher: string;
-  mac: string;
-  compression: string;
-  /** The other direction (server to client for a client). */
-  inbound: { cipher: string; mac: string; compression: string };
-}
+export type { NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './options.js';
 
 interface KexRun {
   ours: Buffer | undefined;
@@ -103,7 +62,6 @@ interface KexRun {
 type Waiter = { resolve: () => void; reject: (e: Error) => void };
 
 const MAX_INBOX = 4096;
-const ONE_GIB = 1024 * 1024 * 1024;
 /** Bytes of output the transport lets the stream buffer before it reports backpressure. */
 const OUTPUT_MARK = 256 * 1024;
 
@@ -142,7 +100,7 @@ export class Transport extends EventEmitter {
   private outCompression = 'none';
   private inCompression = 'none';
   private rekeyTimer: NodeJS.Timeout | undefined;
-  private bytesLimit = ONE_GIB;
+  private bytesLimit = DEFAULT_REKEY_BYTES;
   private packetsReceived = 0;
   private started = false;
   /** The error that closed the transport, once closed. */
@@ -444,42 +402,17 @@ export class Transport extends EventEmitter {
   }
 
   private onExtInfo(p: Buffer): void {
-    const r = new SshReader(p, 1);
-    const count = r.uint32();
-    if (count > 64) throw new ProtocolError('too many extensions in EXT_INFO');
-    for (let i = 0; i < count; i++) {
-      const name = r.ascii(256);
-      const value = r.string(64 * 1024);
-      this.peerExtensions.set(name, Buffer.from(value));
-    }
-    r.ensureEnd('EXT_INFO');
+    decodeExtInfo(p, this.peerExtensions);
     this.emit('ext-info', this.peerExtensions);
   }
 
   // ---- key exchange ----
 
   private ourKexInit(): Buffer {
-    const a = this.opts.algorithms;
-    const first = this.sessionId === undefined;
-    const kex = [...a.kex];
-    if (first) {
-      if (this.role === 'client') kex.push('ext-info-c');
-      if (this.opts.strictKex !== false)
-        kex.push(this.role === 'client' ? 'kex-strict-c-v00@openssh.com' : 'kex-strict-s-v00@openssh.com');
-    }
-    const hostKey = this.role === 'server' ? this.serverHostKeyAlgorithms() : a.hostKey;
-    return encodeKexInit({
-      kex,
-      hostKey,
-      cipherCS: a.cipher,
-      cipherSC: a.cipher,
-      macCS: a.mac,
-      macSC: a.mac,
-      compressionCS: a.compression,
-      compressionSC: a.compression,
-      languagesCS: [],
-      languagesSC: [],
-      firstKexPacketFollows: false,
+    const hostKey = this.role === 'server' ? this.serverHostKeyAlgorithms() : this.opts.algorithms.hostKey;
+    return buildKexInit(this.role, this.opts.algorithms, hostKey, {
+      first: this.sessionId === undefined,
+      strict: this.opts.strictKex !== false,
     });
   }
 
@@ -621,42 +554,17 @@ export class Transport extends EventEmitter {
     run.result = result;
     if (!this.sessionId) this.sessionId = Buffer.from(result.h);
     const neg = run.negotiated as Negotiated;
-    const sid = this.sessionId;
-    const hash: HashName = result.hash;
-    const make = (cipher: string, mac: string, letters: ['A' | 'B', 'C' | 'D', 'E' | 'F']): DirectionKeys => {
-      const ci = cipherInfo(cipher);
-      if (!ci) throw new ProtocolError(`unsupported cipher ${cipher}`);
-      const mi = ci.aead ? undefined : macInfo(mac);
-      if (!ci.aead && !mi) throw new ProtocolError(`unsupported MAC ${mac}`);
-      return {
-        cipher,
-        mac: ci.aead ? '' : mac,
-        iv: deriveKey(hash, result.k, result.h, letters[0], sid, ci.ivLength),
-        key: deriveKey(hash, result.k, result.h, letters[1], sid, ci.keyLength),
-        macKey: mi ? deriveKey(hash, result.k, result.h, letters[2], sid, mi.keyLength) : Buffer.alloc(0),
-      };
-    };
-    const cs = make(neg.cipherCS, neg.macCS, ['A', 'C', 'E']);
-    const sc = make(neg.cipherSC, neg.macSC, ['B', 'D', 'F']);
-    const [outKeys, inKeys, outComp, inComp] =
-      this.role === 'client'
-        ? [cs, sc, neg.compressionCS, neg.compressionSC]
-        : [sc, cs, neg.compressionSC, neg.compressionCS];
-    run.outgoing = { sealer: createSealer(outKeys), compression: outComp };
-    run.incoming = { opener: createOpener(inKeys), compression: inComp };
-    const limits = [
-      cipherInfo(outKeys.cipher)?.rekeyBytes ?? ONE_GIB,
-      cipherInfo(inKeys.cipher)?.rekeyBytes ?? ONE_GIB,
-    ];
-    if (this.opts.rekeyLimit?.bytes) limits.push(this.opts.rekeyLimit.bytes);
-    this.bytesLimit = Math.min(...limits);
+    const keys = deriveSessionKeys(this.role, neg, result, this.sessionId);
+    run.outgoing = { sealer: createSealer(keys.outKeys), compression: keys.outCompression };
+    run.incoming = { opener: createOpener(keys.inKeys), compression: keys.inCompression };
+    this.bytesLimit = rekeyByteLimit(keys, this.opts.rekeyLimit?.bytes);
     this.negotiated = {
       kex: neg.kex,
       hostKey: neg.hostKey,
-      cipher: outKeys.cipher,
-      mac: outKeys.mac,
-      compression: outComp,
-      inbound: { cipher: inKeys.cipher, mac: inKeys.mac, compression: inComp },
+      cipher: keys.outKeys.cipher,
+      mac: keys.outKeys.mac,
+      compression: keys.outCompression,
+      inbound: { cipher: keys.inKeys.cipher, mac: keys.inKeys.mac, compression: keys.inCompression },
     };
   }
 
@@ -684,16 +592,7 @@ export class Transport extends EventEmitter {
 
   private maybeSendExtInfo(run: KexRun): void {
     if (!run.theirs?.kex.includes('ext-info-c')) return;
-    const algs = this.opts.serverSigAlgs ?? [
-      'ssh-ed25519',
-      'ecdsa-sha2-nistp256',
-      'ecdsa-sha2-nistp384',
-      'ecdsa-sha2-nistp521',
-      'rsa-sha2-512',
-      'rsa-sha2-256',
-    ];
-    const w = new SshWriter(256).byte(MSG.EXT_INFO).uint32(1).string('server-sig-algs').string(algs.join(','));
-    this.sendPacket(w.toBuffer());
+    this.sendPacket(encodeServerSigAlgs(this.opts.serverSigAlgs ?? DEFAULT_SERVER_SIG_ALGS));
   }
 
   private onNewKeys(p: Buffer): void {

@@ -1,0 +1,55 @@
+/** The options and results of a {@link Transport}, kept apart from its machinery. */
+import type { AlgorithmLists } from '../crypto/algorithms.js';
+import type { Certificate, PrivateKey, PublicKey } from '../keys/index.js';
+import type { GexSizes } from './kex-exchange.js';
+import type { SlabInput } from './slab-input.js';
+
+/** Re-exchange thresholds. */
+export interface RekeyLimit {
+  /** Bytes in either direction under one key (default: the cipher's safe limit, at most 1 GiB). */
+  bytes?: number;
+  /** Packets in either direction (default 2^31). */
+  packets?: number;
+  /** Seconds between exchanges (default 3600; 0 disables). */
+  seconds?: number;
+}
+
+export interface TransportOptions {
+  role: 'client' | 'server';
+  /**
+   * The stream's input when it is read through `onread` into a reused buffer (see SlabInput) rather
+   * than through 'data' events.
+   */
+  input?: SlabInput;
+  algorithms: AlgorithmLists;
+  /** Server: host keys; the host key algorithms offered are derived from them. */
+  hostKeys?: readonly PrivateKey[];
+  /** Server: host certificates (type host) for keys in `hostKeys`; enables their `*-cert-v01@openssh.com` algorithms. */
+  hostCertificates?: readonly Certificate[];
+  /**
+   * Client: called with the server's host key after its signature is checked; throw (or reject) to refuse.
+   * For a host certificate `key` is the certified key and `certificate` the certificate, not yet checked
+   * against any CA (the verifier must do that, e.g. with known_hosts `@cert-authority`).
+   */
+  verifyHostKey?: (key: PublicKey, certificate?: Certificate) => void | Promise<void>;
+  rekeyLimit?: RekeyLimit;
+  /** Client: DH group exchange sizes. */
+  gex?: GexSizes;
+  /** Replaces `secsh_<version>` in our identification string. */
+  softwareVersion?: string;
+  /** Server: signature algorithms to announce in server-sig-algs. */
+  serverSigAlgs?: readonly string[];
+  /** Strict KEX (default true). */
+  strictKex?: boolean;
+}
+
+/** Names negotiated by the last key exchange. */
+export interface NegotiatedAlgorithms {
+  kex: string;
+  hostKey: string;
+  cipher: string;
+  mac: string;
+  compression: string;
+  /** The other direction (server to client for a client). */
+  inbound: { cipher: string; mac: string; compression: string };
+}
