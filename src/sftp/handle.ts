@@ -12,6 +12,7 @@ import type { SftpStatvfs } from './codec.js';
 import { decodeStatvfs, encodeWriteHeader, writeHeaderSize } from './codec.js';
 import { EXT, FX, FXP } from './constants.js';
 import { SftpError } from './errors.js';
+import { Inflight } from './inflight.js';
 
 /** An open remote file. */
 export class SftpFileHandle {
@@ -87,24 +88,13 @@ export class SftpFileHandle {
   /** Writes all of `data` at `position`, split into write-size pieces with many in flight. */
   async writeAll(data: Uint8Array, position: number, concurrency = 64): Promise<void> {
     const chunk = this.sftp.writeChunk;
-    const inflight = new Set<Promise<void>>();
-    let failure: unknown;
-    for (let off = 0; off < data.length; off += chunk) {
-      if (failure) break;
-      const p = this.write(data.subarray(off, Math.min(off + chunk, data.length)), position + off).then(
-        () => {
-          inflight.delete(p);
-        },
-        (e) => {
-          inflight.delete(p);
-          failure ??= e;
-        },
-      );
-      inflight.add(p);
-      if (inflight.size >= concurrency) await Promise.race(inflight);
+    const inflight = new Inflight();
+    for (let off = 0; off < data.length && inflight.failure === undefined; off += chunk) {
+      inflight.add(this.write(data.subarray(off, Math.min(off + chunk, data.length)), position + off));
+      await inflight.below(concurrency);
     }
-    await Promise.all(inflight);
-    if (failure) throw failure;
+    await inflight.settle();
+    inflight.check();
   }
 
   /** Attributes of the open file. */
@@ -355,28 +345,18 @@ export function createWriteStream(sftp: SftpClient, path: string, opts: WriteStr
   let fh: SftpFileHandle | undefined;
   let pos = opts.start ?? 0;
   const concurrency = Math.max(1, opts.concurrency ?? 64);
-  const inflight = new Set<Promise<void>>();
-  let failure: unknown;
+  const inflight = new Inflight();
   const send = async (data: Buffer) => {
     const h = fh as SftpFileHandle;
     const size = sftp.writeChunk;
     for (let off = 0; off < data.length; off += size) {
-      if (failure) throw failure;
+      inflight.check();
       const piece = data.subarray(off, Math.min(off + size, data.length));
-      const p: Promise<void> = h.write(piece, pos).then(
-        () => {
-          inflight.delete(p);
-        },
-        (e) => {
-          inflight.delete(p);
-          failure ??= e;
-        },
-      );
+      inflight.add(h.write(piece, pos));
       pos += piece.length;
-      inflight.add(p);
-      while (inflight.size >= concurrency) await Promise.race(inflight);
+      await inflight.below(concurrency);
     }
-    if (failure) throw failure;
+    inflight.check();
   };
   return new Writable({
     highWaterMark: 1 << 20,
@@ -393,9 +373,10 @@ export function createWriteStream(sftp: SftpClient, path: string, opts: WriteStr
       send(chunk).then(() => cb(), cb);
     },
     final(cb) {
-      Promise.all(inflight)
+      inflight
+        .settle()
         .then(() => {
-          if (failure) throw failure;
+          inflight.check();
           return fh?.close();
         })
         .then(() => cb(), cb);
@@ -403,7 +384,8 @@ export function createWriteStream(sftp: SftpClient, path: string, opts: WriteStr
     destroy(err, cb) {
       const h = fh;
       if (!h) return cb(err);
-      Promise.allSettled(inflight)
+      inflight
+        .settle()
         .then(() => h.close())
         .then(
           () => cb(err),

@@ -11,6 +11,7 @@ import { writeHeaderSize } from './codec.js';
 import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
 import type { SftpFileHandle } from './handle.js';
+import { Inflight } from './inflight.js';
 
 /** Progress of a transfer. */
 export interface TransferProgress {
@@ -157,8 +158,7 @@ export async function download(
     // Positional writes, several at once: one at a time, each write's thread-pool round trip
     // would pace the whole download (and, through the bounded read-ahead, the READs in flight).
     const out = lfh;
-    const writes = new Set<Promise<void>>();
-    let failure: unknown;
+    const writes = new Inflight();
     try {
       for await (const parts of rfh.readChunksV({
         start,
@@ -168,26 +168,16 @@ export async function download(
       })) {
         let n = 0;
         for (const p of parts) n += p.length;
-        const w: Promise<void> = writeFully(out, parts, pos).then(
-          () => {
-            writes.delete(w);
-            progress(n);
-          },
-          (e) => {
-            writes.delete(w);
-            failure ??= e;
-          },
-        );
-        writes.add(w);
+        writes.add(writeFully(out, parts, pos), () => progress(n));
         pos += n;
-        if (writes.size >= LOCAL_WRITES) await Promise.race(writes);
-        if (failure) throw failure;
+        await writes.below(LOCAL_WRITES);
+        writes.check();
       }
     } finally {
       // Never leave a write running on a file handle that is about to be closed.
-      await Promise.all(writes);
+      await writes.settle();
     }
-    if (failure) throw failure;
+    writes.check();
     await lfh.truncate(pos);
     if (opts.preserve) {
       if (st.mode !== undefined) await lfh.chmod(st.mode & 0o7777);
@@ -242,34 +232,23 @@ export async function upload(
     const progress = progressReporter(opts, total, start);
     const chunk = Math.max(1, Math.min(opts.chunkSize ?? sftp.writeChunk, sftp.writeChunk));
     const concurrency = Math.max(1, opts.concurrency ?? 64);
-    const inflight = new Set<Promise<void>>();
-    let failure: unknown;
+    const inflight = new Inflight();
     let pos = start;
     const h = rfh;
     for (;;) {
       checkAbort(opts.signal);
-      if (failure) throw failure;
+      inflight.check();
       // The file is read straight into the WRITE packet, after room for its header.
       const room = writeHeaderSize(h.handle);
       const packet = Buffer.allocUnsafe(room + chunk);
       const n = await readInto(lfh, packet, room, chunk, pos);
       if (n === 0) break;
-      const p: Promise<void> = h.writePrepared(packet, n, pos).then(
-        () => {
-          inflight.delete(p);
-          progress(n);
-        },
-        (e) => {
-          inflight.delete(p);
-          failure ??= e;
-        },
-      );
-      inflight.add(p);
+      inflight.add(h.writePrepared(packet, n, pos), () => progress(n));
       pos += n;
-      while (inflight.size >= concurrency) await Promise.race(inflight);
+      await inflight.below(concurrency);
     }
-    await Promise.all(inflight);
-    if (failure) throw failure;
+    await inflight.settle();
+    inflight.check();
     checkAbort(opts.signal);
     if (opts.resume || start > 0) await h.truncate(pos);
     if (opts.preserve) {
