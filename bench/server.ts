@@ -18,6 +18,7 @@ import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runSsh } from '../test/helpers/openssh.js';
 import { binPath, hasPeer } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd, stopChild } from '../test/helpers/sshd.js';
 import type { IdleStats } from './server-idle.js';
@@ -47,20 +48,9 @@ function q(s: string): string {
   return `'${s.replaceAll("'", "'\\''")}'`;
 }
 
+/** Runs a bash script (stdin /dev/null); resolves with its status and output. */
 function bash(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('bash', ['-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runSsh(['-c', script], { bin: 'bash' });
 }
 
 /** `ssh` with the private sshd's user key, aimed at `ep`. */
