@@ -5,6 +5,7 @@
  * length and prompt answers, and a minimum time for every failed attempt.
  */
 
+import { debuglog } from 'node:util';
 import type { DisconnectReasonCode } from '../errors.js';
 import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
 import { Certificate, PublicKey } from '../keys/index.js';
@@ -146,6 +147,7 @@ export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
 ]);
 
 const SERVICE = 'ssh-connection';
+const debug = debuglog('secsh');
 const CERT_SUFFIX = '-cert-v01@openssh.com';
 const MAX_USERNAME = 256;
 const MAX_KEY_BLOB = 16 * 1024;
@@ -279,7 +281,9 @@ export async function authenticateServer(
         } else {
           key = PublicKey.fromBlob(blob);
         }
-      } catch {
+      } catch (e) {
+        // Not a usable key: the client just gets FAILURE, but say why (as sshd logs it) under NODE_DEBUG=secsh.
+        debug('publickey %j for %j refused: %s', alg, username, e instanceof Error ? e.message : String(e));
         key = undefined;
         certificate = undefined;
       }
