@@ -161,13 +161,15 @@ export class PacketDecoder {
 
 /** Random padding, drawn from the CSPRNG a few KiB at a time rather than per packet. */
 class PaddingSource {
-  private pool = Buffer.allocUnsafeSlow(4096);
+  private readonly pool = Buffer.allocUnsafeSlow(4096);
   private used = this.pool.length;
 
-  /** `n` (≤ 255) fresh random bytes; valid until the next call that refills the pool. */
+  /**
+   * `n` (≤ 255) fresh random bytes, valid until the next call that refills the pool (in place):
+   * callers use them at once (copied into a packet, or read by sealParts during the call).
+   */
   take(n: number): Buffer {
     if (this.used + n > this.pool.length) {
-      this.pool = Buffer.allocUnsafeSlow(4096);
       randomFillSync(this.pool);
       this.used = 0;
     }
