@@ -13,6 +13,7 @@ import { promisify } from 'node:util';
 import { binPath, hasPeer, PYTHON } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd } from '../test/helpers/sshd.js';
 import type { BenchJob, BenchResult } from './common.js';
+import { compiled } from './compiled.js';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -50,28 +51,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
 }
 
-/**
- * The clients run as compiled JavaScript under plain node (no tsx loader in the measured process,
- * which would add ~35 MB of RSS and its own CPU to secsh's column only).
- */
-const COMPILED = join(HERE, '..', '.bench-dist', 'bench');
-let compiled = false;
-async function compileClients(): Promise<void> {
-  if (compiled) return;
-  await run(
-    process.execPath,
-    [join(HERE, '..', 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(HERE, '..', 'tsconfig.bench.json')],
-    {
-      maxBuffer: 1 << 24,
-    },
-  );
-  compiled = true;
-}
-
 /** Runs a node benchmark client in its own process. */
 async function nodeClient(name: 'secsh' | 'ssh2', job: BenchJob): Promise<BenchResult> {
-  await compileClients();
-  const script = join(COMPILED, `client-${name}.js`);
+  // Compiled, under plain node: see bench/compiled.ts.
+  const script = await compiled(`bench/client-${name}.js`);
   const { stdout } = await run(process.execPath, [script, JSON.stringify(job)], {
     maxBuffer: 1 << 20,
     timeout: 600_000,

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { runSsh } from '../test/helpers/openssh.js';
 import { binPath, hasPeer } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd, stopChild } from '../test/helpers/sshd.js';
+import { compiled } from './compiled.js';
 import type { IdleStats } from './server-idle.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -33,7 +34,6 @@ const ROUNDS = QUICK ? 5 : 20;
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
 const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 200 : 1000));
 const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
-const TSX = ['--import', 'tsx'];
 const KEX = 'curve25519-sha256';
 
 type Target = 'sshd' | 'secsh';
@@ -116,8 +116,7 @@ async function startSecshServer(sshd: Sshd): Promise<{ port: number; child: Chil
   const child = spawn(
     process.execPath,
     [
-      ...TSX,
-      join(ROOT, 'src/cli/main.ts'),
+      await compiled('src/cli/main.js'),
       'server',
       '--port',
       '0',
@@ -174,8 +173,8 @@ interface IdleResult {
 /** Holds IDLE connections on one secsh server process and measures its memory with 0 and with IDLE. */
 async function idleConnections(sshd: Sshd): Promise<IdleResult> {
   const pub = sshd.userKeys.ed25519.publicLine.trim();
-  const server = fork(join(HERE, 'server-idle.ts'), [pub], {
-    execArgv: [...TSX, '--expose-gc'],
+  const server = fork(await compiled('bench/server-idle.js'), [pub], {
+    execArgv: ['--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const stats = async () => {
@@ -192,8 +191,8 @@ async function idleConnections(sshd: Sshd): Promise<IdleResult> {
       for (let i = 0; i < procs; i++) {
         const n = Math.floor(count / procs) + (i < count % procs ? 1 : 0);
         const job = { port, keyPath: sshd.userKeys.ed25519.privatePath, count: n, concurrency };
-        const c = fork(join(HERE, 'server-clients.ts'), [JSON.stringify(job)], {
-          execArgv: TSX,
+        const c = fork(await compiled('bench/server-clients.js'), [JSON.stringify(job)], {
+          execArgv: [],
           stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
         });
         started.push(c);

@@ -16,10 +16,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { sftpArgs } from '../test/helpers/openssh.js';
+import { compiled } from './compiled.js';
 
-const SELF = fileURLToPath(import.meta.url);
 const SIZE = (process.env.BENCH_QUICK ? 64 : 512) * 1024 * 1024;
 const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
 
@@ -165,7 +164,9 @@ async function main(): Promise<void> {
   await fh.close();
   const sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
   const t: Target = { port: sshd.port, user: sshd.username, key: sshd.userKeys.ed25519.privatePath };
-  const node = [process.execPath, '--import', 'tsx', SELF, '--worker'];
+  // Workers run compiled, under plain node: see bench/compiled.ts.
+  const self = await compiled('bench/sftp.js');
+  const node = [process.execPath, self, '--worker'];
   const rows: { label: string; dir: string; cipher: string; m: Measure }[] = [];
   const mb = SIZE / 1e6;
   const show = (r: (typeof rows)[number]) =>
@@ -227,7 +228,7 @@ async function main(): Promise<void> {
       }
     }
     // The secsh server serving OpenSSH's sftp, beside sshd's sftp-server.
-    const serve = spawn(process.execPath, ['--import', 'tsx', SELF, '--worker', 'serve', '', '', '', t.key], {
+    const serve = spawn(process.execPath, [self, '--worker', 'serve', '', '', '', t.key], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const port = await new Promise<number>((resolve) =>
