@@ -3,10 +3,12 @@
  * beside OpenSSH `sftp` (batch get/put) and ssh2 `fastGet`/`fastPut` (with setNoDelay), for
  * aes128-gcm@openssh.com and chacha20-poly1305@openssh.com; then OpenSSH `sftp` against the secsh
  * server beside the same `sftp` against sshd's sftp-server. Each run is a child process measured by
- * /usr/bin/time (peak RSS); node workers time the transfer itself (wall and CPU, without start-up),
- * OpenSSH runs include their connection set-up. The machine may be shared: treat figures as rough.
+ * /usr/bin/time (peak RSS); node workers time the transfer itself (wall and CPU, without start-up);
+ * OpenSSH `sftp` is timed whole, less its set-up (an empty session, see `setupOf`). Each row is the
+ * best of BENCH_REPS (default 3) runs, interleaved with the other rows of its group. The machine may
+ * be shared: treat figures as rough.
  *
- * Run: node --import tsx bench/sftp.ts        (BENCH_QUICK=1: 64 MiB)
+ * Run: node --import tsx bench/sftp.ts        (BENCH_QUICK=1: 64 MiB, one run)
  * secsh downloads use `fsync: false` here because OpenSSH's sftp does not fsync either. In the
  * server rows, CPU and RSS are those of the `sftp` client process, not of the server.
  */
@@ -21,6 +23,8 @@ import { compiled } from './compiled.js';
 
 const SIZE = (process.env.BENCH_QUICK ? 64 : 512) * 1024 * 1024;
 const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
+/** Runs of each row, interleaved; the fastest counts (the machine is shared, and noisy). */
+const REPS = Number(process.env.BENCH_REPS ?? (process.env.BENCH_QUICK ? 1 : 3));
 
 interface Target {
   port: number;
@@ -150,6 +154,51 @@ function sftpArgv(t: Target, cipher: string): string[] {
   ];
 }
 
+/**
+ * Runs every case REPS times, interleaved (a, b, c, a, b, c, …) so a slow spell of the machine hits
+ * all of them, and keeps each case's fastest run (or its error, if it never succeeded).
+ */
+async function bestOf(
+  cases: [string, () => Promise<Measure>][],
+  dst: string,
+): Promise<{ label: string; m: Measure | Error }[]> {
+  const best = cases.map(([label]) => ({ label, m: new Error('not run') as Measure | Error }));
+  for (let rep = 0; rep < REPS; rep++) {
+    for (const [i, [, fn]] of cases.entries()) {
+      await rm(dst, { force: true });
+      const slot = best[i] as { label: string; m: Measure | Error };
+      try {
+        const m = await fn();
+        if (slot.m instanceof Error || m.secs < slot.m.secs) slot.m = m;
+      } catch (e) {
+        if (slot.m instanceof Error) slot.m = e as Error;
+      }
+    }
+  }
+  return best;
+}
+
+const setups = new Map<string, number>();
+/**
+ * Seconds an OpenSSH `sftp` session takes with nothing to transfer (start-up, key exchange,
+ * authentication, exit): the fastest of three. Subtracted from OpenSSH's rows, whose process is
+ * timed whole, so that they compare with the node workers, which time the transfer alone.
+ */
+async function setupOf(t: Target, cipher: string): Promise<number> {
+  const k = `${t.port} ${cipher}`;
+  let v = setups.get(k);
+  if (v === undefined) {
+    v = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 3; i++) v = Math.min(v, (await timed(sftpArgv(t, cipher), 'pwd\n')).secs);
+    setups.set(k, v);
+  }
+  return v;
+}
+
+function lessSetup(m: Measure, setup: number): Measure {
+  return { ...m, secs: Math.max(m.secs - setup, m.secs / 2) };
+}
+
 async function main(): Promise<void> {
   if (!existsSync('/usr/bin/time') || !existsSync('/usr/bin/sftp')) {
     console.error('bench/sftp.ts needs /usr/bin/time and OpenSSH sftp');
@@ -173,7 +222,7 @@ async function main(): Promise<void> {
     console.log(
       `${r.label.padEnd(26)} ${r.dir.padEnd(8)} ${r.cipher.padEnd(30)} ${(mb / r.m.secs).toFixed(0).padStart(5)} MB/s  ${((r.m.cpu / SIZE) * 2 ** 30).toFixed(2).padStart(5)} CPU s/GiB  ${r.m.rssMiB.toFixed(0).padStart(4)} MiB RSS`,
     );
-  console.log(`SFTP ${SIZE / 2 ** 20} MiB, loopback, one run each`);
+  console.log(`SFTP ${SIZE / 2 ** 20} MiB, loopback, best of ${REPS} interleaved runs`);
   try {
     for (const cipher of CIPHERS) {
       for (const d of ['download', 'upload'] as const) {
@@ -182,7 +231,11 @@ async function main(): Promise<void> {
         const cases: [string, () => Promise<Measure>][] = [
           [
             'OpenSSH sftp',
-            () => timed(sftpArgv(t, cipher), d === 'download' ? `get ${from} ${dst}\n` : `put ${from} ${dst}\n`),
+            async () =>
+              lessSetup(
+                await timed(sftpArgv(t, cipher), d === 'download' ? `get ${from} ${dst}\n` : `put ${from} ${dst}\n`),
+                await setupOf(t, cipher),
+              ),
           ],
           [
             'secsh',
@@ -213,17 +266,16 @@ async function main(): Promise<void> {
               ]),
           ],
         ];
-        for (const [label, fn] of cases) {
-          await rm(dst, { force: true });
-          try {
-            const r = { label, dir: d, cipher, m: await fn() };
-            rows.push(r);
-            show(r);
-          } catch (e) {
+        for (const r of await bestOf(cases, dst)) {
+          if (r.m instanceof Error) {
             console.log(
-              `${label.padEnd(26)} ${d.padEnd(8)} ${cipher.padEnd(30)} failed: ${(e as Error).message.split('\n')[0]}`,
+              `${r.label.padEnd(26)} ${d.padEnd(8)} ${cipher.padEnd(30)} failed: ${r.m.message.split('\n')[0]}`,
             );
+            continue;
           }
+          const row = { label: r.label, dir: d, cipher, m: r.m };
+          rows.push(row);
+          show(row);
         }
       }
     }
@@ -238,22 +290,24 @@ async function main(): Promise<void> {
       for (const cipher of CIPHERS) {
         for (const d of ['download', 'upload'] as const) {
           const dst = join(dir, `dst-srv-${d}`);
-          for (const [label, target] of [
-            ['sftp → sshd sftp-server', t],
-            ['sftp → secsh server', { ...t, port }],
-          ] as const) {
-            await rm(dst, { force: true });
-            const r = {
-              label,
-              dir: d,
-              cipher,
-              m: await timed(
-                sftpArgv(target, cipher),
-                d === 'download' ? `get ${src} ${dst}\n` : `put ${src} ${dst}\n`,
+          const cases = (
+            [
+              ['sftp → sshd sftp-server', t],
+              ['sftp → secsh server', { ...t, port }],
+            ] as const
+          ).map(([label, target]): [string, () => Promise<Measure>] => [
+            label,
+            async () =>
+              lessSetup(
+                await timed(sftpArgv(target, cipher), d === 'download' ? `get ${src} ${dst}\n` : `put ${src} ${dst}\n`),
+                await setupOf(target, cipher),
               ),
-            };
-            rows.push(r);
-            show(r);
+          ]);
+          for (const r of await bestOf(cases, dst)) {
+            if (r.m instanceof Error) throw r.m;
+            const row = { label: r.label, dir: d, cipher, m: r.m };
+            rows.push(row);
+            show(row);
           }
         }
       }
