@@ -1,9 +1,12 @@
 /**
  * LocalFsBackend: an {@link SftpBackend} over a local directory, confined to it. Client paths are
- * resolved against the root as '/' ('..' stops at the root); every path that is followed is
- * resolved with realpath and must stay inside the root, operations on a final symlink itself
- * check its parent directory, and files created where a dangling symlink lies are opened with
- * O_NOFOLLOW. (Races with other local processes changing the tree are out of scope.)
+ * resolved against the root as '/' ('..' stops at the root); every path is then resolved one
+ * component at a time from the root, following symlinks, and is refused as soon as it would leave
+ * the root (whether or not what lies outside exists, so host paths cannot be probed); operations on
+ * a final symlink itself resolve only its parent, and files are opened with O_NOFOLLOW. Path
+ * operations of every LocalFsBackend in the process run one at a time, so one SFTP session cannot
+ * swap a directory for a symlink between another's check and its use. (Races with other local
+ * processes changing the tree are out of scope.)
  */
 import { constants as C, readFileSync, realpathSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -23,15 +26,33 @@ export interface LocalFsBackendOptions {
   cwd?: string;
 }
 
+/** Seconds since the epoch clamped to what SFTP v3 carries (uint32): times before 1970 or after 2106 would not encode. */
+function wireTime(ms: number): number {
+  return Math.min(Math.max(Math.floor(ms / 1000), 0), 0xffffffff);
+}
+
 function toAttrs(s: import('node:fs').Stats): SftpAttrs {
   return {
     size: s.size,
     uid: s.uid,
     gid: s.gid,
     mode: s.mode,
-    atime: Math.floor(s.atimeMs / 1000),
-    mtime: Math.floor(s.mtimeMs / 1000),
+    atime: wireTime(s.atimeMs),
+    mtime: wireTime(s.mtimeMs),
   };
+}
+
+/** Most symlinks followed while resolving one path (as Linux's MAXSYMLINKS). */
+const MAX_LINKS = 40;
+
+/** The tail of the chain of path operations of every LocalFsBackend in this process. */
+let pathOps: Promise<unknown> = Promise.resolve();
+
+/** Runs `fn` after every path operation started before it (see the module comment). */
+function exclusive<T>(fn: () => Promise<T>): Promise<T> {
+  const run = pathOps.then(fn);
+  pathOps = run.catch(() => {});
+  return run;
 }
 
 async function applyAttrs(
@@ -157,20 +178,58 @@ export class LocalFsBackend implements SftpBackend {
     throw new SftpError(FX.PERMISSION_DENIED, 'path escapes the root');
   }
 
+  /**
+   * The real path of the virtual path `v`, resolved from the root one component at a time and
+   * following every symlink: each step must stay inside the root (else PERMISSION_DENIED, before
+   * anything outside is looked at); a missing component throws the `fs` error (ENOENT, ENOTDIR).
+   */
+  private async resolve(v: string): Promise<string> {
+    const queue = v.split('/').filter((c) => c !== '' && c !== '.');
+    let cur = this.root;
+    let links = 0;
+    for (let c = queue.shift(); c !== undefined; c = queue.shift()) {
+      if (c === '..') {
+        // `cur` never contains a symlink, so its parent is lexical.
+        if (cur === this.root) this.deny();
+        cur = posix.dirname(cur);
+        continue;
+      }
+      if (c.length > 255) throw Object.assign(new Error('name too long'), { code: 'ENAMETOOLONG' });
+      const next = cur === sep ? `${sep}${c}` : `${cur}${sep}${c}`;
+      if (!(await fsp.lstat(next)).isSymbolicLink()) {
+        cur = next;
+        continue;
+      }
+      if (++links > MAX_LINKS) throw Object.assign(new Error('too many symbolic links'), { code: 'ELOOP' });
+      const t = await fsp.readlink(next);
+      if (t.startsWith(sep)) {
+        // An absolute target must name the root itself or lie under it, written plainly.
+        if (!this.inside(t)) this.deny();
+        cur = this.root;
+        queue.unshift(
+          ...t
+            .slice(this.root === sep ? 0 : this.root.length)
+            .split('/')
+            .filter((x) => x !== ''),
+        );
+      } else {
+        queue.unshift(...t.split('/').filter((x) => x !== '' && x !== '.'));
+      }
+    }
+    return cur;
+  }
+
   /** The real path `p` resolves to, following every symlink; it must exist and be inside the root. */
-  private async follow(p: string): Promise<string> {
-    const r = await fsp.realpath(this.real(this.virt(p)));
-    if (!this.inside(r)) this.deny();
-    return r;
+  private follow(p: string): Promise<string> {
+    return this.resolve(this.virt(p));
   }
 
   /** `p` with its parent resolved (checked) and the final name kept, not followed. */
   private async parent(p: string): Promise<string> {
     const v = this.virt(p);
     if (v === '/') return this.root;
-    const dir = await fsp.realpath(this.real(posix.dirname(v)));
-    if (!this.inside(dir)) this.deny();
-    return `${dir}${sep}${posix.basename(v)}`;
+    const dir = await this.resolve(posix.dirname(v));
+    return `${dir === sep ? '' : dir}${sep}${posix.basename(v)}`;
   }
 
   async open(p: string, pflags: number, attrs: SftpAttrs): Promise<SftpBackendFile> {
@@ -182,153 +241,186 @@ export class LocalFsBackend implements SftpBackend {
     if (pflags & FXF.TRUNC) flags |= C.O_TRUNC;
     if (pflags & FXF.EXCL) flags |= C.O_EXCL;
     const mode = attrs.mode !== undefined ? attrs.mode & 0o7777 : 0o666;
-    let target: string;
-    try {
-      target = await this.follow(p);
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT' || !(pflags & FXF.CREAT)) throw e;
-      // Not there (or a dangling symlink): create in a checked parent, never through a link.
-      target = await this.parent(p);
-      flags |= C.O_NOFOLLOW;
-    }
-    const fh = await fsp.open(target, flags, mode);
-    return new LocalFile(fh, this);
+    return exclusive(async () => {
+      let target: string;
+      try {
+        target = await this.follow(p);
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT' || !(pflags & FXF.CREAT)) throw e;
+        // Not there (or a dangling symlink inside the root): create in a checked parent, never through a link.
+        target = await this.parent(p);
+      }
+      const fh = await fsp.open(target, flags | C.O_NOFOLLOW, mode);
+      return new LocalFile(fh, this);
+    });
   }
 
-  async opendir(p: string): Promise<SftpBackendDir> {
-    const real = await this.follow(p);
-    const dir = await fsp.opendir(real, { bufferSize: 64 });
-    let dots = true;
-    return {
-      read: async (): Promise<SftpName[] | null> => {
-        const out: SftpName[] = [];
-        if (dots) {
-          dots = false;
-          for (const n of ['.', '..']) {
-            const s = await fsp
-              .lstat(n === '.' ? real : real === this.root ? real : `${real}${sep}..`)
-              .catch(() => undefined);
-            out.push({ filename: n, longname: '', attrs: s ? toAttrs(s) : {} });
+  opendir(p: string): Promise<SftpBackendDir> {
+    return exclusive(async () => {
+      const real = await this.follow(p);
+      const dir = await fsp.opendir(real, { bufferSize: 64 });
+      let dots = true;
+      return {
+        read: async (): Promise<SftpName[] | null> => {
+          const out: SftpName[] = [];
+          if (dots) {
+            dots = false;
+            for (const n of ['.', '..']) {
+              const s = await fsp
+                .lstat(n === '.' ? real : real === this.root ? real : `${real}${sep}..`)
+                .catch(() => undefined);
+              out.push({ filename: n, longname: '', attrs: s ? toAttrs(s) : {} });
+            }
           }
-        }
-        while (out.length < 100) {
-          const e = await dir.read();
-          if (!e) break;
-          const s = await fsp.lstat(`${real}${sep}${e.name}`).catch(() => undefined);
-          out.push({ filename: e.name, longname: '', attrs: s ? toAttrs(s) : {} });
-        }
-        return out.length > 0 ? out : null;
-      },
-      close: () => dir.close().catch(() => {}),
-    };
-  }
-
-  async stat(p: string): Promise<SftpAttrs> {
-    return toAttrs(await fsp.stat(await this.follow(p)));
-  }
-
-  async lstat(p: string): Promise<SftpAttrs> {
-    return toAttrs(await fsp.lstat(await this.parent(p)));
-  }
-
-  async setstat(p: string, a: SftpAttrs): Promise<void> {
-    const r = await this.follow(p);
-    await applyAttrs(a, {
-      truncate: (n) => fsp.truncate(r, n),
-      chmod: (m) => fsp.chmod(r, m),
-      chown: (u, g) => fsp.chown(r, u, g),
-      utimes: (x, y) => fsp.utimes(r, x, y),
-      stat: () => fsp.stat(r),
+          while (out.length < 100) {
+            const e = await dir.read();
+            if (!e) break;
+            const s = await fsp.lstat(`${real}${sep}${e.name}`).catch(() => undefined);
+            out.push({ filename: e.name, longname: '', attrs: s ? toAttrs(s) : {} });
+          }
+          return out.length > 0 ? out : null;
+        },
+        close: () => dir.close().catch(() => {}),
+      };
     });
   }
 
-  async lsetstat(p: string, a: SftpAttrs): Promise<void> {
-    const r = await this.parent(p);
-    const isLink = (await fsp.lstat(r)).isSymbolicLink();
-    await applyAttrs(a, {
-      truncate: (n) =>
-        isLink ? Promise.reject(new SftpError(FX.FAILURE, 'cannot truncate a symlink')) : fsp.truncate(r, n),
-      // Linux cannot chmod a symlink itself; the mode of a link is ignored, as OpenSSH does.
-      chmod: (m) => (isLink ? Promise.resolve() : fsp.chmod(r, m)),
-      chown: (u, g) => fsp.lchown(r, u, g),
-      utimes: (x, y) => fsp.lutimes(r, x, y),
-      stat: () => fsp.lstat(r),
+  stat(p: string): Promise<SftpAttrs> {
+    return exclusive(async () => toAttrs(await fsp.stat(await this.follow(p))));
+  }
+
+  lstat(p: string): Promise<SftpAttrs> {
+    return exclusive(async () => toAttrs(await fsp.lstat(await this.parent(p))));
+  }
+
+  setstat(p: string, a: SftpAttrs): Promise<void> {
+    return exclusive(async () => {
+      const r = await this.follow(p);
+      await applyAttrs(a, {
+        truncate: (n) => fsp.truncate(r, n),
+        chmod: (m) => fsp.chmod(r, m),
+        chown: (u, g) => fsp.chown(r, u, g),
+        utimes: (x, y) => fsp.utimes(r, x, y),
+        stat: () => fsp.stat(r),
+      });
     });
   }
 
-  async remove(p: string): Promise<void> {
-    await fsp.unlink(await this.parent(p));
+  lsetstat(p: string, a: SftpAttrs): Promise<void> {
+    return exclusive(async () => {
+      const r = await this.parent(p);
+      const isLink = (await fsp.lstat(r)).isSymbolicLink();
+      await applyAttrs(a, {
+        truncate: (n) =>
+          isLink ? Promise.reject(new SftpError(FX.FAILURE, 'cannot truncate a symlink')) : fsp.truncate(r, n),
+        // Linux cannot chmod a symlink itself; the mode of a link is ignored, as OpenSSH does.
+        chmod: (m) => (isLink ? Promise.resolve() : fsp.chmod(r, m)),
+        chown: (u, g) => fsp.lchown(r, u, g),
+        utimes: (x, y) => fsp.lutimes(r, x, y),
+        stat: () => fsp.lstat(r),
+      });
+    });
   }
 
-  async mkdir(p: string, a: SftpAttrs): Promise<void> {
-    await fsp.mkdir(await this.parent(p), { mode: a.mode !== undefined ? a.mode & 0o7777 : 0o777 });
+  remove(p: string): Promise<void> {
+    return exclusive(async () => {
+      await fsp.unlink(await this.parent(p));
+    });
   }
 
-  async rmdir(p: string): Promise<void> {
-    const r = await this.parent(p);
-    if (r === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot remove the root');
-    await fsp.rmdir(r);
+  mkdir(p: string, a: SftpAttrs): Promise<void> {
+    return exclusive(async () => {
+      await fsp.mkdir(await this.parent(p), { mode: a.mode !== undefined ? a.mode & 0o7777 : 0o777 });
+    });
   }
 
-  async realpath(p: string): Promise<string> {
-    try {
-      return this.toVirtual(await this.follow(p));
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'ENOENT') throw e;
-      // A path that does not exist yet: its normalized form (its parent must be valid).
-      const parent = await this.parent(p);
-      return this.toVirtual(parent);
-    }
+  rmdir(p: string): Promise<void> {
+    return exclusive(async () => {
+      const r = await this.parent(p);
+      if (r === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot remove the root');
+      await fsp.rmdir(r);
+    });
   }
 
-  async rename(from: string, to: string, overwrite: boolean): Promise<void> {
-    const a = await this.parent(from);
-    const b = await this.parent(to);
-    if (a === this.root || b === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot rename the root');
-    if (!overwrite) {
-      const exists = await fsp.lstat(b).then(
-        () => true,
-        () => false,
-      );
-      if (exists) throw new SftpError(FX.FAILURE, 'destination exists');
-    }
-    await fsp.rename(a, b);
+  realpath(p: string): Promise<string> {
+    return exclusive(async () => {
+      try {
+        return this.toVirtual(await this.follow(p));
+      } catch (e) {
+        if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        // A path that does not exist yet: its normalized form (its parent must be valid).
+        const parent = await this.parent(p);
+        return this.toVirtual(parent);
+      }
+    });
   }
 
-  async readlink(p: string): Promise<string> {
-    const t = await fsp.readlink(await this.parent(p));
-    // Absolute targets inside the root are shown as the client sees them.
-    if (t.startsWith(sep) && this.inside(t)) return this.toVirtual(t);
-    return t;
+  rename(from: string, to: string, overwrite: boolean): Promise<void> {
+    return exclusive(async () => {
+      const a = await this.parent(from);
+      const b = await this.parent(to);
+      if (a === this.root || b === this.root) throw new SftpError(FX.PERMISSION_DENIED, 'cannot rename the root');
+      if (!overwrite) {
+        const exists = await fsp.lstat(b).then(
+          () => true,
+          () => false,
+        );
+        if (exists) throw new SftpError(FX.FAILURE, 'destination exists');
+      }
+      await fsp.rename(a, b);
+    });
   }
 
-  async symlink(target: string, linkPath: string): Promise<void> {
-    if (target.includes('\0')) throw new SftpError(FX.NO_SUCH_FILE, 'invalid path');
-    // An absolute target is a client path: store it as the real path under the root.
-    const t = target.startsWith('/') ? this.real(this.virt(target)) : target;
-    await fsp.symlink(t, await this.parent(linkPath));
+  readlink(p: string): Promise<string> {
+    return exclusive(async () => {
+      const t = await fsp.readlink(await this.parent(p));
+      // Absolute targets inside the root are shown as the client sees them; a target that leads
+      // out of the root (absolute, or climbing above it) would show a host path, and is refused.
+      if (t.startsWith(sep)) {
+        const n = posix.normalize(t);
+        if (!this.inside(n)) this.deny();
+        return this.toVirtual(n);
+      }
+      const from = posix.dirname(this.virt(p)).slice(1);
+      const lexical = posix.join(from, t);
+      if (lexical === '..' || lexical.startsWith('../')) this.deny();
+      return t;
+    });
   }
 
-  async link(oldPath: string, newPath: string): Promise<void> {
-    await fsp.link(await this.parent(oldPath), await this.parent(newPath));
+  symlink(target: string, linkPath: string): Promise<void> {
+    return exclusive(async () => {
+      if (target.includes('\0')) throw new SftpError(FX.NO_SUCH_FILE, 'invalid path');
+      // An absolute target is a client path: store it as the real path under the root.
+      const t = target.startsWith('/') ? this.real(this.virt(target)) : target;
+      await fsp.symlink(t, await this.parent(linkPath));
+    });
   }
 
-  async statvfs(p: string): Promise<SftpStatvfs> {
-    const s = await fsp.statfs(await this.follow(p));
-    const n = (x: number | bigint) => BigInt(x);
-    return {
-      bsize: n(s.bsize),
-      frsize: n(s.bsize),
-      blocks: n(s.blocks),
-      bfree: n(s.bfree),
-      bavail: n(s.bavail),
-      files: n(s.files),
-      ffree: n(s.ffree),
-      favail: n(s.ffree),
-      fsid: 0n,
-      flag: this.readOnly ? 1n : 0n,
-      namemax: 255n,
-    };
+  link(oldPath: string, newPath: string): Promise<void> {
+    return exclusive(async () => {
+      await fsp.link(await this.parent(oldPath), await this.parent(newPath));
+    });
+  }
+
+  statvfs(p: string): Promise<SftpStatvfs> {
+    return exclusive(async () => {
+      const s = await fsp.statfs(await this.follow(p));
+      const n = (x: number | bigint) => BigInt(x);
+      return {
+        bsize: n(s.bsize),
+        frsize: n(s.bsize),
+        blocks: n(s.blocks),
+        bfree: n(s.bfree),
+        bavail: n(s.bavail),
+        files: n(s.files),
+        ffree: n(s.ffree),
+        favail: n(s.ffree),
+        fsid: 0n,
+        flag: this.readOnly ? 1n : 0n,
+        namemax: 255n,
+      };
+    });
   }
 
   expandPath(p: string): Promise<string> {
