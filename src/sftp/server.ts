@@ -194,13 +194,22 @@ class SftpServerSession {
     if (p.length < 5) return null;
     const id = p.readUInt32BE(1);
     const r = new Reader(p, 5);
+    let reply: Buffer;
     try {
-      return await this.dispatch(type, id, r);
+      reply = await this.dispatch(type, id, r);
     } catch (e) {
       const s = toStatus(e);
-      this.opts.onRequest?.({ type, status: s.status });
-      return this.status(id, s.status, s.message);
+      reply = this.status(id, s.status, s.message);
     }
+    if (this.opts.onRequest) {
+      const status = reply[4] === FXP.STATUS ? reply.readUInt32BE(9) : FX.OK;
+      try {
+        this.opts.onRequest({ type, status });
+      } catch {
+        // a logging callback's failure is not the client's
+      }
+    }
+    return reply;
   }
 
   private status(id: number, code: number, message = ''): Buffer {
@@ -521,14 +530,18 @@ class SftpServerSession {
     if (readOff > max || writeOff > max || length > max) throw new Status(FX.FAILURE, 'offset too large');
     let from = Number(readOff);
     let to = Number(writeOff);
-    let left = length === 0n ? Number.POSITIVE_INFINITY : Number(length);
+    // "To end of file" is the end as it is now: copying into a second handle on the same file
+    // would otherwise chase its own writes until the disk is full.
+    const toEnd = length === 0n;
+    const size = toEnd ? (await src.file.stat()).size : undefined;
+    let left = toEnd ? (size === undefined ? Number.POSITIVE_INFINITY : Math.max(0, size - from)) : Number(length);
     if (src.file === dst.file && to < from + left && from < to + left) {
       throw new Status(FX.FAILURE, 'overlapping copy within one file');
     }
     while (left > 0) {
       const chunk = await src.file.read(from, Math.min(MAX_READ, left));
       if (chunk.length === 0) {
-        if (Number.isFinite(left)) return this.status(id, FX.EOF);
+        if (!toEnd) return this.status(id, FX.EOF);
         break;
       }
       await dst.file.write(to, chunk);
