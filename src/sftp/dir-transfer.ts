@@ -3,7 +3,7 @@
  * Regular files and directories are copied; symlinks and special files are skipped.
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import type { SftpClient } from './client.js';
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
@@ -22,6 +22,16 @@ export interface DirTransferOptions extends Omit<TransferOptions, 'onProgress'> 
 export interface DirTransferResult {
   files: number;
   bytes: number;
+}
+
+/**
+ * Whether a name from a remote listing is one plain path component: a server (hostile or broken)
+ * could list '', '..', 'a/b' or a NUL, which joined to the local directory would land elsewhere.
+ */
+function plainName(n: string): boolean {
+  return (
+    n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0') && !(sep === '\\' && n.includes('\\'))
+  );
 }
 
 async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise<void> {
@@ -47,7 +57,7 @@ export async function downloadDir(
     await mkdir(rel ? join(localDir, rel) : localDir, { recursive: true });
     const entries = await sftp.readdir(rel ? `${remoteDir}/${rel}` : remoteDir);
     for (const e of entries) {
-      if (e.filename.includes('/') || e.filename === '.' || e.filename === '..') continue;
+      if (!plainName(e.filename)) continue;
       const p = rel ? `${rel}/${e.filename}` : e.filename;
       const isDir = e.attrs.isDirectory();
       if (!isDir && !e.attrs.isFile()) continue;
