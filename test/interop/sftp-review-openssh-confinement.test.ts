@@ -107,13 +107,15 @@ test('OpenSSH sftp cannot leave the root: .., absolute paths, symlinks it makes'
     'ln sub/out/secret sub/hard',
     'chmod 777 sub/out/secret',
     'rm sub/out/secret',
-    'get in.txt',
+    `get in.txt ${local}/in-copy.txt`,
   ]);
   const out = `${r.stdout}\n${r.stderr}`;
   assert.match(out, /Remote working directory: \/\n/);
   assert.doesNotMatch(out, /host secret/);
   assert.match(r.stderr, /Permission denied/);
   for (const f of ['s1', 's2', 's3', 's4']) assert.equal(existsSync(join(local, f)), false, f);
+  // the refused rename left in.txt where it was
+  assert.equal(readFileSync(join(local, 'in-copy.txt'), 'utf8'), 'inside\n');
   assert.equal(readFileSync(join(dir, 'secret'), 'utf8'), 'host secret\n');
   assert.deepEqual((await readdir(dir)).sort(), ['id_ed25519', 'id_ed25519.pub', 'local', 'ro', 'root', 'secret']);
 });
