@@ -345,19 +345,28 @@ export class SftpClient {
     return this.setstat(path, { atime: toSeconds(atime), mtime: toSeconds(mtime) });
   }
 
-  /** Lists a directory: every entry with its attributes, '.' and '..' left out. */
-  async readdir(path: string): Promise<SftpDirEntry[]> {
+  /**
+   * Lists a directory: every entry with its attributes, '.' and '..' left out. A listing longer than
+   * `maxEntries` (default 1,000,000), or a server that keeps answering with empty batches, is an
+   * {@link SftpError} rather than unbounded memory or a loop without end.
+   */
+  async readdir(path: string, opts: { maxEntries?: number } = {}): Promise<SftpDirEntry[]> {
+    const max = opts.maxEntries ?? 1_000_000;
     const handle = await this.openHandle(FXP.OPENDIR, (w) => w.string(path), path);
     const out: SftpDirEntry[] = [];
+    let empty = 0;
     try {
       for (;;) {
         const r = await this.request(FXP.READDIR, (w) => w.string(handle));
         if (r.type === FXP.STATUS && r.code === FX.EOF) break;
         if (r.type !== FXP.NAME) throw unexpected(r, path);
+        if (r.names.length === 0 && ++empty > 100)
+          throw new SftpError(FX.FAILURE, 'server keeps sending empty directory batches', path);
         for (const n of r.names) {
           if (n.filename === '.' || n.filename === '..') continue;
           out.push({ filename: n.filename, longname: n.longname, attrs: new SftpStats(n.attrs) });
         }
+        if (out.length > max) throw new SftpError(FX.FAILURE, `directory listing exceeds ${max} entries`, path);
       }
     } finally {
       await this.closeHandle(handle).catch(() => {});

@@ -250,7 +250,9 @@ export class LocalFsBackend implements SftpBackend {
         // Not there (or a dangling symlink inside the root): create in a checked parent, never through a link.
         target = await this.parent(p);
       }
-      const fh = await fsp.open(target, flags | C.O_NOFOLLOW, mode);
+      // O_NONBLOCK: opening a FIFO must not wait for its other end while holding the path-operation
+      // lock every session shares (it has no effect on regular files).
+      const fh = await fsp.open(target, flags | C.O_NOFOLLOW | C.O_NONBLOCK, mode);
       return new LocalFile(fh, this);
     });
   }

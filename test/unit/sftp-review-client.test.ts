@@ -112,3 +112,34 @@ test('errors are SftpError with status, Node code and path', async () => {
   }
   s.end();
 });
+
+/** A server whose directory listings never end. */
+class EndlessDir extends LocalFsBackend {
+  constructor(
+    dir: string,
+    private readonly batch: number,
+  ) {
+    super(dir);
+  }
+  override async opendir(): Promise<SftpBackendDir> {
+    let i = 0;
+    return {
+      read: async () =>
+        Array.from({ length: this.batch }, () => ({ filename: `f${i++}`, longname: '', attrs: { mode: 0o100644 } })),
+      close: async () => {},
+    };
+  }
+}
+
+test('readdir of a listing that never ends fails with SftpError instead of growing forever', async () => {
+  const full = await sftpPair(new EndlessDir(root, 1000));
+  await assert.rejects(full.client.readdir('/x', { maxEntries: 5000 }), (e: unknown) => {
+    assert.ok(e instanceof SftpError);
+    assert.equal(e.status, FX.FAILURE);
+    assert.match(e.message, /exceeds 5000 entries/);
+    return true;
+  });
+  // the session is still usable (the handle was closed)
+  assert.ok((await full.client.stat('/tree')).isDirectory());
+  full.client.end();
+});

@@ -158,3 +158,25 @@ test('onRequest reports successful requests too, with their status', async () =>
   ]);
   s.end();
 });
+
+test('opening a FIFO does not wait for a writer (path operations of every session share one lock)', async () => {
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  try {
+    const { client: s } = await sftpPair(new LocalFsBackend(root));
+    const opened = s.open('/fifo', 'r').then(
+      async (fh) => {
+        await fh.close();
+        return 'opened';
+      },
+      (e: unknown) => (e instanceof SftpError ? 'refused' : 'other error'),
+    );
+    const other = s.stat('/f.txt').then(() => 'stat ok');
+    const timeout = new Promise((r) => setTimeout(() => r('timed out'), 2000).unref());
+    assert.equal(await Promise.race([other, timeout]), 'stat ok');
+    assert.notEqual(await Promise.race([opened, timeout]), 'timed out');
+    await s.end();
+  } finally {
+    await rm(join(root, 'fifo'), { force: true });
+  }
+});
