@@ -65,6 +65,11 @@ export class Channel extends Duplex {
   readonly stderr: Readable;
   /** Writes here go out as CHANNEL_EXTENDED_DATA type 1 (a server's stderr), sharing stdout's window and order. */
   readonly stderrOut: Writable;
+  /**
+   * True: once a `write()` callback has run, the channel keeps no reference to that chunk (its bytes
+   * were encrypted, or copied, on the way out), so the writer may reuse the buffer.
+   */
+  readonly releasesWrittenChunks = true;
   /** Set when the peer sends `exit-status`. */
   exitStatus: number | undefined = undefined;
   /** Set when the peer sends `exit-signal`. */

@@ -10,6 +10,12 @@ import type { SftpName, SftpStatvfs } from './codec.js';
 export interface SftpBackendFile {
   /** Up to `length` bytes at `offset` (fewer is allowed); an empty buffer means end of file. */
   read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Optional, faster form of {@link read}: fills `target` (fewer bytes is allowed) from `offset` and
+   * resolves with the count, 0 at end of file. The server then reads straight into its reply
+   * buffer instead of copying what `read` returns.
+   */
+  readInto?(target: Buffer, offset: number): Promise<number>;
   /** Writes all of `data` at `offset`. */
   write(offset: number, data: Buffer): Promise<void>;
   stat(): Promise<SftpAttrs>;

@@ -98,13 +98,16 @@ class LocalFile implements SftpBackendFile {
   ) {}
   async read(offset: number, length: number): Promise<Buffer> {
     const buf = Buffer.allocUnsafe(length);
+    return buf.subarray(0, await this.readInto(buf, offset));
+  }
+  async readInto(target: Buffer, offset: number): Promise<number> {
     let got = 0;
-    while (got < length) {
-      const { bytesRead } = await this.fh.read(buf, got, length - got, offset + got);
+    while (got < target.length) {
+      const { bytesRead } = await this.fh.read(target, got, target.length - got, offset + got);
       if (bytesRead === 0) break;
       got += bytesRead;
     }
-    return buf.subarray(0, got);
+    return got;
   }
   async write(offset: number, data: Buffer): Promise<void> {
     let done = 0;

@@ -76,8 +76,23 @@ export function serveSftp(stream: Duplex, backend: SftpBackend, opts: SftpServer
   return new SftpServerSession(stream, backend, opts).done;
 }
 
+/** Bytes before the data in a DATA reply: length, type, request id, data length. */
+const DATA_HEAD = 13;
+/**
+ * DATA reply buffers (room for the largest READ) are reused once the channel has taken their bytes
+ * (the transport encrypts straight from them, then lets go). One pool for the process, of at most
+ * {@link SPARE_MAX}, so idle sessions hold none.
+ */
+const spare: Buffer[] = [];
+const SPARE_MAX = 16;
+const SPARE_SIZE = DATA_HEAD + MAX_READ;
+
 class SftpServerSession {
   readonly done: Promise<void>;
+  /** The pooled buffer behind the reply `handle` just returned, if it is one (see {@link spare}). */
+  private pooled: Buffer | undefined;
+  /** Whether the stream lets go of written chunks once their callback ran (a secsh Channel). */
+  private readonly reuse: boolean;
   private resolveDone!: () => void;
   private readonly framer = new PacketFramer(MAX_PACKET);
   private readonly queue: Buffer[] = [];
@@ -98,6 +113,7 @@ class SftpServerSession {
       this.resolveDone = r;
     });
     this.maxHandles = opts.maxHandles ?? 256;
+    this.reuse = (stream as { releasesWrittenChunks?: unknown }).releasesWrittenChunks === true;
     this.readOnly = opts.readOnly === true || backend.readOnly === true;
     stream.on('data', (chunk: Buffer) => {
       try {
@@ -142,11 +158,18 @@ class SftpServerSession {
         const p = this.queue.shift();
         if (!p) break;
         const reply = await this.handle(p);
+        const pooled = this.pooled;
+        this.pooled = undefined;
         if (reply === null) {
           this.finish(true);
           return;
         }
-        if (!this.stream.write(reply) && !this.stream.destroyed) {
+        const more = pooled
+          ? this.stream.write(reply, () => {
+              if (spare.length < SPARE_MAX) spare.push(pooled);
+            })
+          : this.stream.write(reply);
+        if (!more && !this.stream.destroyed) {
           await new Promise<void>((r) => {
             const done = () => {
               this.stream.off('drain', done);
@@ -310,6 +333,25 @@ class SftpServerSession {
         const len = Math.min(r.uint32(), MAX_READ);
         r.ensureEnd();
         if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.status(id, FX.EOF);
+        if (f.file.readInto) {
+          // Read straight into the reply, behind room for its header. Its buffer is pooled only when
+          // the stream says it lets go of written chunks (a secsh Channel does; a generic Duplex
+          // may hand the very buffer to its reader).
+          const buf = this.reuse
+            ? (spare.pop() ?? Buffer.allocUnsafe(SPARE_SIZE))
+            : Buffer.allocUnsafe(DATA_HEAD + len);
+          const n = Math.min(await f.file.readInto(buf.subarray(DATA_HEAD, DATA_HEAD + len), Number(offset)), len);
+          if (n === 0) {
+            if (this.reuse && spare.length < SPARE_MAX) spare.push(buf);
+            return this.status(id, FX.EOF);
+          }
+          buf.writeUInt32BE(DATA_HEAD - 4 + n, 0);
+          buf[4] = FXP.DATA;
+          buf.writeUInt32BE(id, 5);
+          buf.writeUInt32BE(n, 9);
+          if (this.reuse) this.pooled = buf;
+          return buf.subarray(0, DATA_HEAD + n);
+        }
         const data = await f.file.read(Number(offset), len);
         if (data.length === 0) return this.status(id, FX.EOF);
         return buildData(id, data.length > len ? data.subarray(0, len) : data);

@@ -63,6 +63,49 @@ test('Client.sftp() against Server + sftpSubsystemHandler: transfers of every bo
   }
 });
 
+test('concurrent downloads on two connections share the server reply-buffer pool, exact with replies queued and rekeys', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-e2e-pool-'));
+  const root = join(dir, 'root');
+  await mkdir(root);
+  const server = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: () => true,
+    authMethods: ['password'],
+    rekeyLimit: { bytes: 3 * 1024 * 1024 },
+  });
+  server.on('session', sftpSubsystemHandler(new LocalFsBackend(root)));
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const files = [randomBytes(12 * 1024 * 1024 + 13), randomBytes(9 * 1024 * 1024 + 1)];
+  for (const [i, d] of files.entries()) writeFileSync(join(root, `big${i}`), d);
+  // 64 READs of 255 KiB in flight outrun the 4 MiB window: replies wait queued in the server's
+  // channel while later READs are served, so a buffer reused too early would show in the bytes.
+  const clients = await Promise.all(
+    files.map(() =>
+      Client.connect({ host: '127.0.0.1', port, username: 'u', password: 'p', insecureAcceptAnyHostKey: true }),
+    ),
+  );
+  try {
+    await Promise.all(
+      files.map(async (d, i) => {
+        const c = clients[i] as Client;
+        const sftp = await c.sftp();
+        for (let round = 0; round < 2; round++) {
+          const dst = join(dir, `out${i}-${round}`);
+          const t = sftp.download(`/big${i}`, dst);
+          if (round === 1) await c.rekey();
+          await t;
+          assert.equal(sha(readFileSync(dst)), sha(d), `file ${i} round ${round}`);
+        }
+        sftp.end();
+      }),
+    );
+  } finally {
+    for (const c of clients) c.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('sftp subsystem refused when no handler serves it', async () => {
   const server = new Server({
     hostKeys: [generatePrivateKey('ed25519')],

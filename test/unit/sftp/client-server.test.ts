@@ -149,6 +149,12 @@ test('pipelined reads keep READs going while the consumer holds a chunk, with bo
           served++;
           return read(off, len);
         };
+        const readInto = f.readInto?.bind(f);
+        if (readInto)
+          f.readInto = (target: Buffer, off: number) => {
+            served++;
+            return readInto(target, off);
+          };
         return f;
       };
     },
