@@ -14,17 +14,24 @@ import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
-test('Client.sftp() against Server + sftpSubsystemHandler: transfers of every boundary size, ops, close', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-e2e-'));
+/** A secsh Server (password auth, any password) serving SFTP from a fresh temporary root. */
+async function sftpServer(prefix: string, rekeyLimit?: { bytes: number }) {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const root = join(dir, 'root');
   await mkdir(root);
   const server = new Server({
     hostKeys: [generatePrivateKey('ed25519')],
     authenticate: () => true,
     authMethods: ['password'],
+    ...(rekeyLimit ? { rekeyLimit } : {}),
   });
   server.on('session', sftpSubsystemHandler(new LocalFsBackend(root)));
   const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { dir, root, server, port };
+}
+
+test('Client.sftp() against Server + sftpSubsystemHandler: transfers of every boundary size, ops, close', async () => {
+  const { dir, root, server, port } = await sftpServer('secsh-sftp-e2e-');
   const client = await Client.connect({
     host: '127.0.0.1',
     port,
@@ -64,17 +71,7 @@ test('Client.sftp() against Server + sftpSubsystemHandler: transfers of every bo
 });
 
 test('concurrent downloads on two connections share the server reply-buffer pool, exact with replies queued and rekeys', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-e2e-pool-'));
-  const root = join(dir, 'root');
-  await mkdir(root);
-  const server = new Server({
-    hostKeys: [generatePrivateKey('ed25519')],
-    authenticate: () => true,
-    authMethods: ['password'],
-    rekeyLimit: { bytes: 3 * 1024 * 1024 },
-  });
-  server.on('session', sftpSubsystemHandler(new LocalFsBackend(root)));
-  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const { dir, root, server, port } = await sftpServer('secsh-sftp-e2e-pool-', { bytes: 3 * 1024 * 1024 });
   const files = [randomBytes(12 * 1024 * 1024 + 13), randomBytes(9 * 1024 * 1024 + 1)];
   for (const [i, d] of files.entries()) writeFileSync(join(root, `big${i}`), d);
   // 64 READs of 255 KiB in flight outrun the 4 MiB window: replies wait queued in the server's
