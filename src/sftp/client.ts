@@ -103,8 +103,15 @@ export class SftpClient {
   private nextId = 0;
   private closedError: Error | undefined;
 
+  /**
+   * @internal True when the stream keeps no reference to a written chunk once its callback ran (a
+   * secsh Channel): a request's buffer may then be reused as soon as its reply has arrived.
+   */
+  readonly reusableRequests: boolean;
+
   private constructor(stream: Duplex, framer: PacketFramer, v: SftpVersion) {
     this.stream = stream;
+    this.reusableRequests = (stream as { releasesWrittenChunks?: unknown }).releasesWrittenChunks === true;
     this.framer = framer;
     this.version = v.version;
     this.extensions = v.extensions;

@@ -235,15 +235,21 @@ export async function upload(
     const inflight = new Inflight();
     let pos = start;
     const h = rfh;
+    // Packets whose WRITE was answered are reused when the channel let go of them on sending (the
+    // reply cannot come before the whole request went out); over other streams each is fresh.
+    const spare: Buffer[] = [];
+    const room = writeHeaderSize(h.handle);
     for (;;) {
       checkAbort(opts.signal);
       inflight.check();
       // The file is read straight into the WRITE packet, after room for its header.
-      const room = writeHeaderSize(h.handle);
-      const packet = Buffer.allocUnsafe(room + chunk);
+      const packet = spare.pop() ?? Buffer.allocUnsafe(room + chunk);
       const n = await readInto(lfh, packet, room, chunk, pos);
       if (n === 0) break;
-      inflight.add(h.writePrepared(packet, n, pos), () => progress(n));
+      inflight.add(h.writePrepared(packet, n, pos), () => {
+        if (sftp.reusableRequests) spare.push(packet);
+        progress(n);
+      });
       pos += n;
       await inflight.below(concurrency);
     }
