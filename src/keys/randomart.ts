@@ -46,7 +46,7 @@ export function randomart(blob: Uint8Array, typeName: string, bits: number, hash
       x = Math.max(0, Math.min(x, WIDTH - 1));
       y = Math.max(0, Math.min(y, HEIGHT - 1));
       const i = y * WIDTH + x;
-      if ((field[i] as number) < END - 1) field[i] = (field[i] as number) + 1;
+      if ((field[i] as number) < END - 2) field[i] = (field[i] as number) + 1;
       input = Math.floor(input / 4);
     }
   }
