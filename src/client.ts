@@ -45,6 +45,7 @@ import type { Certificate, PublicKey, Signer } from './keys/index.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import type { SftpClientOptions } from './sftp/client.js';
 import { SftpClient } from './sftp/client.js';
+import { symlinkOrderFor } from './sftp/constants.js';
 import { SlabInput } from './transport/slab-input.js';
 import { Transport } from './transport/transport.js';
 
@@ -538,7 +539,10 @@ export class Client extends EventEmitter {
   async sftp(opts: SftpClientOptions = {}): Promise<SftpClient> {
     const ch = await this.subsystem('sftp');
     try {
-      return await SftpClient.fromChannel(ch, opts);
+      return await SftpClient.fromChannel(ch, {
+        symlinkOrder: symlinkOrderFor(this.transport.peerVersion),
+        ...opts,
+      });
     } catch (e) {
       ch.destroy();
       throw e;

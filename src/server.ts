@@ -427,6 +427,7 @@ export class Server extends EventEmitter {
       const forceCommand = conn.auth?.forceCommand;
       const session = new Session(ch, username, {
         ...(conn.sshConnection ? { sshConnection: conn.sshConnection } : {}),
+        ...(conn.transport.peerVersion ? { clientVersion: conn.transport.peerVersion } : {}),
         ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
         ...(forceCommand !== undefined ? { forceCommand } : {}),
         ...(permissions ? { permissions } : {}),

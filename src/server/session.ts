@@ -67,6 +67,8 @@ export interface SessionOptions {
   permissions?: SessionPermissions;
   /** sshd's SSH_CONNECTION for this connection (`client_ip client_port server_ip server_port`), when known. */
   sshConnection?: string;
+  /** The client's SSH version line (e.g. `SSH-2.0-OpenSSH_9.2p1`), for peer-specific behaviour. */
+  clientVersion?: string;
 }
 
 const DENIED_ENV =
@@ -110,6 +112,8 @@ export class Session extends EventEmitter {
   readonly permissions: SessionPermissions;
   /** `client_ip client_port server_ip server_port` (sshd's SSH_CONNECTION) when the client came over TCP. */
   readonly sshConnection: string | undefined;
+  /** The client's SSH version line (e.g. `SSH-2.0-OpenSSH_9.2p1`), when known. */
+  readonly clientVersion: string | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
   private readonly opts: SessionOptions;
@@ -124,6 +128,7 @@ export class Session extends EventEmitter {
     this.forceCommand = opts.forceCommand;
     this.permissions = opts.permissions ?? UNRESTRICTED_PERMISSIONS;
     this.sshConnection = opts.sshConnection;
+    this.clientVersion = opts.clientVersion;
     channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
     channel.once('close', () => this.emit('close'));
   }

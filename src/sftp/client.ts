@@ -27,7 +27,7 @@ import {
   PacketFramer,
   packIds,
 } from './codec.js';
-import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION } from './constants.js';
+import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION, type SymlinkOrder } from './constants.js';
 import type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 import { downloadDir, uploadDir } from './dir-transfer.js';
 import { SftpError } from './errors.js';
@@ -42,6 +42,11 @@ export interface SftpClientOptions {
   maxPacket?: number;
   /** Milliseconds to wait for SSH_FXP_VERSION (default 30000). */
   handshakeTimeout?: number;
+  /**
+   * SSH_FXP_SYMLINK's path order on the wire (default 'target-first', OpenSSH's).
+   * `Client.sftp()` picks 'link-first' for an AsyncSSH server, which reads the draft's order.
+   */
+  symlinkOrder?: SymlinkOrder;
 }
 
 /** An entry of {@link SftpClient.readdir}. */
@@ -108,9 +113,11 @@ export class SftpClient {
    * secsh Channel): a request's buffer may then be reused as soon as its reply has arrived.
    */
   readonly reusableRequests: boolean;
+  private readonly symlinkOrder: SymlinkOrder;
 
-  private constructor(stream: Duplex, framer: PacketFramer, v: SftpVersion) {
+  private constructor(stream: Duplex, framer: PacketFramer, v: SftpVersion, symlinkOrder: SymlinkOrder) {
     this.stream = stream;
+    this.symlinkOrder = symlinkOrder;
     this.reusableRequests = (stream as { releasesWrittenChunks?: unknown }).releasesWrittenChunks === true;
     this.framer = framer;
     this.version = v.version;
@@ -160,7 +167,7 @@ export class SftpClient {
       stream.write(encodeVersion(SFTP_VERSION, new Map(), FXP.INIT));
     });
     if (first.v.version < 3) throw new SftpError(FX.OP_UNSUPPORTED, `server speaks SFTP version ${first.v.version}`);
-    const c = new SftpClient(stream, framer, first.v);
+    const c = new SftpClient(stream, framer, first.v, opts.symlinkOrder ?? 'target-first');
     c.attach();
     for (const p of first.rest) {
       if (Buffer.isBuffer(p)) c.onPacket(p);
@@ -436,10 +443,11 @@ export class SftpClient {
 
   /**
    * Creates a symlink at `path` pointing to `target` (argument order as `fs.symlink`). On the wire
-   * the order is OpenSSH's (target first), which every common server uses.
+   * the order is OpenSSH's (target first) unless {@link SftpClientOptions.symlinkOrder} says otherwise.
    */
   symlink(target: string, path: string): Promise<void> {
-    return this.status(FXP.SYMLINK, (w) => w.string(target).string(path), path);
+    const [a, b] = this.symlinkOrder === 'link-first' ? [path, target] : [target, path];
+    return this.status(FXP.SYMLINK, (w) => w.string(a).string(b), path);
   }
 
   /** Hard link `newPath` to `oldPath` (hardlink@openssh.com). */

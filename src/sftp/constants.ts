@@ -86,6 +86,18 @@ export const SFTP_VERSION = 3;
 export const MAX_PACKET = 256 * 1024;
 /** Largest READ length this implementation asks for or serves (255 KiB, leaving room for the header). */
 export const MAX_READ = MAX_PACKET - 1024;
+
+/**
+ * The order of SSH_FXP_SYMLINK's two paths. OpenSSH (and so nearly every server and client) sends the
+ * target first, the reverse of the draft; AsyncSSH follows the draft (link path first) with any peer
+ * whose version line names neither OpenSSH nor paramiko, secsh included.
+ */
+export type SymlinkOrder = 'target-first' | 'link-first';
+
+/** The SYMLINK order to use with a peer whose SSH version line is `version`. */
+export function symlinkOrderFor(version: string | undefined): SymlinkOrder {
+  return version !== undefined && /^SSH-2\.0-AsyncSSH_/i.test(version) ? 'link-first' : 'target-first';
+}
 /** Largest handle string (the draft says at most 256 bytes). */
 export const MAX_HANDLE = 256;
 /** Most names in one SSH_FXP_NAME reply that is accepted. */

@@ -23,7 +23,18 @@ import {
   SshReader as Reader,
   readText,
 } from './codec.js';
-import { EXT, FX, FXF, FXP, MAX_HANDLE, MAX_PACKET, MAX_READ, SFTP_VERSION } from './constants.js';
+import {
+  EXT,
+  FX,
+  FXF,
+  FXP,
+  MAX_HANDLE,
+  MAX_PACKET,
+  MAX_READ,
+  SFTP_VERSION,
+  type SymlinkOrder,
+  symlinkOrderFor,
+} from './constants.js';
 import { nodeCodeToStatus, SftpError } from './errors.js';
 
 /** Settings of {@link serveSftp}. */
@@ -34,6 +45,11 @@ export interface SftpServerOptions {
   readOnly?: boolean;
   /** Called with each request's outcome, for logging. */
   onRequest?: (info: { type: number; path?: string; status: number }) => void;
+  /**
+   * SSH_FXP_SYMLINK's path order (default 'target-first', OpenSSH's). `sftpSubsystemHandler` picks
+   * 'link-first' for AsyncSSH clients, which send the draft's order.
+   */
+  symlinkOrder?: SymlinkOrder;
 }
 
 type Open = { kind: 'file'; file: SftpBackendFile; path: string } | { kind: 'dir'; dir: SftpBackendDir; path: string };
@@ -440,9 +456,10 @@ class SftpServerSession {
         return this.nameReply(id, [{ filename: t, longname: t, attrs: {} }]);
       }
       case FXP.SYMLINK: {
-        // OpenSSH's order: target first, then the link to create.
-        const target = this.path(r);
-        const link = this.path(r);
+        // OpenSSH's order (target, then the link to create) unless the peer follows the draft.
+        const first = this.path(r);
+        const second = this.path(r);
+        const [target, link] = this.opts.symlinkOrder === 'link-first' ? [second, first] : [first, second];
         r.ensureEnd();
         this.writable();
         await b.symlink(target, link);
@@ -599,6 +616,8 @@ class SftpServerSession {
 export interface SftpSessionLike {
   readonly channel: Duplex;
   readonly username: string;
+  /** The client's SSH version line (a secsh `Session` has it): picks the SYMLINK order. */
+  readonly clientVersion?: string | undefined;
   on(event: 'subsystem', fn: (req: { name: string; accept(): void; reject(): void }) => void): unknown;
   exit(code: number | null): void;
 }
@@ -630,7 +649,7 @@ export function sftpSubsystemHandler(
           // channel already gone
         }
       };
-      serveSftp(session.channel, b, opts).then(
+      serveSftp(session.channel, b, { symlinkOrder: symlinkOrderFor(session.clientVersion), ...opts }).then(
         () => exit(0),
         () => exit(1),
       );

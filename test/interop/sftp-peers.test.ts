@@ -6,7 +6,17 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -230,13 +240,18 @@ test('secsh client against asyncssh SFTP server: ops, boundary-size transfers, e
     assert.equal(readFileSync(join(root, 'd', 'one')).length, 0, 'rename replaced the existing file');
     assert.equal(await sftp.exists('/f0'), false);
 
-    // readlink/lstat/stat of a link made on disk. (Not sftp.symlink: asyncssh reads SSH_FXP_SYMLINK
-    // in the draft's order, link first, unless the client's version string names OpenSSH or
-    // paramiko, so secsh's OpenSSH-order request is taken the other way round.) asyncssh's chroot
-    // reports an absolute target inside the root as a path from '/', and fails a relative target
-    // with NO_SUCH_FILE, so the target here is absolute.
-    symlinkSync(join(root, 'd', 'one'), join(root, 'd', 'link'));
+    // symlink: asyncssh reads SSH_FXP_SYMLINK in the draft's order (link first) from any client
+    // whose version line names neither OpenSSH nor paramiko; Client.sftp() sends that order to an
+    // AsyncSSH server. asyncssh's chroot reports an absolute target inside the root as a path from
+    // '/', and fails a relative target with NO_SUCH_FILE, so the target here is absolute.
+    await sftp.symlink('/d/one', '/d/link');
+    assert.equal(readlinkSync(join(root, 'd', 'link')), join(root, 'd', 'one'), 'the link is /d/link, to /d/one');
+    assert.equal(existsSync(join(root, 'd', 'one')) && lstatSync(join(root, 'd', 'one')).isFile(), true);
     assert.equal(await sftp.readlink('/d/link'), '/d/one');
+    // and a link made on disk reads back the same way
+    symlinkSync(join(root, 'd', 'one'), join(root, 'd', 'disk-link'));
+    assert.equal(await sftp.readlink('/d/disk-link'), '/d/one');
+    await sftp.unlink('/d/disk-link');
     assert.ok((await sftp.lstat('/d/link')).isSymbolicLink());
     const through = await sftp.stat('/d/link');
     assert.ok(through.isFile() && through.size === 0, 'stat follows the link to the empty file');
@@ -357,6 +372,11 @@ test('asyncssh SFTP client against the secsh server: put/get 10 MiB and 262145 b
       ['remove', '/copy'],
       ['listdir', '/'],
       ['stat', '/copy'],
+      // asyncssh sends SYMLINK in the draft's order (link first) to a server that is not OpenSSH;
+      // sftpSubsystemHandler reads that order from AsyncSSH clients.
+      ['symlink', 'f262145', '/lnk'],
+      ['readlink', '/lnk'],
+      ['remove', '/lnk'],
     );
     const r = await runPyClient('asyncssh-client', port, hostKeyB64, ops);
     for (const [i, n] of sizes.entries()) {
@@ -375,6 +395,9 @@ test('asyncssh SFTP client against the secsh server: put/get 10 MiB and 262145 b
       gone && !gone.ok && gone.errno === 2,
       `stat of the removed file → SSH_FX_NO_SUCH_FILE: ${JSON.stringify(gone)}`,
     );
+    ok(r[10], 'symlink');
+    assert.equal(ok(r[11], 'readlink'), 'f262145');
+    ok(r[12], 'remove link');
     assert.deepEqual(readdirSync(root).sort(), ['f10485760', 'f262145']);
   } finally {
     await server.close();
