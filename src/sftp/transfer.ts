@@ -214,6 +214,8 @@ export async function upload(
     const total = lst.size;
     const mode = opts.mode ?? lst.mode & 0o777;
     let start = 0;
+    /** What the remote file held when we opened it without truncating (resume). */
+    let remoteBefore = 0;
     if (opts.resume) {
       const have = await sftp.stat(target).then(
         (s) => s.size ?? 0,
@@ -221,11 +223,15 @@ export async function upload(
       );
       if (have > 0 && have <= total) {
         rfh = await sftp.open(target, 'r+');
+        remoteBefore = have;
         const n = Math.min(have, VERIFY_TAIL);
         const mine = await readLocal(lfh, have - n, n);
         const theirs = await readRemoteExact(rfh, have - n, n);
         if (mine.equals(theirs)) start = have;
-        else await rfh.truncate(0);
+        else {
+          await rfh.truncate(0);
+          remoteBefore = 0;
+        }
       }
     }
     rfh ??= await sftp.open(target, 'w', mode);
@@ -256,7 +262,10 @@ export async function upload(
     await inflight.settle();
     inflight.check();
     checkAbort(opts.signal);
-    if (opts.resume || start > 0) await h.truncate(pos);
+    // Only when the remote file still holds bytes past the end (the local file shrank meanwhile): a
+    // size change is not free everywhere (servers built on paramiko's example reopen the file "w+",
+    // emptying it).
+    if (pos < remoteBefore) await h.truncate(pos);
     if (opts.preserve) {
       await h.setstat({
         mode: lst.mode & 0o7777,

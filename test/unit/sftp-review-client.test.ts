@@ -143,3 +143,37 @@ test('readdir of a listing that never ends fails with SftpError instead of growi
   assert.ok((await full.client.stat('/tree')).isDirectory());
   full.client.end();
 });
+
+/** Records every size change a client asks of an open file. */
+class SizeWatch extends LocalFsBackend {
+  readonly sizes: number[] = [];
+  override async open(
+    p: string,
+    pflags: number,
+    attrs: Parameters<LocalFsBackend['open']>[2],
+  ): Promise<SftpBackendFile> {
+    const f = await super.open(p, pflags, attrs);
+    const setstat = f.setstat.bind(f);
+    f.setstat = async (a) => {
+      if (a.size !== undefined) this.sizes.push(a.size);
+      return setstat(a);
+    };
+    return f;
+  }
+}
+
+test('a resumed upload changes no remote file size (servers built on paramiko reopen the file "w+" for that)', async () => {
+  const backend = new SizeWatch(root);
+  const { client: s } = await sftpPair(backend);
+  const data = Buffer.alloc(300_000, 7);
+  const local = join(base, 'resume-src.bin');
+  await writeFile(local, data);
+  await writeFile(join(root, 'resume.bin'), data.subarray(0, 100_000));
+  assert.equal(await s.upload(local, '/resume.bin', { resume: true }), data.length);
+  assert.ok((await readFile(join(root, 'resume.bin'))).equals(data));
+  // and once more, with nothing left to send
+  assert.equal(await s.upload(local, '/resume.bin', { resume: true }), data.length);
+  assert.ok((await readFile(join(root, 'resume.bin'))).equals(data));
+  assert.deepEqual(backend.sizes, []);
+  s.end();
+});
