@@ -5,6 +5,7 @@
  *   npm run bench                 1 GiB download, 512 MiB upload, 50 latency rounds
  *   BENCH_QUICK=1 npm run bench   64 MiB / 32 MiB / 10 rounds
  *   BENCH_CLIENTS=secsh,openssh   a subset of clients
+ *   BENCH_REPS=N                  throughput runs per row, interleaved; the fastest counts (default 3; 1 when quick)
  */
 import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -22,6 +23,8 @@ const MiB = 1024 * 1024;
 const DOWNLOAD = QUICK ? 64 * MiB : 1024 * MiB;
 const UPLOAD = QUICK ? 32 * MiB : 512 * MiB;
 const ROUNDS = QUICK ? 10 : 50;
+/** Runs of each throughput row, interleaved across the clients; the fastest counts (the machine is noisy). */
+const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
 
 type ClientName = 'openssh' | 'secsh' | 'ssh2';
 const CLIENTS: ClientName[] = (process.env.BENCH_CLIENTS?.split(',') as ClientName[] | undefined) ?? [
@@ -167,7 +170,7 @@ async function main(): Promise<void> {
     hostKeyFingerprint: ed.fingerprint,
   };
   console.log(
-    `secsh benchmark: download ${DOWNLOAD / MiB} MiB, upload ${UPLOAD / MiB} MiB, latency median of ${ROUNDS}` +
+    `secsh benchmark: download ${DOWNLOAD / MiB} MiB, upload ${UPLOAD / MiB} MiB (best of ${REPS}), latency median of ${ROUNDS}` +
       ` (node ${process.version}; each client in its own process)\n`,
   );
   try {
@@ -175,22 +178,31 @@ async function main(): Promise<void> {
       for (const mode of ['download', 'upload'] as const) {
         const bytes = mode === 'download' ? DOWNLOAD : UPLOAD;
         const test = `${mode} ${s.label}`;
-        for (const client of CLIENTS) {
-          const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode, bytes, iterations: 0 };
-          try {
-            const r = await throughput(sshd, client, job);
-            if (r.bytes !== bytes) throw new Error(`moved ${r.bytes} of ${bytes} bytes`);
-            rows.push({
-              test,
-              client,
-              mbps: r.bytes / MiB / r.seconds,
-              cpuPerGiB: r.cpu / (r.bytes / (1024 * MiB)),
-              rssMb: r.maxRssKb / 1024,
-            });
-          } catch (e) {
-            rows.push({ test, client, rssMb: 0, error: (e as Error).message });
+        const best = new Map<ClientName, Row>();
+        for (let rep = 0; rep < REPS; rep++) {
+          for (const client of CLIENTS) {
+            const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode, bytes, iterations: 0 };
+            const prev = best.get(client);
+            try {
+              const r = await throughput(sshd, client, job);
+              if (r.bytes !== bytes) throw new Error(`moved ${r.bytes} of ${bytes} bytes`);
+              const row: Row = {
+                test,
+                client,
+                mbps: r.bytes / MiB / r.seconds,
+                cpuPerGiB: r.cpu / (r.bytes / (1024 * MiB)),
+                rssMb: r.maxRssKb / 1024,
+              };
+              if (!prev || prev.error || (row.mbps ?? 0) > (prev.mbps ?? 0)) best.set(client, row);
+            } catch (e) {
+              if (!prev) best.set(client, { test, client, rssMb: 0, error: (e as Error).message });
+            }
+            process.stderr.write('.');
           }
-          process.stderr.write('.');
+        }
+        for (const client of CLIENTS) {
+          const row = best.get(client);
+          if (row) rows.push(row);
         }
       }
     }
