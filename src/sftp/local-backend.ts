@@ -262,28 +262,58 @@ export class LocalFsBackend implements SftpBackend {
 
   opendir(p: string): Promise<SftpBackendDir> {
     return exclusive(async () => {
-      const real = await this.follow(p);
+      const v = this.virt(p);
+      const real = await this.resolve(v);
       const dir = await fsp.opendir(real, { bufferSize: 64 });
+      const id = await fsp.stat(real).catch(async (e: unknown) => {
+        await dir.close().catch(() => {});
+        throw e;
+      });
       let dots = true;
+      /**
+       * Where the opened directory is now, or undefined when its path no longer leads to it: the
+       * entries' attributes are looked up by path, and the path may since have been renamed away
+       * and replaced (by a link leading out of the root, say). Call under {@link exclusive}.
+       */
+      const here = async (): Promise<string | undefined> => {
+        try {
+          const r = await this.resolve(v);
+          const s = await fsp.stat(r);
+          return s.dev === id.dev && s.ino === id.ino ? r : undefined;
+        } catch {
+          return undefined;
+        }
+      };
       return {
         read: async (): Promise<SftpName[] | null> => {
-          const out: SftpName[] = [];
+          const names: string[] = [];
           if (dots) {
             dots = false;
-            for (const n of ['.', '..']) {
-              const s = await fsp
-                .lstat(n === '.' ? real : real === this.root ? real : `${real}${sep}..`)
-                .catch(() => undefined);
-              out.push({ filename: n, longname: '', attrs: s ? toAttrs(s) : {} });
-            }
+            names.push('.', '..');
           }
-          while (out.length < 100) {
+          while (names.length < 100) {
             const e = await dir.read();
             if (!e) break;
-            const s = await fsp.lstat(`${real}${sep}${e.name}`).catch(() => undefined);
-            out.push({ filename: e.name, longname: '', attrs: s ? toAttrs(s) : {} });
+            names.push(e.name);
           }
-          return out.length > 0 ? out : null;
+          if (names.length === 0) return null;
+          return exclusive(async () => {
+            const at = await here();
+            const out: SftpName[] = [];
+            for (const n of names) {
+              const path =
+                at === undefined
+                  ? undefined
+                  : n === '.' || (n === '..' && at === this.root)
+                    ? at
+                    : n === '..'
+                      ? posix.dirname(at)
+                      : `${at}${sep}${n}`;
+              const s = path === undefined ? undefined : await fsp.lstat(path).catch(() => undefined);
+              out.push({ filename: n, longname: '', attrs: s ? toAttrs(s) : {} });
+            }
+            return out;
+          });
         },
         close: () => dir.close().catch(() => {}),
       };
@@ -378,7 +408,8 @@ export class LocalFsBackend implements SftpBackend {
 
   readlink(p: string): Promise<string> {
     return exclusive(async () => {
-      const t = await fsp.readlink(await this.parent(p));
+      const link = await this.parent(p);
+      const t = await fsp.readlink(link);
       // Absolute targets inside the root are shown as the client sees them; a target that leads
       // out of the root (absolute, or climbing above it) would show a host path, and is refused.
       if (t.startsWith(sep)) {
@@ -386,7 +417,8 @@ export class LocalFsBackend implements SftpBackend {
         if (!this.inside(n)) this.deny();
         return this.toVirtual(n);
       }
-      const from = posix.dirname(this.virt(p)).slice(1);
+      // Relative to where the link really is: the client's path to it may pass through other links.
+      const from = this.toVirtual(posix.dirname(link)).slice(1);
       const lexical = posix.join(from, t);
       if (lexical === '..' || lexical.startsWith('../')) this.deny();
       return t;
