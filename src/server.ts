@@ -35,6 +35,7 @@ import type { SessionOptions } from './server/session.js';
 import { Session } from './server/session.js';
 import type { NegotiatedAlgorithms, RekeyLimit } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
+import { SOFTWARE_VERSION } from './transport/version.js';
 
 /** Options of {@link Server}. */
 export interface ServerOptions {
@@ -428,6 +429,7 @@ export class Server extends EventEmitter {
       const session = new Session(ch, username, {
         ...(conn.sshConnection ? { sshConnection: conn.sshConnection } : {}),
         ...(conn.transport.peerVersion ? { clientVersion: conn.transport.peerVersion } : {}),
+        serverVersion: `SSH-2.0-${this.opts.softwareVersion || SOFTWARE_VERSION}`,
         ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
         ...(forceCommand !== undefined ? { forceCommand } : {}),
         ...(permissions ? { permissions } : {}),

@@ -69,6 +69,8 @@ export interface SessionOptions {
   sshConnection?: string;
   /** The client's SSH version line (e.g. `SSH-2.0-OpenSSH_9.2p1`), for peer-specific behaviour. */
   clientVersion?: string;
+  /** Our own SSH version line (`SSH-2.0-secsh_…`, or as `softwareVersion` set it). */
+  serverVersion?: string;
 }
 
 const DENIED_ENV =
@@ -114,6 +116,8 @@ export class Session extends EventEmitter {
   readonly sshConnection: string | undefined;
   /** The client's SSH version line (e.g. `SSH-2.0-OpenSSH_9.2p1`), when known. */
   readonly clientVersion: string | undefined;
+  /** Our own SSH version line, when known. */
+  readonly serverVersion: string | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
   private readonly opts: SessionOptions;
@@ -129,6 +133,7 @@ export class Session extends EventEmitter {
     this.permissions = opts.permissions ?? UNRESTRICTED_PERMISSIONS;
     this.sshConnection = opts.sshConnection;
     this.clientVersion = opts.clientVersion;
+    this.serverVersion = opts.serverVersion;
     channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
     channel.once('close', () => this.emit('close'));
   }

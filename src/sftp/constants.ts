@@ -90,13 +90,17 @@ export const MAX_READ = MAX_PACKET - 1024;
 /**
  * The order of SSH_FXP_SYMLINK's two paths. OpenSSH (and so nearly every server and client) sends the
  * target first, the reverse of the draft; AsyncSSH follows the draft (link path first) with any peer
- * whose version line names neither OpenSSH nor paramiko, secsh included.
+ * whose version line contains neither `OpenSSH` nor `paramiko` (secsh's own, unless configured so).
  */
 export type SymlinkOrder = 'target-first' | 'link-first';
 
-/** The SYMLINK order to use with a peer whose SSH version line is `version`. */
-export function symlinkOrderFor(version: string | undefined): SymlinkOrder {
-  return version !== undefined && /^SSH-2\.0-AsyncSSH_/i.test(version) ? 'link-first' : 'target-first';
+/**
+ * The SYMLINK order to use with a peer whose SSH version line is `version`, when ours is `ourVersion`
+ * (AsyncSSH looks at our line: one naming OpenSSH or paramiko gets OpenSSH's order from it).
+ */
+export function symlinkOrderFor(version: string | undefined, ourVersion?: string): SymlinkOrder {
+  if (version === undefined || !/^SSH-2\.0-AsyncSSH_/i.test(version)) return 'target-first';
+  return ourVersion !== undefined && /OpenSSH|paramiko/.test(ourVersion) ? 'target-first' : 'link-first';
 }
 /** Largest handle string (the draft says at most 256 bytes). */
 export const MAX_HANDLE = 256;

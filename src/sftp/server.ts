@@ -618,6 +618,8 @@ export interface SftpSessionLike {
   readonly username: string;
   /** The client's SSH version line (a secsh `Session` has it): picks the SYMLINK order. */
   readonly clientVersion?: string | undefined;
+  /** Our own SSH version line (a secsh `Session` has it): AsyncSSH's SYMLINK order depends on it too. */
+  readonly serverVersion?: string | undefined;
   on(event: 'subsystem', fn: (req: { name: string; accept(): void; reject(): void }) => void): unknown;
   exit(code: number | null): void;
 }
@@ -649,7 +651,8 @@ export function sftpSubsystemHandler(
           // channel already gone
         }
       };
-      serveSftp(session.channel, b, { symlinkOrder: symlinkOrderFor(session.clientVersion), ...opts }).then(
+      const symlinkOrder = symlinkOrderFor(session.clientVersion, session.serverVersion);
+      serveSftp(session.channel, b, { symlinkOrder, ...opts }).then(
         () => exit(0),
         () => exit(1),
       );

@@ -154,9 +154,10 @@ function ok<T = unknown>(r: OpResult | undefined, what: string): T {
 }
 
 /** A secsh Server (password alice/secret) serving SFTP from `root`. */
-async function secshSftpServer(root: string) {
+async function secshSftpServer(root: string, softwareVersion?: string) {
   const hostKey = generatePrivateKey('ed25519');
   const server = new Server({
+    ...(softwareVersion ? { softwareVersion } : {}),
     hostKeys: [hostKey],
     authenticate: (ctx) => ctx.username === USER && ctx.method === 'password' && ctx.password === PASSWORD,
     authMethods: ['password'],
@@ -399,6 +400,26 @@ test('asyncssh SFTP client against the secsh server: put/get 10 MiB and 262145 b
     assert.equal(ok(r[11], 'readlink'), 'f262145');
     ok(r[12], 'remove link');
     assert.deepEqual(readdirSync(root).sort(), ['f10485760', 'f262145']);
+  } finally {
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('asyncssh SFTP client against a secsh server whose version line names OpenSSH: SYMLINK in OpenSSH order', async (t) => {
+  if (!requirePeer(t, 'asyncssh')) return;
+  const { dir, root } = await tempDir('secsh-sftp-asyncssh-ver-');
+  // asyncssh keeps OpenSSH's order (target first) with any server whose version line contains 'OpenSSH'.
+  const { server, port, hostKeyB64 } = await secshSftpServer(root, 'OpenSSH_9.6p1');
+  try {
+    writeFileSync(join(root, 'f'), 'x');
+    const r = await runPyClient('asyncssh-client', port, hostKeyB64, [
+      ['symlink', 'f', '/lnk'],
+      ['readlink', '/lnk'],
+    ]);
+    ok(r[0], 'symlink');
+    assert.equal(ok(r[1], 'readlink'), 'f');
+    assert.equal(readlinkSync(join(root, 'lnk')), 'f');
   } finally {
     await server.close();
     await rm(dir, { recursive: true, force: true });
