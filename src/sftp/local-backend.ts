@@ -213,7 +213,7 @@ export class LocalFsBackend implements SftpBackend {
           ...t
             .slice(this.root === sep ? 0 : this.root.length)
             .split('/')
-            .filter((x) => x !== ''),
+            .filter((x) => x !== '' && x !== '.'),
         );
       } else {
         queue.unshift(...t.split('/').filter((x) => x !== '' && x !== '.'));

@@ -69,3 +69,14 @@ test('readlink judges a relative target from where the link really is, not from 
   assert.equal(await s.readlink('/deep1/deep2/via/in'), '../deep1');
   s.end();
 });
+
+test("an absolute link target with a '.' component resolves as the kernel would", async () => {
+  await mkdir(join(root, 'dot', 'a'), { recursive: true });
+  await writeFile(join(root, 'dot', 'b'), 'B');
+  await writeFile(join(root, 'dot', 'a', 'b'), 'AB');
+  await symlink(`${root}/dot/a/./../b`, join(root, 'dot', 'l'));
+  const { client: s } = await sftpPair(new LocalFsBackend(root));
+  assert.equal((await s.readFile('/dot/l')).toString(), 'B');
+  assert.equal(await s.realpath('/dot/l'), '/dot/b');
+  s.end();
+});
