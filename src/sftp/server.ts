@@ -365,8 +365,16 @@ class SftpServerSession {
           buf[4] = FXP.DATA;
           buf.writeUInt32BE(id, 5);
           buf.writeUInt32BE(n, 9);
+          const reply = buf.subarray(0, DATA_HEAD + n);
+          if (2 * reply.length < buf.length) {
+            // Much shorter than its buffer (a small READ, or one cut short by the end of the file):
+            // sent as a copy. Replies may wait in the channel while the peer's window is closed, and
+            // each must cost about its own size, not a buffer made for the largest READ.
+            if (this.reuse && spare.length < SPARE_MAX) spare.push(buf);
+            return Buffer.from(reply);
+          }
           if (this.reuse) this.pooled = buf;
-          return buf.subarray(0, DATA_HEAD + n);
+          return reply;
         }
         const data = await f.file.read(Number(offset), len);
         if (data.length === 0) return this.status(id, FX.EOF);
