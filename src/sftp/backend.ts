@@ -6,6 +6,13 @@ import type { SftpAttrs } from './attrs.js';
 import { S_IFDIR, S_IFLNK, S_IFMT } from './attrs.js';
 import type { SftpName, SftpStatvfs } from './codec.js';
 
+/**
+ * @internal Marks a file whose `readInto` is secsh's own (LocalFsBackend's): only those read into
+ * pooled reply buffers, whose stale bytes may be another session's data. A backend's `readInto`
+ * that reported more bytes than it filled would otherwise send them.
+ */
+export const TRUSTED_READ_INTO: unique symbol = Symbol('secsh.sftp.trustedReadInto');
+
 /** An open file of a backend. */
 export interface SftpBackendFile {
   /** Up to `length` bytes at `offset` (fewer is allowed); an empty buffer means end of file. */

@@ -14,6 +14,7 @@ import * as fsp from 'node:fs/promises';
 import { posix, sep } from 'node:path';
 import type { SftpAttrs } from './attrs.js';
 import type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
+import { TRUSTED_READ_INTO } from './backend.js';
 import type { SftpName, SftpStatvfs } from './codec.js';
 import { FX, FXF } from './constants.js';
 import { SftpError } from './errors.js';
@@ -92,6 +93,7 @@ function readNames(file: string): Map<number, string> {
 }
 
 class LocalFile implements SftpBackendFile {
+  readonly [TRUSTED_READ_INTO] = true;
   constructor(
     private readonly fh: FileHandle,
     private readonly backend: LocalFsBackend,

@@ -9,7 +9,7 @@ import type { SshReader, SshWriter } from '../wire/index.js';
 import type { SftpAttrs } from './attrs.js';
 import { decodeAttrs, encodeAttrs } from './attrs.js';
 import type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
-import { longname } from './backend.js';
+import { longname, TRUSTED_READ_INTO } from './backend.js';
 import type { SftpName } from './codec.js';
 import {
   buildData,
@@ -352,13 +352,21 @@ class SftpServerSession {
         if (f.file.readInto) {
           // Read straight into the reply, behind room for its header. Its buffer is pooled only when
           // the stream says it lets go of written chunks (a secsh Channel does; a generic Duplex
-          // may hand the very buffer to its reader).
-          const buf = this.reuse
+          // may hand the very buffer to its reader), and only for secsh's own readInto: pooled
+          // buffers hold earlier replies' bytes, of any session, and it is trusted to report
+          // exactly what it filled.
+          const trusted = (f.file as { [TRUSTED_READ_INTO]?: boolean })[TRUSTED_READ_INTO] === true;
+          const pool = this.reuse && trusted;
+          // An untrusted readInto gets zeroed memory: unfilled bytes it reports are then zeros, never
+          // freed memory of earlier replies.
+          const buf = pool
             ? (spare.pop() ?? Buffer.allocUnsafe(SPARE_SIZE))
-            : Buffer.allocUnsafe(DATA_HEAD + len);
+            : trusted
+              ? Buffer.allocUnsafe(DATA_HEAD + len)
+              : Buffer.alloc(DATA_HEAD + len);
           const n = Math.min(await f.file.readInto(buf.subarray(DATA_HEAD, DATA_HEAD + len), Number(offset)), len);
           if (n === 0) {
-            if (this.reuse && spare.length < SPARE_MAX) spare.push(buf);
+            if (pool && spare.length < SPARE_MAX) spare.push(buf);
             return this.status(id, FX.EOF);
           }
           buf.writeUInt32BE(DATA_HEAD - 4 + n, 0);
@@ -370,10 +378,10 @@ class SftpServerSession {
             // Much shorter than its buffer (a small READ, or one cut short by the end of the file):
             // sent as a copy. Replies may wait in the channel while the peer's window is closed, and
             // each must cost about its own size, not a buffer made for the largest READ.
-            if (this.reuse && spare.length < SPARE_MAX) spare.push(buf);
+            if (pool && spare.length < SPARE_MAX) spare.push(buf);
             return Buffer.from(reply);
           }
-          if (this.reuse) this.pooled = buf;
+          if (pool) this.pooled = buf;
           return reply;
         }
         const data = await f.file.read(Number(offset), len);

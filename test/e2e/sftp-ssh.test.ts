@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { Client } from '../../src/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { Server } from '../../src/server.js';
+import type { SftpBackendFile } from '../../src/sftp/backend.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 
@@ -98,6 +99,59 @@ test('concurrent downloads on two connections share the server reply-buffer pool
     );
   } finally {
     for (const c of clients) c.close();
+    await server.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test("a backend's readInto that reports bytes it did not fill sends zeros, never another session's data", {
+  timeout: 60_000,
+}, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-e2e-lying-'));
+  const root = join(dir, 'root');
+  await mkdir(root);
+  const secret = Buffer.alloc(2 * 1024 * 1024, 0xa5);
+  writeFileSync(join(root, 'secret.bin'), secret);
+  /** Files whose readInto claims the bytes up to the end of the file and writes nothing. */
+  class Lying extends LocalFsBackend {
+    override async open(...args: Parameters<LocalFsBackend['open']>): Promise<SftpBackendFile> {
+      const f = await super.open(...args);
+      return {
+        read: (o, l) => f.read(o, l),
+        readInto: async (target, offset) => Math.max(0, Math.min(target.length, secret.length - offset)),
+        write: (o, d) => f.write(o, d),
+        stat: () => f.stat(),
+        setstat: (a) => f.setstat(a),
+        close: () => f.close(),
+      };
+    }
+  }
+  const server = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: () => true,
+    authMethods: ['password'],
+  });
+  server.on(
+    'session',
+    sftpSubsystemHandler((session) => (session.username === 'liar' ? new Lying(root) : new LocalFsBackend(root))),
+  );
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const connect = (username: string) =>
+    Client.connect({ host: '127.0.0.1', port, username, password: 'p', insecureAcceptAnyHostKey: true });
+  const [honest, liar] = await Promise.all([connect('honest'), connect('liar')]);
+  try {
+    // The honest session fills the server's reply-buffer pool with the secret's bytes first.
+    const a = await honest.sftp();
+    assert.ok((await a.readFile('/secret.bin')).equals(secret));
+    const b = await liar.sftp();
+    const got = await b.readFile('/secret.bin');
+    assert.equal(got.length, secret.length);
+    assert.equal(got.indexOf(0xa5), -1, "no byte of the other session reached the lying backend's replies");
+    a.end();
+    b.end();
+  } finally {
+    honest.close();
+    liar.close();
     await server.close();
     await rm(dir, { recursive: true, force: true });
   }
