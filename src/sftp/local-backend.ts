@@ -176,7 +176,9 @@ export class LocalFsBackend implements SftpBackend {
   }
 
   private toVirtual(real: string): string {
-    return real === this.root ? '/' : real.slice(this.root.length);
+    if (real === this.root) return '/';
+    // A root of '/' has no trailing part to cut: the real path is already the client's.
+    return this.root === sep ? real : real.slice(this.root.length);
   }
 
   private deny(): never {

@@ -180,3 +180,12 @@ test('opening a FIFO does not wait for a writer (path operations of every sessio
     await rm(join(root, 'fifo'), { force: true });
   }
 });
+
+test("a root of '/' keeps the leading slash in realpath (it gave 'etc' for '/etc')", async () => {
+  const { client: s } = await sftpPair(new LocalFsBackend('/'));
+  assert.equal(await s.realpath('/'), '/');
+  assert.equal(await s.realpath(root), root);
+  assert.equal(await s.realpath(`${root}/dir/..`), root);
+  assert.equal(await s.readlink(`${root}/link`), 'f.txt');
+  s.end();
+});
