@@ -10,6 +10,7 @@ import type {
   ScatteredData,
   SftpLimits,
   SftpName,
+  SftpPath,
   SftpResponse,
   SftpStatvfs,
   SftpVersion,
@@ -23,6 +24,7 @@ import {
   decodeStatvfs,
   decodeUsersGroups,
   decodeVersion,
+  displayPath,
   encodeVersion,
   PacketFramer,
   packIds,
@@ -51,7 +53,14 @@ export interface SftpClientOptions {
 
 /** An entry of {@link SftpClient.readdir}. */
 export interface SftpDirEntry {
+  /** The name as UTF-8 text (bytes that are not valid UTF-8 become U+FFFD). */
   filename: string;
+  /**
+   * The name's exact bytes, present only when they are not valid UTF-8 (e.g. a Latin-1 name): to
+   * reach the file, pass `entry.filenameRaw ?? entry.filename` as the path, joined to the directory
+   * with {@link joinRemote}.
+   */
+  filenameRaw?: Buffer;
   longname: string;
   attrs: SftpStats;
 }
@@ -325,37 +334,37 @@ export class SftpClient {
   }
 
   /** Attributes of `path`, following symlinks. */
-  stat(path: string): Promise<SftpStats> {
-    return this.attrsOf(FXP.STAT, (w) => w.string(path), path);
+  stat(path: SftpPath): Promise<SftpStats> {
+    return this.attrsOf(FXP.STAT, (w) => w.string(path), displayPath(path));
   }
 
   /** Attributes of `path` itself (a symlink is not followed). */
-  lstat(path: string): Promise<SftpStats> {
-    return this.attrsOf(FXP.LSTAT, (w) => w.string(path), path);
+  lstat(path: SftpPath): Promise<SftpStats> {
+    return this.attrsOf(FXP.LSTAT, (w) => w.string(path), displayPath(path));
   }
 
   /** Sets attributes of `path` (size truncates, mode chmods, uid/gid chown, times utimes). */
-  setstat(path: string, attrs: SftpAttrs): Promise<void> {
-    return this.status(FXP.SETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
+  setstat(path: SftpPath, attrs: SftpAttrs): Promise<void> {
+    return this.status(FXP.SETSTAT, (w) => encodeAttrs(w.string(path), attrs), displayPath(path));
   }
 
   /** Like {@link setstat} without following a final symlink (lsetstat@openssh.com). */
-  async lsetstat(path: string, attrs: SftpAttrs): Promise<void> {
-    await this.extended(EXT.LSETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
+  async lsetstat(path: SftpPath, attrs: SftpAttrs): Promise<void> {
+    await this.extended(EXT.LSETSTAT, (w) => encodeAttrs(w.string(path), attrs), displayPath(path));
   }
 
   /** chmod: permission bits only. */
-  chmod(path: string, mode: number): Promise<void> {
+  chmod(path: SftpPath, mode: number): Promise<void> {
     return this.setstat(path, { mode: mode & 0o7777 });
   }
 
   /** chown: numeric uid and gid. */
-  chown(path: string, uid: number, gid: number): Promise<void> {
+  chown(path: SftpPath, uid: number, gid: number): Promise<void> {
     return this.setstat(path, { uid, gid });
   }
 
   /** Sets access and modification times (Dates or seconds). */
-  utimes(path: string, atime: Date | number, mtime: Date | number): Promise<void> {
+  utimes(path: SftpPath, atime: Date | number, mtime: Date | number): Promise<void> {
     return this.setstat(path, { atime: toSeconds(atime), mtime: toSeconds(mtime) });
   }
 
@@ -364,23 +373,26 @@ export class SftpClient {
    * `maxEntries` (default 1,000,000), or a server that keeps answering with empty batches, is an
    * {@link SftpError} rather than unbounded memory or a loop without end.
    */
-  async readdir(path: string, opts: { maxEntries?: number } = {}): Promise<SftpDirEntry[]> {
+  async readdir(path: SftpPath, opts: { maxEntries?: number } = {}): Promise<SftpDirEntry[]> {
     const max = opts.maxEntries ?? 1_000_000;
-    const handle = await this.openHandle(FXP.OPENDIR, (w) => w.string(path), path);
+    const shown = displayPath(path);
+    const handle = await this.openHandle(FXP.OPENDIR, (w) => w.string(path), shown);
     const out: SftpDirEntry[] = [];
     let empty = 0;
     try {
       for (;;) {
         const r = await this.request(FXP.READDIR, (w) => w.string(handle));
         if (r.type === FXP.STATUS && r.code === FX.EOF) break;
-        if (r.type !== FXP.NAME) throw unexpected(r, path);
+        if (r.type !== FXP.NAME) throw unexpected(r, shown);
         if (r.names.length === 0 && ++empty > 100)
-          throw new SftpError(FX.FAILURE, 'server keeps sending empty directory batches', path);
+          throw new SftpError(FX.FAILURE, 'server keeps sending empty directory batches', shown);
         for (const n of r.names) {
           if (n.filename === '.' || n.filename === '..') continue;
-          out.push({ filename: n.filename, longname: n.longname, attrs: new SftpStats(n.attrs) });
+          const e: SftpDirEntry = { filename: n.filename, longname: n.longname, attrs: new SftpStats(n.attrs) };
+          if (n.filenameRaw) e.filenameRaw = n.filenameRaw;
+          out.push(e);
         }
-        if (out.length > max) throw new SftpError(FX.FAILURE, `directory listing exceeds ${max} entries`, path);
+        if (out.length > max) throw new SftpError(FX.FAILURE, `directory listing exceeds ${max} entries`, shown);
       }
     } finally {
       await this.closeHandle(handle).catch(() => {});
@@ -419,21 +431,21 @@ export class SftpClient {
   }
 
   /** Removes an empty directory. */
-  rmdir(path: string): Promise<void> {
-    return this.status(FXP.RMDIR, (w) => w.string(path), path);
+  rmdir(path: SftpPath): Promise<void> {
+    return this.status(FXP.RMDIR, (w) => w.string(path), displayPath(path));
   }
 
   /** Removes a file (or symlink). */
-  unlink(path: string): Promise<void> {
-    return this.status(FXP.REMOVE, (w) => w.string(path), path);
+  unlink(path: SftpPath): Promise<void> {
+    return this.status(FXP.REMOVE, (w) => w.string(path), displayPath(path));
   }
 
   /**
    * Renames `from` to `to`. With posix-rename@openssh.com (when offered) an existing `to` is
    * replaced atomically, as `fs.rename`; otherwise plain SSH_FXP_RENAME, which fails if `to` exists.
    */
-  async rename(from: string, to: string): Promise<void> {
-    const p = `${from} -> ${to}`;
+  async rename(from: SftpPath, to: SftpPath): Promise<void> {
+    const p = `${displayPath(from)} -> ${displayPath(to)}`;
     if (this.has(EXT.POSIX_RENAME)) {
       await this.extended(EXT.POSIX_RENAME, (w) => w.string(from).string(to), p);
       return;
@@ -456,13 +468,13 @@ export class SftpClient {
   }
 
   /** The target of a symlink. */
-  readlink(path: string): Promise<string> {
-    return this.nameOf(FXP.READLINK, (w) => w.string(path), path);
+  readlink(path: SftpPath): Promise<string> {
+    return this.nameOf(FXP.READLINK, (w) => w.string(path), displayPath(path));
   }
 
   /** The canonical absolute path of `path` ('.' gives the starting directory). */
-  realpath(path: string): Promise<string> {
-    return this.nameOf(FXP.REALPATH, (w) => w.string(path), path);
+  realpath(path: SftpPath): Promise<string> {
+    return this.nameOf(FXP.REALPATH, (w) => w.string(path), displayPath(path));
   }
 
   /** Like realpath, expanding `~` and `~user` (expand-path@openssh.com, else realpath). */
@@ -493,7 +505,7 @@ export class SftpClient {
   }
 
   /** Whether `path` exists (a dangling symlink counts as existing). */
-  async exists(path: string): Promise<boolean> {
+  async exists(path: SftpPath): Promise<boolean> {
     try {
       await this.lstat(path);
       return true;
@@ -504,16 +516,17 @@ export class SftpClient {
   }
 
   /** File system statistics (statvfs@openssh.com). */
-  async statvfs(path: string): Promise<SftpStatvfs> {
-    return decodeStatvfs(await this.extended(EXT.STATVFS, (w) => w.string(path), path));
+  async statvfs(path: SftpPath): Promise<SftpStatvfs> {
+    return decodeStatvfs(await this.extended(EXT.STATVFS, (w) => w.string(path), displayPath(path)));
   }
 
   /** Opens a file. `flags` as `fs.open`; `mode` applies when it is created. */
-  async open(path: string, flags: OpenFlags = 'r', mode?: number): Promise<SftpFileHandle> {
+  async open(path: SftpPath, flags: OpenFlags = 'r', mode?: number): Promise<SftpFileHandle> {
     const pflags = openFlags(flags);
     const attrs: SftpAttrs = mode !== undefined ? { mode: mode & 0o7777 } : {};
-    const handle = await this.openHandle(FXP.OPEN, (w) => encodeAttrs(w.string(path).uint32(pflags), attrs), path);
-    return new SftpFileHandle(this, handle, path);
+    const shown = displayPath(path);
+    const handle = await this.openHandle(FXP.OPEN, (w) => encodeAttrs(w.string(path).uint32(pflags), attrs), shown);
+    return new SftpFileHandle(this, handle, shown);
   }
 
   /** Largest READ length to ask for: limits@openssh.com's, capped at 255 KiB; 32 KiB when unknown. */
@@ -532,7 +545,7 @@ export class SftpClient {
   }
 
   /** Reads a whole file (many requests in flight). */
-  async readFile(path: string): Promise<Buffer> {
+  async readFile(path: SftpPath): Promise<Buffer> {
     const chunks: Buffer[] = [];
     for await (const c of createReadStream(this, path)) chunks.push(c as Buffer);
     return Buffer.concat(chunks);
@@ -540,7 +553,7 @@ export class SftpClient {
 
   /** Writes (replaces) a whole file. */
   async writeFile(
-    path: string,
+    path: SftpPath,
     data: Uint8Array | string,
     opts: { mode?: number; flags?: OpenFlags } = {},
   ): Promise<void> {
@@ -554,27 +567,27 @@ export class SftpClient {
   }
 
   /** A Readable of a remote file, keeping `concurrency` reads in flight (exact under short reads). */
-  createReadStream(path: string, opts: ReadStreamOptions = {}): Readable {
+  createReadStream(path: SftpPath, opts: ReadStreamOptions = {}): Readable {
     return createReadStream(this, path, opts);
   }
 
   /** A Writable to a remote file, keeping `concurrency` writes in flight. */
-  createWriteStream(path: string, opts: WriteStreamOptions = {}): Writable {
+  createWriteStream(path: SftpPath, opts: WriteStreamOptions = {}): Writable {
     return createWriteStream(this, path, opts);
   }
 
   /** Downloads `remote` to the local path `local` (see {@link TransferOptions}). */
-  download(remote: string, local: string, opts: TransferOptions = {}): Promise<number> {
+  download(remote: SftpPath, local: string | Buffer, opts: TransferOptions = {}): Promise<number> {
     return download(this, remote, local, opts);
   }
 
   /** Uploads the local file `local` to `remote` (see {@link TransferOptions}). */
-  upload(local: string, remote: string, opts: TransferOptions = {}): Promise<number> {
+  upload(local: string | Buffer, remote: SftpPath, opts: TransferOptions = {}): Promise<number> {
     return upload(this, local, remote, opts);
   }
 
   /** Recursively downloads the directory `remote` into `local` (see {@link DirTransferOptions}). */
-  downloadDir(remote: string, local: string, opts: DirTransferOptions = {}): Promise<DirTransferResult> {
+  downloadDir(remote: SftpPath, local: string, opts: DirTransferOptions = {}): Promise<DirTransferResult> {
     return downloadDir(this, remote, local, opts);
   }
 

@@ -2,6 +2,7 @@
  * SFTP packet framing and codecs: `uint32 length || byte type || body`, with the length checked
  * against a cap before anything is buffered for it. No I/O here.
  */
+import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import type { SftpAttrs } from './attrs.js';
@@ -190,7 +191,13 @@ export function buildData(id: number, data: Uint8Array): Buffer {
 
 /** One entry of an SSH_FXP_NAME reply. */
 export interface SftpName {
+  /** The name as UTF-8 text (invalid bytes become U+FFFD). */
   filename: string;
+  /**
+   * The name's exact bytes, present only when they are not valid UTF-8 (SFTP v3 names are bytes:
+   * a legacy server may send Latin-1). Encoded in place of `filename` when set.
+   */
+  filenameRaw?: Buffer;
   /** `ls -l`-style line (servers differ; informational only). */
   longname: string;
   attrs: SftpAttrs;
@@ -209,6 +216,65 @@ export type SftpResponse =
 /** A string as UTF-8 text, tolerating invalid bytes (file names are bytes on the wire). */
 export function readText(r: SshReader, max = MAX_PACKET): string {
   return r.string(max).toString('utf8');
+}
+
+/**
+ * A remote path: text (sent as UTF-8) or the exact bytes to send, for names that are not valid
+ * UTF-8 (pass a listing's `entry.filenameRaw ?? entry.filename`, joined with {@link joinRemote}).
+ */
+export type SftpPath = string | Uint8Array;
+
+/**
+ * Joins a remote directory and a name with '/' (none added when `dir` is empty or ends with '/').
+ * Two strings give a string; otherwise the bytes (strings taken as UTF-8) as a Buffer.
+ */
+export function joinRemote(dir: SftpPath, name: SftpPath): string | Buffer {
+  if (typeof dir === 'string' && typeof name === 'string') {
+    return dir === '' || dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
+  }
+  const d = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
+  const n = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  const slash = d.length > 0 && d[d.length - 1] !== 0x2f;
+  return Buffer.concat(slash ? [d, SLASH, n] : [d, n]);
+}
+const SLASH = Buffer.from('/');
+
+/** `p` with the text `suffix` appended (a string stays a string; bytes give a Buffer). */
+export function appendPath(p: string, suffix: string): string;
+export function appendPath(p: Uint8Array, suffix: string): Buffer;
+export function appendPath(p: string | Uint8Array, suffix: string): string | Buffer;
+export function appendPath(p: string | Uint8Array, suffix: string): string | Buffer {
+  return typeof p === 'string' ? `${p}${suffix}` : Buffer.concat([p, Buffer.from(suffix, 'utf8')]);
+}
+
+/**
+ * A path as text for messages (e.g. {@link SftpError.path}): a string as is; bytes decoded as
+ * UTF-8 where valid, each byte that is not part of a valid UTF-8 sequence written as `\xNN`
+ * (so Latin-1 "café" shows as `caf\xe9`). For display only: it does not round-trip.
+ */
+export function displayPath(p: SftpPath): string {
+  if (typeof p === 'string') return p;
+  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  if (isUtf8(b)) return b.toString('utf8');
+  let out = '';
+  let i = 0;
+  let start = 0;
+  while (i < b.length) {
+    const c = b[i] as number;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len > 0 && i + len <= b.length && isUtf8(b.subarray(i, i + len))) {
+      i += len;
+      continue;
+    }
+    out += `${b.toString('utf8', start, i)}\\x${c.toString(16).padStart(2, '0')}`;
+    i++;
+    start = i;
+  }
+  return out + b.toString('utf8', start);
 }
 
 /** Decodes a reply packet (type byte first). VERSION is handled by {@link decodeVersion}. */
@@ -240,9 +306,12 @@ export function decodeResponse(p: Buffer): SftpResponse {
       if (n > MAX_NAMES || n > r.remaining / 12) throw new ProtocolError(`SSH_FXP_NAME count ${n} too large`);
       const names: SftpName[] = [];
       for (let i = 0; i < n; i++) {
-        const filename = readText(r);
+        const raw = r.string(MAX_PACKET);
         const longname = readText(r);
-        names.push({ filename, longname, attrs: decodeAttrs(r) });
+        const name: SftpName = { filename: raw.toString('utf8'), longname, attrs: decodeAttrs(r) };
+        // A copy: `raw` is a view of the packet, which may be a view of a larger read.
+        if (!isUtf8(raw)) name.filenameRaw = Buffer.from(raw);
+        names.push(name);
       }
       r.ensureEnd('SSH_FXP_NAME');
       return { type, id, names };
@@ -293,7 +362,7 @@ export function encodeVersion(version: number, extensions: ReadonlyMap<string, s
 export function encodeNames(w: SshWriter, names: readonly SftpName[]): void {
   w.uint32(names.length);
   for (const n of names) {
-    w.string(n.filename).string(n.longname);
+    w.string(n.filenameRaw ?? n.filename).string(n.longname);
     encodeAttrs(w, n.attrs);
   }
 }

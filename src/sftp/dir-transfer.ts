@@ -3,8 +3,10 @@
  * Regular files and directories are copied; symlinks and special files are skipped.
  */
 import { mkdir, readdir } from 'node:fs/promises';
-import { join, sep } from 'node:path';
+import { join, normalize, sep } from 'node:path';
 import type { SftpClient } from './client.js';
+import type { SftpPath } from './codec.js';
+import { displayPath } from './codec.js';
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
 
@@ -12,7 +14,10 @@ import { download, upload } from './transfer.js';
 export interface DirTransferOptions extends Omit<TransferOptions, 'onProgress'> {
   /** Files transferred at once (default 4). */
   parallel?: number;
-  /** Return false to skip an entry (a skipped directory is not entered). `path` is relative, '/'-separated. */
+  /**
+   * Return false to skip an entry (a skipped directory is not entered). `path` is relative,
+   * '/'-separated; a name that is not valid UTF-8 appears in it as by `displayPath` (`\xNN`).
+   */
   filter?: (path: string, isDirectory: boolean) => boolean;
   /** Called after each file. */
   onFile?: (path: string, bytes: number) => void;
@@ -34,6 +39,38 @@ function plainName(n: string): boolean {
   );
 }
 
+/** As {@link plainName}, for a name's raw bytes (one that is not valid UTF-8). */
+function plainBytes(n: Buffer): boolean {
+  if (n.length === 0 || (n.length <= 2 && n.every((c) => c === 0x2e))) return false;
+  return !n.includes(0x2f) && !n.includes(0) && !(sep === '\\' && n.includes(0x5c));
+}
+
+/** A path component from a listing: text, or the raw bytes of a name that is not valid UTF-8. */
+type Part = string | Buffer;
+
+const bytesOf = (p: string | Uint8Array): Uint8Array => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
+
+/** `remoteDir` and `parts` joined with '/': a string unless some piece is bytes. */
+function remotePath(remoteDir: SftpPath, parts: readonly Part[]): SftpPath {
+  if (parts.length === 0) return remoteDir;
+  if (typeof remoteDir === 'string' && parts.every((p) => typeof p === 'string')) {
+    return `${remoteDir}/${parts.join('/')}`;
+  }
+  const out: Uint8Array[] = [bytesOf(remoteDir)];
+  for (const p of parts) out.push(SLASH, bytesOf(p));
+  return Buffer.concat(out);
+}
+const SLASH = Buffer.from('/');
+
+/** The local path of `parts` under `localDir`: a string unless some piece is bytes (used as is). */
+function localPath(localDir: string, parts: readonly Part[]): string | Buffer {
+  if (parts.every((p) => typeof p === 'string')) return join(localDir, ...(parts as string[]));
+  const out: Uint8Array[] = [Buffer.from(normalize(localDir), 'utf8')];
+  const sepBytes = Buffer.from(sep);
+  for (const p of parts) out.push(sepBytes, bytesOf(p));
+  return Buffer.concat(out);
+}
+
 async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(parallel, jobs.length)) }, async () => {
@@ -45,33 +82,40 @@ async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise
   await Promise.all(workers);
 }
 
-/** Copies the remote directory tree `remoteDir` into the local directory `localDir` (created as needed). */
+/**
+ * Copies the remote directory tree `remoteDir` into the local directory `localDir` (created as
+ * needed). A name that is not valid UTF-8 is read by its raw bytes and given the same bytes as its
+ * local name (a Buffer path).
+ */
 export async function downloadDir(
   sftp: SftpClient,
-  remoteDir: string,
+  remoteDir: SftpPath,
   localDir: string,
   opts: DirTransferOptions = {},
 ): Promise<DirTransferResult> {
-  const files: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    await mkdir(rel ? join(localDir, rel) : localDir, { recursive: true });
-    const entries = await sftp.readdir(rel ? `${remoteDir}/${rel}` : remoteDir);
+  const files: { rel: string; parts: Part[] }[] = [];
+  const walk = async (rel: string, parts: Part[]): Promise<void> => {
+    await mkdir(parts.length > 0 ? localPath(localDir, parts) : localDir, { recursive: true });
+    const entries = await sftp.readdir(remotePath(remoteDir, parts));
     for (const e of entries) {
-      if (!plainName(e.filename)) continue;
-      const p = rel ? `${rel}/${e.filename}` : e.filename;
+      const raw = e.filenameRaw;
+      if (raw ? !plainBytes(raw) : !plainName(e.filename)) continue;
+      const shown = raw ? displayPath(raw) : e.filename;
+      const p = rel ? `${rel}/${shown}` : shown;
+      const sub = [...parts, raw ?? e.filename];
       const isDir = e.attrs.isDirectory();
       if (!isDir && !e.attrs.isFile()) continue;
       if (opts.filter && !opts.filter(p, isDir)) continue;
-      if (isDir) await walk(p);
-      else files.push(p);
+      if (isDir) await walk(p, sub);
+      else files.push({ rel: p, parts: sub });
     }
   };
-  await walk('');
+  await walk('', []);
   const result = { files: 0, bytes: 0 };
   const { parallel, filter: _f, onFile, ...per } = opts;
   await runPool(
-    files.map((p) => async () => {
-      const n = await download(sftp, `${remoteDir}/${p}`, join(localDir, ...p.split('/')), per);
+    files.map(({ rel: p, parts }) => async () => {
+      const n = await download(sftp, remotePath(remoteDir, parts), localPath(localDir, parts), per);
       result.files++;
       result.bytes += n;
       onFile?.(p, n);

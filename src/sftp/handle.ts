@@ -8,7 +8,7 @@ import type { SftpAttrs, SftpStats } from './attrs.js';
 import { encodeAttrs, SftpStats as Stats } from './attrs.js';
 import type { SftpClient } from './client.js';
 import { expectOk, unexpected } from './client.js';
-import type { SftpStatvfs } from './codec.js';
+import type { SftpPath, SftpStatvfs } from './codec.js';
 import { decodeStatvfs, encodeWriteHeader, writeHeaderSize } from './codec.js';
 import { EXT, FX, FXP } from './constants.js';
 import { SftpError } from './errors.js';
@@ -18,7 +18,7 @@ import { Inflight } from './inflight.js';
 export class SftpFileHandle {
   /** The server's opaque handle. */
   readonly handle: Buffer;
-  /** The path it was opened with. */
+  /** The path it was opened with, as text (bytes that are not UTF-8 shown as `\xNN`, see displayPath). */
   readonly path: string;
   private readonly sftp: SftpClient;
   private closed = false;
@@ -314,7 +314,7 @@ export interface ReadStreamOptions {
 }
 
 /** A Readable of a remote file with many READs in flight. */
-export function createReadStream(sftp: SftpClient, path: string, opts: ReadStreamOptions = {}): Readable {
+export function createReadStream(sftp: SftpClient, path: SftpPath, opts: ReadStreamOptions = {}): Readable {
   async function* gen() {
     const fh = await sftp.open(path, 'r');
     try {
@@ -341,7 +341,7 @@ export interface WriteStreamOptions {
 }
 
 /** A Writable to a remote file with many WRITEs in flight; 'finish' after every WRITE is acknowledged. */
-export function createWriteStream(sftp: SftpClient, path: string, opts: WriteStreamOptions = {}): Writable {
+export function createWriteStream(sftp: SftpClient, path: SftpPath, opts: WriteStreamOptions = {}): Writable {
   let fh: SftpFileHandle | undefined;
   let pos = opts.start ?? 0;
   const concurrency = Math.max(1, opts.concurrency ?? 64);

@@ -8,7 +8,8 @@ export type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js'
 export { longname } from './backend.js';
 export type { OpenFlags, SftpClientOptions, SftpDirEntry } from './client.js';
 export { openFlags, SftpClient } from './client.js';
-export type { SftpLimits, SftpName, SftpStatvfs } from './codec.js';
+export type { SftpLimits, SftpName, SftpPath, SftpStatvfs } from './codec.js';
+export { displayPath, joinRemote } from './codec.js';
 export { EXT, FX, FXF, FXP, MAX_PACKET, type SymlinkOrder, symlinkOrderFor } from './constants.js';
 export type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';

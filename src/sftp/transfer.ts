@@ -7,7 +7,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { open as fsOpen, rename as fsRename, stat as fsStat, unlink as fsUnlink } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
 import type { SftpClient } from './client.js';
-import { writeHeaderSize } from './codec.js';
+import type { SftpPath } from './codec.js';
+import { appendPath, writeHeaderSize } from './codec.js';
 import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
 import type { SftpFileHandle } from './handle.js';
@@ -120,16 +121,16 @@ async function readRemoteExact(fh: SftpFileHandle, offset: number, length: numbe
   return Buffer.concat(parts);
 }
 
-/** Downloads `remote` to `local`; resolves with the file size. */
+/** Downloads `remote` to `local` (a Buffer local path is used as bytes); resolves with the file size. */
 export async function download(
   sftp: SftpClient,
-  remote: string,
-  local: string,
+  remote: SftpPath,
+  local: string | Buffer,
   opts: TransferOptions = {},
 ): Promise<number> {
   checkAbort(opts.signal);
   const atomic = opts.atomic ?? true;
-  const target = atomic ? `${local}${PART_SUFFIX}` : local;
+  const target = atomic ? appendPath(local, PART_SUFFIX) : local;
   const rfh = await sftp.open(remote, 'r');
   let lfh: FileHandle | undefined;
   let ok = false;
@@ -199,13 +200,13 @@ export async function download(
 /** Uploads the local file `local` to `remote`; resolves with the file size. */
 export async function upload(
   sftp: SftpClient,
-  local: string,
-  remote: string,
+  local: string | Buffer,
+  remote: SftpPath,
   opts: TransferOptions = {},
 ): Promise<number> {
   checkAbort(opts.signal);
   const atomic = opts.atomic ?? false;
-  const target = atomic ? `${remote}${PART_SUFFIX}` : remote;
+  const target = atomic ? appendPath(remote, PART_SUFFIX) : remote;
   const lfh = await fsOpen(local, 'r');
   let rfh: SftpFileHandle | undefined;
   let ok = false;
@@ -287,10 +288,10 @@ export async function upload(
 }
 
 /** Renames replacing the destination: posix-rename when offered, else remove then rename. */
-async function renameOver(sftp: SftpClient, from: string, to: string): Promise<void> {
+async function renameOver(sftp: SftpClient, from: SftpPath, to: SftpPath): Promise<void> {
   if (sftp.has(EXT.POSIX_RENAME)) return sftp.rename(from, to);
   // Without posix-rename there is no atomic replace: move the old file aside first.
-  const aside = `${to}.${randomBytes(6).toString('hex')}.old`;
+  const aside = appendPath(to, `.${randomBytes(6).toString('hex')}.old`);
   let moved = false;
   try {
     await sftp.rename(to, aside);
