@@ -39,6 +39,36 @@ export async function startAsyncSsh(opts: PySshOptions): Promise<PySsh> {
   const args = paramiko
     ? [join(PEERS_DIR, 'paramiko_server.py'), '--mode', opts.mode, '--authorized-keys', requireKeys(opts)]
     : [join(PEERS_DIR, 'asyncssh_server.py'), '--mode', opts.mode];
+  const peer = await startPyProcess<{ port: number; fingerprint: string }>(args, 'python peer', 2000);
+  return {
+    port: peer.port,
+    host: '127.0.0.1',
+    username: 'alice',
+    password: 'secret',
+    hostKeyFingerprint: peer.fingerprint,
+    logs: peer.logs,
+    stop: peer.stop,
+  };
+}
+
+/** A running Python test process: the JSON object it printed when ready, its stderr, and a stop. */
+export type PyProcess<T> = T & {
+  /** Everything it wrote to stderr so far. */
+  logs(): string;
+  /** Closes its stdin (it exits on EOF); kills it if it is still there after the grace time. Idempotent. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Starts `python3 -W ignore <args>` for a script that prints one JSON line on stdout once it is
+ * ready and exits on stdin EOF. Rejects with `what` and its stderr if it exits first or prints
+ * nothing within 20 s.
+ */
+export async function startPyProcess<T extends object>(
+  args: string[],
+  what: string,
+  graceMs: number,
+): Promise<PyProcess<T>> {
   const child = spawn(PYTHON, ['-W', 'ignore', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let log = '';
   child.stderr.setEncoding('utf8');
@@ -47,7 +77,7 @@ export async function startAsyncSsh(opts: PySshOptions): Promise<PySsh> {
   });
   const first = await new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error(`python peer did not start in time: ${log}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in time: ${log}`)), 20_000);
     rl.once('line', (line) => {
       clearTimeout(timer);
       rl.close();
@@ -55,23 +85,19 @@ export async function startAsyncSsh(opts: PySshOptions): Promise<PySsh> {
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`python peer exited (${code}): ${log}`));
+      reject(new Error(`${what} exited (${code}): ${log}`));
     });
   });
-  const info = JSON.parse(first) as { port: number; fingerprint: string };
+  const info = JSON.parse(first) as T;
   let stopped: Promise<void> | undefined;
   return {
-    port: info.port,
-    host: '127.0.0.1',
-    username: 'alice',
-    password: 'secret',
-    hostKeyFingerprint: info.fingerprint,
+    ...info,
     logs: () => log,
     stop: () => {
       stopped ??= (async () => {
         child.stdin.end(); // the script exits on stdin EOF
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
-        const t = setTimeout(() => void stopChild(child, 1000), 2000);
+        const t = setTimeout(() => void stopChild(child, 1000), graceMs);
         if (child.exitCode === null && child.signalCode === null) await exited;
         clearTimeout(t);
       })();

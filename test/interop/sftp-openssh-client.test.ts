@@ -4,63 +4,26 @@
  * 100 MiB byte-identical; OpenSSH's own -B/-R matrix.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import {
-  accessSync,
-  constants,
-  createReadStream,
-  existsSync,
-  lstatSync,
-  readFileSync,
-  readlinkSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { after, before, test } from 'node:test';
-import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import type { PublicKey } from '../../src/keys/index.js';
+import type { Server } from '../../src/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
-import { sftpSubsystemHandler } from '../../src/sftp/server.js';
-import { type RunSshResult, runSsh, sftpArgs } from '../helpers/openssh.js';
-import { hasPeer, requirePeer } from '../helpers/peers.js';
-import { keygen } from '../helpers/sshd.js';
+import type { RunSshResult } from '../helpers/openssh.js';
+import { hasSftp, listenSftpForKey, requireSftp, sftpBatch, sftpUserKey } from '../helpers/openssh-sftp.js';
+import { hasPeer } from '../helpers/peers.js';
+import { sha, shaFile } from '../helpers/sftp-peers.js';
 
-const SFTP = '/usr/bin/sftp';
 let dir = '';
 let root = '';
 let local = '';
 let keyPath = '';
 let server: Server | undefined;
 let port = 0;
-
-function hasSftp(): boolean {
-  try {
-    accessSync(SFTP, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function need(t: TestContext): boolean {
-  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return false;
-  if (hasSftp()) return true;
-  if (process.env.CI === 'true') throw new Error('OpenSSH sftp missing — required when CI=true');
-  console.warn(`\n${'!'.repeat(72)}\n!! SKIPPING "${t.name}": OpenSSH sftp missing\n${'!'.repeat(72)}\n`);
-  t.skip('sftp missing');
-  return false;
-}
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
 
 before(async () => {
   if (!hasPeer('ssh-keygen') || !hasSftp()) return;
@@ -69,16 +32,9 @@ before(async () => {
   local = join(dir, 'local');
   await mkdir(root);
   await mkdir(local);
-  keyPath = join(dir, 'id_ed25519');
-  await keygen(keyPath, ['-t', 'ed25519']);
-  const userKey = parsePublicKey(await readFile(`${keyPath}.pub`, 'utf8'));
-  server = new Server({
-    hostKeys: [generatePrivateKey('ed25519')],
-    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey),
-    authMethods: ['publickey'],
-  });
-  server.on('session', sftpSubsystemHandler(new LocalFsBackend(root)));
-  port = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
+  let userKey: PublicKey;
+  ({ keyPath, userKey } = await sftpUserKey(dir));
+  ({ server, port } = await listenSftpForKey(new LocalFsBackend(root), userKey));
 });
 
 after(async () => {
@@ -88,14 +44,11 @@ after(async () => {
 
 /** Runs `sftp -b -` with `commands` on stdin; resolves with its exit code and output. */
 function sftp(commands: string[], extra: string[] = []): Promise<RunSshResult<string>> {
-  return runSsh(sftpArgs({ port, keyPath, logLevel: 'ERROR' }, extra), {
-    bin: SFTP,
-    input: `${commands.join('\n')}\n`,
-  });
+  return sftpBatch(port, keyPath, commands, extra);
 }
 
 test('sftp -b: put, get, ls, rename, rm, mkdir, rmdir, symlink, chmod, df, ln, put -f', async (t) => {
-  if (!need(t)) return;
+  if (!requireSftp(t)) return;
   writeFileSync(join(local, 'a.txt'), 'alpha\n');
   const r = await sftp([
     'mkdir d',
@@ -137,7 +90,7 @@ test('sftp -b: put, get, ls, rename, rm, mkdir, rmdir, symlink, chmod, df, ln, p
 });
 
 test('sftp -b: boundary sizes and 100 MiB byte-identical both ways', async (t) => {
-  if (!need(t)) return;
+  if (!requireSftp(t)) return;
   const sizes = [0, 1, 32767, 32768, 32769, 262143, 262144, 262145];
   const cmds: string[] = [];
   const want = new Map<number, string>();
@@ -162,7 +115,7 @@ test('sftp -b: boundary sizes and 100 MiB byte-identical both ways', async (t) =
 });
 
 test('sftp -B {5,1000,32000,64000} -R {1,2,10}: byte-identical', async (t) => {
-  if (!need(t)) return;
+  if (!requireSftp(t)) return;
   // 5-byte requests are latency-bound: a smaller file keeps that row fast.
   const small = randomBytes(12_347);
   const data = randomBytes(150_001);

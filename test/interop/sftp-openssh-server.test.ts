@@ -3,51 +3,27 @@
  * every operation and extension it offers, and byte-identical transfers of boundary sizes and 100 MiB.
  */
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
-import { parsePrivateKey } from '../../src/keys/index.js';
 import { SftpError } from '../../src/sftp/errors.js';
 import type { SftpClient } from '../../src/sftp/index.js';
+import { openSshdSftp, type SshdSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
-import type { Sshd } from '../helpers/sshd.js';
-import { startSshd } from '../helpers/sshd.js';
+import { sha, shaFile } from '../helpers/sftp-peers.js';
 
-let sshd: Sshd | undefined;
-let client: Client | undefined;
+let env: SshdSftp | undefined;
 let sftp: SftpClient | undefined;
 let dir = '';
 
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
-
 before(async () => {
   if (!hasPeer('sshd') || !hasPeer('ssh-keygen')) return;
-  sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
-  dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-interop-'));
-  client = await Client.connect({
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: sshd.username,
-    privateKey: parsePrivateKey(await readFile(sshd.userKeys.ed25519.privatePath)),
-    insecureAcceptAnyHostKey: true,
-  });
-  sftp = await client.sftp();
+  env = await openSshdSftp('secsh-sftp-interop-');
+  ({ sftp, dir } = env);
 });
 
 after(async () => {
-  sftp?.end();
-  client?.close();
-  await sshd?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 test('OpenSSH sftp-server: version, extensions and limits', (t) => {
@@ -103,7 +79,7 @@ test('OpenSSH sftp-server: file system operations', async (t) => {
     assert.equal(Math.floor(lstatSync(`${d}/link`).mtimeMs / 1000), 1_000_000_000);
   }
   if (s.has('expand-path@openssh.com')) assert.equal(await s.expandPath(`${d}/x/../x`), `${d}/x`);
-  if (s.has('home-directory')) assert.ok((await s.homeDirectory(sshd?.username ?? 'root')).startsWith('/'));
+  if (s.has('home-directory')) assert.ok((await s.homeDirectory(env?.sshd.username ?? 'root')).startsWith('/'));
   if (s.has('users-groups-by-id@openssh.com')) {
     const ug = await s.usersGroupsById([0], [0]);
     assert.equal(ug.users[0], 'root');

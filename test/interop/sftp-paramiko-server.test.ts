@@ -4,11 +4,8 @@
  * Transfers are checked byte for byte (sha256); what paramiko advertises is asserted too.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
-  createReadStream,
   existsSync,
   lstatSync,
   readdirSync,
@@ -19,97 +16,45 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { Client } from '../../src/client.js';
+import type { Client } from '../../src/client.js';
 import { FXP } from '../../src/sftp/constants.js';
 import { SftpError } from '../../src/sftp/errors.js';
 import { installTripwire } from '../helpers/interop.js';
-import { PYTHON, requirePeer } from '../helpers/peers.js';
-import { stopChild } from '../helpers/sshd.js';
+import { requirePeer } from '../helpers/peers.js';
+import {
+  connectPeer,
+  type PySftpServerInfo,
+  rejection,
+  shaFile,
+  startPySftpServer,
+  tempDir,
+  writeSources,
+} from '../helpers/sftp-peers.js';
 
 installTripwire();
 
-const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sftp_paramiko_server.py');
 const MiB = 1024 * 1024;
 const SIZES = [0, 1, 32767, 32768, 32769, 262143, 262144, 262145, 8 * MiB];
-const USER = 'alice';
-const PASSWORD = 'secret';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
-
-async function stopWithin(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const t = setTimeout(() => void stopChild(child, 1000), ms);
-  await exited;
-  clearTimeout(t);
-}
 
 /** paramiko's SSH server serving SFTP from `root` (password alice/secret). */
-async function startParamikoSftp(root: string) {
-  const child = spawn(PYTHON, ['-W', 'ignore', FIXTURE, root], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    log += d;
-  });
-  const first = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error(`paramiko server did not start: ${log}`)), 20_000);
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      rl.close();
-      resolve(line);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`paramiko server exited (${code}): ${log}`));
-    });
-  });
-  const info = JSON.parse(first) as { port: number; fingerprint: string; hostKey: string; version: string };
-  return {
-    ...info,
-    logs: () => log,
-    stop: async () => {
-      child.stdin.end(); // the script exits on stdin EOF
-      await stopWithin(child, 3000);
-    },
-  };
-}
-
-/** The error a promise rejects with (fails the test when it resolves). */
-async function rejection(p: Promise<unknown>, what: string): Promise<unknown> {
-  return p.then(
-    () => assert.fail(`${what} resolved`),
-    (e: unknown) => e,
+function startParamikoSftp(root: string) {
+  return startPySftpServer<PySftpServerInfo & { hostKey: string }>(
+    'sftp_paramiko_server.py',
+    [root],
+    'paramiko server',
   );
 }
 
 test('secsh client against paramiko SFTP server: ops, boundary-size transfers, errors', async (t) => {
   if (!requirePeer(t, 'paramiko')) return;
-  const dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-paramiko-server-'));
-  const root = join(dir, 'root');
-  await mkdir(root);
+  const { dir, root } = await tempDir('secsh-sftp-paramiko-server-');
   const peer = await startParamikoSftp(root);
   let client: Client | undefined;
   try {
-    client = await Client.connect({
-      host: '127.0.0.1',
-      port: peer.port,
-      username: USER,
-      password: PASSWORD,
-      hostKeyFingerprint: peer.fingerprint,
-    });
+    client = await connectPeer(peer);
     const sftp = await client.sftp();
 
     // What paramiko offers: v3 and only "check-file" (md5,sha1). It answers posix-rename@openssh.com
@@ -125,12 +70,7 @@ test('secsh client against paramiko SFTP server: ops, boundary-size transfers, e
     assert.equal(await sftp.realpath('.'), '/');
     assert.equal(await sftp.realpath('/../..'), '/');
 
-    const shas = new Map<number, string>();
-    for (const n of SIZES) {
-      const data = randomBytes(n);
-      writeFileSync(join(dir, `src${n}`), data);
-      shas.set(n, sha(data));
-    }
+    const shas = writeSources(dir, SIZES);
     for (const n of SIZES) {
       assert.equal(await sftp.upload(join(dir, `src${n}`), `/f${n}`), n, `upload ${n} returns its size`);
       assert.equal(await shaFile(join(root, `f${n}`)), shas.get(n), `upload ${n}`);

@@ -4,10 +4,8 @@
  * Every transfer is checked byte for byte (sha256); the Python side lives in fixtures/sftp_peers.py.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import {
-  createReadStream,
   existsSync,
   lstatSync,
   readdirSync,
@@ -17,13 +15,11 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../src/client.js';
+import type { Client } from '../../src/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { Server } from '../../src/server.js';
 import { SftpError } from '../../src/sftp/errors.js';
@@ -31,6 +27,16 @@ import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 import { installTripwire } from '../helpers/interop.js';
 import { PYTHON, requirePeer } from '../helpers/peers.js';
+import {
+  connectPeer,
+  PASSWORD,
+  rejection,
+  shaFile,
+  startPySftpServer,
+  tempDir,
+  USER,
+  writeSources,
+} from '../helpers/sftp-peers.js';
 import { stopChild } from '../helpers/sshd.js';
 
 installTripwire();
@@ -38,72 +44,10 @@ installTripwire();
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'sftp_peers.py');
 const MiB = 1024 * 1024;
 const SIZES = [0, 1, 32767, 32768, 32769, 262143, 262144, 262145, 10 * MiB];
-const USER = 'alice';
-const PASSWORD = 'secret';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-async function shaFile(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c as Buffer);
-  return h.digest('hex');
-}
-
-/** Writes one random file per size into `dir` as `src<size>`; returns size → sha256. */
-function writeSources(dir: string, sizes: number[]): Map<number, string> {
-  const out = new Map<number, string>();
-  for (const n of sizes) {
-    const data = randomBytes(n);
-    writeFileSync(join(dir, `src${n}`), data);
-    out.set(n, sha(data));
-  }
-  return out;
-}
-
-async function tempDir(prefix: string): Promise<{ dir: string; root: string }> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  const root = join(dir, 'root');
-  await mkdir(root);
-  return { dir, root };
-}
 
 /** asyncssh's SSH server with its SFTP server confined (chroot option) to `root`. */
-async function startAsyncsshSftp(root: string) {
-  const child = spawn(PYTHON, ['-W', 'ignore', FIXTURE, 'asyncssh-server', root], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let log = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d: string) => {
-    log += d;
-  });
-  const first = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout });
-    const timer = setTimeout(() => reject(new Error(`asyncssh server did not start: ${log}`)), 20_000);
-    rl.once('line', (line) => {
-      clearTimeout(timer);
-      rl.close();
-      resolve(line);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`asyncssh server exited (${code}): ${log}`));
-    });
-  });
-  const info = JSON.parse(first) as { port: number; fingerprint: string; version: string };
-  return {
-    ...info,
-    logs: () => log,
-    stop: async () => {
-      child.stdin.end(); // the script exits on stdin EOF
-      await stopWithin(child, 3000);
-    },
-  };
-}
-
-async function stopWithin(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const t = setTimeout(() => void stopChild(child, 1000), ms);
-  await exited;
-  clearTimeout(t);
+function startAsyncsshSftp(root: string) {
+  return startPySftpServer('sftp_peers.py', ['asyncssh-server', root], 'asyncssh server');
 }
 
 type Op = [string, ...(string | number)[]];
@@ -173,13 +117,7 @@ test('secsh client against asyncssh SFTP server: ops, boundary-size transfers, e
   const peer = await startAsyncsshSftp(root);
   let client: Client | undefined;
   try {
-    client = await Client.connect({
-      host: '127.0.0.1',
-      port: peer.port,
-      username: USER,
-      password: PASSWORD,
-      hostKeyFingerprint: peer.fingerprint,
-    });
+    client = await connectPeer(peer);
     const sftp = await client.sftp();
 
     // What asyncssh offers: v3, the OpenSSH extensions it implements, and no limits@openssh.com,
@@ -267,10 +205,7 @@ test('secsh client against asyncssh SFTP server: ops, boundary-size transfers, e
     assert.equal(await sftp.exists('/d'), false);
 
     // Errors: a missing file is ENOENT with the path; a non-empty directory is refused.
-    const err = await sftp.stat('/missing/file').then(
-      () => assert.fail('stat of a missing file resolved'),
-      (e: unknown) => e,
-    );
+    const err = await rejection(sftp.stat('/missing/file'), 'stat of a missing file');
     assert.ok(err instanceof SftpError, String(err));
     assert.equal(err.nodeCode, 'ENOENT');
     assert.equal(err.path, '/missing/file');

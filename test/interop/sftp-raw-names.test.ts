@@ -5,12 +5,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
-import { parsePrivateKey } from '../../src/keys/index.js';
 import { SftpStats } from '../../src/sftp/attrs.js';
 import type { SftpName } from '../../src/sftp/codec.js';
 import { buildPacket, decodeResponse, encodeNames } from '../../src/sftp/codec.js';
@@ -20,9 +18,8 @@ import { SftpError } from '../../src/sftp/errors.js';
 import type { SftpClient } from '../../src/sftp/index.js';
 import { displayPath, joinRemote } from '../../src/sftp/index.js';
 import { SshWriter } from '../../src/wire/index.js';
+import { openSshdSftp, type SshdSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
-import type { Sshd } from '../helpers/sshd.js';
-import { startSshd } from '../helpers/sshd.js';
 
 /** "café.txt" in Latin-1: 0xe9 alone is not valid UTF-8. */
 const CAFE = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x2e, 0x74, 0x78, 0x74]);
@@ -131,31 +128,19 @@ test('downloadDir refuses raw names that are not one plain component', async () 
 
 // --- against OpenSSH's sftp-server ---
 
-let sshd: Sshd | undefined;
-let client: Client | undefined;
+let env: SshdSftp | undefined;
 let sftp: SftpClient | undefined;
 let dir = '';
 
 before(async () => {
   if (!hasPeer('sshd') || !hasPeer('ssh-keygen')) return;
   // internal-sftp: sftp-server's code run inside sshd (the helper's config fixes the subsystem).
-  sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
-  dir = await mkdtemp(join(tmpdir(), 'secsh-sftp-raw-'));
-  client = await Client.connect({
-    host: '127.0.0.1',
-    port: sshd.port,
-    username: sshd.username,
-    privateKey: parsePrivateKey(await readFile(sshd.userKeys.ed25519.privatePath)),
-    insecureAcceptAnyHostKey: true,
-  });
-  sftp = await client.sftp();
+  env = await openSshdSftp('secsh-sftp-raw-');
+  ({ sftp, dir } = env);
 });
 
 after(async () => {
-  sftp?.end();
-  client?.close();
-  await sshd?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
+  await env?.close();
 });
 
 test('OpenSSH sftp-server: a Latin-1 name is listed raw and reachable through its bytes', async (t) => {

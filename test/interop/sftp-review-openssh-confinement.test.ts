@@ -3,21 +3,18 @@
  * '..', absolute paths, symlinks made through sftp itself, and every modifying command.
  */
 import assert from 'node:assert/strict';
-import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
 import { after, before, test } from 'node:test';
-import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import type { PublicKey } from '../../src/keys/index.js';
+import type { Server } from '../../src/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
-import { sftpSubsystemHandler } from '../../src/sftp/server.js';
-import { type RunSshResult, runSsh, sftpArgs } from '../helpers/openssh.js';
-import { hasPeer, requirePeer } from '../helpers/peers.js';
-import { keygen } from '../helpers/sshd.js';
+import type { RunSshResult } from '../helpers/openssh.js';
+import { hasSftp, listenSftpForKey, requireSftp, sftpBatch, sftpUserKey } from '../helpers/openssh-sftp.js';
+import { hasPeer } from '../helpers/peers.js';
 
-const SFTP = '/usr/bin/sftp';
 let dir = '';
 let root = '';
 let roRoot = '';
@@ -26,24 +23,6 @@ let keyPath = '';
 const servers: Server[] = [];
 let port = 0;
 let roPort = 0;
-
-function hasSftp(): boolean {
-  try {
-    accessSync(SFTP, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function need(t: TestContext): boolean {
-  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return false;
-  if (hasSftp()) return true;
-  if (process.env.CI === 'true') throw new Error('OpenSSH sftp missing — required when CI=true');
-  console.warn(`\n${'!'.repeat(72)}\n!! SKIPPING "${t.name}": OpenSSH sftp missing\n${'!'.repeat(72)}\n`);
-  t.skip('sftp missing');
-  return false;
-}
 
 before(async () => {
   if (!hasPeer('ssh-keygen') || !hasSftp()) return;
@@ -57,17 +36,13 @@ before(async () => {
   await mkdir(local);
   writeFileSync(join(dir, 'secret'), 'host secret\n');
   writeFileSync(join(root, 'in.txt'), 'inside\n');
-  keyPath = join(dir, 'id_ed25519');
-  await keygen(keyPath, ['-t', 'ed25519']);
-  const userKey = parsePublicKey(await readFile(`${keyPath}.pub`, 'utf8'));
+  let userKey: PublicKey;
+  ({ keyPath, userKey } = await sftpUserKey(dir));
   for (const readOnly of [false, true]) {
-    const server = new Server({
-      hostKeys: [generatePrivateKey('ed25519')],
-      authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey),
-      authMethods: ['publickey'],
-    });
-    server.on('session', sftpSubsystemHandler(new LocalFsBackend(readOnly ? roRoot : root, { readOnly })));
-    const p = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
+    const { server, port: p } = await listenSftpForKey(
+      new LocalFsBackend(readOnly ? roRoot : root, { readOnly }),
+      userKey,
+    );
     if (readOnly) roPort = p;
     else port = p;
     servers.push(server);
@@ -81,14 +56,15 @@ after(async () => {
 
 /** Runs `sftp -b -` with `commands` (each prefixed '-' so a failure does not stop the batch). */
 function sftp(p: number, commands: string[]): Promise<RunSshResult<string>> {
-  return runSsh(sftpArgs({ port: p, keyPath, logLevel: 'ERROR' }, []), {
-    bin: SFTP,
-    input: `${commands.map((c) => `-${c}`).join('\n')}\n`,
-  });
+  return sftpBatch(
+    p,
+    keyPath,
+    commands.map((c) => `-${c}`),
+  );
 }
 
 test('OpenSSH sftp cannot leave the root: .., absolute paths, symlinks it makes', async (t) => {
-  if (!need(t)) return;
+  if (!requireSftp(t)) return;
   const up = '../'.repeat(root.split('/').length + 1);
   writeFileSync(join(local, 'p.txt'), 'planted\n');
   const r = await sftp(port, [
@@ -121,7 +97,7 @@ test('OpenSSH sftp cannot leave the root: .., absolute paths, symlinks it makes'
 });
 
 test('OpenSSH sftp against a read-only root: every modifying command fails, the tree is unchanged', async (t) => {
-  if (!need(t)) return;
+  if (!requireSftp(t)) return;
   writeFileSync(join(local, 'up.txt'), 'upload\n');
   const before = (await readdir(roRoot, { recursive: true })).sort();
   const r = await sftp(roPort, [

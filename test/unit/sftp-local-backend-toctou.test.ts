@@ -1,33 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FX, FXP } from '../../src/sftp/constants.js';
-import { SftpError } from '../../src/sftp/errors.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpPair } from './sftp/pair.js';
+import { rejectsWith, sandbox } from './sftp/sandbox.js';
 
 let base: string;
 let root: string;
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'secsh-sftp-toctou-'));
-  root = join(base, 'root');
-  await mkdir(root);
-  // 'outside' (7 bytes) beside the root; the listed directory holds a same-named 2-byte file.
-  await writeFile(join(base, 'secret'), 'outside');
+  // 'secret' holds 'outside' (7 bytes) beside the root; the listed directory holds a same-named 2-byte file.
+  ({ base, root } = await sandbox('secsh-sftp-toctou-'));
 });
 after(async () => {
   await rm(base, { recursive: true, force: true });
 });
-
-async function rejectsWith(p: Promise<unknown>, status: number) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SftpError, String(e));
-    assert.equal(e.status, status, e.message);
-    return true;
-  });
-}
 
 test('an open directory handle cannot be turned into a stat oracle for host files by swapping its path for a link', async () => {
   await mkdir(join(root, 'd'));

@@ -1,37 +1,24 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FX } from '../../../src/sftp/constants.js';
-import { SftpError } from '../../../src/sftp/errors.js';
 import { LocalFsBackend } from '../../../src/sftp/local-backend.js';
 import { sftpPair, shortReads } from './pair.js';
+import { rejectsWith, sandbox } from './sandbox.js';
 
 let base: string;
 let root: string;
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'secsh-sftp-'));
-  root = join(base, 'root');
-  await mkdir(root);
-  await writeFile(join(base, 'secret'), 'outside');
+  ({ base, root } = await sandbox('secsh-sftp-'));
 });
 after(async () => {
   await rm(base, { recursive: true, force: true });
 });
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-
-async function rejectsWith(p: Promise<unknown>, status: number, nodeCode?: string) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SftpError, String(e));
-    assert.equal(e.status, status, e.message);
-    if (nodeCode) assert.equal(e.nodeCode, nodeCode);
-    return true;
-  });
-}
 
 test('file and directory operations against LocalFsBackend', async () => {
   const { client: s } = await sftpPair(new LocalFsBackend(root));
