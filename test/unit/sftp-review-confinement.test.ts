@@ -1,34 +1,22 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FX } from '../../src/sftp/constants.js';
-import { SftpError } from '../../src/sftp/errors.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpPair } from './sftp/pair.js';
+import { rejectsWith, sandbox } from './sftp/sandbox.js';
 
 let base: string;
 let root: string;
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'secsh-sftp-review-'));
-  root = join(base, 'root');
-  await mkdir(root);
-  await writeFile(join(base, 'secret'), 'outside');
+  ({ base, root } = await sandbox('secsh-sftp-review-'));
 });
 after(async () => {
   await rm(base, { recursive: true, force: true });
 });
-
-async function rejectsWith(p: Promise<unknown>, status: number) {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof SftpError, String(e));
-    assert.equal(e.status, status, e.message);
-    return true;
-  });
-}
 
 test('readlink never shows a host path outside the root; inside targets are shown normalized', async () => {
   await mkdir(join(root, 'rl'));
@@ -104,11 +92,12 @@ test('two sessions on one backend cannot race a path check against its use', asy
   const backend = new LocalFsBackend(root);
   const { client: a } = await sftpPair(backend);
   const { client: b } = await sftpPair(backend);
-  // Stall the first realpath of the victim path so the other session can swap the directory.
+  // Stall the backend's check of the victim path's last component (the lstat of its resolve) so the
+  // other session can try to swap the directory before the file is opened.
   const fsp = createRequire(import.meta.url)('node:fs/promises') as typeof import('node:fs/promises');
-  const orig = fsp.realpath;
+  const orig = fsp.lstat;
   let swap: Promise<void> | undefined;
-  fsp.realpath = (async (p: string, o?: unknown) => {
+  fsp.lstat = (async (p: string, o?: unknown) => {
     const r = await orig(p, o as undefined);
     if (swap === undefined && String(p).endsWith('/race/d/secret')) {
       swap = (async () => {
@@ -118,17 +107,18 @@ test('two sessions on one backend cannot race a path check against its use', asy
       await new Promise((res) => setTimeout(res, 200));
     }
     return r;
-  }) as typeof fsp.realpath;
+  }) as typeof fsp.lstat;
   syncBuiltinESMExports();
   try {
     const got = await a.readFile('/race/d/secret').then(
       (b) => b.toString(),
       (e: Error) => e.message,
     );
+    assert.ok(swap, 'the other session started its swap while the path was being checked');
     await swap;
     assert.notEqual(got, 'outside');
   } finally {
-    fsp.realpath = orig;
+    fsp.lstat = orig;
     syncBuiltinESMExports();
   }
   a.end();
