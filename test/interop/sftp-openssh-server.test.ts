@@ -48,7 +48,6 @@ test('OpenSSH sftp-server: file system operations', async (t) => {
   const d = `${dir}/ops`;
   await s.mkdir(`${d}/x/y`, { recursive: true });
   assert.ok(statSync(`${d}/x/y`).isDirectory());
-  process.env.DBG = '1';
   await s.writeFile(`${d}/a.txt`, 'alpha');
   assert.equal(readFileSync(`${d}/a.txt`, 'utf8'), 'alpha');
   assert.deepEqual((await s.readdir(d)).map((e) => e.filename).sort(), ['a.txt', 'x']);
