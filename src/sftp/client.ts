@@ -294,13 +294,13 @@ export class SftpClient {
   }
 
   /** @internal Waits for a STATUS OK. */
-  async status(type: number, body: (w: SshWriter) => void, path?: string): Promise<void> {
+  async status(type: number, body: (w: SshWriter) => void, path?: SftpPath): Promise<void> {
     expectOk(await this.request(type, body), path);
   }
 
   /** @internal Sends an SSH_FXP_EXTENDED request and returns the EXTENDED_REPLY body (STATUS OK → empty). */
-  async extended(name: string, body: (w: SshWriter) => void, path?: string): Promise<Buffer> {
-    if (!this.has(name)) throw new SftpError(FX.OP_UNSUPPORTED, `server does not offer ${name}`, path);
+  async extended(name: string, body: (w: SshWriter) => void, path?: SftpPath): Promise<Buffer> {
+    if (!this.has(name)) throw new SftpError(FX.OP_UNSUPPORTED, `server does not offer ${name}`, shownPath(path));
     const r = await this.request(FXP.EXTENDED, (w) => {
       w.string(name);
       body(w);
@@ -310,13 +310,13 @@ export class SftpClient {
     return Buffer.alloc(0);
   }
 
-  private async attrsOf(type: number, body: (w: SshWriter) => void, path?: string): Promise<SftpStats> {
+  private async attrsOf(type: number, body: (w: SshWriter) => void, path?: SftpPath): Promise<SftpStats> {
     const r = await this.request(type, body);
     if (r.type === FXP.ATTRS) return new SftpStats(r.attrs);
     throw unexpected(r, path);
   }
 
-  private async nameOf(type: number, body: (w: SshWriter) => void, path?: string): Promise<string> {
+  private async nameOf(type: number, body: (w: SshWriter) => void, path?: SftpPath): Promise<string> {
     const r = await this.request(type, body);
     if (r.type === FXP.NAME) {
       const n = r.names[0];
@@ -327,7 +327,7 @@ export class SftpClient {
   }
 
   /** @internal Opens a handle with an SSH_FXP_OPEN or OPENDIR. */
-  async openHandle(type: number, body: (w: SshWriter) => void, path: string): Promise<Buffer> {
+  async openHandle(type: number, body: (w: SshWriter) => void, path: SftpPath): Promise<Buffer> {
     const r = await this.request(type, body);
     if (r.type === FXP.HANDLE) return r.handle;
     throw unexpected(r, path);
@@ -335,22 +335,22 @@ export class SftpClient {
 
   /** Attributes of `path`, following symlinks. */
   stat(path: SftpPath): Promise<SftpStats> {
-    return this.attrsOf(FXP.STAT, (w) => w.string(path), displayPath(path));
+    return this.attrsOf(FXP.STAT, (w) => w.string(path), path);
   }
 
   /** Attributes of `path` itself (a symlink is not followed). */
   lstat(path: SftpPath): Promise<SftpStats> {
-    return this.attrsOf(FXP.LSTAT, (w) => w.string(path), displayPath(path));
+    return this.attrsOf(FXP.LSTAT, (w) => w.string(path), path);
   }
 
   /** Sets attributes of `path` (size truncates, mode chmods, uid/gid chown, times utimes). */
   setstat(path: SftpPath, attrs: SftpAttrs): Promise<void> {
-    return this.status(FXP.SETSTAT, (w) => encodeAttrs(w.string(path), attrs), displayPath(path));
+    return this.status(FXP.SETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
   }
 
   /** Like {@link setstat} without following a final symlink (lsetstat@openssh.com). */
   async lsetstat(path: SftpPath, attrs: SftpAttrs): Promise<void> {
-    await this.extended(EXT.LSETSTAT, (w) => encodeAttrs(w.string(path), attrs), displayPath(path));
+    await this.extended(EXT.LSETSTAT, (w) => encodeAttrs(w.string(path), attrs), path);
   }
 
   /** chmod: permission bits only. */
@@ -432,12 +432,12 @@ export class SftpClient {
 
   /** Removes an empty directory. */
   rmdir(path: SftpPath): Promise<void> {
-    return this.status(FXP.RMDIR, (w) => w.string(path), displayPath(path));
+    return this.status(FXP.RMDIR, (w) => w.string(path), path);
   }
 
   /** Removes a file (or symlink). */
   unlink(path: SftpPath): Promise<void> {
-    return this.status(FXP.REMOVE, (w) => w.string(path), displayPath(path));
+    return this.status(FXP.REMOVE, (w) => w.string(path), path);
   }
 
   /**
@@ -469,12 +469,12 @@ export class SftpClient {
 
   /** The target of a symlink. */
   readlink(path: SftpPath): Promise<string> {
-    return this.nameOf(FXP.READLINK, (w) => w.string(path), displayPath(path));
+    return this.nameOf(FXP.READLINK, (w) => w.string(path), path);
   }
 
   /** The canonical absolute path of `path` ('.' gives the starting directory). */
   realpath(path: SftpPath): Promise<string> {
-    return this.nameOf(FXP.REALPATH, (w) => w.string(path), displayPath(path));
+    return this.nameOf(FXP.REALPATH, (w) => w.string(path), path);
   }
 
   /** Like realpath, expanding `~` and `~user` (expand-path@openssh.com, else realpath). */
@@ -517,7 +517,7 @@ export class SftpClient {
 
   /** File system statistics (statvfs@openssh.com). */
   async statvfs(path: SftpPath): Promise<SftpStatvfs> {
-    return decodeStatvfs(await this.extended(EXT.STATVFS, (w) => w.string(path), displayPath(path)));
+    return decodeStatvfs(await this.extended(EXT.STATVFS, (w) => w.string(path), path));
   }
 
   /** Opens a file. `flags` as `fs.open`; `mode` applies when it is created. */
@@ -609,13 +609,18 @@ export class SftpClient {
 }
 
 /** Throws unless `r` is STATUS OK. */
-export function expectOk(r: SftpResponse, path?: string): void {
+export function expectOk(r: SftpResponse, path?: SftpPath): void {
   if (r.type === FXP.STATUS && r.code === FX.OK) return;
   throw unexpected(r, path);
 }
 
-/** The error for a reply that is not what the request expects. */
-export function unexpected(r: SftpResponse, path?: string): Error {
-  if (r.type === FXP.STATUS) return new SftpError(r.code, r.message, path);
+/** A path for an error message (see {@link displayPath}). */
+function shownPath(p: SftpPath | undefined): string | undefined {
+  return p === undefined ? undefined : displayPath(p);
+}
+
+/** The error for a reply that is not what the request expects (`path` shown as by {@link displayPath}). */
+export function unexpected(r: SftpResponse, path?: SftpPath): Error {
+  if (r.type === FXP.STATUS) return new SftpError(r.code, r.message, shownPath(path));
   return new ProtocolError(`unexpected SFTP reply type ${r.type}`);
 }

@@ -179,14 +179,21 @@ export function encodeWriteHeader(b: Buffer, id: number, handle: Buffer, offset:
 
 /** SSH_FXP_DATA built in one allocation (server side). */
 export function buildData(id: number, data: Uint8Array): Buffer {
-  const len = 1 + 4 + 4 + data.length;
-  const b = Buffer.allocUnsafe(4 + len);
-  b.writeUInt32BE(len, 0);
-  b.writeUInt8(FXP.DATA, 4);
-  b.writeUInt32BE(id, 5);
-  b.writeUInt32BE(data.length, 9);
-  b.set(data, 13);
+  const b = Buffer.allocUnsafe(DATA_HEADER + data.length);
+  encodeDataHeader(b, id, data.length);
+  b.set(data, DATA_HEADER);
   return b;
+}
+
+/** Bytes of an SSH_FXP_DATA before its data: length, type, request id, data length. */
+export const DATA_HEADER = 13;
+
+/** Writes an SSH_FXP_DATA header for `dataLength` bytes at the start of `b` (the data follows it). */
+export function encodeDataHeader(b: Buffer, id: number, dataLength: number): void {
+  b.writeUInt32BE(DATA_HEADER - 4 + dataLength, 0);
+  b[4] = FXP.DATA;
+  b.writeUInt32BE(id, 5);
+  b.writeUInt32BE(dataLength, 9);
 }
 
 /** One entry of an SSH_FXP_NAME reply. */
@@ -232,8 +239,8 @@ export function joinRemote(dir: SftpPath, name: SftpPath): string | Buffer {
   if (typeof dir === 'string' && typeof name === 'string') {
     return dir === '' || dir.endsWith('/') ? `${dir}${name}` : `${dir}/${name}`;
   }
-  const d = typeof dir === 'string' ? Buffer.from(dir, 'utf8') : dir;
-  const n = typeof name === 'string' ? Buffer.from(name, 'utf8') : name;
+  const d = pathBytes(dir);
+  const n = pathBytes(name);
   const slash = d.length > 0 && d[d.length - 1] !== 0x2f;
   return Buffer.concat(slash ? [d, SLASH, n] : [d, n]);
 }
@@ -247,6 +254,11 @@ export function appendPath(p: string | Uint8Array, suffix: string): string | Buf
   return typeof p === 'string' ? `${p}${suffix}` : Buffer.concat([p, Buffer.from(suffix, 'utf8')]);
 }
 
+/** A path's bytes as sent (text as UTF-8), viewed as a Buffer. */
+export function pathBytes(p: SftpPath): Buffer {
+  return typeof p === 'string' ? Buffer.from(p, 'utf8') : Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+}
+
 /**
  * A path as text for messages (e.g. {@link SftpError.path}): a string as is; bytes decoded as
  * UTF-8 where valid, each byte that is not part of a valid UTF-8 sequence written as `\xNN`
@@ -254,7 +266,7 @@ export function appendPath(p: string | Uint8Array, suffix: string): string | Buf
  */
 export function displayPath(p: SftpPath): string {
   if (typeof p === 'string') return p;
-  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  const b = pathBytes(p);
   if (isUtf8(b)) return b.toString('utf8');
   let out = '';
   let i = 0;

@@ -6,7 +6,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import type { SftpClient } from './client.js';
 import type { SftpPath } from './codec.js';
-import { displayPath } from './codec.js';
+import { displayPath, pathBytes } from './codec.js';
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
 
@@ -30,17 +30,12 @@ export interface DirTransferResult {
 }
 
 /**
- * Whether a name from a remote listing is one plain path component: a server (hostile or broken)
- * could list '', '..', 'a/b' or a NUL, which joined to the local directory would land elsewhere.
+ * Whether a name from a remote listing (its text, or its raw bytes when not valid UTF-8) is one plain
+ * path component: a server (hostile or broken) could list '', '..', 'a/b' or a NUL, which joined to
+ * the local directory would land elsewhere.
  */
-function plainName(n: string): boolean {
-  return (
-    n !== '' && n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0') && !(sep === '\\' && n.includes('\\'))
-  );
-}
-
-/** As {@link plainName}, for a name's raw bytes (one that is not valid UTF-8). */
-function plainBytes(n: Buffer): boolean {
+function plainName(name: string | Buffer): boolean {
+  const n = pathBytes(name);
   if (n.length === 0 || (n.length <= 2 && n.every((c) => c === 0x2e))) return false;
   return !n.includes(0x2f) && !n.includes(0) && !(sep === '\\' && n.includes(0x5c));
 }
@@ -48,16 +43,14 @@ function plainBytes(n: Buffer): boolean {
 /** A path component from a listing: text, or the raw bytes of a name that is not valid UTF-8. */
 type Part = string | Buffer;
 
-const bytesOf = (p: string | Uint8Array): Uint8Array => (typeof p === 'string' ? Buffer.from(p, 'utf8') : p);
-
 /** `remoteDir` and `parts` joined with '/': a string unless some piece is bytes. */
 function remotePath(remoteDir: SftpPath, parts: readonly Part[]): SftpPath {
   if (parts.length === 0) return remoteDir;
   if (typeof remoteDir === 'string' && parts.every((p) => typeof p === 'string')) {
     return `${remoteDir}/${parts.join('/')}`;
   }
-  const out: Uint8Array[] = [bytesOf(remoteDir)];
-  for (const p of parts) out.push(SLASH, bytesOf(p));
+  const out: Uint8Array[] = [pathBytes(remoteDir)];
+  for (const p of parts) out.push(SLASH, pathBytes(p));
   return Buffer.concat(out);
 }
 const SLASH = Buffer.from('/');
@@ -67,7 +60,7 @@ function localPath(localDir: string, parts: readonly Part[]): string | Buffer {
   if (parts.every((p) => typeof p === 'string')) return join(localDir, ...(parts as string[]));
   const out: Uint8Array[] = [Buffer.from(normalize(localDir), 'utf8')];
   const sepBytes = Buffer.from(sep);
-  for (const p of parts) out.push(sepBytes, bytesOf(p));
+  for (const p of parts) out.push(sepBytes, pathBytes(p));
   return Buffer.concat(out);
 }
 
@@ -99,7 +92,7 @@ export async function downloadDir(
     const entries = await sftp.readdir(remotePath(remoteDir, parts));
     for (const e of entries) {
       const raw = e.filenameRaw;
-      if (raw ? !plainBytes(raw) : !plainName(e.filename)) continue;
+      if (!plainName(raw ?? e.filename)) continue;
       const shown = raw ? displayPath(raw) : e.filename;
       const p = rel ? `${rel}/${shown}` : shown;
       const sub = [...parts, raw ?? e.filename];

@@ -18,6 +18,7 @@ import { TRUSTED_READ_INTO } from './backend.js';
 import type { SftpName, SftpStatvfs } from './codec.js';
 import { FX, FXF } from './constants.js';
 import { SftpError } from './errors.js';
+import { readFully, writeFully } from './local-io.js';
 
 /** Settings of {@link LocalFsBackend}. */
 export interface LocalFsBackendOptions {
@@ -102,21 +103,11 @@ class LocalFile implements SftpBackendFile {
     const buf = Buffer.allocUnsafe(length);
     return buf.subarray(0, await this.readInto(buf, offset));
   }
-  async readInto(target: Buffer, offset: number): Promise<number> {
-    let got = 0;
-    while (got < target.length) {
-      const { bytesRead } = await this.fh.read(target, got, target.length - got, offset + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
-    }
-    return got;
+  readInto(target: Buffer, offset: number): Promise<number> {
+    return readFully(this.fh, target, 0, target.length, offset);
   }
-  async write(offset: number, data: Buffer): Promise<void> {
-    let done = 0;
-    while (done < data.length) {
-      const { bytesWritten } = await this.fh.write(data, done, data.length - done, offset + done);
-      done += bytesWritten;
-    }
+  write(offset: number, data: Buffer): Promise<void> {
+    return writeFully(this.fh, [data], offset);
   }
   async stat(): Promise<SftpAttrs> {
     return toAttrs(await this.fh.stat());

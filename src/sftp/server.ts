@@ -14,7 +14,9 @@ import type { SftpName } from './codec.js';
 import {
   buildData,
   buildPacket,
+  DATA_HEADER,
   decodeVersion,
+  encodeDataHeader,
   encodeLimits,
   encodeNames,
   encodeStatvfs,
@@ -92,8 +94,6 @@ export function serveSftp(stream: Duplex, backend: SftpBackend, opts: SftpServer
   return new SftpServerSession(stream, backend, opts).done;
 }
 
-/** Bytes before the data in a DATA reply: length, type, request id, data length. */
-const DATA_HEAD = 13;
 /**
  * DATA reply buffers (room for the largest READ) are reused once the channel has taken their bytes
  * (the transport encrypts straight from them, then lets go). One pool for the process, of at most
@@ -101,7 +101,12 @@ const DATA_HEAD = 13;
  */
 const spare: Buffer[] = [];
 const SPARE_MAX = 16;
-const SPARE_SIZE = DATA_HEAD + MAX_READ;
+const SPARE_SIZE = DATA_HEADER + MAX_READ;
+
+/** Returns a reply buffer to the pool (when it has room). */
+function recycle(buf: Buffer): void {
+  if (spare.length < SPARE_MAX) spare.push(buf);
+}
 
 class SftpServerSession {
   readonly done: Promise<void>;
@@ -180,11 +185,7 @@ class SftpServerSession {
           this.finish(true);
           return;
         }
-        const more = pooled
-          ? this.stream.write(reply, () => {
-              if (spare.length < SPARE_MAX) spare.push(pooled);
-            })
-          : this.stream.write(reply);
+        const more = pooled ? this.stream.write(reply, () => recycle(pooled)) : this.stream.write(reply);
         if (!more && !this.stream.destroyed) {
           await new Promise<void>((r) => {
             const done = () => {
@@ -248,6 +249,40 @@ class SftpServerSession {
         // a logging callback's failure is not the client's
       }
     }
+    return reply;
+  }
+
+  /**
+   * A READ answered through the backend's `readInto`, straight into the reply behind its header. The
+   * buffer is pooled only when the stream lets go of written chunks (a secsh Channel does; a generic
+   * Duplex may hand the very buffer to its reader), and only for secsh's own readInto: pooled buffers
+   * hold earlier replies' bytes, of any session, and it is trusted to report exactly what it filled.
+   * An untrusted readInto gets zeroed memory, so unfilled bytes it reports are zeros.
+   */
+  private async readIntoReply(file: SftpBackendFile, id: number, offset: number, len: number): Promise<Buffer> {
+    const readInto = file.readInto as NonNullable<SftpBackendFile['readInto']>;
+    const trusted = (file as { [TRUSTED_READ_INTO]?: boolean })[TRUSTED_READ_INTO] === true;
+    const pool = this.reuse && trusted;
+    const buf = pool
+      ? (spare.pop() ?? Buffer.allocUnsafe(SPARE_SIZE))
+      : trusted
+        ? Buffer.allocUnsafe(DATA_HEADER + len)
+        : Buffer.alloc(DATA_HEADER + len);
+    const n = Math.min(await readInto.call(file, buf.subarray(DATA_HEADER, DATA_HEADER + len), offset), len);
+    if (n === 0) {
+      if (pool) recycle(buf);
+      return this.status(id, FX.EOF);
+    }
+    encodeDataHeader(buf, id, n);
+    const reply = buf.subarray(0, DATA_HEADER + n);
+    if (2 * reply.length < buf.length) {
+      // Much shorter than its buffer (a small READ, or one cut short by the end of the file): sent
+      // as a copy. Replies may wait in the channel while the peer's window is closed, and each must
+      // cost about its own size, not a buffer made for the largest READ.
+      if (pool) recycle(buf);
+      return Buffer.from(reply);
+    }
+    if (pool) this.pooled = buf;
     return reply;
   }
 
@@ -349,41 +384,7 @@ class SftpServerSession {
         const len = Math.min(r.uint32(), MAX_READ);
         r.ensureEnd();
         if (offset > BigInt(Number.MAX_SAFE_INTEGER)) return this.status(id, FX.EOF);
-        if (f.file.readInto) {
-          // Read straight into the reply, behind room for its header. Its buffer is pooled only when
-          // the stream says it lets go of written chunks (a secsh Channel does; a generic Duplex
-          // may hand the very buffer to its reader), and only for secsh's own readInto: pooled
-          // buffers hold earlier replies' bytes, of any session, and it is trusted to report
-          // exactly what it filled.
-          const trusted = (f.file as { [TRUSTED_READ_INTO]?: boolean })[TRUSTED_READ_INTO] === true;
-          const pool = this.reuse && trusted;
-          // An untrusted readInto gets zeroed memory: unfilled bytes it reports are then zeros, never
-          // freed memory of earlier replies.
-          const buf = pool
-            ? (spare.pop() ?? Buffer.allocUnsafe(SPARE_SIZE))
-            : trusted
-              ? Buffer.allocUnsafe(DATA_HEAD + len)
-              : Buffer.alloc(DATA_HEAD + len);
-          const n = Math.min(await f.file.readInto(buf.subarray(DATA_HEAD, DATA_HEAD + len), Number(offset)), len);
-          if (n === 0) {
-            if (pool && spare.length < SPARE_MAX) spare.push(buf);
-            return this.status(id, FX.EOF);
-          }
-          buf.writeUInt32BE(DATA_HEAD - 4 + n, 0);
-          buf[4] = FXP.DATA;
-          buf.writeUInt32BE(id, 5);
-          buf.writeUInt32BE(n, 9);
-          const reply = buf.subarray(0, DATA_HEAD + n);
-          if (2 * reply.length < buf.length) {
-            // Much shorter than its buffer (a small READ, or one cut short by the end of the file):
-            // sent as a copy. Replies may wait in the channel while the peer's window is closed, and
-            // each must cost about its own size, not a buffer made for the largest READ.
-            if (pool && spare.length < SPARE_MAX) spare.push(buf);
-            return Buffer.from(reply);
-          }
-          if (pool) this.pooled = buf;
-          return reply;
-        }
+        if (f.file.readInto) return this.readIntoReply(f.file, id, Number(offset), len);
         const data = await f.file.read(Number(offset), len);
         if (data.length === 0) return this.status(id, FX.EOF);
         return buildData(id, data.length > len ? data.subarray(0, len) : data);

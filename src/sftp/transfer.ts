@@ -13,6 +13,7 @@ import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
 import type { SftpFileHandle } from './handle.js';
 import { Inflight } from './inflight.js';
+import { readFully, writeFully } from './local-io.js';
 
 /** Progress of a transfer. */
 export interface TransferProgress {
@@ -76,38 +77,11 @@ function checkAbort(signal: AbortSignal | undefined): void {
 
 async function readLocal(fh: FileHandle, offset: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
-  return buf.subarray(0, await readInto(fh, buf, 0, length, offset));
-}
-
-/** Reads up to `length` bytes at file `offset` into `buf` at `at`; fewer only at end of file. */
-async function readInto(fh: FileHandle, buf: Buffer, at: number, length: number, offset: number): Promise<number> {
-  let got = 0;
-  while (got < length) {
-    const { bytesRead } = await fh.read(buf, at + got, length - got, offset + got);
-    if (bytesRead === 0) break;
-    got += bytesRead;
-  }
-  return got;
+  return buf.subarray(0, await readFully(fh, buf, 0, length, offset));
 }
 
 /** Local file writes a download keeps in flight. */
 const LOCAL_WRITES = 8;
-
-/** Writes all of `parts` at `position` (one pwritev when the system takes it whole). */
-async function writeFully(fh: FileHandle, parts: Buffer[], position: number): Promise<void> {
-  let rest = parts;
-  let pos = position;
-  while (rest.length > 0) {
-    const { bytesWritten } = await fh.writev(rest, pos);
-    pos += bytesWritten;
-    let skip = bytesWritten;
-    let i = 0;
-    while (i < rest.length && skip >= (rest[i] as Buffer).length) skip -= (rest[i++] as Buffer).length;
-    rest = rest.slice(i);
-    if (skip > 0 && rest.length > 0) rest[0] = (rest[0] as Buffer).subarray(skip);
-    while (rest.length > 0 && (rest[0] as Buffer).length === 0) rest = rest.slice(1);
-  }
-}
 
 async function readRemoteExact(fh: SftpFileHandle, offset: number, length: number): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -215,8 +189,6 @@ export async function upload(
     const total = lst.size;
     const mode = opts.mode ?? lst.mode & 0o777;
     let start = 0;
-    /** What the remote file held when we opened it without truncating (resume). */
-    let remoteBefore = 0;
     if (opts.resume) {
       const have = await sftp.stat(target).then(
         (s) => s.size ?? 0,
@@ -224,15 +196,11 @@ export async function upload(
       );
       if (have > 0 && have <= total) {
         rfh = await sftp.open(target, 'r+');
-        remoteBefore = have;
         const n = Math.min(have, VERIFY_TAIL);
         const mine = await readLocal(lfh, have - n, n);
         const theirs = await readRemoteExact(rfh, have - n, n);
         if (mine.equals(theirs)) start = have;
-        else {
-          await rfh.truncate(0);
-          remoteBefore = 0;
-        }
+        else await rfh.truncate(0);
       }
     }
     rfh ??= await sftp.open(target, 'w', mode);
@@ -251,7 +219,7 @@ export async function upload(
       inflight.check();
       // The file is read straight into the WRITE packet, after room for its header.
       const packet = spare.pop() ?? Buffer.allocUnsafe(room + chunk);
-      const n = await readInto(lfh, packet, room, chunk, pos);
+      const n = await readFully(lfh, packet, room, chunk, pos);
       if (n === 0) break;
       inflight.add(h.writePrepared(packet, n, pos), () => {
         if (sftp.reusableRequests) spare.push(packet);
@@ -263,10 +231,9 @@ export async function upload(
     await inflight.settle();
     inflight.check();
     checkAbort(opts.signal);
-    // Only when the remote file still holds bytes past the end (the local file shrank meanwhile): a
-    // size change is not free everywhere (servers built on paramiko's example reopen the file "w+",
-    // emptying it).
-    if (pos < remoteBefore) await h.truncate(pos);
+    // No final size change: the remote file held `start` bytes (or none) and was written from there,
+    // so it ends at `pos` already. (A SETSTAT size is not free everywhere: servers built on
+    // paramiko's example reopen the file "w+" for it, emptying it.)
     if (opts.preserve) {
       await h.setstat({
         mode: lst.mode & 0o7777,
