@@ -3,6 +3,7 @@
  * yields bytes to send. Keys are swapped by the transport at NEWKEYS.
  */
 import { randomFillSync } from 'node:crypto';
+import { createOpener, createSealer } from '../crypto/cipher.js';
 import type { PacketOpener, PacketSealer } from '../crypto/types.js';
 import { ProtocolError } from '../errors.js';
 
@@ -88,27 +89,10 @@ class ChunkQueue {
   }
 }
 
-const NONE_SEALER: PacketSealer = {
-  blockSize: 8,
-  macLength: 0,
-  lengthExcludedFromPadding: false,
-  seal: (_seq, packet) => packet,
-};
-
-const NONE_OPENER: PacketOpener = {
-  headerLength: 4,
-  macLength: 0,
-  blockSize: 8,
-  lengthExcludedFromPadding: false,
-  packetLength: (_seq, header) => header.readUInt32BE(0),
-  // A copy: the input may be a reused read buffer (see SlabInput), and payloads are kept (KEXINIT).
-  open: (_seq, data) => Buffer.from(data.subarray(4)),
-};
-
 /** Decoder for incoming packets. */
 export class PacketDecoder {
   private readonly queue = new ChunkQueue();
-  private opener: PacketOpener = NONE_OPENER;
+  private opener: PacketOpener = createOpener(null);
   private pendingLength = -1;
   /** Sequence number of the next packet (uint32, wraps). */
   seq = 0;
@@ -181,7 +165,7 @@ class PaddingSource {
 
 /** Encoder for outgoing packets. */
 export class PacketEncoder {
-  private sealer: PacketSealer = NONE_SEALER;
+  private sealer: PacketSealer = createSealer(null);
   private readonly padding = new PaddingSource();
   seq = 0;
   packets = 0;

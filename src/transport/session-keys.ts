@@ -3,6 +3,7 @@
  * directions (as the sealer/opener inputs), the byte limit for the next rekey, and the EXT_INFO
  * codec (RFC 8308) the transport sends and reads around it.
  */
+import { DEFAULT_ALGORITHMS } from '../crypto/algorithms.js';
 import { cipherInfo, macInfo } from '../crypto/cipher.js';
 import { deriveKey } from '../crypto/kex.js';
 import type { DirectionKeys, HashName } from '../crypto/types.js';
@@ -62,15 +63,8 @@ export function rekeyByteLimit(keys: SessionKeys, callerLimit: number | undefine
   return Math.min(...limits);
 }
 
-/** Signature algorithms a server announces in server-sig-algs when not told otherwise. */
-export const DEFAULT_SERVER_SIG_ALGS: readonly string[] = [
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-];
+/** Signature algorithms a server announces in server-sig-algs when not told otherwise: the default host key list. */
+export const DEFAULT_SERVER_SIG_ALGS: readonly string[] = Object.freeze([...DEFAULT_ALGORITHMS.hostKey]);
 
 /** SSH_MSG_EXT_INFO with server-sig-algs. */
 export function encodeServerSigAlgs(algs: readonly string[]): Buffer {

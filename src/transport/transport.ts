@@ -184,7 +184,7 @@ export class Transport extends EventEmitter {
    */
   send(payload: Buffer): boolean {
     if (this.closed) return false;
-    if (this.kex?.ours && !this.kex.newKeysSent) {
+    if (this.holding) {
       this.held.push(payload);
       this.needDrain = true;
       return false;
@@ -198,7 +198,7 @@ export class Transport extends EventEmitter {
    */
   sendParts(head: Buffer, body: Buffer): boolean {
     if (this.closed) return false;
-    if ((this.kex?.ours && !this.kex.newKeysSent) || this.compressor) return this.send(Buffer.concat([head, body]));
+    if (this.holding || this.compressor) return this.send(Buffer.concat([head, body]));
     const n = head.length + body.length;
     if (n > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
     let ok = true;
@@ -243,6 +243,11 @@ export class Transport extends EventEmitter {
 
   // ---- output ----
 
+  /** Upper-layer payloads are held: our KEXINIT is out and our NEWKEYS not yet (they go under the new keys). */
+  private get holding(): boolean {
+    return this.kex?.ours !== undefined && !this.kex.newKeysSent;
+  }
+
   private writeRaw(buf: Buffer): boolean {
     if (!this.corked) {
       this.corked = true;
@@ -275,7 +280,7 @@ export class Transport extends EventEmitter {
   }
 
   private onStreamDrain(): void {
-    if (this.needDrain && !(this.kex?.ours && !this.kex.newKeysSent)) {
+    if (this.needDrain && !this.holding) {
       this.needDrain = false;
       this.emit('drain');
     }
