@@ -8,7 +8,7 @@
 import { debuglog } from 'node:util';
 import type { DisconnectReasonCode } from '../errors.js';
 import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
-import { Certificate, PublicKey } from '../keys/index.js';
+import { Certificate, PublicKey, plainSignatureAlgorithm } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { SessionPermissions } from './cert-options.js';
@@ -148,7 +148,6 @@ export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
 
 const SERVICE = 'ssh-connection';
 const debug = debuglog('secsh');
-const CERT_SUFFIX = '-cert-v01@openssh.com';
 const MAX_USERNAME = 256;
 const MAX_KEY_BLOB = 16 * 1024;
 const MAX_SIGNATURE = 16 * 1024;
@@ -265,7 +264,7 @@ export async function authenticateServer(
       let key: PublicKey | undefined;
       let certificate: Certificate | undefined;
       // A certificate algorithm (PROTOCOL.certkeys) is signed with the plain one: rsa-sha2-512-cert-v01@… → rsa-sha2-512.
-      const sigAlg = alg.endsWith(CERT_SUFFIX) ? alg.slice(0, -CERT_SUFFIX.length) : alg;
+      const sigAlg = plainSignatureAlgorithm(alg);
       try {
         if (sigAlg !== alg) {
           const cas = o.trustedUserCAKeys ?? [];
@@ -288,10 +287,7 @@ export async function authenticateServer(
         certificate = undefined;
       }
       const usable =
-        key !== undefined &&
-        pkAlgs.includes(sigAlg) &&
-        key.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm) &&
-        (certificate === undefined || certificate.certType === `${key.type}${CERT_SUFFIX}`);
+        key !== undefined && pkAlgs.includes(sigAlg) && key.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm);
       const certField = certificate ? { certificate } : {};
       if (key && usable && !sig) {
         decision = await o.authenticate({

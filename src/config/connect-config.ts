@@ -3,7 +3,7 @@
  * algorithm lists secsh supports, timeouts, keepalive, auth methods and the host key policy.
  */
 import { readFile } from 'node:fs/promises';
-import { type AlgorithmKind, CERTIFICATE_HOST_KEY_ALGORITHMS, supportedAlgorithms } from '../crypto/algorithms.js';
+import { type AlgorithmKind, nameableAlgorithms } from '../crypto/algorithms.js';
 import { InvalidArgumentError, KeyError, KeyPassphraseError } from '../errors.js';
 import {
   type Certificate,
@@ -60,8 +60,7 @@ export function supportedAlgorithmOption(kind: AlgorithmKind, value: string | un
   if (value === undefined) return undefined;
   const prefix = /^[+\-^]/.test(value) ? (value[0] as string) : '';
   if (prefix === '-') return value;
-  const supported = supportedAlgorithms(kind);
-  if (kind === 'hostKey') supported.push(...CERTIFICATE_HOST_KEY_ALGORITHMS);
+  const supported = nameableAlgorithms(kind);
   const names = value
     .slice(prefix.length)
     .split(',')

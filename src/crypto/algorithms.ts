@@ -94,7 +94,7 @@ function splitNames(v: AlgorithmOption): string[] {
 }
 
 /** The names an option may mention for `kind`: the supported ones, and for host keys the certificate ones. */
-function nameableAlgorithms(kind: AlgorithmKind): string[] {
+export function nameableAlgorithms(kind: AlgorithmKind): string[] {
   const names = supportedAlgorithms(kind);
   if (kind === 'hostKey') for (const c of CERTIFICATE_HOST_KEY_ALGORITHMS) if (!names.includes(c)) names.push(c);
   return names;

@@ -8,19 +8,15 @@
 
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
-import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import { bigintToUnsigned } from '../wire/index.js';
 import { bitLength } from './dh-groups.js';
-import { encodeSharedSecret } from './kex-ecdh.js';
+import { encodeSharedSecret, kexFailed } from './kex-ecdh.js';
 import type { DhGroup, KexKeyPair } from './types.js';
 
 /** Smallest and largest prime (bits) a keypair may be built for. */
 export const DH_MIN_BITS = 1024;
 export const DH_MAX_BITS = 8192;
-
-function kexFailed(message: string, cause?: unknown): ProtocolError {
-  return new ProtocolError(message, DisconnectReason.KEY_EXCHANGE_FAILED, cause === undefined ? undefined : { cause });
-}
 
 /** Security strength in bits of a prime of `bits` bits (NIST SP 800-57 Part 1, Table 2, interpolated). */
 function securityStrength(bits: number): number {

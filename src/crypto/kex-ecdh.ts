@@ -9,7 +9,8 @@ import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors
 import { SshWriter, unsignedToMpint } from '../wire/index.js';
 import type { KexKeyPair } from './types.js';
 
-function kexFailed(message: string, cause?: unknown): ProtocolError {
+/** A KEY_EXCHANGE_FAILED ProtocolError (for the key exchange methods). */
+export function kexFailed(message: string, cause?: unknown): ProtocolError {
   return new ProtocolError(message, DisconnectReason.KEY_EXCHANGE_FAILED, cause === undefined ? undefined : { cause });
 }
 
@@ -70,11 +71,11 @@ function x25519Shared(privateKey: KeyObject, peerPublic: Buffer): Buffer {
 }
 
 function x25519Pair(privateKey: KeyObject): KexKeyPair {
-  const publicValue = x25519PublicRaw(createPublicKey(privateKey));
+  const raw = x25519RawPair(privateKey);
   return {
-    publicValue,
+    publicValue: raw.publicValue,
     agree(peerPublic: Buffer): Buffer {
-      const secret = x25519Shared(privateKey, peerPublic);
+      const secret = raw.shared(peerPublic);
       // RFC 8731 §3: the 32 output bytes are read as a big-endian unsigned number.
       const k = encodeSharedSecret(secret);
       secret.fill(0);
@@ -98,7 +99,12 @@ export interface X25519RawKeyPair {
 
 /** A fresh X25519 keypair giving raw secrets; `scalar` (32 bytes) fixes the private key, for tests. */
 export function x25519RawKeyPair(scalar?: Uint8Array): X25519RawKeyPair {
-  const privateKey = scalar === undefined ? generateKeyPairSync('x25519').privateKey : x25519PrivateFromScalar(scalar);
+  return x25519RawPair(
+    scalar === undefined ? generateKeyPairSync('x25519').privateKey : x25519PrivateFromScalar(scalar),
+  );
+}
+
+function x25519RawPair(privateKey: KeyObject): X25519RawKeyPair {
   return {
     publicValue: x25519PublicRaw(createPublicKey(privateKey)),
     shared: (peerPublic: Buffer) => x25519Shared(privateKey, peerPublic),

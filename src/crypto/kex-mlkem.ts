@@ -10,8 +10,8 @@
 
 import { createHash, randomBytes } from 'node:crypto';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
-import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors.js';
-import { x25519RawKeyPair } from './kex-ecdh.js';
+import { InvalidArgumentError } from '../errors.js';
+import { kexFailed, x25519RawKeyPair } from './kex-ecdh.js';
 import type { KemResponse, KexKeyPair } from './types.js';
 
 /** ML-KEM-768 encapsulation (public) key length. */
@@ -26,10 +26,6 @@ export const MLKEM768X25519_SERVER_LENGTH = MLKEM768_CIPHERTEXT_LENGTH + X25519_
 
 const KEYGEN_SEED_LENGTH = 64;
 const ENCAPS_RANDOM_LENGTH = 32;
-
-function kexFailed(message: string, cause?: unknown): ProtocolError {
-  return new ProtocolError(message, DisconnectReason.KEY_EXCHANGE_FAILED, cause === undefined ? undefined : { cause });
-}
 
 /** K = SHA-256(K_pq || K_cl) as an SSH string (uint32 32 || 32 bytes). */
 function hybridSecret(kPq: Uint8Array, kCl: Uint8Array): Buffer {

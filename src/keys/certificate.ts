@@ -46,6 +46,14 @@ export function certificateAlgorithmFor(alg: SignatureAlgorithm): string {
   return `${alg}${SUFFIX}`;
 }
 
+/**
+ * The signature algorithm a public key algorithm signs with: for a certificate algorithm the plain one
+ * (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`, PROTOCOL.certkeys), otherwise `alg` itself.
+ */
+export function plainSignatureAlgorithm(alg: string): string {
+  return alg.endsWith(SUFFIX) ? alg.slice(0, -SUFFIX.length) : alg;
+}
+
 /** Options (critical options or extensions) as name → value; flags have the value `''`. */
 export type CertificateOptions = ReadonlyMap<string, string>;
 

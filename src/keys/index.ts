@@ -25,6 +25,7 @@ export {
   issueCertificate,
   KNOWN_CRITICAL_OPTIONS,
   parseCertificate,
+  plainSignatureAlgorithm,
 } from './certificate.js';
 export {
   type ReadPrivateKeyFileOptions,

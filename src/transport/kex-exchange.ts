@@ -8,7 +8,7 @@ import { chooseGexGroup, hashParts, kexInfo, validateGexGroup } from '../crypto/
 import type { DhGroup, KexInfo, KexKeyPair } from '../crypto/types.js';
 import { DisconnectReason, HostKeyError, ProtocolError } from '../errors.js';
 import type { PrivateKey } from '../keys/index.js';
-import { Certificate, PublicKey } from '../keys/index.js';
+import { Certificate, PublicKey, plainSignatureAlgorithm } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { bigintToUnsigned, MSG, mpintToBigint, SshReader, SshWriter } from '../wire/index.js';
 
@@ -31,8 +31,6 @@ export interface KexResult {
   /** Client only: the host certificate, when a `*-cert-v01@openssh.com` algorithm was negotiated (not yet verified against a CA). */
   hostCertificate?: Certificate;
 }
-
-const CERT_SUFFIX = '-cert-v01@openssh.com';
 
 /** GEX sizes a client asks for. */
 export interface GexSizes {
@@ -134,8 +132,8 @@ export class ClientKex {
       w.raw(k);
       const h = hashParts(this.info.hash, [w.toBuffer()]);
       // A certificate algorithm signs H with the plain one (rsa-sha2-512-cert-v01@openssh.com → rsa-sha2-512).
-      const isCert = this.hostKeyAlgorithm.endsWith(CERT_SUFFIX);
-      const sigAlg = isCert ? this.hostKeyAlgorithm.slice(0, -CERT_SUFFIX.length) : this.hostKeyAlgorithm;
+      const sigAlg = plainSignatureAlgorithm(this.hostKeyAlgorithm);
+      const isCert = sigAlg !== this.hostKeyAlgorithm;
       let hostKey: PublicKey;
       let hostCertificate: Certificate | undefined;
       try {
@@ -148,10 +146,8 @@ export class ClientKex {
       } catch (e) {
         throw new HostKeyError(`server host key could not be parsed: ${(e as Error).message}`);
       }
-      if (
-        !hostKey.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm) ||
-        (hostCertificate && hostCertificate.certType !== `${hostKey.type}${CERT_SUFFIX}`)
-      ) {
+      // (A certificate's key is of its own type: Certificate.fromBlob derives one from the other.)
+      if (!hostKey.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm)) {
         throw new HostKeyError(
           `server sent a ${hostCertificate?.certType ?? hostKey.type} host key for algorithm ${this.hostKeyAlgorithm}`,
           hostKey.fingerprint(),
@@ -251,11 +247,6 @@ export class ServerKex {
   }
 }
 
-/** The plain signature algorithm a host key algorithm signs with (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`). */
-function plainAlgorithm(alg: string): string {
-  return alg.endsWith(CERT_SUFFIX) ? alg.slice(0, -CERT_SUFFIX.length) : alg;
-}
-
 /** What a server signs the exchange hash with for one negotiated host key algorithm. */
 export interface ServerHostKeyChoice {
   key: PrivateKey;
@@ -275,13 +266,13 @@ export function selectServerHostKey(
   keys: readonly PrivateKey[],
   certificates: readonly Certificate[] = [],
 ): ServerHostKeyChoice | undefined {
-  const sigAlg = plainAlgorithm(alg) as SignatureAlgorithm;
+  const sigAlg = plainSignatureAlgorithm(alg) as SignatureAlgorithm;
   if (sigAlg === alg) {
     const key = keys.find((k) => k.publicKey.signatureAlgorithms.includes(sigAlg));
     return key ? { key, signatureAlgorithm: sigAlg, blob: key.publicKey.blob } : undefined;
   }
   for (const cert of certificates) {
-    if (cert.type !== 'host' || cert.certType !== `${cert.publicKey.type}${CERT_SUFFIX}`) continue;
+    if (cert.type !== 'host') continue;
     if (!cert.publicKey.signatureAlgorithms.includes(sigAlg)) continue;
     const key = keys.find((k) => k.publicKey.equals(cert.publicKey));
     if (key) return { key, signatureAlgorithm: sigAlg, blob: cert.blob };
