@@ -195,12 +195,18 @@ export class Client extends EventEmitter {
         throw e;
       }
     }
+    // A ProxyCommand's stdin/stdout is the connection's stream, as a caller's `sock` is.
+    let sock = eff.sock;
+    if (proxyCommand !== undefined) {
+      const proxy = new ProxyCommandStream(proxyCommand);
+      opts.logger?.debug?.(`secsh: proxy command started (pid ${proxy.pid ?? 'none'})`);
+      sock = proxy;
+    }
     return Client.open(
-      { ...eff, username: eff.username },
+      { ...eff, username: eff.username, ...(sock ? { sock } : {}) },
       signers,
       algorithms,
       makeHostVerifier(opts, knownHostsCheck),
-      proxyCommand,
     );
   }
 
@@ -254,17 +260,13 @@ export class Client extends EventEmitter {
     signers: Signer[],
     algorithms: AlgorithmLists,
     verifyHostKey: (key: PublicKey, certificate?: Certificate) => Promise<void>,
-    proxyCommand?: string,
   ): Promise<Client> {
     const log = opts.logger;
 
-    const proxy = !opts.sock && proxyCommand !== undefined ? new ProxyCommandStream(proxyCommand) : undefined;
-    if (proxy) log?.debug?.(`secsh: proxy command started (pid ${proxy.pid ?? 'none'})`);
     // Our own socket reads into one reused buffer (no allocation per read, packets never joined).
-    const input = opts.sock || proxy ? undefined : new SlabInput();
+    const input = opts.sock ? undefined : new SlabInput();
     const stream: Duplex =
       opts.sock ??
-      proxy ??
       netConnect({
         host: opts.host as string,
         port: opts.port ?? 22,
@@ -323,7 +325,7 @@ export class Client extends EventEmitter {
     });
     guard.catch(() => {});
     try {
-      if (!opts.sock && !proxy) {
+      if (!opts.sock) {
         const sock = stream as Socket;
         await Promise.race([
           new Promise<void>((resolve, reject) => {

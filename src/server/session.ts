@@ -218,29 +218,28 @@ export class Session extends EventEmitter {
       case 'subsystem': {
         // A forced command turns every request into an exec of that command, as sshd does.
         const forced = this.forceCommand;
-        const type = forced === undefined ? d.type : 'exec';
-        if (this.started || this.listenerCount(type) === 0) {
+        const started: NonNullable<Session['started']> =
+          forced !== undefined
+            ? { type: 'exec', command: forced }
+            : d.type === 'exec'
+              ? { type: 'exec', command: d.command }
+              : d.type === 'subsystem'
+                ? { type: 'subsystem', name: d.name }
+                : { type: 'shell' };
+        if (this.started || this.listenerCount(started.type) === 0) {
           ev.reject();
           return;
         }
         const original = d.type === 'exec' ? d.command : d.type === 'subsystem' ? d.name : '';
-        const started =
-          forced !== undefined
-            ? { type, command: forced }
-            : d.type === 'exec'
-              ? { type: d.type, command: d.command }
-              : d.type === 'subsystem'
-                ? { type: d.type, name: d.name }
-                : { type: d.type };
         let settled = false;
+        const { type: _type, ...fields } = started;
         const req = {
-          ...(forced !== undefined ? { command: forced, originalCommand: original } : {}),
-          ...(forced === undefined && d.type === 'exec' ? { command: d.command } : {}),
-          ...(forced === undefined && d.type === 'subsystem' ? { name: d.name } : {}),
+          ...fields,
+          ...(forced !== undefined ? { originalCommand: original } : {}),
           accept: () => {
             if (settled || this.started) return;
             settled = true;
-            this.started = started as Session['started'];
+            this.started = started;
             ev.accept();
           },
           reject: () => {
@@ -249,7 +248,7 @@ export class Session extends EventEmitter {
             ev.reject();
           },
         };
-        this.emit(type, req);
+        this.emit(started.type, req);
         return;
       }
       case 'window-change': {
