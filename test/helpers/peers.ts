@@ -17,9 +17,10 @@ export type PeerName =
   | 'ssh-add'
   | 'asyncssh'
   | 'paramiko'
+  | 'twisted'
   | 'openssh10-ssh';
 
-/** The Python that has asyncssh and paramiko (Debian's, not a pyenv one). */
+/** The Python that has asyncssh, paramiko and Twisted Conch (Debian's, not a pyenv one). */
 export const PYTHON = '/usr/bin/python3';
 
 const BINARIES: Record<string, string[]> = {
@@ -66,10 +67,11 @@ export function hasPeer(name: PeerName): boolean {
   const known = cache.get(name);
   if (known !== undefined) return known;
   let ok: boolean;
-  if (name === 'asyncssh' || name === 'paramiko') {
+  if (name === 'asyncssh' || name === 'paramiko' || name === 'twisted') {
+    const mod = name === 'twisted' ? 'twisted.conch.ssh.transport' : name;
     ok =
       executable(PYTHON) &&
-      spawnSync(PYTHON, ['-W', 'ignore', '-c', `import ${name}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
+      spawnSync(PYTHON, ['-W', 'ignore', '-c', `import ${mod}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
   } else if (name === 'openssh10-ssh') {
     const path = openssh10Path();
     ok =
@@ -93,7 +95,7 @@ export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
   const msg = `interop peer(s) missing: ${missing.join(', ')}`;
   if (process.env.CI === 'true') {
     throw new Error(
-      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko; ` +
+      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko python3-twisted; ` +
         'run scripts/fetch-openssh10.sh for openssh10-ssh)',
     );
   }
