@@ -18,7 +18,14 @@ export type PeerName =
   | 'asyncssh'
   | 'paramiko'
   | 'twisted'
-  | 'openssh10-ssh';
+  | 'openssh10-ssh'
+  | 'dropbear'
+  | 'dbclient'
+  | 'plink'
+  | 'psftp'
+  | 'pscp'
+  | 'libssh'
+  | 'tinysshd';
 
 /** The Python that has asyncssh, paramiko and Twisted Conch (Debian's, not a pyenv one). */
 export const PYTHON = '/usr/bin/python3';
@@ -29,6 +36,23 @@ const BINARIES: Record<string, string[]> = {
   'ssh-keygen': ['/usr/bin/ssh-keygen'],
   'ssh-agent': ['/usr/bin/ssh-agent'],
   'ssh-add': ['/usr/bin/ssh-add'],
+  // native peers: every binary the helper needs must be present
+  dropbear: ['/usr/sbin/dropbear'],
+  dbclient: ['/usr/bin/dbclient'],
+  plink: ['/usr/bin/plink'],
+  psftp: ['/usr/bin/psftp'],
+  pscp: ['/usr/bin/pscp'],
+  tinysshd: ['/usr/sbin/tinysshd'],
+};
+
+/** Further binaries a peer needs besides its own (all must be executable). */
+const ALSO_NEEDS: Record<string, string[]> = {
+  dropbear: ['/usr/bin/dropbearkey', '/usr/bin/dropbearconvert'],
+  dbclient: ['/usr/bin/dropbearconvert'],
+  plink: ['/usr/bin/puttygen'],
+  psftp: ['/usr/bin/puttygen'],
+  pscp: ['/usr/bin/puttygen'],
+  tinysshd: ['/usr/sbin/tinysshd-makekey'],
 };
 
 /**
@@ -77,8 +101,13 @@ export function hasPeer(name: PeerName): boolean {
     ok =
       executable(path) &&
       /^OpenSSH_10/.test(spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 20_000 }).stderr ?? '');
+  } else if (name === 'libssh') {
+    // the helper builds its C peers with gcc against libssh-dev
+    ok =
+      executable('/usr/bin/gcc') &&
+      spawnSync('pkg-config', ['--exists', 'libssh'], { stdio: 'ignore', timeout: 20_000 }).status === 0;
   } else {
-    ok = (BINARIES[name] ?? []).some(executable);
+    ok = (BINARIES[name] ?? []).some(executable) && (ALSO_NEEDS[name] ?? []).every(executable);
   }
   cache.set(name, ok);
   return ok;
