@@ -124,7 +124,8 @@ export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
   const msg = `interop peer(s) missing: ${missing.join(', ')}`;
   if (process.env.CI === 'true') {
     throw new Error(
-      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko python3-twisted; ` +
+      `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko python3-twisted ` +
+        'dropbear-bin putty-tools libssh-dev gcc pkg-config tinysshd; ' +
         'run scripts/fetch-openssh10.sh for openssh10-ssh)',
     );
   }
