@@ -196,6 +196,7 @@ class ClassicOpener implements PacketOpener {
   readonly macLength: number;
   readonly blockSize: number;
   readonly lengthExcludedFromPadding = false;
+  readonly discardCorrupt: boolean;
   /** The decrypted first block of the packet in progress, and its sequence number. */
   private first: Buffer | undefined;
   private firstSeq = -1;
@@ -207,6 +208,12 @@ class ClassicOpener implements PacketOpener {
     this.headerLength = info.blockSize;
     this.blockSize = info.blockSize;
     this.macLength = mac.length;
+    this.discardCorrupt = info.name.endsWith('-cbc');
+  }
+
+  discard(seq: number, data: Buffer): void {
+    this.decipher.update(data);
+    this.mac.compute(seq, data);
   }
 
   packetLength(seq: number, header: Buffer): number {

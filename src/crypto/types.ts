@@ -53,6 +53,18 @@ export interface PacketOpener {
   readonly blockSize: number;
   readonly lengthExcludedFromPadding: boolean;
   /**
+   * True for CBC in classic MAC mode, where packet_length is decrypted from blocks a man in the middle
+   * can choose (the plaintext-recovery attack of Albrecht, Paterson and Watson, 2009): the decoder then
+   * reads a corrupt packet on to a fixed size before failing, so neither the error nor the number of
+   * bytes read before it tells whether the length decrypted to something valid.
+   */
+  readonly discardCorrupt?: boolean;
+  /**
+   * With {@link discardCorrupt}: does with bytes read past a corrupt packet the work a packet of that
+   * size costs (decrypt and MAC), so the time to fail does not depend on the length either.
+   */
+  discard?(seq: number, data: Buffer): void;
+  /**
    * Returns packet_length from the first `headerLength` bytes. May decrypt and remember them;
    * the next `open` call is for the same packet.
    */

@@ -5,7 +5,7 @@
 import { randomFillSync } from 'node:crypto';
 import { createOpener, createSealer } from '../crypto/cipher.js';
 import type { PacketOpener, PacketSealer } from '../crypto/types.js';
-import { ProtocolError } from '../errors.js';
+import { MacError, ProtocolError } from '../errors.js';
 
 /** RFC 4253 requires 35000; OpenSSH accepts 256 KiB. This is the limit on packet_length. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
@@ -89,11 +89,19 @@ class ChunkQueue {
   }
 }
 
+/**
+ * What a corrupt packet under keys is called, whatever was wrong with it (a length out of range or
+ * misaligned, a bad MAC or tag): one error and one DISCONNECT text, so the reply does not say which.
+ */
+const CORRUPT = 'packet corrupt (bad length or MAC)';
+
 /** Decoder for incoming packets. */
 export class PacketDecoder {
   private readonly queue = new ChunkQueue();
   private opener: PacketOpener = createOpener(null);
   private pendingLength = -1;
+  /** Bytes of a corrupt packet still to read before failing (see PacketOpener.discardCorrupt), or -1. */
+  private discardLeft = -1;
   /** Sequence number of the next packet (uint32, wraps). */
   seq = 0;
   /** Packets and bytes received under the current keys. */
@@ -115,23 +123,35 @@ export class PacketDecoder {
     return this.queue.detach(region);
   }
 
-  /** Decodes the next whole packet, or returns undefined when more bytes are needed. */
+  /**
+   * Decodes the next whole packet, or returns undefined when more bytes are needed. Before keys are in
+   * place a malformed length is a ProtocolError that says what was wrong; under keys every corrupt
+   * packet is the same MacError, after reading exactly 4 + MAX_PACKET_LENGTH + MAC bytes from its
+   * start when the opener asks for that (CBC), as OpenSSH does.
+   */
   next(): Buffer | undefined {
+    if (this.discardLeft >= 0) return this.discarding();
     const o = this.opener;
     if (this.pendingLength < 0) {
       if (this.queue.length < o.headerLength) return undefined;
       const len = o.packetLength(this.seq, this.queue.peek(o.headerLength));
-      if (len > MAX_PACKET_LENGTH) throw new ProtocolError(`packet length ${len} exceeds limit ${MAX_PACKET_LENGTH}`);
-      if (len < 5) throw new ProtocolError(`packet length ${len} is too small`);
+      if (len > MAX_PACKET_LENGTH) return this.corrupt(`packet length ${len} exceeds limit ${MAX_PACKET_LENGTH}`, 0);
+      if (len < 5) return this.corrupt(`packet length ${len} is too small`, 0);
       const aligned = o.lengthExcludedFromPadding ? len : len + 4;
       if (aligned % o.blockSize !== 0)
-        throw new ProtocolError(`packet length ${len} is not a multiple of the cipher block size`);
+        return this.corrupt(`packet length ${len} is not a multiple of the cipher block size`, 0);
       this.pendingLength = len;
     }
     const total = 4 + this.pendingLength + o.macLength;
     if (this.queue.length < total) return undefined;
     const data = this.queue.take(total);
-    const plain = o.open(this.seq, data);
+    let plain: Buffer;
+    try {
+      plain = o.open(this.seq, data);
+    } catch (e) {
+      if (e instanceof MacError) return this.corrupt(e.message, total);
+      throw e;
+    }
     const len = this.pendingLength;
     this.pendingLength = -1;
     this.seq = (this.seq + 1) % 0x100000000;
@@ -140,6 +160,29 @@ export class PacketDecoder {
     const pad = plain[0] as number;
     if (pad < 4 || pad > len - 2) throw new ProtocolError(`invalid padding length ${pad}`);
     return plain.subarray(1, len - pad);
+  }
+
+  /** A corrupt packet, `consumed` bytes of which were taken from the queue. */
+  private corrupt(detail: string, consumed: number): undefined {
+    const o = this.opener;
+    // No MAC: the clear state before the first NEWKEYS, where saying what was wrong helps and hides nothing.
+    if (o.macLength === 0) throw new ProtocolError(detail);
+    if (!o.discardCorrupt) throw new MacError(CORRUPT);
+    this.pendingLength = -1;
+    this.discardLeft = 4 + MAX_PACKET_LENGTH + o.macLength - consumed;
+    return this.discarding();
+  }
+
+  /** Drops input towards the discard limit; fails once it is reached. */
+  private discarding(): undefined {
+    const n = Math.min(this.queue.length, this.discardLeft);
+    if (n > 0) {
+      const dropped = this.queue.take(n);
+      this.opener.discard?.(this.seq, dropped);
+      this.discardLeft -= n;
+    }
+    if (this.discardLeft === 0) throw new MacError(CORRUPT);
+    return undefined;
   }
 }
 

@@ -175,3 +175,57 @@ test('packet codec: a length field of 2^32-1 (or just over the limit) allocates 
     }
   }
 });
+
+test('packet codec: under keys every flipped bit is the same MacError; a CBC opener fails exactly 4 + MAX_PACKET_LENGTH + MAC bytes after the corrupt packet started', () => {
+  for (const mode of MODES) {
+    const keys = keysOf(mode);
+    if (keys === null) continue;
+    const cbcClassic = mode.cipher.endsWith('-cbc') && !macInfo(mode.mac)?.etm;
+    const packet = encodeStream(keys, [Buffer.alloc(40, 94)]);
+    const limit = 4 + MAX_PACKET_LENGTH + createOpener(keys).macLength;
+    const messages = new Set<string>();
+    fuzz(
+      `packet-codec bit flip ${name(mode)}`,
+      fc.tuple(fc.nat({ max: packet.length * 8 - 1 }), fc.array(fc.integer({ min: 1, max: 70_000 }), { maxLength: 5 })),
+      ([bit, chunks]) => {
+        const bad = Buffer.from(packet);
+        bad[bit >> 3] = (bad[bit >> 3] as number) ^ (1 << (bit & 7));
+        const d = new PacketDecoder();
+        d.setOpener(createOpener(keys));
+        // The tampered packet, then junk (what a live peer goes on sending) in pieces, up to the limit.
+        const stream = Buffer.concat([bad, Buffer.alloc(limit + 64 - bad.length, 0x41)]);
+        let fed = 0;
+        let failedAt = -1;
+        const sizes = [...chunks, stream.length];
+        for (const size of sizes) {
+          const piece = stream.subarray(fed, Math.min(stream.length, fed + size));
+          if (piece.length === 0) break;
+          d.push(piece);
+          fed += piece.length;
+          try {
+            assert.equal(d.next(), undefined, 'a corrupt packet was delivered');
+          } catch (e) {
+            assert.ok(e instanceof MacError, `${String(e)} (bit ${bit})`);
+            messages.add(e.message);
+            failedAt = fed;
+            break;
+          }
+        }
+        assert.ok(failedAt > 0, `no error after ${fed} bytes (bit ${bit})`);
+        if (cbcClassic) {
+          // It failed in the piece that brought the total to the limit, never before.
+          assert.ok(
+            failedAt >= limit && failedAt - limit < Math.max(...sizes),
+            `failed at ${failedAt}, limit ${limit}`,
+          );
+        }
+      },
+      { numRuns: runs(60, 20), allowed: () => false, maxAlloc: () => 2 * limit },
+    );
+    assert.equal(
+      messages.size,
+      1,
+      `${name(mode)}: one error text for every position, got ${[...messages].join(' | ')}`,
+    );
+  }
+});
