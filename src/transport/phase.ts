@@ -25,20 +25,33 @@ export type Verdict =
   | 'fatal';
 
 /**
- * Decides what to do with message `n` from a peer of role `peer` in `phase`. `inKex` is true
- * between the peer's KEXINIT and its NEWKEYS during a re-exchange (only transport and KEX messages
- * are allowed then); `strict` is strict-KEX during the initial exchange (no generic messages either).
+ * Decides what to do with message `n` from a peer of role `peer` in `phase`. `strict` is strict
+ * KEX during the initial exchange (no generic messages either).
+ *
+ * A re-exchange does not change the verdict: RFC 4253 §7.1 asks a sender to send nothing but
+ * transport and KEX messages between its KEXINIT and NEWKEYS, but peers do (asyncssh sends channel
+ * data after its own KEXINIT) and OpenSSH accepts them, so upper-layer messages are delivered as
+ * usual after the first exchange.
+ *
+ * After authentication a client's SERVICE_REQUEST (and a server's SERVICE_ACCEPT) is answered with
+ * UNIMPLEMENTED, as sshd does: Twisted Conch's client asks for its service again after every key
+ * exchange.
  */
-export function classify(n: number, peer: 'client' | 'server', phase: Phase, inKex: boolean, strict: boolean): Verdict {
-  const kexWindow = phase === 'initial-kex' || inKex;
+export function classify(n: number, peer: 'client' | 'server', phase: Phase, strict: boolean): Verdict {
   if (n === MSG.DISCONNECT) return 'transport';
   if (n === MSG.IGNORE || n === MSG.DEBUG || n === MSG.UNIMPLEMENTED) {
     return phase === 'initial-kex' && strict ? 'fatal' : 'transport';
   }
   if (n === MSG.KEXINIT || n === MSG.NEWKEYS || (n >= 30 && n <= 49)) return 'transport';
-  if (kexWindow) return 'fatal';
-  if (n === MSG.SERVICE_REQUEST) return peer === 'client' && phase === 'auth' ? 'deliver' : 'fatal';
-  if (n === MSG.SERVICE_ACCEPT) return peer === 'server' && phase === 'auth' ? 'deliver' : 'fatal';
+  if (phase === 'initial-kex') return 'fatal';
+  if (n === MSG.SERVICE_REQUEST) {
+    if (peer !== 'client') return 'fatal';
+    return phase === 'auth' ? 'deliver' : 'unimplemented';
+  }
+  if (n === MSG.SERVICE_ACCEPT) {
+    if (peer !== 'server') return 'fatal';
+    return phase === 'auth' ? 'deliver' : 'unimplemented';
+  }
   if (n === MSG.EXT_INFO) return 'transport';
   if (n >= 8 && n <= 19) return 'unimplemented';
   if (n >= 22 && n <= 29) return 'unimplemented';

@@ -342,7 +342,7 @@ export class Transport extends EventEmitter {
     const n = p[0] as number;
     const peer = this.role === 'client' ? 'server' : 'client';
     const inKex = !!this.kex?.theirs && !this.kex.newKeysReceived;
-    const verdict = classify(n, peer, this.phase, inKex, this.strict);
+    const verdict = classify(n, peer, this.phase, this.strict);
     if (verdict === 'fatal') {
       throw new ProtocolError(`unexpected message ${n} from ${peer} during ${inKex ? 'key exchange' : this.phase}`);
     }
@@ -581,12 +581,13 @@ export class Transport extends EventEmitter {
     this.encoder.setSealer(out.sealer);
     if (this.strict) this.encoder.seq = 0;
     this.outCompression = out.compression;
-    if (
-      !this.compressor &&
-      (out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected))
-    ) {
-      this.compressor = new PacketCompressor();
-    }
+    // Each NEWKEYS starts a new compression context in its direction (RFC 4253 §6.2; OpenSSH does
+    // the same): the peer's inflater restarts here, so ours must too.
+    this.compressor?.close();
+    this.compressor =
+      out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected)
+        ? new PacketCompressor()
+        : undefined;
     if (this.role === 'server' && this.sessionId && !this.firstKexDone) this.maybeSendExtInfo(run);
     // Flush what upper layers queued during the exchange.
     const held = this.held;
@@ -608,13 +609,13 @@ export class Transport extends EventEmitter {
     this.decoder.setOpener(run.incoming.opener);
     if (this.strict) this.decoder.seq = 0;
     this.inCompression = run.incoming.compression;
-    if (
-      !this.decompressor &&
-      (run.incoming.compression === 'zlib' ||
-        (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected'))
-    ) {
-      this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
-    }
+    // A new inflate context per NEWKEYS, matching the peer's deflater (see sendNewKeys).
+    this.decompressor?.close();
+    this.decompressor =
+      run.incoming.compression === 'zlib' ||
+      (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected')
+        ? new PacketDecompressor(MAX_PACKET_LENGTH)
+        : undefined;
     if (this.phase === 'initial-kex') this.phase = 'auth';
     this.maybeFinishKex();
   }
@@ -679,6 +680,8 @@ export class Transport extends EventEmitter {
     this.closed = true;
     this.closeError = err;
     if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
+    this.compressor?.close();
+    this.decompressor?.close();
     debug('transport closed: %s', err?.message ?? 'ok');
     if (closeChannel.hasSubscribers) {
       closeChannel.publish({
