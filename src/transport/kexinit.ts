@@ -1,7 +1,7 @@
 /** SSH_MSG_KEXINIT (RFC 4253 §7.1): codec and algorithm negotiation. */
 import { randomBytes } from 'node:crypto';
 import type { AlgorithmLists } from '../crypto/algorithms.js';
-import { NegotiationError } from '../errors.js';
+import { NegotiationError, WireError } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 
 export interface KexInitMessage {
@@ -70,21 +70,34 @@ export function encodeKexInit(m: Omit<KexInitMessage, 'cookie' | 'reserved'> & {
     .toBuffer();
 }
 
+/**
+ * A KEXINIT name-list. Empty names are skipped, as OpenSSH's negotiation skips them: libssh 0.10
+ * servers end their cipher lists with a comma. Names longer than 64 characters are still refused.
+ */
+function kexNameList(r: SshReader): string[] {
+  const names = r
+    .ascii(64 * 1024)
+    .split(',')
+    .filter((n) => n.length > 0);
+  for (const n of names) if (n.length > 64) throw new WireError('invalid name in name-list');
+  return names;
+}
+
 export function decodeKexInit(payload: Buffer): KexInitMessage {
   const r = new SshReader(payload);
   r.byte();
   const m: KexInitMessage = {
     cookie: r.raw(16),
-    kex: r.nameList(),
-    hostKey: r.nameList(),
-    cipherCS: r.nameList(),
-    cipherSC: r.nameList(),
-    macCS: r.nameList(),
-    macSC: r.nameList(),
-    compressionCS: r.nameList(),
-    compressionSC: r.nameList(),
-    languagesCS: r.nameList(),
-    languagesSC: r.nameList(),
+    kex: kexNameList(r),
+    hostKey: kexNameList(r),
+    cipherCS: kexNameList(r),
+    cipherSC: kexNameList(r),
+    macCS: kexNameList(r),
+    macSC: kexNameList(r),
+    compressionCS: kexNameList(r),
+    compressionSC: kexNameList(r),
+    languagesCS: kexNameList(r),
+    languagesSC: kexNameList(r),
     firstKexPacketFollows: r.bool(),
     reserved: r.uint32(),
   };
