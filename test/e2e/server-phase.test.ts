@@ -67,13 +67,13 @@ test('message-phase matrix of the server', async () => {
     // Before KEX: the first packet. Only KEXINIT (or a transport generic message) may come first.
     const before = await batch(numbers, (n) => rawPhase(port, n, false));
     for (const n of numbers) {
-      const v = classify(n, 'client', 'initial-kex', false, false);
+      const v = classify(n, 'client', 'initial-kex', false);
       if (v === 'fatal') assert.equal(before[n - 1], true, `before KEX: message ${n} should end the connection`);
     }
     // During KEX: after our KEXINIT (no strict KEX offered by this probe), before NEWKEYS.
     const during = await batch(numbers, (n) => rawPhase(port, n, true));
     for (const n of numbers) {
-      const v = classify(n, 'client', 'initial-kex', false, false);
+      const v = classify(n, 'client', 'initial-kex', false);
       if (v === 'fatal') assert.equal(during[n - 1], true, `during KEX: message ${n} should end the connection`);
     }
     for (let n = 50; n <= 255; n++) assert.equal(during[n - 1], true, `during KEX: message ${n}`);
@@ -104,7 +104,7 @@ test('message-phase matrix of the server', async () => {
       });
       for (const { n, closed, unimplemented } of results) {
         if (closed === undefined) continue;
-        const v = classify(n, 'client', 'auth', false, true);
+        const v = classify(n, 'client', 'auth', true);
         if (v === 'fatal') assert.equal(closed, true, `${phase}: message ${n} should end the connection`);
         if (v === 'unimplemented') {
           assert.equal(closed, false, `${phase}: message ${n} should not end the connection`);
