@@ -141,5 +141,9 @@ export interface RemoteProcess {
   stdout: Readable;
   stderr: Readable;
   channel: Channel;
+  /**
+   * The exit status or signal. Nulls when the server closed the channel without sending either;
+   * rejects with the connection's error (a typed SshError) when the connection died first.
+   */
   exit: Promise<{ code: number | null; signal: string | null }>;
 }

@@ -29,7 +29,7 @@ import {
   type SshConfigConnectSettings,
   sshConfigConnectSettings,
 } from './config/index.js';
-import type { Channel } from './connection/index.js';
+import type { Channel, ConnectionStats } from './connection/index.js';
 import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
 import type { AlgorithmLists } from './crypto/algorithms.js';
 import { resolveAlgorithms } from './crypto/algorithms.js';
@@ -61,16 +61,43 @@ export type {
 
 function noop(): void {}
 
+/**
+ * The exit of a session channel: resolves with its exit status or signal, or with nulls when the
+ * peer closed the channel without either; rejects with the connection's error when the connection
+ * died first. Looks at the channel's state before listening, so a channel that ended before this
+ * was called (in the same read as the reply that handed it out) still settles. Marked handled: an
+ * `exit` nobody awaits does not become an unhandled rejection.
+ */
 function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
+  const p = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    const finish = (): boolean => {
+      if (ch.exitStatus !== undefined || ch.exitSignal !== undefined) {
+        resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
+      } else if (ch.connectionError) {
+        reject(ch.connectionError);
+      } else if (ch.destroyed) {
+        resolve({ code: null, signal: null });
+      } else {
+        return false;
+      }
+      ch.off('exit', finish);
+      ch.off('close', finish);
+      return true;
     };
-    ch.once('exit', finish);
-    ch.once('close', finish);
+    if (!finish()) {
+      ch.on('exit', finish);
+      ch.on('close', finish);
+    }
+  });
+  p.catch(noop);
+  return p;
+}
+
+/** Resolves when the channel has been destroyed (at once if it already was). */
+function whenClosed(ch: Channel): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ch.destroyed) resolve();
+    else ch.once('close', () => resolve());
   });
 }
 
@@ -370,6 +397,8 @@ export class Client extends EventEmitter {
       } finally {
         if (agent && !(opts.agent instanceof AgentClient)) agent.close();
       }
+      // USERAUTH_SUCCESS and a fatal packet in the same read: the transport closed before this ran.
+      if (transport.closed) throw transport.closeError ?? new ConnectionLostError('connection closed');
     } catch (e) {
       {
         const err =
@@ -418,6 +447,15 @@ export class Client extends EventEmitter {
   /** True once the connection has closed. */
   get closed(): boolean {
     return this.transport.closed;
+  }
+
+  /**
+   * Read-only counts of what the connection holds: channels (open, or closing until both CLOSE
+   * messages have passed), opens and requests awaiting the server's reply. Each falls back as its
+   * exchange ends, and all are zero once the connection has closed. For monitoring and leak checks.
+   */
+  get stats(): ConnectionStats {
+    return this.connection.stats;
   }
 
   private startKeepalive(interval: number, countMax: number): void {
@@ -471,22 +509,15 @@ export class Client extends EventEmitter {
     const err: Buffer[] = [];
     proc.stdout.on('data', (c: Buffer) => out.push(c));
     proc.stderr.on('data', (c: Buffer) => err.push(c));
-    let channelError: Error | undefined;
-    proc.channel.once('error', (e: Error) => {
-      channelError = e;
-    });
-    const closed = new Promise<void>((resolve) => {
-      if (proc.channel.destroyed) resolve();
-      else proc.channel.once('close', () => resolve());
-    });
+    const closed = whenClosed(proc.channel);
     if (opts.stdin === undefined) proc.stdin.end();
     else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) proc.stdin.end(opts.stdin);
     else opts.stdin.pipe(proc.stdin);
+    // Rejects when the connection dies before the exit status (or the channel's close) arrives.
     const { code, signal } = await proc.exit;
     await closed;
-    if (channelError && code === null && signal === null) throw channelError;
-    if (code === null && signal === null && this.transport.closed && this.transport.closeError)
-      throw this.transport.closeError;
+    // The status came, but the connection died before the channel closed: the output may be cut short.
+    if (proc.channel.connectionError) throw proc.channel.connectionError;
     const stdout = Buffer.concat(out);
     const stderr = Buffer.concat(err);
     if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
@@ -496,7 +527,8 @@ export class Client extends EventEmitter {
   /**
    * Starts a command with streams: `stdin`, `stdout`, `stderr`, and `exit`. Like a child
    * process's 'exit' event, `exit` resolves when the exit status arrives, which may be before the
-   * last output has been read: wait for `stdout`'s 'end' too when you need all of it.
+   * last output has been read: wait for `stdout`'s 'end' too when you need all of it. `exit`
+   * rejects with the connection's error when the connection dies before the process's end is known.
    *
    * @example
    * const p = await client.spawn('cat'); p.stdin.end('hi'); p.stdout.pipe(process.stdout); await p.exit;

@@ -74,6 +74,12 @@ export class Channel extends Duplex {
   exitStatus: number | undefined = undefined;
   /** Set when the peer sends `exit-signal`. */
   exitSignal: ExitSignal | undefined = undefined;
+  /**
+   * Set when the connection died before the peer closed this channel: the connection's error
+   * (ConnectionLostError after a clean close of the connection). Output and exit status may be
+   * incomplete then.
+   */
+  connectionError: Error | undefined = undefined;
 
   private readonly host: ChannelHost;
   private readonly windowSize: number;
@@ -131,9 +137,15 @@ export class Channel extends Duplex {
 
   // ---- session requests (RFC 4254 §6) ----
 
-  /** Sends a channel request; resolves true on CHANNEL_SUCCESS, false on CHANNEL_FAILURE (true at once without wantReply). */
+  /**
+   * Sends a channel request; resolves true on CHANNEL_SUCCESS, false on CHANNEL_FAILURE (true at once
+   * without wantReply). Rejects with the connection's error once the connection died (even when it died
+   * before this call), with a ChannelError once the channel is closed.
+   */
   request(type: string, data: Buffer = EMPTY, wantReply = true): Promise<boolean> {
-    if (this.closeSent || this.closeReceived || !this.host.isAlive()) {
+    const dead = this.host.deadReason();
+    if (dead) return Promise.reject(this.connectionError ?? dead);
+    if (this.closeSent || this.closeReceived) {
       return Promise.reject(new ChannelError('channel is closed'));
     }
     const payload = new SshWriter(32 + type.length + data.length)
@@ -148,9 +160,15 @@ export class Channel extends Duplex {
       return Promise.resolve(true);
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      // Sent first: a send that throws must not leave a slot that would take the next request's reply.
       this.host.send(payload);
+      this.pending.push({ resolve, reject });
     });
+  }
+
+  /** Our requests (want_reply) still awaiting the peer's CHANNEL_SUCCESS/FAILURE. */
+  get pendingRequests(): number {
+    return this.pending.length;
   }
 
   private async must(type: string, data?: Buffer): Promise<void> {
@@ -527,7 +545,12 @@ export class Channel extends Duplex {
 
   /** @internal The connection died: fail everything. */
   abort(err: Error | undefined, fallback: Error): void {
+    if (!this.closeReceived) this.connectionError = err ?? fallback;
     this.rejectPending(err ?? fallback);
+    // The connection reports its error itself; the channel's copy reaches listeners attached by
+    // now, and must not crash the process when there are none yet (an open that was confirmed in
+    // the same read as the fatal packet hands out its channel only after this 'error' was emitted).
+    if (err && this.listenerCount('error') === 0) this.once('error', () => {});
     if (!this.destroyed) this.destroy(err);
   }
 }

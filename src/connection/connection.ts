@@ -13,7 +13,14 @@ import {
 } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import { Channel } from './channel.js';
-import type { ChannelHost, ChannelOpenRequest, ConnectionOptions, GlobalRequestHandler, PacketLink } from './types.js';
+import type {
+  ChannelHost,
+  ChannelOpenRequest,
+  ConnectionOptions,
+  ConnectionStats,
+  GlobalRequestHandler,
+  PacketLink,
+} from './types.js';
 
 const MAX_TYPE_NAME = 1024;
 const MAX_DESCRIPTION = 16 * 1024;
@@ -79,6 +86,7 @@ export class Connection extends EventEmitter {
       sendParts: (head, body) => this.sendParts(head, body),
       isBlocked: () => this.blocked,
       isAlive: () => this.dead === undefined,
+      deadReason: () => this.dead,
       waitForDrain: (resume) => {
         this.drainWaiters.push(resume);
       },
@@ -92,6 +100,29 @@ export class Connection extends EventEmitter {
   /** Channels currently known (open, or closing until both CLOSE messages have passed). */
   get channelCount(): number {
     return this.channels.size;
+  }
+
+  /**
+   * What this connection holds right now (read-only counts, for monitoring and tests). Every count
+   * returns to zero once the connection is destroyed, and each falls back as its exchange ends:
+   * an open is confirmed or refused, a request answered, a channel closed both ways.
+   */
+  get stats(): ConnectionStats {
+    let pendingChannelRequests = 0;
+    for (const ch of this.channels.values()) pendingChannelRequests += ch.pendingRequests;
+    return {
+      channels: this.channels.size,
+      pendingOpens: this.pendingOpens.size,
+      incomingOpens: this.incomingOpens,
+      pendingGlobalRequests: this.pendingGlobal.length,
+      unansweredGlobalRequests: this.globalReplies.length,
+      pendingChannelRequests,
+    };
+  }
+
+  /** The error this connection died of (ConnectionLostError after a clean close), once destroyed. */
+  get closeReason(): Error | undefined {
+    return this.dead;
   }
 
   /** Opens a channel of `type` with an optional type-specific tail. Rejects with ChannelOpenError on OPEN_FAILURE. */
@@ -109,8 +140,9 @@ export class Connection extends EventEmitter {
       .uint32(this.maxPacket);
     if (extra) w.raw(extra);
     return new Promise((resolve, reject) => {
-      this.pendingOpens.set(id, { resolve, reject, type });
+      // Sent first: a send that throws (a payload too large) leaves nothing pending behind.
       this.send(w.toBuffer());
+      this.pendingOpens.set(id, { resolve, reject, type });
     });
   }
 
@@ -135,8 +167,9 @@ export class Connection extends EventEmitter {
       return Promise.resolve(true);
     }
     return new Promise((resolve, reject) => {
-      this.pendingGlobal.push({ resolve, reject });
+      // Sent first: a send that throws must not leave a slot that would take the next request's reply.
       this.send(w.toBuffer());
+      this.pendingGlobal.push({ resolve, reject });
     });
   }
 

@@ -15,6 +15,7 @@ export type {
   ChannelOpenRequest,
   ChannelRequestEvent,
   ConnectionOptions,
+  ConnectionStats,
   ExitSignal,
   GlobalRequestHandler,
   PacketLink,

@@ -31,6 +31,22 @@ export interface ConnectionOptions {
   maxChannels?: number;
 }
 
+/** Counts of what a {@link Connection} holds (see `Connection.stats`). */
+export interface ConnectionStats {
+  /** Channels open, or closing until both CLOSE messages have passed. */
+  channels: number;
+  /** Our CHANNEL_OPENs awaiting confirmation or failure. */
+  pendingOpens: number;
+  /** The peer's CHANNEL_OPENs the application has not answered yet. */
+  incomingOpens: number;
+  /** Our GLOBAL_REQUESTs (want_reply) awaiting the peer's reply. */
+  pendingGlobalRequests: number;
+  /** The peer's GLOBAL_REQUESTs (want_reply) awaiting our reply. */
+  unansweredGlobalRequests: number;
+  /** Our CHANNEL_REQUESTs (want_reply) awaiting the peer's reply, over all channels. */
+  pendingChannelRequests: number;
+}
+
 /** An incoming CHANNEL_OPEN, given to `Connection.onChannelOpen`. Call exactly one of accept/reject. */
 export interface ChannelOpenRequest {
   /** Channel type, e.g. `session`, `direct-tcpip`, `forwarded-tcpip`. */
@@ -94,6 +110,8 @@ export interface ChannelHost {
   sendParts(head: Buffer, body: Buffer): boolean;
   isBlocked(): boolean;
   isAlive(): boolean;
+  /** The error the connection died of, once dead. */
+  deadReason(): Error | undefined;
   waitForDrain(resume: () => void): void;
   /** Both CLOSE messages have passed: the local id may be reused. */
   release(localId: number): void;

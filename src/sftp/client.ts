@@ -116,6 +116,8 @@ export class SftpClient {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private closedError: Error | undefined;
+  /** Handles opened and not closed yet, by their bytes (hex): a count, in case a server reuses one. */
+  private readonly handles = new Map<string, number>();
 
   /**
    * @internal True when the stream keeps no reference to a written chunk once its callback ran (a
@@ -137,6 +139,17 @@ export class SftpClient {
   static async fromChannel(stream: Duplex, opts: SftpClientOptions = {}): Promise<SftpClient> {
     const framer = new PacketFramer(opts.maxPacket ?? MAX_PACKET);
     const first = await new Promise<{ v: SftpVersion; rest: (Buffer | ScatteredData)[] }>((resolve, reject) => {
+      // A channel that ended before this call (in the same read as the subsystem's reply) emits
+      // nothing more: look at its state rather than wait for events that already passed.
+      const gone = streamGone(stream);
+      if (gone) {
+        reject(
+          new SftpError(FX.NO_CONNECTION, `SFTP channel failed: ${gone.message}`, undefined, undefined, {
+            cause: gone,
+          }),
+        );
+        return;
+      }
       const cleanup = () => {
         clearTimeout(timer);
         stream.off('data', onData);
@@ -150,7 +163,7 @@ export class SftpClient {
           new SftpError(FX.NO_CONNECTION, `SFTP channel failed: ${e.message}`, undefined, undefined, { cause: e }),
         );
       };
-      const onClose = () => onFail(new Error('channel closed before SSH_FXP_VERSION'));
+      const onClose = () => onFail(connectionErrorOf(stream) ?? new Error('channel closed before SSH_FXP_VERSION'));
       const onData = (chunk: Buffer) => {
         try {
           const packets = framer.pushScattered(chunk);
@@ -186,6 +199,8 @@ export class SftpClient {
       try {
         c.limits = decodeLimits(await c.extended(EXT.LIMITS, () => {}));
       } catch {
+        // A server may refuse or garble limits; a session that died meanwhile is a failure, though.
+        if (c.closedError) throw c.closedError;
         c.limits = undefined;
       }
     }
@@ -208,10 +223,21 @@ export class SftpClient {
         else this.onScatteredData(p);
       }
     });
-    s.on('error', (e: Error) => this.fail(new SftpError(FX.CONNECTION_LOST, `SFTP channel failed: ${e.message}`)));
-    s.on('close', () => this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel closed')));
+    const lost = (e: Error) =>
+      this.fail(
+        new SftpError(FX.CONNECTION_LOST, `SFTP channel failed: ${e.message}`, undefined, undefined, { cause: e }),
+      );
+    s.on('error', lost);
+    s.on('close', () => {
+      const e = connectionErrorOf(s);
+      if (e) lost(e);
+      else this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel closed'));
+    });
     s.on('end', () => this.fail(new SftpError(FX.CONNECTION_LOST, 'SFTP channel ended')));
-    s.resume();
+    // The channel may have ended between the VERSION reply and now (a fatal packet in the same read).
+    const gone = streamGone(s);
+    if (gone) lost(gone);
+    else s.resume();
   }
 
   private onPacket(p: Buffer): void {
@@ -249,6 +275,7 @@ export class SftpClient {
       e instanceof SftpError ? e : new SftpError(FX.CONNECTION_LOST, e.message, undefined, undefined, { cause: e });
     const all = [...this.pending.values()];
     this.pending.clear();
+    this.handles.clear();
     for (const p of all) p.reject(this.closedError);
     if (!(e instanceof SftpError)) this.stream.destroy();
   }
@@ -267,6 +294,17 @@ export class SftpClient {
   /** Requests in flight. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /**
+   * Read-only counts: requests awaiting a reply, and handles this client opened (files and
+   * directories) and has not closed. Both are zero once the session has ended or failed: the
+   * server drops every handle with the channel.
+   */
+  get stats(): { pendingRequests: number; openHandles: number } {
+    let openHandles = 0;
+    for (const n of this.handles.values()) openHandles += n;
+    return { pendingRequests: this.pending.size, openHandles };
   }
 
   private allocId(): number {
@@ -329,8 +367,12 @@ export class SftpClient {
   /** @internal Opens a handle with an SSH_FXP_OPEN or OPENDIR. */
   async openHandle(type: number, body: (w: SshWriter) => void, path: SftpPath): Promise<Buffer> {
     const r = await this.request(type, body);
-    if (r.type === FXP.HANDLE) return r.handle;
-    throw unexpected(r, path);
+    if (r.type !== FXP.HANDLE) throw unexpected(r, path);
+    // The session may have failed between the reply and now: its handles are gone with it.
+    if (this.closedError) throw this.closedError;
+    const key = r.handle.toString('hex');
+    this.handles.set(key, (this.handles.get(key) ?? 0) + 1);
+    return r.handle;
   }
 
   /** Attributes of `path`, following symlinks. */
@@ -400,8 +442,12 @@ export class SftpClient {
     return out;
   }
 
-  /** @internal Closes a handle. */
+  /** @internal Closes a handle (it counts as closed from the request on, whatever the reply). */
   closeHandle(handle: Buffer): Promise<void> {
+    const key = handle.toString('hex');
+    const n = this.handles.get(key) ?? 0;
+    if (n > 1) this.handles.set(key, n - 1);
+    else this.handles.delete(key);
     return this.status(FXP.CLOSE, (w) => w.string(handle));
   }
 
@@ -606,6 +652,18 @@ export class SftpClient {
     if (r.type === FXP.NAME) return r.names;
     throw unexpected(r);
   }
+}
+
+/** The error that ended `s` when it is already over (destroyed or ended), else undefined. */
+function streamGone(s: Duplex): Error | undefined {
+  if (!s.destroyed && !s.readableEnded) return undefined;
+  return connectionErrorOf(s) ?? s.errored ?? new Error(s.destroyed ? 'channel closed' : 'channel ended');
+}
+
+/** A secsh Channel's `connectionError` (the connection died under it), when `s` is one. */
+function connectionErrorOf(s: Duplex): Error | undefined {
+  const e = (s as { connectionError?: unknown }).connectionError;
+  return e instanceof Error ? e : undefined;
 }
 
 /** Throws unless `r` is STATUS OK. */
