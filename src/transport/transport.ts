@@ -102,6 +102,7 @@ export class Transport extends EventEmitter {
   private rekeyTimer: NodeJS.Timeout | undefined;
   private bytesLimit = DEFAULT_REKEY_BYTES;
   private packetsReceived = 0;
+  private extInfoReceived = 0;
   private started = false;
   /** The error that closed the transport, once closed. */
   closeError: Error | undefined;
@@ -407,6 +408,10 @@ export class Transport extends EventEmitter {
   }
 
   private onExtInfo(p: Buffer): void {
+    // RFC 8308 §2.4: a server sends EXT_INFO after its first NEWKEYS and once more before
+    // USERAUTH_SUCCESS; a client only after its first NEWKEYS. More is a peer filling our memory.
+    this.extInfoReceived++;
+    if (this.extInfoReceived > (this.role === 'client' ? 2 : 1)) throw new ProtocolError('too many EXT_INFO messages');
     decodeExtInfo(p, this.peerExtensions);
     this.emit('ext-info', this.peerExtensions);
   }
