@@ -111,6 +111,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
   let loaded = false;
   const triedKeys = new Set<string>();
   const tried = new Set<string>();
+  /** What was tried and refused, for the final error: methods, and each key offered (type and fingerprint). */
   const failures: string[] = [];
 
   async function tryPublicKey(): Promise<Reply | undefined> {
@@ -129,8 +130,12 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       const id = blob.toString('base64');
       if (triedKeys.has(id)) continue;
       triedKeys.add(id);
+      const shown = `${cert ? cert.certType : signer.publicKey.type} ${signer.publicKey.fingerprint()}`;
       const alg = chooseSignatureAlgorithm(signer, t.serverSigAlgs);
-      if (!alg) continue;
+      if (!alg) {
+        failures.push(`publickey (${shown} not offered: the server accepts none of its signature algorithms)`);
+        continue;
+      }
       const keyAlg = cert ? certificateAlgorithmFor(alg) : alg;
       t.send(base().string('publickey').bool(false).string(keyAlg).string(blob).toBuffer());
       let r = await reply();
@@ -149,6 +154,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         if (r.kind === 'method') throw new ProtocolError('unexpected message after publickey signature');
       }
       if (r.kind === 'success' || (r.kind === 'failure' && r.partial)) return r;
+      failures.push(`publickey (${shown})`);
       if (r.kind === 'failure') allowed = r.methods;
       if (!allowed.includes('publickey')) return r;
     }
@@ -239,7 +245,8 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
           progressed = true;
           break;
         }
-        failures.push(m);
+        // publickey lists each key it offered itself.
+        if (m !== 'publickey') failures.push(m);
       }
     }
     if (!progressed) {
