@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Fetches OpenSSH 10 (ssh client) from Debian trixie with the shared libraries it needs, unpacked into a
-# cache directory (default .peers/openssh10), and writes <dir>/ssh: a wrapper that runs that ssh with
-# trixie's own dynamic loader and libraries, so it works on an older Debian without installing anything.
-# Idempotent: does nothing when <dir>/ssh already reports OpenSSH_10. Used by the ML-KEM interop test.
+# Fetches OpenSSH 10 (ssh client and sshd) from Debian trixie with the shared libraries they need, unpacked
+# into a cache directory (default .peers/openssh10), and writes <dir>/ssh: a wrapper that runs that ssh with
+# trixie's own dynamic loader and libraries, so it works on an older Debian without installing anything;
+# likewise <dir>/sshd, <dir>/sshd-session and <dir>/sshd-auth (an sshd_config must name the last two in
+# SshdSessionPath and SshdAuthPath, since sshd runs them by path).
+# Idempotent: does nothing when <dir>/ssh reports OpenSSH_10 and <dir>/sshd exists. Used by the ML-KEM
+# interop test and the native-peers matrix (test/helpers/native-peers-openssh.ts).
 set -euo pipefail
 
 DIR="${1:-.peers/openssh10}"
@@ -13,7 +16,7 @@ ARCH=amd64
 mkdir -p "$DIR"
 DIR="$(cd "$DIR" && pwd)"
 
-if [ -x "$DIR/ssh" ] && "$DIR/ssh" -V 2>&1 | grep -q '^OpenSSH_10'; then
+if [ -x "$DIR/ssh" ] && [ -x "$DIR/sshd" ] && "$DIR/ssh" -V 2>&1 | grep -q '^OpenSSH_10'; then
   echo "fetch-openssh10: cached: $("$DIR/ssh" -V 2>&1)"
   exit 0
 fi
@@ -49,9 +52,10 @@ awk -v RS= -F'\n' '{
 
 lookup() { awk -v n="$1" '$1 == n { print; exit }' "$DEBS/index"; }
 
-# openssh-client plus the transitive closure of its library dependencies (lib*, zlib1g); the first
-# alternative of each dependency is taken, version constraints are ignored (the index has one version).
-want=(openssh-client)
+# openssh-client and openssh-server plus the transitive closure of their library dependencies (lib*,
+# zlib1g); the first alternative of each dependency is taken, version constraints are ignored (the index
+# has one version).
+want=(openssh-client openssh-server)
 declare -A seen=()
 i=0
 while [ "$i" -lt "${#want[@]}" ]; do
@@ -104,14 +108,20 @@ if [ ! -e "$DIR/root/$loader" ]; then
   exit 1
 fi
 
-cat >"$DIR/ssh.new" <<WRAP
+wrap() { # name path-in-root
+  cat >"$DIR/$1.new" <<WRAP
 #!/bin/sh
 # OpenSSH 10 from Debian $SUITE, run with its own loader and libraries (written by scripts/fetch-openssh10.sh).
 R="$DIR/root"
-exec "\$R/$loader" --library-path "\$R/lib/x86_64-linux-gnu:\$R/usr/lib/x86_64-linux-gnu" "\$R/usr/bin/ssh" "\$@"
+exec "\$R/$loader" --library-path "\$R/lib/x86_64-linux-gnu:\$R/usr/lib/x86_64-linux-gnu" "\$R/$2" "\$@"
 WRAP
-chmod +x "$DIR/ssh.new"
-mv "$DIR/ssh.new" "$DIR/ssh"
+  chmod +x "$DIR/$1.new"
+  mv "$DIR/$1.new" "$DIR/$1"
+}
+wrap sshd usr/sbin/sshd
+wrap sshd-session usr/lib/openssh/sshd-session
+wrap sshd-auth usr/lib/openssh/sshd-auth
+wrap ssh usr/bin/ssh
 
 version="$("$DIR/ssh" -V 2>&1)"
 case "$version" in
@@ -125,4 +135,8 @@ if ! "$DIR/ssh" -Q kex | grep -qx 'mlkem768x25519-sha256'; then
   echo "fetch-openssh10: $version does not list mlkem768x25519-sha256" >&2
   exit 1
 fi
-echo "fetch-openssh10: ready: $DIR/ssh ($version)"
+if ! "$DIR/sshd" -V 2>&1 | grep -q '^OpenSSH_10'; then
+  echo "fetch-openssh10: $DIR/sshd does not run: $("$DIR/sshd" -V 2>&1)" >&2
+  exit 1
+fi
+echo "fetch-openssh10: ready: $DIR/ssh and $DIR/sshd ($version)"
