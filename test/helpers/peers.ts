@@ -19,6 +19,7 @@ export type PeerName =
   | 'paramiko'
   | 'twisted'
   | 'openssh10-ssh'
+  | 'openssh10-sshd'
   | 'dropbear'
   | 'dbclient'
   | 'plink'
@@ -96,8 +97,8 @@ export function hasPeer(name: PeerName): boolean {
     ok =
       executable(PYTHON) &&
       spawnSync(PYTHON, ['-W', 'ignore', '-c', `import ${mod}`], { stdio: 'ignore', timeout: 20_000 }).status === 0;
-  } else if (name === 'openssh10-ssh') {
-    const path = openssh10Path();
+  } else if (name === 'openssh10-ssh' || name === 'openssh10-sshd') {
+    const path = name === 'openssh10-ssh' ? openssh10Path() : join(dirname(openssh10Path()), 'sshd');
     ok =
       executable(path) &&
       /^OpenSSH_10/.test(spawnSync(path, ['-V'], { encoding: 'utf8', timeout: 20_000 }).stderr ?? '');
@@ -126,7 +127,7 @@ export function requirePeer(t: TestContext, ...names: PeerName[]): boolean {
     throw new Error(
       `${msg} — required when CI=true (install openssh-server openssh-client python3-asyncssh python3-paramiko python3-twisted ` +
         'dropbear-bin putty-tools libssh-dev gcc pkg-config tinysshd; ' +
-        'run scripts/fetch-openssh10.sh for openssh10-ssh)',
+        'run scripts/fetch-openssh10.sh for openssh10-ssh and openssh10-sshd)',
     );
   }
   const bar = '!'.repeat(72);
