@@ -109,6 +109,8 @@ export class ServerConnection extends EventEmitter {
   auth: AuthResult | undefined;
   /** True once the connection has closed. */
   closed = false;
+  /** @internal Session channels counted against maxSessions (see {@link sessionCount}). */
+  openSessions = 0;
 
   /** @internal */
   constructor(transport: Transport, connection: Connection, remoteAddress: string | undefined) {
@@ -116,6 +118,14 @@ export class ServerConnection extends EventEmitter {
     this.transport = transport;
     this.connection = connection;
     this.remoteAddress = remoteAddress;
+  }
+
+  /**
+   * Session channels that count against `maxSessions`: from the accepted open until both CLOSE
+   * messages have passed (with or without EOF first) or the connection ended.
+   */
+  get sessionCount(): number {
+    return this.openSessions;
   }
 
   /** The authenticated user name. */
@@ -400,7 +410,6 @@ export class Server extends EventEmitter {
 
   private setupConnection(conn: ServerConnection): void {
     const maxSessions = this.opts.maxSessions ?? 10;
-    let sessions = 0;
     const username = conn.auth?.username ?? '';
     const permissions = conn.auth?.permissions;
     conn.connection.onChannelOpen = (req: ChannelOpenRequest) => {
@@ -419,12 +428,19 @@ export class Server extends EventEmitter {
         req.reject(ChannelOpenFailure.CONNECT_FAILED, 'malformed session open');
         return;
       }
-      if (sessions >= maxSessions) {
+      if (conn.openSessions >= maxSessions) {
         req.reject(ChannelOpenFailure.RESOURCE_SHORTAGE, 'too many sessions');
         return;
       }
-      sessions++;
       const ch = req.accept();
+      // The slot is held until the channel is over on the wire ('released': both CLOSEs passed, or the
+      // connection died), not until the Duplex 'close', which waits for the application to read the
+      // client's input to its end — a client may send CLOSE without EOF (RFC 4254 §5.3), and a
+      // command that exited no longer reads its stdin.
+      conn.openSessions++;
+      ch.once('released', () => {
+        conn.openSessions--;
+      });
       const forceCommand = conn.auth?.forceCommand;
       const session = new Session(ch, username, {
         ...(conn.sshConnection ? { sshConnection: conn.sshConnection } : {}),
@@ -434,12 +450,16 @@ export class Server extends EventEmitter {
         ...(forceCommand !== undefined ? { forceCommand } : {}),
         ...(permissions ? { permissions } : {}),
       });
-      ch.once('close', () => {
-        sessions--;
-      });
       ch.on('error', () => {});
-      conn.emit('session', session);
-      this.emit('session', session, conn);
+      try {
+        conn.emit('session', session);
+        this.emit('session', session, conn);
+      } catch (e) {
+        // A throwing handler leaves nobody to serve the session: close it (the slot follows the
+        // client's CLOSE) and let the connection report the error.
+        ch.destroy();
+        throw e;
+      }
     };
     // Only keepalives are answered: tcpip-forward and streamlocal-forward@openssh.com are refused for
     // everyone, so a certificate's missing permit-port-forwarding needs no check here. An application

@@ -42,7 +42,8 @@ class ConsumedReadable extends Readable {
  * An open channel. Obtain one from `Connection.openChannel` / `openSession` or `accept()` of an
  * incoming open. Events: 'exit-status' (code), 'exit-signal' ({@link ExitSignal}), 'exit' (code | null,
  * signal | null, coreDumped?, message?) once either arrives, 'request' ({@link ChannelRequestEvent}) for
- * other incoming requests, plus the Duplex events.
+ * other incoming requests, 'released' once both CLOSE messages have passed or the connection died (the
+ * channel is over on the wire, even while unread data keeps 'close' waiting), plus the Duplex events.
  *
  * - `end()` sends CHANNEL_EOF after everything queued (stdout and `stderrOut`).
  * - CHANNEL_CLOSE is sent when the channel is destroyed, or once we sent EOF and either sent an exit
@@ -99,6 +100,7 @@ export class Channel extends Duplex {
   private exitSent = false;
   private exitEmitted = false;
   private stderrEnded = false;
+  private released = false;
   private readonly closeOnEof: boolean;
   private readonly pending: Array<{ resolve: (ok: boolean) => void; reject: (err: Error) => void }> = [];
   private readonly replies: Array<{ settled: boolean; ok: boolean }> = [];
@@ -402,7 +404,18 @@ export class Channel extends Duplex {
       this.host.send(new SshWriter(8).byte(MSG.CHANNEL_CLOSE).uint32(this.remoteId).toBuffer());
     }
     this.discardQueue();
-    if (this.closeReceived) this.host.release(this.localId);
+    if (this.closeReceived) this.release();
+  }
+
+  /**
+   * Both CLOSE messages have passed (or the connection died): the channel number is free and the
+   * channel is over on the wire, whether or not the application has consumed the readable side.
+   */
+  private release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.host.release(this.localId);
+    this.emit('released');
   }
 
   private emitExit(code: number | null, signal: ExitSignal | null): void {
@@ -457,7 +470,7 @@ export class Channel extends Duplex {
     this.push(null);
     this.endStderr();
     this.rejectPending(new ChannelError('channel closed'));
-    if (this.closeSent) this.host.release(this.localId);
+    if (this.closeSent) this.release();
     else this.sendClose();
     if (!this.writableEnded && !this.destroyed) this.end();
     this.settleIfDone();
@@ -552,5 +565,6 @@ export class Channel extends Duplex {
     // the same read as the fatal packet hands out its channel only after this 'error' was emitted).
     if (err && this.listenerCount('error') === 0) this.once('error', () => {});
     if (!this.destroyed) this.destroy(err);
+    this.release();
   }
 }

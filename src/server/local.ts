@@ -190,7 +190,7 @@ export function runLocalProcess(session: Session, command: string | undefined, o
   if (pty && script) {
     session.on('window-change', (size: { cols: number; rows: number }) => resizePty(child.pid, size.cols, size.rows));
   }
-  ch.once('close', () => {
+  session.once('close', () => {
     // The client went away: hang up the command, as sshd does.
     if (child.exitCode === null && child.signalCode === null) {
       try {

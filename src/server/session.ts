@@ -87,7 +87,8 @@ export function defaultAcceptEnv(name: string, value: string): boolean {
  * Events (each with a request object to `accept()` or `reject()`): 'exec' ({@link ExecRequest}),
  * 'shell', 'subsystem' ({@link SubsystemRequest}), 'pty' ({@link PtyRequest}), 'env'
  * ({@link EnvRequest}); notifications: 'window-change' ({cols, rows, width, height}), 'signal'
- * (name without SIG), 'request' (any other {@link ChannelRequestEvent}); 'close'.
+ * (name without SIG), 'request' (any other {@link ChannelRequestEvent}); 'close'; 'error' (an exception a
+ * handler threw: the session was closed, the connection and its other sessions go on).
  * Only one of exec/shell/subsystem is accepted per session.
  *
  * @example
@@ -134,8 +135,27 @@ export class Session extends EventEmitter {
     this.sshConnection = opts.sshConnection;
     this.clientVersion = opts.clientVersion;
     this.serverVersion = opts.serverVersion;
-    channel.on('request', (ev: ChannelRequestEvent) => this.onRequest(ev));
-    channel.once('close', () => this.emit('close'));
+    channel.on('request', (ev: ChannelRequestEvent) => {
+      try {
+        this.onRequest(ev);
+      } catch (e) {
+        // A throwing handler ends this session only (not the connection and its other sessions):
+        // the request is refused if it was not answered, and the channel closed.
+        ev.reject();
+        if (!channel.destroyed) channel.destroy();
+        if (this.listenerCount('error') > 0) this.emit('error', e);
+      }
+    });
+    // 'close' once the channel is over: closed on the wire (even if nobody read the client's last
+    // data, as when a client sends CLOSE without EOF) or destroyed here.
+    let closed = false;
+    const onClose = () => {
+      if (closed) return;
+      closed = true;
+      this.emit('close');
+    };
+    channel.once('released', onClose);
+    channel.once('close', onClose);
   }
 
   /** Sends exit-status (or exit-signal when `signal` is given) and ends our side of the channel. */
