@@ -6,6 +6,8 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import type { SftpAttrs } from './attrs.js';
 import { encodeAttrs, SftpStats } from './attrs.js';
+import { connectionErrorOf, sftpHandshake, streamGone } from './client-handshake.js';
+import { expectOk, type OpenFlags, openFlags, shownPath, unexpected } from './client-replies.js';
 import type {
   ScatteredData,
   SftpLimits,
@@ -23,13 +25,11 @@ import {
   decodeResponse,
   decodeStatvfs,
   decodeUsersGroups,
-  decodeVersion,
   displayPath,
-  encodeVersion,
   PacketFramer,
   packIds,
 } from './codec.js';
-import { EXT, FX, FXF, FXP, MAX_PACKET, MAX_READ, SFTP_VERSION, type SymlinkOrder } from './constants.js';
+import { EXT, FX, FXP, MAX_PACKET, MAX_READ, type SymlinkOrder } from './constants.js';
 import type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 import { downloadDir, uploadDir } from './dir-transfer.js';
 import { SftpError } from './errors.js';
@@ -37,6 +37,9 @@ import type { ReadStreamOptions, WriteStreamOptions } from './handle.js';
 import { createReadStream, createWriteStream, SftpFileHandle } from './handle.js';
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
+
+export type { OpenFlags } from './client-replies.js';
+export { expectOk, openFlags, unexpected } from './client-replies.js';
 
 /** Settings of {@link SftpClient.fromChannel}. */
 export interface SftpClientOptions {
@@ -66,29 +69,6 @@ export interface SftpDirEntry {
 }
 
 type Pending = { resolve: (r: SftpResponse) => void; reject: (e: Error) => void };
-
-/** Open flags as in `fs.open` ('r', 'r+', 'w', 'wx', 'w+', 'a', 'ax', 'a+') or SSH_FXF_* bits. */
-export type OpenFlags = 'r' | 'r+' | 'w' | 'wx' | 'w+' | 'wx+' | 'a' | 'ax' | 'a+' | 'ax+' | number;
-
-/** SSH_FXF_* bits for an `fs`-style flags string. */
-export function openFlags(f: OpenFlags): number {
-  if (typeof f === 'number') return f;
-  const map: Record<string, number> = {
-    r: FXF.READ,
-    'r+': FXF.READ | FXF.WRITE,
-    w: FXF.WRITE | FXF.CREAT | FXF.TRUNC,
-    wx: FXF.WRITE | FXF.CREAT | FXF.TRUNC | FXF.EXCL,
-    'w+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.TRUNC,
-    'wx+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.TRUNC | FXF.EXCL,
-    a: FXF.WRITE | FXF.CREAT | FXF.APPEND,
-    ax: FXF.WRITE | FXF.CREAT | FXF.APPEND | FXF.EXCL,
-    'a+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.APPEND,
-    'ax+': FXF.READ | FXF.WRITE | FXF.CREAT | FXF.APPEND | FXF.EXCL,
-  };
-  const v = map[f];
-  if (v === undefined) throw new RangeError(`unknown open flags ${JSON.stringify(f)}`);
-  return v;
-}
 
 function toSeconds(t: Date | number): number {
   return Math.floor(t instanceof Date ? t.getTime() / 1000 : t);
@@ -138,56 +118,7 @@ export class SftpClient {
   /** Starts SFTP over `stream` (the channel of an accepted 'sftp' subsystem): INIT/VERSION, then limits. */
   static async fromChannel(stream: Duplex, opts: SftpClientOptions = {}): Promise<SftpClient> {
     const framer = new PacketFramer(opts.maxPacket ?? MAX_PACKET);
-    const first = await new Promise<{ v: SftpVersion; rest: (Buffer | ScatteredData)[] }>((resolve, reject) => {
-      // A channel that ended before this call (in the same read as the subsystem's reply) emits
-      // nothing more: look at its state rather than wait for events that already passed.
-      const gone = streamGone(stream);
-      if (gone) {
-        reject(
-          new SftpError(FX.NO_CONNECTION, `SFTP channel failed: ${gone.message}`, undefined, undefined, {
-            cause: gone,
-          }),
-        );
-        return;
-      }
-      const cleanup = () => {
-        clearTimeout(timer);
-        stream.off('data', onData);
-        stream.off('error', onFail);
-        stream.off('close', onClose);
-        stream.off('end', onClose);
-      };
-      const onFail = (e: Error) => {
-        cleanup();
-        reject(
-          new SftpError(FX.NO_CONNECTION, `SFTP channel failed: ${e.message}`, undefined, undefined, { cause: e }),
-        );
-      };
-      const onClose = () => onFail(connectionErrorOf(stream) ?? new Error('channel closed before SSH_FXP_VERSION'));
-      const onData = (chunk: Buffer) => {
-        try {
-          const packets = framer.pushScattered(chunk);
-          const p = packets.shift();
-          if (!p) return;
-          if (!Buffer.isBuffer(p)) throw new ProtocolError('SSH_FXP_DATA before SSH_FXP_VERSION');
-          cleanup();
-          stream.pause();
-          resolve({ v: decodeVersion(p), rest: packets });
-        } catch (e) {
-          cleanup();
-          reject(e);
-        }
-      };
-      const timer = setTimeout(
-        () => onFail(new Error('timed out waiting for SSH_FXP_VERSION')),
-        opts.handshakeTimeout ?? 30000,
-      );
-      stream.on('data', onData);
-      stream.on('error', onFail);
-      stream.on('close', onClose);
-      stream.on('end', onClose);
-      stream.write(encodeVersion(SFTP_VERSION, new Map(), FXP.INIT));
-    });
+    const first = await sftpHandshake(stream, framer, opts.handshakeTimeout ?? 30000);
     if (first.v.version < 3) throw new SftpError(FX.OP_UNSUPPORTED, `server speaks SFTP version ${first.v.version}`);
     const c = new SftpClient(stream, framer, first.v, opts.symlinkOrder ?? 'target-first');
     c.attach();
@@ -652,33 +583,4 @@ export class SftpClient {
     if (r.type === FXP.NAME) return r.names;
     throw unexpected(r);
   }
-}
-
-/** The error that ended `s` when it is already over (destroyed or ended), else undefined. */
-function streamGone(s: Duplex): Error | undefined {
-  if (!s.destroyed && !s.readableEnded) return undefined;
-  return connectionErrorOf(s) ?? s.errored ?? new Error(s.destroyed ? 'channel closed' : 'channel ended');
-}
-
-/** A secsh Channel's `connectionError` (the connection died under it), when `s` is one. */
-function connectionErrorOf(s: Duplex): Error | undefined {
-  const e = (s as { connectionError?: unknown }).connectionError;
-  return e instanceof Error ? e : undefined;
-}
-
-/** Throws unless `r` is STATUS OK. */
-export function expectOk(r: SftpResponse, path?: SftpPath): void {
-  if (r.type === FXP.STATUS && r.code === FX.OK) return;
-  throw unexpected(r, path);
-}
-
-/** A path for an error message (see {@link displayPath}). */
-function shownPath(p: SftpPath | undefined): string | undefined {
-  return p === undefined ? undefined : displayPath(p);
-}
-
-/** The error for a reply that is not what the request expects (`path` shown as by {@link displayPath}). */
-export function unexpected(r: SftpResponse, path?: SftpPath): Error {
-  if (r.type === FXP.STATUS) return new SftpError(r.code, r.message, shownPath(path));
-  return new ProtocolError(`unexpected SFTP reply type ${r.type}`);
 }

@@ -7,7 +7,7 @@ import { AbortError, ProtocolError } from '../errors.js';
 import type { SftpAttrs, SftpStats } from './attrs.js';
 import { encodeAttrs, SftpStats as Stats } from './attrs.js';
 import type { SftpClient } from './client.js';
-import { expectOk, unexpected } from './client.js';
+import { expectOk, unexpected } from './client-replies.js';
 import type { SftpPath, SftpStatvfs } from './codec.js';
 import { decodeStatvfs, encodeWriteHeader, writeHeaderSize } from './codec.js';
 import { EXT, FX, FXP } from './constants.js';
