@@ -1,8 +1,9 @@
 /**
  * Server user authentication (RFC 4252, RFC 4256) driven by a policy callback: none, password (and
  * the change request), publickey (PK_OK for queries; only a key that signed authenticates),
- * keyboard-interactive, and partial success for multi-step policies. Limits on attempts, password
- * length and prompt answers, and a minimum time for every failed attempt.
+ * keyboard-interactive, and partial success for multi-step policies. Limits on attempts (as in sshd,
+ * only a "none" sent as the very first request is free), on requests of any kind, password length
+ * and prompt answers, and a minimum time for every failed attempt.
  */
 
 import { debuglog } from 'node:util';
@@ -152,6 +153,11 @@ const MAX_USERNAME = 256;
 const MAX_KEY_BLOB = 16 * 1024;
 const MAX_SIGNATURE = 16 * 1024;
 const MAX_PROMPTS = 32;
+/**
+ * Most USERAUTH_REQUESTs on one connection, counted or not (publickey queries and partial successes
+ * are not failures): the next one disconnects, as sshd does after 1024 attempts.
+ */
+const MAX_REQUESTS = 1024;
 
 /** Thrown inside `prompt()` when the client abandons keyboard-interactive with a new request. */
 class PromptAborted extends AuthError {}
@@ -190,17 +196,24 @@ export async function authenticateServer(
   const steps: AuthStep[] = [];
   let user: string | undefined;
   let failures = 0;
+  let requests = 0;
+  let noneTried = false;
   let bannerSent = o.banner === undefined;
   let pending: Buffer | undefined;
 
   const failure = (partial: boolean) =>
     t.send(new SshWriter(128).byte(MSG.USERAUTH_FAILURE).nameList(allowed).bool(partial).toBuffer());
+  const tooMany = (username: string): never => {
+    t.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'too many authentication failures');
+    throw new AuthError(`too many authentication failures for ${JSON.stringify(username)}`, allowed);
+  };
 
   for (;;) {
     const p = pending ?? (await queue.next());
     pending = undefined;
     const started = Date.now();
     if (p[0] !== MSG.USERAUTH_REQUEST) throw new ProtocolError(`unexpected message ${p[0]} during authentication`);
+    requests++;
     const r = new SshReader(p, 1);
     const username = r.utf8(MAX_USERNAME);
     const svc = r.ascii(64);
@@ -210,6 +223,7 @@ export async function authenticateServer(
     if (svc !== SERVICE) {
       throw new ProtocolError(`service not available: ${svc}`, DisconnectReason.SERVICE_NOT_AVAILABLE);
     }
+    if (requests > MAX_REQUESTS) tooMany(username);
     if (!bannerSent) {
       bannerSent = true;
       t.send(
@@ -235,10 +249,15 @@ export async function authenticateServer(
       // Unknown or not offered: refused without asking the policy. The rest of the message is ignored.
       decision = false;
     } else if (method === 'none') {
+      // As sshd: "none" asks the policy once per connection, and only a "none" that is the very first
+      // request (the usual probe for the method list) is free; any other counts as a failed attempt.
       r.ensureEnd('USERAUTH_REQUEST none');
-      if (failures === 0 && steps.length === 0) countsAsFailure = false;
-      decision = await o.authenticate({ ...base, method, prompt: noPrompt });
-      step = { method };
+      if (requests === 1) countsAsFailure = false;
+      if (!noneTried) {
+        noneTried = true;
+        decision = await o.authenticate({ ...base, method, prompt: noPrompt });
+        step = { method };
+      }
     } else if (method === 'password') {
       const change = r.bool();
       const pw = r.string(maxPassword);
@@ -370,10 +389,7 @@ export async function authenticateServer(
       if (aborted) {
         // The client moved on with a new request: no reply to this one, but it counts.
         failures++;
-        if (failures > maxAttempts) {
-          t.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'too many authentication failures');
-          throw new AuthError(`too many authentication failures for ${JSON.stringify(username)}`, allowed);
-        }
+        if (failures > maxAttempts) tooMany(username);
         continue;
       }
     }
@@ -404,13 +420,10 @@ export async function authenticateServer(
       failure(true);
       continue;
     }
-    // A failure.
-    if (countsAsFailure) failures++;
-    if (failures > maxAttempts) {
-      t.disconnect(DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, 'too many authentication failures');
-      throw new AuthError(`too many authentication failures for ${JSON.stringify(username)}`, allowed);
-    }
-    if (method !== 'none') {
+    // A failure: counted and slowed down, except the free first "none".
+    if (countsAsFailure) {
+      failures++;
+      if (failures > maxAttempts) tooMany(username);
       const wait = failureDelay - (Date.now() - started);
       if (wait > 0) await sleep(wait);
     }
