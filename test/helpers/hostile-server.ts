@@ -201,7 +201,8 @@ interface EncoderLike {
  * Lets the server transport send `n` packets (its version line is not one), then cuts: with
  * 'destroy' the packets after the nth are dropped and the socket is destroyed once the nth has been
  * written; with 'protocol-error' a {@link malformedPayload} packet, properly encrypted, follows the
- * nth in the same write and everything after it is dropped. `n` = Infinity only counts.
+ * nth in the same write and everything after it is dropped (n = 0: instead of the first packet).
+ * `n` = Infinity only counts.
  *
  * Works on the transport's packet encoder (every packet, KEX included, is encoded there), so it must
  * be armed before the transport starts.
@@ -217,7 +218,10 @@ export function cutAfter(transport: Transport, socket: Socket, n: number, mode: 
   const after = (out: Buffer[]): Buffer[] => {
     state.sent++;
     if (state.sent < n) return out;
-    if (state.sent > n) return [];
+    if (state.sent > n) {
+      if (state.at !== undefined) return [];
+      out = []; // n = 0: cut at the first packet, sending none
+    }
     state.at = performance.now();
     if (mode === 'destroy') {
       setImmediate(() => socket.destroy());
