@@ -65,7 +65,8 @@ export class Connection extends EventEmitter {
   private readonly maxChannels: number;
   private readonly channels = new Map<number, Channel>();
   private readonly pendingOpens = new Map<number, PendingOpen>();
-  private incomingOpens = 0;
+  /** The peer's opens the application has not answered yet (cleared when the connection dies). */
+  private readonly incomingOpens = new Set<object>();
   private readonly pendingGlobal: Array<{ resolve: (v: Buffer | boolean) => void; reject: (err: Error) => void }> = [];
   private readonly globalReplies: GlobalReplySlot[] = [];
   private dead: Error | undefined = undefined;
@@ -113,7 +114,7 @@ export class Connection extends EventEmitter {
     return {
       channels: this.channels.size,
       pendingOpens: this.pendingOpens.size,
-      incomingOpens: this.incomingOpens,
+      incomingOpens: this.incomingOpens.size,
       pendingGlobalRequests: this.pendingGlobal.length,
       unansweredGlobalRequests: this.globalReplies.length,
       pendingChannelRequests,
@@ -297,6 +298,7 @@ export class Connection extends EventEmitter {
     this.pendingOpens.clear();
     for (const p of this.pendingGlobal.splice(0)) p.reject(reason);
     this.globalReplies.length = 0;
+    this.incomingOpens.clear(); // an answer that comes later finds the connection dead
     const channels = [...this.channels.values()];
     this.channels.clear();
     for (const ch of channels) ch.abort(err, reason);
@@ -333,7 +335,7 @@ export class Connection extends EventEmitter {
   }
 
   private inUse(): number {
-    return this.channels.size + this.pendingOpens.size + this.incomingOpens;
+    return this.channels.size + this.pendingOpens.size + this.incomingOpens.size;
   }
 
   private allocateId(): number {
@@ -389,12 +391,13 @@ export class Connection extends EventEmitter {
       this.openFailure(sender, ChannelOpenFailure.UNKNOWN_CHANNEL_TYPE, 'unknown channel type');
       return;
     }
-    this.incomingOpens++;
+    const token = {};
+    this.incomingOpens.add(token);
     let answered = false;
     const answer = (): boolean => {
       if (answered) return false;
       answered = true;
-      this.incomingOpens--;
+      this.incomingOpens.delete(token);
       return true;
     };
     const req: ChannelOpenRequest = {
