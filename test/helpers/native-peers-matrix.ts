@@ -132,6 +132,8 @@ export interface ServerPeer {
   sftp: boolean;
   /** Pin each algorithm both support (false: only compression, when another suite walks the rest). */
   algorithmWalk: boolean;
+  /** It serves one session per connection and then hangs up (tinysshd). */
+  oneSession?: boolean;
   /** `SHA256:…` of every host key it has. */
   hostFingerprints: readonly string[];
   /** Where and as whom to connect, with `auth`'s key or password. */
@@ -225,7 +227,7 @@ export async function serverPeerMatrix(t: TestContext, peer: ServerPeer): Promis
         const rekeys = await catEcho(c);
         assert.ok(rekeys >= 2, `secsh re-keyed ${rekeys} times`);
         assert.equal(c.algorithms.compression, z);
-        await echoOk(c);
+        if (!peer.oneSession) await echoOk(c); // still works under the new keys
       });
     });
   }
@@ -238,7 +240,7 @@ export async function serverPeerMatrix(t: TestContext, peer: ServerPeer): Promis
           await withClient(c, async () => {
             const rekeys = await catEcho(c);
             assert.ok(rekeys >= 2, `${peer.name} re-keyed ${rekeys} times`);
-            await echoOk(c);
+            if (!peer.oneSession) await echoOk(c);
           });
         });
       }

@@ -8,6 +8,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AlgorithmOptions } from '../../src/crypto/algorithms.js';
+import { DisconnectError, DisconnectReason } from '../../src/errors.js';
 import {
   generatePrivateKey,
   type PrivateKey,
@@ -105,7 +106,7 @@ export interface SecshServer {
   fingerprints: string[];
   /** The host keys loaded (for known_hosts files). */
   hostKeys: PrivateKey[];
-  /** Connection errors the server saw (a peer's misbehaviour, or ours). */
+  /** Connection errors the server saw (a peer's misbehaviour, or ours), but for a client's DISCONNECT by application. */
   errors: Error[];
   close(): Promise<void>;
 }
@@ -141,7 +142,10 @@ export async function startSecshServer(o: SecshServerOptions): Promise<SecshServ
       first = false;
     });
   });
-  server.on('client-error', (e: Error) => errors.push(e));
+  // a client's own DISCONNECT "by application" (how ssh says goodbye) ends a connection normally
+  server.on('client-error', (e: Error) => {
+    if (!(e instanceof DisconnectError && e.peerReason === DisconnectReason.BY_APPLICATION)) errors.push(e);
+  });
   server.on('error', (e: Error) => errors.push(e));
   const subsystems: Record<string, (session: Session) => void> = {};
   const root = o.sftpRoot;

@@ -90,6 +90,7 @@ async function tinysshd(): Promise<ServerPeer> {
     authKinds: ['ed25519'],
     sftp: true,
     algorithmWalk: true,
+    oneSession: true,
     hostFingerprints: [t.hostKeyFingerprint],
     connectOptions: async (auth) => ({
       host: '127.0.0.1',
