@@ -273,6 +273,7 @@ function defaultSize(x: unknown): number {
 export function fuzz<T>(name: string, arb: fc.Arbitrary<T>, body: (x: T) => unknown, o: FuzzOptions<T>): void {
   let executions = 0;
   let largestSeen = 0;
+  const outcomes = new Map<string, number>();
   const maxMs = o.maxMs ?? 2000;
   const size = o.size ?? defaultSize;
   const maxAlloc = o.maxAlloc ?? ((x: T) => 64 * size(x) + 1024 * 1024);
@@ -287,9 +288,11 @@ export function fuzz<T>(name: string, arb: fc.Arbitrary<T>, body: (x: T) => unkn
         const r = withAllocationBudget(maxAlloc(x), () => {
           try {
             body(x);
+            tally(outcomes, 'ok');
           } catch (e) {
             if (e instanceof OverAllocation) throw e;
             if (!o.allowed(e)) throw new Error(`${name}: unexpected error type: ${describe(e)}`);
+            tally(outcomes, (e as Error).constructor.name);
           }
         });
         if (r.largest > largestSeen) largestSeen = r.largest;
@@ -306,7 +309,7 @@ export function fuzz<T>(name: string, arb: fc.Arbitrary<T>, body: (x: T) => unkn
     }),
     { numRuns: o.numRuns, seed: seed(), ...(o.examples ? { examples: o.examples.map((e) => [e] as [T]) } : {}) },
   );
-  report(name, executions, started, largestSeen, peakArrayBuffers - memBefore.arrayBuffers);
+  report(name, executions, started, largestSeen, peakArrayBuffers - memBefore.arrayBuffers, outcomes);
 }
 
 /** The async form of {@link fuzz}, for parsers behind a promise (auth, SFTP server, agent client). */
@@ -317,6 +320,7 @@ export async function fuzzAsync<T>(
   o: Omit<FuzzOptions<T>, 'maxAlloc'>,
 ): Promise<void> {
   let executions = 0;
+  const outcomes = new Map<string, number>();
   const maxMs = o.maxMs ?? 5000;
   const started = performance.now();
   const memBefore = process.memoryUsage();
@@ -332,9 +336,13 @@ export async function fuzzAsync<T>(
       try {
         const r = await Promise.race([
           body(x).then(
-            () => 'ok' as const,
+            () => {
+              tally(outcomes, 'ok');
+              return 'ok' as const;
+            },
             (e: unknown) => {
               if (!o.allowed(e)) throw new Error(`${name}: unexpected error type: ${describe(e)}`);
+              tally(outcomes, (e as Error).constructor.name);
               return 'ok' as const;
             },
           ),
@@ -352,20 +360,32 @@ export async function fuzzAsync<T>(
     }),
     { numRuns: o.numRuns, seed: seed() },
   );
-  report(name, executions, started, undefined, peakArrayBuffers - memBefore.arrayBuffers);
+  report(name, executions, started, undefined, peakArrayBuffers - memBefore.arrayBuffers, outcomes);
+}
+
+function tally(m: Map<string, number>, k: string): void {
+  m.set(k, (m.get(k) ?? 0) + 1);
 }
 
 /** External memory growth allowed over a whole batch before it is called out of proportion. */
 const MAX_BATCH_GROWTH = 512 * 1024 * 1024;
 
-function report(name: string, executions: number, started: number, largest: number | undefined, growth: number): void {
+function report(
+  name: string,
+  executions: number,
+  started: number,
+  largest: number | undefined,
+  growth: number,
+  outcomes: Map<string, number>,
+): void {
   assert.ok(
     growth < MAX_BATCH_GROWTH,
     `${name}: external memory grew by ${(growth / 1048576).toFixed(0)} MiB over the batch`,
   );
   const ms = performance.now() - started;
   const alloc = largest === undefined ? '' : `, largest allocation ${largest} bytes`;
-  console.log(`fuzz ${name}: ${executions} executions, 0 failures (${ms.toFixed(0)} ms${alloc})`);
+  const kinds = [...outcomes].map(([k, n]) => `${k} ${n}`).join(', ');
+  console.log(`fuzz ${name}: ${executions} executions, 0 failures (${kinds}; ${ms.toFixed(0)} ms${alloc})`);
 }
 
 /** An `allowed` predicate from error classes. */
