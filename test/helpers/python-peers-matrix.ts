@@ -6,9 +6,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import type { Client } from '../../src/client.js';
 import { type AlgorithmKind, supportedAlgorithms } from '../../src/crypto/algorithms.js';
 import { ConnectionLostError, DisconnectError, DisconnectReason } from '../../src/errors.js';
@@ -21,22 +24,36 @@ import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { serveSftp } from '../../src/sftp/server.js';
 import type { NegotiatedAlgorithms, RekeyLimit } from '../../src/transport/options.js';
 import { drain } from './interop.js';
-import { PY_PASSWORD, PY_USER } from './python-peers.js';
-import type { UserKey } from './sshd.js';
+import {
+  HOST_KEY_KINDS,
+  type HostKeyKind,
+  PY_PASSWORD,
+  PY_USER,
+  type PyCase,
+  type PyCaseResult,
+} from './python-peers.js';
+import { keygen, type UserKey } from './sshd.js';
 
-let hostKeys: PrivateKey[] | undefined;
+const hostKeys = new Map<HostKeyKind, PrivateKey>();
 
-/** One host key of every type secsh can serve, made once per process. */
-export function matrixHostKeys(): PrivateKey[] {
-  hostKeys ??= [
-    generatePrivateKey('ed25519'),
-    generatePrivateKey('ecdsa', { bits: 256 }),
-    generatePrivateKey('ecdsa', { bits: 384 }),
-    generatePrivateKey('ecdsa', { bits: 521 }),
-    generatePrivateKey('rsa', { bits: 2048 }),
-    PrivateKey.fromKeyObject(generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey),
-  ];
-  return hostKeys;
+/** A host key of each kind (made once per process and kind). */
+export function matrixHostKeys(kinds: readonly HostKeyKind[] = HOST_KEY_KINDS): PrivateKey[] {
+  return kinds.map((kind) => {
+    let key = hostKeys.get(kind);
+    if (!key) {
+      const ec = /^ecdsa(256|384|521)$/.exec(kind);
+      key =
+        kind === 'dsa'
+          ? PrivateKey.fromKeyObject(generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 }).privateKey)
+          : kind === 'rsa'
+            ? generatePrivateKey('rsa', { bits: 2048 })
+            : ec
+              ? generatePrivateKey('ecdsa', { bits: Number(ec[1]) })
+              : generatePrivateKey('ed25519');
+      hostKeys.set(kind, key);
+    }
+    return key;
+  });
 }
 
 /** What the secsh server saw of one connection. */
@@ -62,13 +79,15 @@ export interface MatrixServerOptions {
   /** Directory served by SFTP; exec runs here too. */
   root: string;
   rekeyLimit?: RekeyLimit;
+  /** Host key kinds (default all, DSA included). */
+  hostKeys?: readonly HostKeyKind[];
   /** Signature algorithms accepted for user keys (default secsh's: no ssh-rsa). */
   publicKeyAlgorithms?: readonly string[];
 }
 
-/** A secsh server on a free 127.0.0.1 port offering every algorithm secsh implements. */
+/** A secsh server on a free 127.0.0.1 port offering every algorithm secsh implements (exec through /bin/sh). */
 export async function startMatrixServer(o: MatrixServerOptions): Promise<MatrixServer> {
-  const keys = matrixHostKeys();
+  const keys = matrixHostKeys(o.hostKeys);
   const allowed: PublicKey[] = o.userKeys.map((k) => parsePublicKey(k.publicLine));
   const all = (k: AlgorithmKind) => supportedAlgorithms(k);
   const server = new Server({
@@ -178,6 +197,67 @@ export async function catEcho(client: Client, total: number): Promise<void> {
   assert.equal(back.bytes, total, 'bytes back');
   assert.equal(back.sha256, src.digest(), 'the bytes back are the bytes sent');
   assert.deepEqual(exit, { code: 0, signal: null });
+}
+
+/** A scratch directory with user keys made by ssh-keygen (no peer reads a key secsh wrote). */
+export interface PyEnv {
+  dir: string;
+  keys: { ed25519: UserKey; ecdsa: UserKey; rsa: UserKey };
+  /** authorized_keys with the three keys, for the peers' servers. */
+  authorizedKeysPath: string;
+}
+
+/**
+ * The {@link PyEnv} of a test file, made on first use and removed in `after` (call at top level;
+ * `get()` only after requirePeer(t, …, 'ssh-keygen')).
+ */
+export function sharedPyEnv(prefix: string): { get(): Promise<PyEnv> } {
+  let p: Promise<PyEnv> | undefined;
+  after(async () => {
+    const env = await p?.catch(() => undefined);
+    if (env) await rm(env.dir, { recursive: true, force: true });
+  });
+  return {
+    get: () => {
+      p ??= (async () => {
+        const dir = await mkdtemp(join(tmpdir(), prefix));
+        const [ed25519, ecdsa, rsa] = await Promise.all([
+          keygen(join(dir, 'id_ed25519'), ['-t', 'ed25519']),
+          keygen(join(dir, 'id_ecdsa'), ['-t', 'ecdsa', '-b', '256']),
+          keygen(join(dir, 'id_rsa'), ['-t', 'rsa', '-b', '2048']),
+        ]);
+        const authorizedKeysPath = join(dir, 'authorized_keys');
+        await writeFile(authorizedKeysPath, `${[ed25519, ecdsa, rsa].map((k) => k.publicLine).join('\n')}\n`);
+        return { dir, keys: { ed25519, ecdsa, rsa }, authorizedKeysPath };
+      })();
+      return p;
+    },
+  };
+}
+
+/** A Python client case against `server`: password login, the server's host keys pinned, echo. */
+export function pyCase(server: MatrixServer, dir: string, name: string, over: Partial<PyCase> = {}): PyCase {
+  return {
+    name,
+    port: server.port,
+    user: PY_USER,
+    password: PY_PASSWORD,
+    keyFile: null,
+    hostKeys: server.hostKeyLines,
+    algs: {},
+    action: 'echo',
+    bytes: 1024 * 1024,
+    rekeyBytes: null,
+    dir,
+    ...over,
+  };
+}
+
+/** Asserts a Python client's `cat` echo came back whole, exit status 0. */
+export function assertCatEchoed(r: PyCaseResult, bytes: number): void {
+  assert.equal(r.bytes, bytes, 'bytes back');
+  assert.equal(r.sha256Back, r.sha256Sent, 'the bytes back are the bytes sent');
+  assert.equal(r.exit, 0);
 }
 
 /** Counts the cases (each one connection and handshake) of one peer in one role. */

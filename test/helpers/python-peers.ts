@@ -49,7 +49,13 @@ export interface PyPeerServerOptions {
   authorizedKeysPath: string;
   /** Re-key interval of the rekey listener (default 256 KiB). */
   rekeyBytes?: number;
+  /** Host key kinds to make (default all; RSA and DSA take the peer a second or two to generate). */
+  hostKeys?: readonly HostKeyKind[];
 }
+
+/** Host key kinds the peers and the matrix server can serve. */
+export type HostKeyKind = 'ed25519' | 'ecdsa256' | 'ecdsa384' | 'ecdsa521' | 'rsa' | 'dsa';
+export const HOST_KEY_KINDS: readonly HostKeyKind[] = ['ed25519', 'ecdsa256', 'ecdsa384', 'ecdsa521', 'rsa', 'dsa'];
 
 /** Starts `peer`'s server on free 127.0.0.1 ports. */
 export function startPyPeerServer(peer: PyPeer, o: PyPeerServerOptions): Promise<PyProcess<PyPeerServerInfo>> {
@@ -62,6 +68,8 @@ export function startPyPeerServer(peer: PyPeer, o: PyPeerServerOptions): Promise
     o.authorizedKeysPath,
     '--rekey-bytes',
     String(o.rekeyBytes ?? 256 * 1024),
+    '--host-keys',
+    (o.hostKeys ?? HOST_KEY_KINDS).join(','),
   ];
   return startPyProcess<PyPeerServerInfo>(args, `${peer} server`, 3000);
 }

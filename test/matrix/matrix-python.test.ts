@@ -8,10 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../../src/auth/server.js';
 import { Client, type ConnectOptions } from '../../src/client.js';
 import type { AlgorithmKind } from '../../src/crypto/algorithms.js';
@@ -32,14 +31,16 @@ import {
   startPyPeerServer,
 } from '../helpers/python-peers.js';
 import {
+  assertCatEchoed,
   type ConnRecord,
   catEcho,
   type MatrixServer,
   MatrixTally,
   mixedBytes,
+  pyCase,
+  sharedPyEnv,
   startMatrixServer,
 } from '../helpers/python-peers-matrix.js';
-import { keygen, type UserKey } from '../helpers/sshd.js';
 
 installTripwire();
 
@@ -47,31 +48,7 @@ const MiB = 1024 * 1024;
 const REKEY = 256 * 1024;
 const KINDS: readonly AlgorithmKind[] = ['kex', 'hostKey', 'cipher', 'mac', 'compression'];
 
-interface Env {
-  dir: string;
-  keys: { ed25519: UserKey; ecdsa: UserKey; rsa: UserKey };
-  authorizedKeysPath: string;
-}
-let envP: Promise<Env> | undefined;
-
-/** User keys made by ssh-keygen (no peer reads a key secsh wrote) and a scratch directory. */
-function env(): Promise<Env> {
-  envP ??= (async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'secsh-matrix-python-'));
-    const [ed25519, ecdsa, rsa] = await Promise.all([
-      keygen(join(dir, 'id_ed25519'), ['-t', 'ed25519']),
-      keygen(join(dir, 'id_ecdsa'), ['-t', 'ecdsa', '-b', '256']),
-      keygen(join(dir, 'id_rsa'), ['-t', 'rsa', '-b', '2048']),
-    ]);
-    const authorizedKeysPath = join(dir, 'authorized_keys');
-    await writeFile(authorizedKeysPath, `${[ed25519, ecdsa, rsa].map((k) => k.publicLine).join('\n')}\n`);
-    return { dir, keys: { ed25519, ecdsa, rsa }, authorizedKeysPath };
-  })();
-  return envP;
-}
-after(async () => {
-  if (envP) await rm((await envP).dir, { recursive: true, force: true });
-});
+const shared = sharedPyEnv('secsh-matrix-python-');
 
 /** Per kind, the algorithms both the peer and secsh implement. */
 function common(offer: PeerOffer): Record<AlgorithmKind, string[]> {
@@ -109,7 +86,7 @@ function describeOffer(
 for (const peer of PY_PEERS) {
   test(`${peer} server: secsh client with every common algorithm, publickey and password, SFTP, 1 MiB echo re-keyed every 256 KiB by either side`, async (t) => {
     if (!requirePeer(t, peer, 'ssh-keygen')) return;
-    const e = await env();
+    const e = await shared.get();
     const root = await mkdtemp(join(e.dir, `${peer}-root-`));
     const srv = await startPyPeerServer(peer, { root, authorizedKeysPath: e.authorizedKeysPath, rekeyBytes: REKEY });
     const tally = new MatrixTally(peer, 'server');
@@ -239,7 +216,7 @@ const RSA_SHA1_ONLY: ReadonlySet<string> = new Set(['twisted']);
 for (const peer of PY_PEERS) {
   test(`${peer} client: against the secsh server with every common algorithm, publickey and password, SFTP, 1 MiB echo re-keyed every 256 KiB by either side`, async (t) => {
     if (!requirePeer(t, peer, 'ssh-keygen')) return;
-    const e = await env();
+    const e = await shared.get();
     const root = await mkdtemp(join(e.dir, `secsh-root-${peer}-`));
     const userKeys = Object.values(e.keys);
     const plain = await startMatrixServer({ userKeys, root });
@@ -254,30 +231,14 @@ for (const peer of PY_PEERS) {
 
       const cases: { c: PyCase; server: MatrixServer; check: Check; refused?: boolean }[] = [];
       const add = (name: string, over: Partial<PyCase>, check: Check, server = plain, refused = false) => {
-        const c: PyCase = {
-          name,
-          port: server.port,
-          user: PY_USER,
-          password: PY_PASSWORD,
-          keyFile: null,
-          hostKeys: server.hostKeyLines,
-          algs: {},
-          action: 'echo',
-          bytes: MiB,
-          rekeyBytes: null,
-          dir: e.dir,
-          ...over,
-        };
-        cases.push({ c, server, check, refused });
+        cases.push({ c: pyCase(server, e.dir, name, over), server, check, refused });
       };
       const echoed = (name: string) => (r: PyCaseResult) => {
         assert.equal(r.stdout, `hello ${name}\n`);
         assert.equal(r.exit, 0);
       };
       const catted = (minExchanges: number, what: string) => (r: PyCaseResult, rec: ConnRecord) => {
-        assert.equal(r.bytes, MiB, 'bytes back');
-        assert.equal(r.sha256Back, r.sha256Sent, 'the bytes back are the bytes sent');
-        assert.equal(r.exit, 0);
+        assertCatEchoed(r, MiB);
         const rekeys = rec.exchanges.length - 1;
         assert.ok(rekeys >= minExchanges, `${what}: only ${rekeys} re-keys`);
       };
