@@ -185,17 +185,23 @@ interface State {
   warnings: string[];
 }
 
+/**
+ * A config file's text, or undefined when there is no such file (a path with a NUL byte, or one that
+ * runs through a non-directory, names none). Other file system errors are InvalidArgumentErrors.
+ */
 function readConfigText(path: string): string | undefined {
-  let st: ReturnType<typeof statSync>;
+  if (path.includes('\0')) return undefined;
   try {
-    st = statSync(path);
+    const st = statSync(path);
+    if (!st.isFile()) return undefined;
+    if (st.size > MAX_SSH_CONFIG_FILE) throw new InvalidArgumentError(`ssh config file too large: ${path}`);
+    return readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
+    if (e instanceof InvalidArgumentError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    throw new InvalidArgumentError(`cannot read ssh config file ${path}: ${code ?? (e as Error).message}`);
   }
-  if (!st.isFile()) return undefined;
-  if (st.size > MAX_SSH_CONFIG_FILE) throw new InvalidArgumentError(`ssh config file too large: ${path}`);
-  return readFileSync(path, 'utf8');
 }
 
 /** Expands `*`/`?` in each path component (sorted, as glob(3) does). */
