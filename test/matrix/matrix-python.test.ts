@@ -241,6 +241,7 @@ for (const peer of PY_PEERS) {
         assertCatEchoed(r, MiB);
         const rekeys = rec.exchanges.length - 1;
         assert.ok(rekeys >= minExchanges, `${what}: only ${rekeys} re-keys`);
+        t.diagnostic(`${peer} client, ${what} re-keys, ${rec.exchanges[0]?.compression}: ${rekeys} re-keys`);
       };
 
       for (const kind of KINDS) {
