@@ -3,6 +3,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -136,9 +137,11 @@ async function run(args: string[]): Promise<number> {
   if (authorizedPath || userCAs.length > 0) methods.push('publickey');
   if (passwordPath) methods.push('keyboard-interactive', 'password');
 
-  const checkPassword = (user: string, pw: string): boolean => {
+  // The files are re-read on each attempt (edits take effect at once), asynchronously: an attempt is
+  // a client's message, and must not block the server.
+  const checkPassword = async (user: string, pw: string): Promise<boolean> => {
     if (!passwordPath) return false;
-    const entries = readPasswords(readFileSync(passwordPath, 'utf8'));
+    const entries = readPasswords(await readFile(passwordPath, 'utf8'));
     const d = createHash('sha256').update(pw).digest();
     let ok = false;
     for (const e of entries) {
@@ -155,7 +158,7 @@ async function run(args: string[]): Promise<number> {
     if (ctx.method === 'publickey' && ctx.certificate) return true;
     if (ctx.method === 'publickey' && ctx.key && authorizedPath) {
       // Re-read on each attempt, like sshd, so edits take effect at once.
-      const keys = readAuthorizedKeys(readFileSync(authorizedPath, 'utf8'));
+      const keys = readAuthorizedKeys(await readFile(authorizedPath, 'utf8'));
       return keys.some((k) => k.equals(ctx.key as PublicKey));
     }
     if (ctx.method === 'password' && ctx.password !== undefined) {

@@ -7,7 +7,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, readFileSync, readlinkSync } from 'node:fs';
+import { accessSync, constants as fsConstants } from 'node:fs';
+import { access, readFile, readlink } from 'node:fs/promises';
 import { homedir, constants as osConstants, userInfo } from 'node:os';
 import type { Session } from './session.js';
 
@@ -30,7 +31,10 @@ export interface LocalProcessOptions {
 const SCRIPT_PATHS = ['/usr/bin/script', '/bin/script'];
 let scriptPath: string | null | undefined;
 
-/** The util-linux `script` binary, or null when absent. */
+/**
+ * The util-linux `script` binary, or null when absent (synchronous: for setup code; sessions use
+ * {@link locateScript}).
+ */
 export function findScript(): string | null {
   if (scriptPath !== undefined) return scriptPath;
   scriptPath = null;
@@ -46,6 +50,37 @@ export function findScript(): string | null {
   return scriptPath;
 }
 
+/** {@link findScript} without blocking: what a session started by a peer's request uses. */
+export async function locateScript(): Promise<string | null> {
+  if (scriptPath !== undefined) return scriptPath;
+  let found: string | null = null;
+  for (const p of SCRIPT_PATHS) {
+    try {
+      await access(p, fsConstants.X_OK);
+      found = p;
+      break;
+    } catch {
+      // next
+    }
+  }
+  scriptPath ??= found;
+  return scriptPath;
+}
+
+/** The server's own user, looked up once (userInfo reads the user database synchronously). */
+let ownUser: { username: string; homedir: string } | null | undefined;
+function serverUser(): { username: string; homedir: string } | null {
+  if (ownUser === undefined) {
+    try {
+      const u = userInfo();
+      ownUser = { username: u.username, homedir: u.homedir };
+    } catch {
+      ownUser = null;
+    }
+  }
+  return ownUser;
+}
+
 /** Quotes a string for a POSIX shell. */
 function shQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -59,6 +94,9 @@ function shQuote(s: string): string {
  * server.on('session', localProcessHandler());
  */
 export function localProcessHandler(opts: LocalProcessOptions = {}): (session: Session) => void {
+  // Looked up now, while the application sets up, so that no session waits for them.
+  serverUser();
+  if (opts.usePty !== false) void locateScript();
   return (session) => {
     session.on('exec', (req: { command: string; originalCommand?: string; accept(): void; reject(): void }) => {
       req.accept();
@@ -81,18 +119,31 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
 /**
  * Runs `command` (or, when undefined, an interactive shell) for an accepted session: the user's shell
  * with `-c`, on a pty from `script` when the session has one, stdin/stdout/stderr wired to the
- * channel, and exit-status or exit-signal when it ends. Call after accepting exec/shell.
+ * channel, and exit-status or exit-signal when it ends. Call after accepting exec/shell. Nothing it
+ * does on the client's behalf blocks the event loop: no synchronous file system call or child process.
  */
 export function runLocalProcess(session: Session, command: string | undefined, opts: LocalProcessOptions = {}): void {
-  const ch = session.channel;
-  const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
-  let user: { username: string; homedir: string };
-  try {
-    const u = userInfo();
-    user = { username: u.username, homedir: u.homedir };
-  } catch {
-    user = { username: session.username, homedir: homedir() };
+  const wantPty = session.pty !== undefined && opts.usePty !== false;
+  if (!wantPty) {
+    startLocalProcess(session, command, opts, null);
+    return;
   }
+  locateScript().then(
+    (script) => startLocalProcess(session, command, opts, script),
+    () => startLocalProcess(session, command, opts, null),
+  );
+}
+
+function startLocalProcess(
+  session: Session,
+  command: string | undefined,
+  opts: LocalProcessOptions,
+  script: string | null,
+): void {
+  const ch = session.channel;
+  if (ch.destroyed) return;
+  const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
+  const user = serverUser() ?? { username: session.username, homedir: homedir() };
   const env: NodeJS.ProcessEnv = {
     ...(opts.env ?? process.env),
     USER: user.username,
@@ -109,7 +160,6 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     env.SSH_CLIENT = `${cip} ${cport} ${sport}`;
   }
   const pty = session.pty;
-  const script = pty && opts.usePty !== false ? findScript() : null;
   let file: string;
   let args: string[];
   if (pty && script) {
@@ -162,7 +212,11 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     errDone = true;
     finish();
   });
+  const onPty = pty !== undefined && script !== null;
+  const resizer = onPty ? new PtyResizer(child.pid) : undefined;
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
   child.on('error', (e) => {
+    resizer?.stop();
     if (!exit) {
       if (!ch.destroyed) ch.stderrOut.write(`cannot start ${shell}: ${e.message}\n`);
       exit = { code: 127, signal: null };
@@ -172,29 +226,37 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     }
   });
   child.on('exit', (code, signal) => {
+    resizer?.stop();
     exit = { code, signal };
     finish();
   });
 
   session.on('signal', (name: string) => {
     const sig = `SIG${name}`;
-    if (!(sig in osConstants.signals) || child.exitCode !== null || child.signalCode !== null) return;
-    const target = script && pty ? (ptyChildPid(child.pid) ?? child.pid) : child.pid;
-    if (target === undefined) return;
-    try {
-      process.kill(target, sig as NodeJS.Signals);
-    } catch {
-      // gone
-    }
+    if (!(sig in osConstants.signals) || gone()) return;
+    // On a pty the signal is for the command, not for `script`: its pid comes from /proc, asynchronously.
+    const target = onPty ? ptyChildPid(child.pid).then((pid) => pid ?? child.pid) : Promise.resolve(child.pid);
+    void target.then((pid) => {
+      if (pid === undefined || gone()) return;
+      try {
+        process.kill(pid, sig as NodeJS.Signals);
+      } catch {
+        // gone
+      }
+    });
   });
-  if (pty && script) {
-    session.on('window-change', (size: { cols: number; rows: number }) => resizePty(child.pid, size.cols, size.rows));
+  if (resizer) {
+    session.on('window-change', (size: { cols: number; rows: number }) => resizer.resize(size.cols, size.rows));
   }
   session.once('close', () => {
-    // The client went away: hang up the command, as sshd does.
-    if (child.exitCode === null && child.signalCode === null) {
+    resizer?.stop();
+    // The client went away: hang up the command, as sshd does. On a pty, `script` ignores SIGHUP (and
+    // the interactive shell behind it SIGTERM), so `script` is killed instead: that closes the pty's
+    // master side, and the kernel hangs up the terminal (SIGHUP to the shell and the foreground job),
+    // just as sshd closing its pty does.
+    if (!gone()) {
       try {
-        child.kill('SIGHUP');
+        child.kill(onPty ? 'SIGKILL' : 'SIGHUP');
       } catch {
         // gone
       }
@@ -203,10 +265,10 @@ export function runLocalProcess(session: Session, command: string | undefined, o
 }
 
 /** The first child of `script` (the command on the pty), read from /proc; undefined when unknown. */
-function ptyChildPid(scriptPid: number | undefined): number | undefined {
+async function ptyChildPid(scriptPid: number | undefined): Promise<number | undefined> {
   if (scriptPid === undefined) return undefined;
   try {
-    const kids = readFileSync(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8').trim().split(/\s+/);
+    const kids = (await readFile(`/proc/${scriptPid}/task/${scriptPid}/children`, 'utf8')).trim().split(/\s+/);
     const pid = Number.parseInt(kids[0] ?? '', 10);
     return Number.isInteger(pid) && pid > 0 ? pid : undefined;
   } catch {
@@ -214,17 +276,83 @@ function ptyChildPid(scriptPid: number | undefined): number | undefined {
   }
 }
 
-/** Sets the pty size of a `script`-run command via `stty -F` on its terminal (best effort). */
-function resizePty(scriptPid: number | undefined, cols: number, rows: number): void {
-  const pid = ptyChildPid(scriptPid);
-  if (pid === undefined || !Number.isInteger(cols) || !Number.isInteger(rows) || cols > 10000 || rows > 10000) return;
-  let tty: string;
-  try {
-    tty = readlinkSync(`/proc/${pid}/fd/0`);
-  } catch {
-    return;
+/** Longest an `stty` may take before it is killed (so that a stuck one cannot hold later sizes back). */
+const STTY_TIMEOUT_MS = 5000;
+
+/**
+ * Applies window-change sizes to the pty of a `script`-run command with `stty -F` on its terminal.
+ * A client may send sizes faster than processes start, so they are coalesced: at most one `stty`
+ * runs per session, and when it ends only the latest size asked for meanwhile is applied. The
+ * terminal is looked up afresh each time (asynchronously, from /proc), and nothing runs after the
+ * command has exited, so a terminal number reused by another session is never touched.
+ */
+class PtyResizer {
+  private wanted: { cols: number; rows: number } | undefined;
+  private running = false;
+  private stopped = false;
+
+  constructor(private readonly scriptPid: number | undefined) {}
+
+  resize(cols: number, rows: number): void {
+    if (this.stopped || !Number.isInteger(cols) || !Number.isInteger(rows)) return;
+    if (cols < 1 || rows < 1 || cols > 10000 || rows > 10000) return;
+    this.wanted = { cols, rows };
+    if (!this.running) void this.run();
   }
-  if (!/^\/dev\/pts\/\d+$/.test(tty)) return;
-  const p = spawn('stty', ['-F', tty, 'cols', String(cols), 'rows', String(rows)], { stdio: 'ignore' });
-  p.on('error', () => {});
+
+  stop(): void {
+    this.stopped = true;
+    this.wanted = undefined;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    try {
+      for (let size = this.take(); size; size = this.take()) {
+        const tty = await this.terminal();
+        if (tty === undefined || this.stopped) continue;
+        await stty(tty, size.cols, size.rows);
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private take(): { cols: number; rows: number } | undefined {
+    const size = this.stopped ? undefined : this.wanted;
+    this.wanted = undefined;
+    return size;
+  }
+
+  private async terminal(): Promise<string | undefined> {
+    const pid = await ptyChildPid(this.scriptPid);
+    if (pid === undefined) return undefined;
+    try {
+      const tty = await readlink(`/proc/${pid}/fd/0`);
+      return /^\/dev\/pts\/\d+$/.test(tty) ? tty : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Runs `stty -F tty cols C rows R`; resolves when it has ended (whatever the outcome). */
+function stty(tty: string, cols: number, rows: number): Promise<void> {
+  return new Promise((resolve) => {
+    let p: ChildProcess;
+    try {
+      p = spawn('stty', ['-F', tty, 'cols', String(cols), 'rows', String(rows)], { stdio: 'ignore' });
+    } catch {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(() => p.kill('SIGKILL'), STTY_TIMEOUT_MS);
+    timer.unref();
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    p.once('error', done);
+    p.once('close', done);
+  });
 }

@@ -8,7 +8,7 @@
  * swap a directory for a symlink between another's check and its use. (Races with other local
  * processes changing the tree are out of scope.)
  */
-import { constants as C, readFileSync, realpathSync } from 'node:fs';
+import { constants as C, realpathSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { posix, sep } from 'node:path';
@@ -79,10 +79,11 @@ async function applyAttrs(
   }
 }
 
-function readNames(file: string): Map<number, string> {
+/** id → name from an /etc/passwd or /etc/group style file (read asynchronously: a client asks for it). */
+async function readNames(file: string): Promise<Map<number, string>> {
   const m = new Map<number, string>();
   try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
+    for (const line of (await fsp.readFile(file, 'utf8')).split('\n')) {
       const f = line.split(':');
       const id = Number(f[2]);
       if (f[0] && Number.isInteger(id)) m.set(id, f[0]);
@@ -465,8 +466,7 @@ export class LocalFsBackend implements SftpBackend {
   }
 
   async usersGroupsById(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }> {
-    const users = readNames('/etc/passwd');
-    const groups = readNames('/etc/group');
+    const [users, groups] = await Promise.all([readNames('/etc/passwd'), readNames('/etc/group')]);
     return { users: uids.map((u) => users.get(u) ?? ''), groups: gids.map((g) => groups.get(g) ?? '') };
   }
 }

@@ -11,7 +11,7 @@ import { Client } from '../../src/client.js';
 import type { Channel } from '../../src/connection/index.js';
 import { ChannelOpenError, ChannelOpenFailure } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { localProcessHandler } from '../../src/server/local.js';
+import { findScript, localProcessHandler } from '../../src/server/local.js';
 import type { Session } from '../../src/server/session.js';
 import type { ServerConnection, ServerOptions } from '../../src/server.js';
 import { Server } from '../../src/server.js';
@@ -282,6 +282,36 @@ test('connection loss frees every session, ends each Session and hangs up its co
         }
       }, `command ${pid} to be hung up`);
     }
+  } finally {
+    await s.done();
+  }
+});
+
+test('connection loss hangs up a command running on a pty too', async (t) => {
+  if (!findScript()) {
+    t.skip('util-linux script is not installed: no pty sessions');
+    return;
+  }
+  const s = await setup();
+  try {
+    const ch = await s.client.connection.openSession();
+    ch.on('error', () => {});
+    await ch.requestPty({ cols: 80, rows: 24 });
+    const first = new Promise<Buffer>((r) => ch.once('data', r));
+    await ch.exec('echo $$; exec sleep 30');
+    const pid = Number.parseInt((await first).toString('utf8'), 10);
+    assert.ok(pid > 0);
+    s.client.transport.destroy();
+    await until(() => s.closedSessions() === 1, 'the Session to end');
+    await until(() => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, `command ${pid} on the pty to be hung up`);
+    assert.deepEqual(counts(s.conn), { sessions: 0, channels: 0 });
   } finally {
     await s.done();
   }

@@ -1,0 +1,79 @@
+/**
+ * `secsh server` reads its password and authorized_keys files again on each attempt (edits apply at
+ * once); those reads are a client's doing and must not block the event loop. The server runs with a
+ * preload that records synchronous fs calls and synchronous child processes made from src/ once it is
+ * listening; failed and successful logins by password and public key and an exec must record none.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Client } from '../../src/client.js';
+import { generatePrivateKey } from '../../src/keys/index.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TRIPWIRE = join(ROOT, 'test', 'helpers', 'sync-io-tripwire.ts');
+
+test('secsh server: authentication attempts read the password and key files without blocking', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-cli-nosync-'));
+  const good = generatePrivateKey('ed25519');
+  const bad = generatePrivateKey('ed25519');
+  try {
+    await writeFile(join(dir, 'passwords'), 'alice:wonderland\n');
+    await writeFile(join(dir, 'authorized_keys'), `${good.publicKey.toString()}\n`);
+    const p = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--import',
+        TRIPWIRE,
+        join(ROOT, 'src', 'cli', 'main.ts'),
+        'server',
+        '--port',
+        '0',
+        '--password-file',
+        join(dir, 'passwords'),
+        '--authorized-keys',
+        join(dir, 'authorized_keys'),
+        '--host-key',
+        join(dir, 'host_key'),
+        '--no-sftp',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+    );
+    let out = '';
+    let err = '';
+    p.stderr.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      p.stdout.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (/host key \S+ SHA256:\S+/.test(out)) resolve();
+      });
+      p.once('exit', () => reject(new Error(`exited early: ${err}`)));
+    });
+    const port = Number(/port (\d+)/.exec(out)?.[1]);
+    const hostKeyFingerprint = /host key \S+ (SHA256:\S+)/.exec(out)?.[1] as string;
+    const base = { host: '127.0.0.1', port, username: 'alice', hostKeyFingerprint };
+    await assert.rejects(Client.connect({ ...base, password: 'nope', authMethods: ['password'] }));
+    await assert.rejects(Client.connect({ ...base, privateKey: bad, authMethods: ['publickey'] }));
+    const byKey = await Client.connect({ ...base, privateKey: good });
+    assert.equal((await byKey.exec('echo k')).stdout, 'k\n');
+    await byKey.close();
+    const byPassword = await Client.connect({ ...base, password: 'wonderland', authMethods: ['password'] });
+    await byPassword.close();
+    p.kill('SIGINT');
+    assert.equal(await exited, 0);
+    const line = /SYNC-IO-CALLS (.*)/.exec(err)?.[1];
+    assert.ok(line, `the tripwire reported: ${err.slice(-500)}`);
+    assert.deepEqual(JSON.parse(line), [], 'synchronous calls made on behalf of a client');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
