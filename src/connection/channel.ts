@@ -76,7 +76,8 @@ export class Channel extends Duplex {
   /** Set when the peer sends `exit-signal`. */
   exitSignal: ExitSignal | undefined = undefined;
   /**
-   * Set when the connection died before the peer closed this channel: the connection's error
+   * Set when the connection died before the peer had sent all it had to send on this channel (its
+   * CLOSE, or its EOF and, on a client's session, the exit status): the connection's error
    * (ConnectionLostError after a clean close of the connection). Output and exit status may be
    * incomplete then.
    */
@@ -556,9 +557,30 @@ export class Channel extends Duplex {
     }
   }
 
+  /**
+   * The peer sent all it had to send on this channel: its CLOSE, or its EOF (and, on a client's
+   * session, the exit status or signal too).
+   */
+  private deliveredAll(): boolean {
+    if (this.closeReceived) return true;
+    if (!this.eofReceived) return false;
+    return this.closeOnEof || this.exitStatus !== undefined || this.exitSignal !== undefined;
+  }
+
   /** @internal The connection died: fail everything. */
   abort(err: Error | undefined, fallback: Error): void {
-    if (!this.closeReceived) this.connectionError = err ?? fallback;
+    if (!this.destroyed && this.deliveredAll() && (this.eofSent || !this.closeOnEof)) {
+      // The channel was over (the peer's EOF and exit status on a session, whose process is gone;
+      // both EOFs otherwise): it ends as after a CLOSE, and what arrived stays readable (destroying
+      // would drop output not read yet, e.g. all of it when it came in the same read).
+      this.rejectPending(err ?? fallback);
+      this.closeReceived = true;
+      this.sendClose(); // sends nothing on a dead connection; marks the channel closed
+      this.settleIfDone();
+      this.release();
+      return;
+    }
+    if (!this.deliveredAll()) this.connectionError = err ?? fallback;
     this.rejectPending(err ?? fallback);
     // The connection reports its error itself; the channel's copy reaches listeners attached by
     // now, and must not crash the process when there are none yet (an open that was confirmed in

@@ -12,7 +12,7 @@ import { ProtocolError } from '../../src/errors.js';
 import { encodeVersion } from '../../src/sftp/codec.js';
 import { FXP } from '../../src/sftp/constants.js';
 import { SftpError } from '../../src/sftp/errors.js';
-import { MSG } from '../../src/wire/index.js';
+import { MSG, SshWriter } from '../../src/wire/index.js';
 import {
   channelClose,
   channelData,
@@ -142,7 +142,7 @@ test('spawn().exit still resolves with nulls when the server closes the channel 
   await client.close();
 });
 
-test('exec rejects when the connection dies after exit-status but before the channel closes (output may be cut)', () =>
+test('exec rejects when the connection dies after exit-status but before the output ended (it may be cut)', () =>
   trapped(async () => {
     const srv = await sessionServer((ch, s) =>
       s.send(channelSuccess(ch), channelData(ch, Buffer.from('partial')), exitStatus(ch, 0), malformedPayload()),
@@ -150,6 +150,16 @@ test('exec rejects when the connection dies after exit-status but before the cha
     const client = await connect(srv);
     await rejectsTyped(client.exec('x'), 2000, 'ERR_SSH_PROTOCOL');
   }));
+
+test('exec resolves when the server sent output, EOF and exit-status, then disconnected without closing the channel', async () => {
+  const bye = new SshWriter(32).byte(MSG.DISCONNECT).uint32(11).string('bye').string('').toBuffer();
+  const srv = await sessionServer((ch, s) =>
+    s.send(channelSuccess(ch), channelData(ch, Buffer.from('all of it')), channelEof(ch), exitStatus(ch, 7), bye),
+  );
+  const client = await connect(srv);
+  const o = await settleWithin(client.exec('x'), 2000);
+  assert.deepEqual(o, { state: 'fulfilled', value: { stdout: 'all of it', stderr: '', code: 7, signal: null } });
+});
 
 test('a channel confirmed in the same read as a fatal packet: exec and shell reject, nothing crashes', () =>
   trapped(async () => {
