@@ -307,7 +307,12 @@ export function fuzz<T>(name: string, arb: fc.Arbitrary<T>, body: (x: T) => unkn
         if (ab > peakArrayBuffers) peakArrayBuffers = ab;
       }
     }),
-    { numRuns: o.numRuns, seed: seed(), ...(o.examples ? { examples: o.examples.map((e) => [e] as [T]) } : {}) },
+    {
+      numRuns: o.numRuns,
+      seed: seed(),
+      includeErrorInReport: true,
+      ...(o.examples ? { examples: o.examples.map((e) => [e] as [T]) } : {}),
+    },
   );
   report(name, executions, started, largestSeen, peakArrayBuffers - memBefore.arrayBuffers, outcomes);
 }
@@ -358,7 +363,7 @@ export async function fuzzAsync<T>(
         if (ab > peakArrayBuffers) peakArrayBuffers = ab;
       }
     }),
-    { numRuns: o.numRuns, seed: seed() },
+    { numRuns: o.numRuns, seed: seed(), includeErrorInReport: true },
   );
   report(name, executions, started, undefined, peakArrayBuffers - memBefore.arrayBuffers, outcomes);
 }
