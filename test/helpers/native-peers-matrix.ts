@@ -46,11 +46,11 @@ export class Tally {
   ) {}
 
   /** Runs `fn` as a subtest named `name`, counting it as one handshake. */
-  async case(t: TestContext, name: string, fn: () => Promise<void>): Promise<void> {
-    await t.test(name, async () => {
+  async case(t: TestContext, name: string, fn: (st: TestContext) => Promise<void>): Promise<void> {
+    await t.test(name, async (st) => {
       this.tried++;
       try {
-        await fn();
+        await fn(st);
         this.passed++;
       } catch (e) {
         this.failed++;
@@ -221,10 +221,11 @@ export async function serverPeerMatrix(t: TestContext, peer: ServerPeer): Promis
     });
   }
   for (const z of compressionsOf(peer.offer)) {
-    await tally.case(t, `1 MiB echo, secsh re-keys every 256 KiB, compression ${z}`, async () => {
+    await tally.case(t, `1 MiB echo, secsh re-keys every 256 KiB, compression ${z}`, async (st) => {
       const c = await connectTo(peer, auth0, { rekeyLimit: { bytes: REKEY_BYTES }, algorithms: { compression: [z] } });
       await withClient(c, async () => {
         const rekeys = await catEcho(c);
+        st.diagnostic(`re-keys: ${rekeys}`);
         assert.ok(rekeys >= 2, `secsh re-keyed ${rekeys} times`);
         assert.equal(c.algorithms.compression, z);
         if (!peer.oneSession) await echoOk(c); // still works under the new keys
@@ -235,10 +236,11 @@ export async function serverPeerMatrix(t: TestContext, peer: ServerPeer): Promis
     const rekeying = await peer.withPeerRekey(REKEY_BYTES);
     try {
       for (const z of compressionsOf(peer.offer)) {
-        await tally.case(t, `1 MiB echo, ${peer.name} re-keys every 256 KiB, compression ${z}`, async () => {
+        await tally.case(t, `1 MiB echo, ${peer.name} re-keys every 256 KiB, compression ${z}`, async (st) => {
           const c = await connectTo(rekeying, auth0, { algorithms: { compression: [z] } });
           await withClient(c, async () => {
             const rekeys = await catEcho(c);
+            st.diagnostic(`re-keys: ${rekeys}`);
             // the peer counts by its own rules (libssh in cipher blocks, checked now and then): at least once
             assert.ok(rekeys >= 1, `${peer.name} re-keyed ${rekeys} times`);
             if (!peer.oneSession) await echoOk(c);
@@ -347,7 +349,7 @@ export async function clientPeerMatrix(t: TestContext, peer: ClientPeer, root: s
   }
   const zs = commonAlgorithms(peer.offer, 'compression');
   for (const z of zs) {
-    await tally.case(t, `1 MiB echo, secsh re-keys every 256 KiB, compression ${z}`, async () => {
+    await tally.case(t, `1 MiB echo, secsh re-keys every 256 KiB, compression ${z}`, async (st) => {
       await withServer(
         { ...peer.account, rekeyLimit: { bytes: REKEY_BYTES }, algorithms: { compression: [z] } },
         async (srv) => {
@@ -355,6 +357,7 @@ export async function clientPeerMatrix(t: TestContext, peer: ClientPeer, root: s
           const r = await peer.run(srv, { auth: auth0, command: 'cat', input, compression: z !== 'none' });
           okRun(r, 'cat');
           assert.equal(sha(r.stdout), sha(input), 'the bytes that came back are the bytes sent');
+          st.diagnostic(`re-keys: ${srv.exchanges.length - 1}`);
           assert.ok(srv.exchanges.length >= 3, `secsh re-keyed ${srv.exchanges.length - 1} times`);
           assert.ok(srv.exchanges.every((n) => n.compression === z));
           assert.deepEqual(srv.errors, []);
@@ -364,7 +367,7 @@ export async function clientPeerMatrix(t: TestContext, peer: ClientPeer, root: s
   }
   if (peer.peerRekey) {
     for (const z of zs) {
-      await tally.case(t, `1 MiB echo, ${peer.name} re-keys every 256 KiB, compression ${z}`, async () => {
+      await tally.case(t, `1 MiB echo, ${peer.name} re-keys every 256 KiB, compression ${z}`, async (st) => {
         await withServer({ ...peer.account, algorithms: { compression: [z] } }, async (srv) => {
           const input = echoData();
           const r = await peer.run(srv, {
@@ -376,6 +379,7 @@ export async function clientPeerMatrix(t: TestContext, peer: ClientPeer, root: s
           });
           okRun(r, 'cat');
           assert.equal(sha(r.stdout), sha(input), 'the bytes that came back are the bytes sent');
+          st.diagnostic(`re-keys: ${srv.exchanges.length - 1}`);
           assert.ok(srv.exchanges.length >= 2, `${peer.name} re-keyed ${srv.exchanges.length - 1} times`);
           assert.deepEqual(srv.errors, []);
         });
