@@ -7,6 +7,7 @@
  * Slow (packing builds twice, then an npm install): run with `npm run test:package`.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,7 +128,10 @@ describe('the packed package', () => {
 
   const nodes = [process.execPath, ...EXTRA_NODES];
   for (const node of nodes) {
-    const label = node === process.execPath ? `this Node (${process.version})` : node;
+    const label =
+      node === process.execPath
+        ? `this Node, ${process.version}`
+        : `${spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim() || '?'} at ${node}`;
 
     test(`require('secsh') and its subpaths load the CommonJS build, which connects to its own server (${label})`, async () => {
       const smoke = await runSmoke(node, join(consumer, 'smoke.cjs'), consumer);
