@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from '../../src/client.js';
 import { SshError } from '../../src/errors.js';
-import { generatePrivateKey } from '../../src/keys/index.js';
+import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server.js';
 import type { SftpClient } from '../../src/sftp/client.js';
@@ -20,6 +20,8 @@ import { type Cut, type CutMode, cutAfter } from '../helpers/hostile-server.js';
 export interface CutServer {
   port: number;
   fingerprint: string;
+  /** The key user 'pk' logs in with. */
+  userKey: PrivateKey;
   /** Served over SFTP: a.txt (100 bytes), a.bin (64 KiB). */
   root: string;
   /** Client-side scratch: up.bin (64 KiB) to upload; downloads land here. */
@@ -77,11 +79,21 @@ export async function startCutServer(): Promise<CutServer> {
   await writeFile(join(local, 'up.bin'), Buffer.alloc(64 * 1024, 0x62));
   const backend = new LocalFsBackend(root);
   const hostKey = generatePrivateKey('ed25519');
+  const userKey = generatePrivateKey('ed25519');
   const server = new Server({
     hostKeys: [hostKey],
-    authMethods: ['password'],
+    authMethods: ['publickey', 'keyboard-interactive', 'password'],
     authFailureDelay: 0,
-    authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw',
+    authenticate: async (ctx) => {
+      if (ctx.username === 'u') return ctx.method === 'password' && ctx.password === 'pw';
+      if (ctx.username === 'pk') return ctx.method === 'publickey' && !!ctx.key?.equals(userKey.publicKey);
+      if (ctx.username === 'kbd' && ctx.method === 'keyboard-interactive') {
+        const [a] = await ctx.prompt([{ prompt: 'Password: ', echo: false }]);
+        const [b] = await ctx.prompt([{ prompt: 'Code: ', echo: true }]);
+        return a === 'pw' && b === '42';
+      }
+      return false;
+    },
   });
   server.on('session', (s: Session) => onSession(s, backend));
   let armed: { n: number; mode: CutMode } = { n: Number.POSITIVE_INFINITY, mode: 'destroy' };
@@ -105,6 +117,7 @@ export async function startCutServer(): Promise<CutServer> {
   return {
     port,
     fingerprint: hostKey.publicKey.fingerprint(),
+    userKey,
     root,
     local,
     arm(n, mode) {
@@ -122,12 +135,24 @@ export async function startCutServer(): Promise<CutServer> {
   };
 }
 
-export function connectTo(srv: CutServer): Promise<Client> {
+/** How a scenario logs in: password (one round), publickey (query, PK_OK, signature), keyboard-interactive (two rounds). */
+export type Login = 'password' | 'publickey' | 'keyboard-interactive';
+
+export function connectTo(srv: CutServer, login: Login = 'password'): Promise<Client> {
+  const creds =
+    login === 'password'
+      ? { username: 'u', password: 'pw' }
+      : login === 'publickey'
+        ? { username: 'pk', privateKey: srv.userKey }
+        : {
+            username: 'kbd',
+            onKeyboardInteractive: (req: { prompts: { prompt: string }[] }) =>
+              req.prompts.map((p) => (p.prompt.startsWith('Code') ? '42' : 'pw')),
+          };
   return Client.connect({
     host: '127.0.0.1',
     port: srv.port,
-    username: 'u',
-    password: 'pw',
+    ...creds,
     hostKeyFingerprint: srv.fingerprint,
     // The cheapest key exchange: the cases run hundreds of them, and the method does not matter here.
     algorithms: { kex: ['curve25519-sha256'] },

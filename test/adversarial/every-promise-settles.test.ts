@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '../../src/client.js';
 import type { CutMode } from '../helpers/hostile-server.js';
-import { type CutServer, checkSettled, connectTo, startCutServer, Tracker } from './cut-harness.js';
+import { type CutServer, checkSettled, connectTo, type Login, startCutServer, Tracker } from './cut-harness.js';
 import { trapProcessErrors } from './settle.js';
 
 /** A promise of the API must settle this soon after the cut. */
@@ -23,8 +23,8 @@ const RUN_MS = 10_000;
 
 type Scenario = { name: string; run(t: Tracker, srv: CutServer): Promise<void> };
 
-async function connected(t: Tracker, srv: CutServer): Promise<Client> {
-  const c = await t.track('Client.connect', connectTo(srv));
+async function connected(t: Tracker, srv: CutServer, login: Login = 'password'): Promise<Client> {
+  const c = await t.track(`Client.connect (${login})`, connectTo(srv, login));
   t.clients.push(c);
   t.connectedAt = srv.cut?.sent;
   return c;
@@ -43,6 +43,18 @@ const scenarios: Scenario[] = [
     name: 'connect',
     run: async (t, srv) => {
       await connected(t, srv);
+    },
+  },
+  {
+    name: 'connect (publickey)',
+    run: async (t, srv) => {
+      await connected(t, srv, 'publickey');
+    },
+  },
+  {
+    name: 'connect (keyboard-interactive)',
+    run: async (t, srv) => {
+      await connected(t, srv, 'keyboard-interactive');
     },
   },
   {
@@ -223,7 +235,7 @@ test('every promise of the client API settles, typed, within a second of the con
       );
       assert.equal(failed, undefined, `${sc.name} fails uncut: ${String(failed)}`);
       assert.deepEqual(dry.result.problems, [], `${sc.name} uncut`);
-      const from = sc.name === 'connect' ? 0 : (dry.t.connectedAt ?? 0);
+      const from = sc.name.startsWith('connect') ? 0 : (dry.t.connectedAt ?? 0);
       let cases = 0;
       let rejecting = 0;
       for (let n = from; n < total; n++) {
