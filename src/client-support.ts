@@ -2,6 +2,7 @@
 
 import type { ConnectOptions } from './client-options.js';
 import type { SshConfigConnectSettings } from './config/index.js';
+import type { Channel } from './connection/index.js';
 import { ConnectionLostError, HostKeyError, InvalidArgumentError, SshError } from './errors.js';
 import type { Certificate, PublicKey, Signer } from './keys/index.js';
 import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey } from './keys/index.js';
@@ -103,4 +104,44 @@ export function makeHostVerifier(
       fp,
     );
   };
+}
+
+/**
+ * The exit of a session channel: resolves with its exit status or signal, or with nulls when the
+ * peer closed the channel without either; rejects with the connection's error when the connection
+ * died first. Looks at the channel's state before listening, so a channel that ended before this
+ * was called (in the same read as the reply that handed it out) still settles. Marked handled: an
+ * `exit` nobody awaits does not become an unhandled rejection.
+ */
+export function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | null }> {
+  const p = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
+    const finish = (): boolean => {
+      if (ch.exitStatus !== undefined || ch.exitSignal !== undefined) {
+        resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
+      } else if (ch.connectionError) {
+        reject(ch.connectionError);
+      } else if (ch.destroyed) {
+        resolve({ code: null, signal: null });
+      } else {
+        return false;
+      }
+      ch.off('exit', finish);
+      ch.off('close', finish);
+      return true;
+    };
+    if (!finish()) {
+      ch.on('exit', finish);
+      ch.on('close', finish);
+    }
+  });
+  p.catch(() => {});
+  return p;
+}
+
+/** Resolves when the channel has been destroyed (at once if it already was). */
+export function whenClosed(ch: Channel): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (ch.destroyed) resolve();
+    else ch.once('close', () => resolve());
+  });
 }

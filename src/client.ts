@@ -17,7 +17,15 @@ import type {
   PtyOptions,
   RemoteProcess,
 } from './client-options.js';
-import { applyConfigSettings, makeHostVerifier, pick, preferTransportError, toSigner } from './client-support.js';
+import {
+  applyConfigSettings,
+  makeHostVerifier,
+  pick,
+  preferTransportError,
+  toSigner,
+  waitExit,
+  whenClosed,
+} from './client-support.js';
 import {
   KnownHosts,
   knownHostsVerifier,
@@ -60,46 +68,6 @@ export type {
 } from './client-options.js';
 
 function noop(): void {}
-
-/**
- * The exit of a session channel: resolves with its exit status or signal, or with nulls when the
- * peer closed the channel without either; rejects with the connection's error when the connection
- * died first. Looks at the channel's state before listening, so a channel that ended before this
- * was called (in the same read as the reply that handed it out) still settles. Marked handled: an
- * `exit` nobody awaits does not become an unhandled rejection.
- */
-function waitExit(ch: Channel): Promise<{ code: number | null; signal: string | null }> {
-  const p = new Promise<{ code: number | null; signal: string | null }>((resolve, reject) => {
-    const finish = (): boolean => {
-      if (ch.exitStatus !== undefined || ch.exitSignal !== undefined) {
-        resolve({ code: ch.exitStatus ?? null, signal: ch.exitSignal?.signal ?? null });
-      } else if (ch.connectionError) {
-        reject(ch.connectionError);
-      } else if (ch.destroyed) {
-        resolve({ code: null, signal: null });
-      } else {
-        return false;
-      }
-      ch.off('exit', finish);
-      ch.off('close', finish);
-      return true;
-    };
-    if (!finish()) {
-      ch.on('exit', finish);
-      ch.on('close', finish);
-    }
-  });
-  p.catch(noop);
-  return p;
-}
-
-/** Resolves when the channel has been destroyed (at once if it already was). */
-function whenClosed(ch: Channel): Promise<void> {
-  return new Promise<void>((resolve) => {
-    if (ch.destroyed) resolve();
-    else ch.once('close', () => resolve());
-  });
-}
 
 /**
  * An SSH client connection.
