@@ -25,7 +25,14 @@ export interface SftpBackendFile {
   readInto?(target: Buffer, offset: number): Promise<number>;
   /** Writes all of `data` at `offset`. */
   write(offset: number, data: Buffer): Promise<void>;
+  /** The file's attributes; `size` bounds a server-side copy (copy-data) from this file. */
   stat(): Promise<SftpAttrs>;
+  /**
+   * Optional: what the open file is, as a string equal for every handle of one file (for a local file,
+   * its device and inode), so that copy-data can refuse overlapping ranges within one file that two
+   * different paths name. Undefined when unknown.
+   */
+  identity?(): Promise<string | undefined>;
   setstat(attrs: SftpAttrs): Promise<void>;
   /** Flushes to stable storage (fsync@openssh.com). */
   sync?(): Promise<void>;

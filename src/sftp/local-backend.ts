@@ -113,6 +113,10 @@ class LocalFile implements SftpBackendFile {
   async stat(): Promise<SftpAttrs> {
     return toAttrs(await this.fh.stat());
   }
+  async identity(): Promise<string> {
+    const st = await this.fh.stat({ bigint: true });
+    return `${st.dev}:${st.ino}`;
+  }
   setstat(a: SftpAttrs): Promise<void> {
     const fh = this.fh;
     return applyAttrs(a, {

@@ -37,6 +37,7 @@ import {
   type SymlinkOrder,
   symlinkOrderFor,
 } from './constants.js';
+import { copyData } from './copy-data.js';
 import { nodeCodeToStatus, SftpError } from './errors.js';
 
 /** Settings of {@link serveSftp}. */
@@ -596,36 +597,13 @@ class SftpServerSession {
 
   private async copyData(id: number, r: SshReader): Promise<Buffer> {
     const src = this.file(r);
-    const readOff = r.uint64();
+    const readOffset = r.uint64();
     const length = r.uint64();
     const dst = this.file(r);
-    const writeOff = r.uint64();
+    const writeOffset = r.uint64();
     r.ensureEnd();
     this.writable();
-    const max = BigInt(Number.MAX_SAFE_INTEGER);
-    if (readOff > max || writeOff > max || length > max) throw new Status(FX.FAILURE, 'offset too large');
-    let from = Number(readOff);
-    let to = Number(writeOff);
-    // "To end of file" is the end as it is now: copying into a second handle on the same file
-    // would otherwise chase its own writes until the disk is full.
-    const toEnd = length === 0n;
-    const size = toEnd ? (await src.file.stat()).size : undefined;
-    let left = toEnd ? (size === undefined ? Number.POSITIVE_INFINITY : Math.max(0, size - from)) : Number(length);
-    if (src.file === dst.file && to < from + left && from < to + left) {
-      throw new Status(FX.FAILURE, 'overlapping copy within one file');
-    }
-    while (left > 0) {
-      const chunk = await src.file.read(from, Math.min(MAX_READ, left));
-      if (chunk.length === 0) {
-        if (!toEnd) return this.status(id, FX.EOF);
-        break;
-      }
-      await dst.file.write(to, chunk);
-      from += chunk.length;
-      to += chunk.length;
-      left -= chunk.length;
-    }
-    return this.ok(id);
+    return this.status(id, await copyData(src, readOffset, length, dst, writeOffset));
   }
 }
 
