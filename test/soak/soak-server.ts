@@ -8,6 +8,7 @@
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { generatePrivateKey } from '../../src/keys/index.js';
+import type { ExecRequest, SessionRequestBase } from '../../src/server/session.js';
 import { Server } from '../../src/server.js';
 
 const server = new Server({
@@ -22,12 +23,12 @@ server.on('session', (session) => {
   sessions++;
   sessionsEver++;
   session.once('close', () => sessions--);
-  session.on('exec', (req) => {
+  session.on('exec', (req: ExecRequest) => {
     req.accept();
     session.channel.end(`ok ${req.command}\n`);
     session.exit(0);
   });
-  session.on('shell', (req) => {
+  session.on('shell', (req: SessionRequestBase) => {
     req.accept();
     session.channel.pipe(session.channel);
   });
