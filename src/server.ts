@@ -24,6 +24,7 @@ import {
 import {
   ChannelOpenFailure,
   ConnectionLostError,
+  DisconnectError,
   DisconnectReason,
   InvalidArgumentError,
   ProtocolError,
@@ -178,7 +179,8 @@ export interface AuthAttempt {
  *
  * Events: 'connection' (ServerConnection), 'session' (Session, ServerConnection) for every session
  * channel of an authenticated user, 'auth' ({@link AuthAttempt}), 'client-error' (Error,
- * ServerConnection) when a connection ends with an error, 'error', 'close'.
+ * ServerConnection) when a connection ends with an error (not when the client disconnects "by
+ * application" or the stream just closes), 'error', 'close'.
  *
  * @example
  * const server = new Server({ hostKeys: [generatePrivateKey('ed25519')], authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw' });
@@ -342,7 +344,11 @@ export class Server extends EventEmitter {
       this.live.delete(conn);
       queue.fail(err ?? new ConnectionLostError('connection closed'));
       connection.destroy(err);
-      if (err && !(err instanceof ConnectionLostError)) this.emit('client-error', err, conn);
+      // A client's DISCONNECT "by application" is how `ssh` and secsh end a connection: no error.
+      const normal =
+        err instanceof ConnectionLostError ||
+        (err instanceof DisconnectError && err.peerReason === DisconnectReason.BY_APPLICATION);
+      if (err && !normal) this.emit('client-error', err, conn);
       conn.emit('close', err);
     });
 
