@@ -10,10 +10,12 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import { ProtocolError } from '../../src/errors.js';
+import { ProtocolError, SshError } from '../../src/errors.js';
 import type { SftpBackend, SftpBackendFile } from '../../src/sftp/backend.js';
+import { SftpClient } from '../../src/sftp/client.js';
 import {
   buildData,
   decodeLimits,
@@ -303,4 +305,132 @@ test('SFTP server side: mutated requests of every type get at most one well-form
     },
     { numRuns: runs(120, 10), allowed: () => false, maxMs: 10_000 },
   );
+});
+
+// ---- the client facing a hostile server ----
+
+/** A fake SFTP server: VERSION (with extensions), then one planned reply per request, given the request's id or not. */
+function hostileServer(
+  stream: Duplex,
+  plan: { bytes: Buffer; keepId: boolean; twice: boolean }[],
+  version: Buffer,
+): void {
+  const framer = new PacketFramer();
+  let i = 0;
+  stream.on('error', () => {});
+  stream.on('data', (d: Buffer) => {
+    let packets: Buffer[];
+    try {
+      packets = framer.push(d);
+    } catch {
+      stream.destroy();
+      return;
+    }
+    for (const p of packets) {
+      if (p[0] === FXP.INIT) {
+        stream.write(frame(version));
+        continue;
+      }
+      const step = plan[i++];
+      if (!step) {
+        stream.destroy(); // out of replies: the session ends, and every pending call must reject
+        return;
+      }
+      const reply = Buffer.from(step.bytes);
+      if (!step.keepId && reply.length >= 5 && p.length >= 5) p.copy(reply, 1, 1, 5);
+      stream.write(frame(reply));
+      if (step.twice) stream.write(frame(reply));
+    }
+  });
+}
+
+test('SFTP client facing a hostile server: every call settles, with SshError only', async () => {
+  let connected = 0;
+  let callsMade = 0;
+  const answers = replySeeds.filter((p) => p[0] !== FXP.VERSION);
+  const version = encodeVersion(
+    3,
+    new Map([
+      ['posix-rename@openssh.com', '1'],
+      ['statvfs@openssh.com', '2'],
+      ['limits@openssh.com', '1'],
+      ['expand-path@openssh.com', '1'],
+      ['users-groups-by-id@openssh.com', '1'],
+    ]),
+  ).subarray(4);
+  const step = fc.record({
+    bytes: fc.oneof(
+      { weight: 1, arbitrary: fc.constantFrom(...replySeeds) },
+      { weight: 2, arbitrary: mutated(replySeeds) },
+    ),
+    keepId: fc.constantFrom(false, false, false, true),
+    twice: fc.constantFrom(false, false, false, false, false, false, false, true),
+  });
+  const ops = [
+    'stat',
+    'readdir',
+    'readFile',
+    'realpath',
+    'readlink',
+    'statvfs',
+    'open-read',
+    'mkdir',
+    'usersGroups',
+  ] as const;
+  await fuzzAsync(
+    'sftp client vs hostile server',
+    fc.tuple(
+      fc.oneof({ weight: 4, arbitrary: fc.constant(version) }, { weight: 1, arbitrary: mutated([version]) }),
+      fc.array(step, { maxLength: 12 }),
+      fc.array(fc.constantFrom(...ops), { minLength: 1, maxLength: 4 }),
+    ),
+    async ([v, plan, calls]) => {
+      const [c, s] = duplexPair();
+      hostileServer(s, plan, v);
+      const settle = async (p: Promise<unknown>) => {
+        try {
+          await p;
+        } catch (e) {
+          if (!(e instanceof SshError)) throw e;
+        }
+      };
+      let client: SftpClient | undefined;
+      const start = SftpClient.fromChannel(c, { handshakeTimeout: 2000 }).then((x) => {
+        client = x;
+      });
+      await settle(start);
+      const pending = client
+        ? calls.map((op) => {
+            const cl = client as SftpClient;
+            switch (op) {
+              case 'stat':
+                return settle(cl.stat('a'));
+              case 'readdir':
+                return settle(cl.readdir('d'));
+              case 'readFile':
+                return settle(cl.readFile('a'));
+              case 'realpath':
+                return settle(cl.realpath('.'));
+              case 'readlink':
+                return settle(cl.readlink('l'));
+              case 'statvfs':
+                return settle(cl.statvfs('.'));
+              case 'mkdir':
+                return settle(cl.mkdir('x/y', { recursive: true }));
+              case 'usersGroups':
+                return settle(cl.usersGroupsById([0, 1], [0]));
+              default:
+                return settle(cl.open('a', 'r').then((h) => h.read(100, 0).finally(() => h.close())));
+            }
+          })
+        : [];
+      await Promise.all(pending);
+      s.destroy();
+      if (client) connected++;
+      if (client) callsMade += calls.length;
+    },
+    { numRuns: runs(200, 10), allowed: () => false, maxMs: 5000 },
+  );
+  console.log(`sftp client vs hostile server: ${connected} sessions past the handshake, ${callsMade} calls in them`);
+  assert.ok(connected > 0);
 });
