@@ -359,10 +359,7 @@ test('SFTP client facing a hostile server: every call settles, with SshError onl
     ]),
   ).subarray(4);
   const step = fc.record({
-    bytes: fc.oneof(
-      { weight: 1, arbitrary: fc.constantFrom(...replySeeds) },
-      { weight: 2, arbitrary: mutated(replySeeds) },
-    ),
+    bytes: fc.oneof({ weight: 1, arbitrary: fc.constantFrom(...answers) }, { weight: 1, arbitrary: mutated(answers) }),
     keepId: fc.constantFrom(false, false, false, true),
     twice: fc.constantFrom(false, false, false, false, false, false, false, true),
   });
@@ -429,7 +426,7 @@ test('SFTP client facing a hostile server: every call settles, with SshError onl
       if (client) connected++;
       if (client) callsMade += calls.length;
     },
-    { numRuns: runs(200, 10), allowed: () => false, maxMs: 5000 },
+    { numRuns: runs(400, 5), allowed: () => false, maxMs: 5000 },
   );
   console.log(`sftp client vs hostile server: ${connected} sessions past the handshake, ${callsMade} calls in them`);
   assert.ok(connected > 0);
