@@ -7,6 +7,16 @@ import { ProtocolError } from '../errors.js';
 import type { SftpAttrs } from './attrs.js';
 import { encodeAttrs, SftpStats } from './attrs.js';
 import { connectionErrorOf, sftpHandshake, streamGone } from './client-handshake.js';
+import type {
+  AppendData,
+  AppendOptions,
+  CopyOptions,
+  RmdirOptions,
+  RmOptions,
+  SftpDirEntry,
+  SftpEntryType,
+} from './client-ops.js';
+import { append, copy, entryTypeOf, lstatIfExists, mkdirRecursive, readdir, rm, rmdirRecursive } from './client-ops.js';
 import { expectOk, type OpenFlags, openFlags, shownPath, unexpected } from './client-replies.js';
 import type {
   ScatteredData,
@@ -38,6 +48,15 @@ import { createReadStream, createWriteStream, SftpFileHandle } from './handle.js
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
 
+export type {
+  AppendData,
+  AppendOptions,
+  CopyOptions,
+  RmdirOptions,
+  RmOptions,
+  SftpDirEntry,
+  SftpEntryType,
+} from './client-ops.js';
 export type { OpenFlags } from './client-replies.js';
 export { expectOk, openFlags, unexpected } from './client-replies.js';
 
@@ -52,20 +71,6 @@ export interface SftpClientOptions {
    * `Client.sftp()` picks 'link-first' for an AsyncSSH server, which reads the draft's order.
    */
   symlinkOrder?: SymlinkOrder;
-}
-
-/** An entry of {@link SftpClient.readdir}. */
-export interface SftpDirEntry {
-  /** The name as UTF-8 text (bytes that are not valid UTF-8 become U+FFFD). */
-  filename: string;
-  /**
-   * The name's exact bytes, present only when they are not valid UTF-8 (e.g. a Latin-1 name): to
-   * reach the file, pass `entry.filenameRaw ?? entry.filename` as the path, joined to the directory
-   * with {@link joinRemote}.
-   */
-  filenameRaw?: Buffer;
-  longname: string;
-  attrs: SftpStats;
 }
 
 type Pending = { resolve: (r: SftpResponse) => void; reject: (e: Error) => void };
@@ -346,31 +351,8 @@ export class SftpClient {
    * `maxEntries` (default 1,000,000), or a server that keeps answering with empty batches, is an
    * {@link SftpError} rather than unbounded memory or a loop without end.
    */
-  async readdir(path: SftpPath, opts: { maxEntries?: number } = {}): Promise<SftpDirEntry[]> {
-    const max = opts.maxEntries ?? 1_000_000;
-    const shown = displayPath(path);
-    const handle = await this.openHandle(FXP.OPENDIR, (w) => w.string(path), shown);
-    const out: SftpDirEntry[] = [];
-    let empty = 0;
-    try {
-      for (;;) {
-        const r = await this.request(FXP.READDIR, (w) => w.string(handle));
-        if (r.type === FXP.STATUS && r.code === FX.EOF) break;
-        if (r.type !== FXP.NAME) throw unexpected(r, shown);
-        if (r.names.length === 0 && ++empty > 100)
-          throw new SftpError(FX.FAILURE, 'server keeps sending empty directory batches', shown);
-        for (const n of r.names) {
-          if (n.filename === '.' || n.filename === '..') continue;
-          const e: SftpDirEntry = { filename: n.filename, longname: n.longname, attrs: new SftpStats(n.attrs) };
-          if (n.filenameRaw) e.filenameRaw = n.filenameRaw;
-          out.push(e);
-        }
-        if (out.length > max) throw new SftpError(FX.FAILURE, `directory listing exceeds ${max} entries`, shown);
-      }
-    } finally {
-      await this.closeHandle(handle).catch(() => {});
-    }
-    return out;
+  readdir(path: SftpPath, opts: { maxEntries?: number } = {}): Promise<SftpDirEntry[]> {
+    return readdir(this, path, opts.maxEntries ?? 1_000_000);
   }
 
   /** @internal Closes a handle (it counts as closed from the request on, whatever the reply). */
@@ -386,30 +368,30 @@ export class SftpClient {
   async mkdir(path: string, opts: { mode?: number; recursive?: boolean } = {}): Promise<void> {
     const attrs: SftpAttrs = opts.mode !== undefined ? { mode: opts.mode & 0o7777 } : {};
     if (!opts.recursive) return this.status(FXP.MKDIR, (w) => encodeAttrs(w.string(path), attrs), path);
-    const parts = path.split('/');
-    let cur = path.startsWith('/') ? '' : '.';
-    for (const part of parts) {
-      if (part === '' || part === '.') continue;
-      cur = cur === '' ? `/${part}` : `${cur}/${part}`;
-      const st = await this.stat(cur).catch(() => undefined);
-      if (st) {
-        if (!st.isDirectory()) throw new SftpError(FX.FAILURE, 'not a directory', cur, 'ENOTDIR');
-        continue;
-      }
-      const target = cur;
-      try {
-        await this.status(FXP.MKDIR, (w) => encodeAttrs(w.string(target), attrs), target);
-      } catch (e) {
-        // Lost a race with someone creating it: fine if it is a directory now.
-        const again = await this.stat(target).catch(() => undefined);
-        if (!again?.isDirectory()) throw e;
-      }
-    }
+    return mkdirRecursive(this, path, (p) => this.status(FXP.MKDIR, (w) => encodeAttrs(w.string(p), attrs), p));
   }
 
-  /** Removes an empty directory. */
-  rmdir(path: SftpPath): Promise<void> {
+  /**
+   * Removes an empty directory; with `recursive`, a directory and everything in it (see {@link rm},
+   * which also removes files and can ignore a missing path). A path that is not a directory (a
+   * symlink to one included) is an ENOTDIR error then.
+   */
+  rmdir(path: SftpPath, opts: RmdirOptions = {}): Promise<void> {
+    if (opts.recursive) return rmdirRecursive(this, path, opts);
     return this.status(FXP.RMDIR, (w) => w.string(path), path);
+  }
+
+  /**
+   * Removes a file, symlink or (with `recursive`) a directory tree, as `fs.rm`: `force` makes a
+   * missing path no error. Symlinks are removed, never followed. A tree is removed with at most
+   * `concurrency` requests in flight; the first failure (an {@link SftpError} naming its path) stops
+   * it once the requests already sent have been answered.
+   *
+   * @example
+   * await sftp.rm('/srv/app/releases/41', { recursive: true, force: true });
+   */
+  rm(path: SftpPath, opts: RmOptions = {}): Promise<void> {
+    return rm(this, path, opts);
   }
 
   /** Removes a file (or symlink). */
@@ -481,15 +463,21 @@ export class SftpClient {
     return out;
   }
 
-  /** Whether `path` exists (a dangling symlink counts as existing). */
-  async exists(path: SftpPath): Promise<boolean> {
-    try {
-      await this.lstat(path);
-      return true;
-    } catch (e) {
-      if (e instanceof SftpError && e.status === FX.NO_SUCH_FILE) return false;
-      throw e;
-    }
+  /**
+   * Whether `path` exists (a dangling symlink counts as existing). With `{ type: true }`, false or
+   * the entry's type instead of true: '-' file, 'd' directory, 'l' symlink (not followed), … (see
+   * {@link SftpEntryType}; ssh2-sftp-client's `exists` gives the same letters).
+   *
+   * @example
+   * if ((await sftp.exists('/srv/app', { type: true })) === 'd') console.log('a directory');
+   */
+  exists(path: SftpPath): Promise<boolean>;
+  exists(path: SftpPath, opts: { type: true }): Promise<SftpEntryType | false>;
+  exists(path: SftpPath, opts?: { type?: boolean }): Promise<SftpEntryType | boolean>;
+  async exists(path: SftpPath, opts: { type?: boolean } = {}): Promise<SftpEntryType | boolean> {
+    const st = await lstatIfExists(this, path);
+    if (!st) return false;
+    return opts.type ? entryTypeOf(st) : true;
   }
 
   /** File system statistics (statvfs@openssh.com). */
@@ -541,6 +529,32 @@ export class SftpClient {
     } finally {
       await fh.close();
     }
+  }
+
+  /**
+   * Appends `data` (text as UTF-8, bytes, or a Readable of either) to the file `path`, creating it
+   * (with `opts.mode`, default 0o644) when missing; resolves with the bytes appended. The file is
+   * opened with SSH_FXF_APPEND, which OpenSSH's and secsh's servers honour (O_APPEND: every write
+   * lands at the end); for servers that do not, the writes start at the size the file had when
+   * opened, so only a concurrent writer to the same file can come between.
+   */
+  append(path: SftpPath, data: AppendData, opts: AppendOptions = {}): Promise<number> {
+    return append(this, path, data, opts);
+  }
+
+  /**
+   * Copies the remote file `src` to `dst` on the server, replacing `dst`; resolves with the bytes
+   * copied. Uses the server's copy-data extension when offered (the data stays on the server),
+   * else reads and writes through this client with many requests in flight. Preserves nothing by
+   * default: a new `dst` gets the server's default mode and the current time, an existing one
+   * keeps its own mode; `preserve: true` copies the permission bits and times of `src`. `src` and
+   * `dst` resolving to one path is a no-op. `dst` must be a file path, not a directory to copy into.
+   *
+   * @example
+   * await sftp.copy('/etc/app.conf', '/etc/app.conf.bak', { preserve: true });
+   */
+  copy(src: SftpPath, dst: SftpPath, opts: CopyOptions = {}): Promise<number> {
+    return copy(this, src, dst, opts);
   }
 
   /** A Readable of a remote file, keeping `concurrency` reads in flight (exact under short reads). */

@@ -2,12 +2,12 @@
  * Recursive transfers: downloadDir / uploadDir with several files in flight and a filter.
  * Regular files and directories are copied; symlinks and special files are skipped.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import type { SftpClient } from './client.js';
 import type { SftpPath } from './codec.js';
 import { displayPath, pathBytes } from './codec.js';
-import type { TransferOptions } from './transfer.js';
+import type { TransferOptions, TransferProgress } from './transfer.js';
 import { download, upload } from './transfer.js';
 
 /** Settings of {@link downloadDir} / {@link uploadDir}. */
@@ -21,6 +21,27 @@ export interface DirTransferOptions extends Omit<TransferOptions, 'onProgress'> 
   filter?: (path: string, isDirectory: boolean) => boolean;
   /** Called after each file. */
   onFile?: (path: string, bytes: number) => void;
+  /** Called as data lands, in bytes across all files (see {@link DirTransferProgress}), and after each file. */
+  onProgress?: (p: DirTransferProgress) => void;
+}
+
+/** Progress of a whole directory transfer. */
+export interface DirTransferProgress {
+  /** Bytes done so far, across all files (a resumed file counts its kept prefix). */
+  bytes: number;
+  /**
+   * Bytes expected: the sizes of the files found when the tree was walked. A file that turns out
+   * larger or smaller corrects it when that file is done, so at the end `bytes === total`.
+   */
+  total: number;
+  /** Files to transfer (after the filter). */
+  files: number;
+  /** Files transferred completely. */
+  filesDone: number;
+  /** The file this report is about (relative, '/'-separated, as given to `filter`). */
+  path: string;
+  /** Average bytes per second since the transfer started (after the walk). */
+  rate: number;
 }
 
 /** What a directory transfer did. */
@@ -64,6 +85,56 @@ function localPath(localDir: string, parts: readonly Part[]): string | Buffer {
   return Buffer.concat(out);
 }
 
+/** A file found by the walk: its relative path, its path pieces and its size then. */
+interface FoundFile {
+  rel: string;
+  parts: Part[];
+  size: number;
+}
+
+/**
+ * Runs one transfer per file, `parallel` at a time, and reports progress across all of them:
+ * `transfer(file, perFileProgress)` resolves with the file's size.
+ */
+async function runFiles(
+  found: FoundFile[],
+  opts: DirTransferOptions,
+  transfer: (f: FoundFile, onProgress: ((p: TransferProgress) => void) | undefined) => Promise<number>,
+): Promise<DirTransferResult> {
+  const result = { files: 0, bytes: 0 };
+  const report = opts.onProgress;
+  let total = 0;
+  for (const f of found) total += f.size;
+  let bytes = 0;
+  const t0 = performance.now();
+  const emit = (path: string) => {
+    if (!report) return;
+    const secs = (performance.now() - t0) / 1000;
+    report({ bytes, total, files: found.length, filesDone: result.files, path, rate: secs > 0 ? bytes / secs : 0 });
+  };
+  await runPool(
+    found.map((f) => async () => {
+      let counted = 0;
+      const perFile = report
+        ? (p: TransferProgress) => {
+            bytes += p.transferred - counted;
+            counted = p.transferred;
+            emit(f.rel);
+          }
+        : undefined;
+      const n = await transfer(f, perFile);
+      bytes += n - counted;
+      total += n - f.size;
+      result.files++;
+      result.bytes += n;
+      opts.onFile?.(f.rel, n);
+      emit(f.rel);
+    }),
+    opts.parallel ?? 4,
+  );
+  return result;
+}
+
 async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise<void> {
   let next = 0;
   const workers = Array.from({ length: Math.max(1, Math.min(parallel, jobs.length)) }, async () => {
@@ -86,7 +157,7 @@ export async function downloadDir(
   localDir: string,
   opts: DirTransferOptions = {},
 ): Promise<DirTransferResult> {
-  const files: { rel: string; parts: Part[] }[] = [];
+  const files: FoundFile[] = [];
   const walk = async (rel: string, parts: Part[]): Promise<void> => {
     await mkdir(parts.length > 0 ? localPath(localDir, parts) : localDir, { recursive: true });
     const entries = await sftp.readdir(remotePath(remoteDir, parts));
@@ -100,22 +171,14 @@ export async function downloadDir(
       if (!isDir && !e.attrs.isFile()) continue;
       if (opts.filter && !opts.filter(p, isDir)) continue;
       if (isDir) await walk(p, sub);
-      else files.push({ rel: p, parts: sub });
+      else files.push({ rel: p, parts: sub, size: e.attrs.size ?? 0 });
     }
   };
   await walk('', []);
-  const result = { files: 0, bytes: 0 };
-  const { parallel, filter: _f, onFile, ...per } = opts;
-  await runPool(
-    files.map(({ rel: p, parts }) => async () => {
-      const n = await download(sftp, remotePath(remoteDir, parts), localPath(localDir, parts), per);
-      result.files++;
-      result.bytes += n;
-      onFile?.(p, n);
-    }),
-    parallel ?? 4,
+  const { parallel: _p, filter: _f, onFile: _o, onProgress: _r, ...per } = opts;
+  return runFiles(files, opts, ({ parts }, onProgress) =>
+    download(sftp, remotePath(remoteDir, parts), localPath(localDir, parts), onProgress ? { ...per, onProgress } : per),
   );
-  return result;
 }
 
 /** Copies the local directory tree `localDir` into the remote directory `remoteDir` (created as needed). */
@@ -125,30 +188,32 @@ export async function uploadDir(
   remoteDir: string,
   opts: DirTransferOptions = {},
 ): Promise<DirTransferResult> {
-  const files: string[] = [];
+  const files: FoundFile[] = [];
   const walk = async (rel: string): Promise<void> => {
     await sftp.mkdir(rel ? `${remoteDir}/${rel}` : remoteDir, { recursive: true });
-    const entries = await readdir(rel ? join(localDir, ...rel.split('/')) : localDir, { withFileTypes: true });
+    const here = rel ? join(localDir, ...rel.split('/')) : localDir;
+    const entries = await readdir(here, { withFileTypes: true });
     for (const e of entries) {
       const p = rel ? `${rel}/${e.name}` : e.name;
       const isDir = e.isDirectory();
       if (!isDir && !e.isFile()) continue;
       if (opts.filter && !opts.filter(p, isDir)) continue;
       if (isDir) await walk(p);
-      else files.push(p);
+      else {
+        // Sizes only for a progress total: a file that is gone by now fails in its own transfer.
+        const size = opts.onProgress
+          ? await lstat(join(here, e.name)).then(
+              (st) => st.size,
+              () => 0,
+            )
+          : 0;
+        files.push({ rel: p, parts: [], size });
+      }
     }
   };
   await walk('');
-  const result = { files: 0, bytes: 0 };
-  const { parallel, filter: _f, onFile, ...per } = opts;
-  await runPool(
-    files.map((p) => async () => {
-      const n = await upload(sftp, join(localDir, ...p.split('/')), `${remoteDir}/${p}`, per);
-      result.files++;
-      result.bytes += n;
-      onFile?.(p, n);
-    }),
-    parallel ?? 4,
+  const { parallel: _p, filter: _f, onFile: _o, onProgress: _r, ...per } = opts;
+  return runFiles(files, opts, ({ rel }, onProgress) =>
+    upload(sftp, join(localDir, ...rel.split('/')), `${remoteDir}/${rel}`, onProgress ? { ...per, onProgress } : per),
   );
-  return result;
 }

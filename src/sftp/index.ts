@@ -6,12 +6,22 @@ export type { SftpAttrs } from './attrs.js';
 export { SftpStats } from './attrs.js';
 export type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
 export { longname } from './backend.js';
-export type { OpenFlags, SftpClientOptions, SftpDirEntry } from './client.js';
+export type {
+  AppendData,
+  AppendOptions,
+  CopyOptions,
+  OpenFlags,
+  RmdirOptions,
+  RmOptions,
+  SftpClientOptions,
+  SftpDirEntry,
+  SftpEntryType,
+} from './client.js';
 export { openFlags, SftpClient } from './client.js';
 export type { SftpLimits, SftpName, SftpPath, SftpStatvfs } from './codec.js';
 export { displayPath, joinRemote } from './codec.js';
 export { EXT, FX, FXF, FXP, MAX_PACKET, type SymlinkOrder, symlinkOrderFor } from './constants.js';
-export type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
+export type { DirTransferOptions, DirTransferProgress, DirTransferResult } from './dir-transfer.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
 export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
 export { pipelinedRead, pipelinedReadV, SftpFileHandle } from './handle.js';
