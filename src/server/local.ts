@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { access, readFile, readlink } from 'node:fs/promises';
 import { homedir, constants as osConstants, userInfo } from 'node:os';
-import type { Session } from './session.js';
+import type { ExecRequest, Session, SessionRequestBase, SubsystemRequest } from './session.js';
 
 /** Settings of {@link localProcessHandler}. */
 export interface LocalProcessOptions {
@@ -22,7 +22,10 @@ export interface LocalProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Use util-linux `script` for pty requests when available (default true). */
   usePty?: boolean;
-  /** Subsystem handlers by name (e.g. `sftp`); others are refused. */
+  /**
+   * Subsystem handlers by name (e.g. `sftp`); others are declined, which leaves them to the session's
+   * other handlers (and refuses them when there is none).
+   */
   subsystems?: Record<string, (session: Session) => void>;
   /** Set as SSH_ORIGINAL_COMMAND (runLocalProcess; the handler sets it under a forced command). */
   originalCommand?: string;
@@ -98,20 +101,21 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
   serverUser();
   if (opts.usePty !== false) void locateScript();
   return (session) => {
-    session.on('exec', (req: { command: string; originalCommand?: string; accept(): void; reject(): void }) => {
-      req.accept();
+    // A request another handler took (accept() false) is not ours; one we do not serve is declined
+    // (reject), which leaves it to the session's other handlers, such as sftpSubsystemHandler.
+    session.on('exec', (req: ExecRequest) => {
+      if (!req.accept()) return;
       const env = req.originalCommand === undefined ? opts : { ...opts, originalCommand: req.originalCommand };
       runLocalProcess(session, req.command, env);
     });
-    session.on('shell', (req: { accept(): void; reject(): void }) => {
-      req.accept();
+    session.on('shell', (req: SessionRequestBase) => {
+      if (!req.accept()) return;
       runLocalProcess(session, undefined, opts);
     });
-    session.on('subsystem', (req: { name: string; accept(): void; reject(): void }) => {
+    session.on('subsystem', (req: SubsystemRequest) => {
       const h = opts.subsystems?.[req.name];
       if (!h) return req.reject();
-      req.accept();
-      h(session);
+      if (req.accept()) h(session);
     });
   };
 }

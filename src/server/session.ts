@@ -19,9 +19,19 @@ export interface PtyInfo {
   modes: Record<string, number>;
 }
 
-/** Something the handler answers: accept or reject (a reply is sent only if the client asked for one). */
+/**
+ * Something a handler answers (a reply is sent only if the client asked for one). Every listener of the
+ * event gets the request, in the order they were added, whatever the others did: the first `accept()`
+ * answers it, and `reject()` means "not mine", leaving it to the other listeners. It is refused once
+ * every listener has rejected it, so the order in which handlers were added does not decide what works.
+ */
 export interface SessionRequestBase {
-  accept(): void;
+  /**
+   * Takes the request: true when this call answered it; false (and nothing sent) when another listener
+   * had already taken it or it was already refused — a handler that gets false must not serve it.
+   */
+  accept(): boolean;
+  /** Declines the request for this listener; it is refused when every listener has declined. */
   reject(): void;
 }
 
@@ -89,7 +99,9 @@ export function defaultAcceptEnv(name: string, value: string): boolean {
  * ({@link EnvRequest}); notifications: 'window-change' ({cols, rows, width, height}), 'signal'
  * (name without SIG), 'request' (any other {@link ChannelRequestEvent}); 'close'; 'error' (an exception a
  * handler threw: the session was closed, the connection and its other sessions go on).
- * Only one of exec/shell/subsystem is accepted per session.
+ * Only one of exec/shell/subsystem is accepted per session. Several handlers may listen to one event:
+ * each gets the request, a `reject()` only declines it for that handler, and it is refused when all
+ * declined (see {@link SessionRequestBase}), so handlers may be added in any order.
  *
  * @example
  * server.on('session', (session) => {
@@ -174,6 +186,41 @@ export class Session extends EventEmitter {
     return true;
   }
 
+  /**
+   * Hands a request to every listener of `event` (see {@link SessionRequestBase}), each with its own
+   * accept/reject over `fields`: the first accept calls `take` (which answers on the wire and says
+   * whether it took the request); a reject declines for that listener only, and `refuse` is called
+   * once all of them declined. Returns false, doing nothing, when `event` has no listener.
+   */
+  private offer(event: string, fields: object, take: () => boolean, refuse: () => void): boolean {
+    const listeners = this.rawListeners(event);
+    if (listeners.length === 0) return false;
+    let answered = false;
+    let declined = 0;
+    for (const listener of listeners) {
+      let mine = false;
+      const req = {
+        ...fields,
+        accept: (): boolean => {
+          if (answered || mine) return false;
+          mine = true;
+          answered = true;
+          return take();
+        },
+        reject: (): void => {
+          if (answered || mine) return;
+          mine = true;
+          if (++declined === listeners.length) {
+            answered = true;
+            refuse();
+          }
+        },
+      };
+      listener.call(this, req);
+    }
+    return true;
+  }
+
   private onRequest(ev: ChannelRequestEvent): void {
     if (!this.permitted(ev.type)) {
       ev.reject();
@@ -185,7 +232,7 @@ export class Session extends EventEmitter {
       else ev.reject();
       return;
     }
-    const base = { accept: () => ev.accept(), reject: () => ev.reject() };
+    const refuse = () => ev.reject();
     switch (d.type) {
       case 'pty-req': {
         if (this.started) {
@@ -200,16 +247,12 @@ export class Session extends EventEmitter {
           height: d.height,
           modes: d.modes,
         };
-        const req: PtyRequest = {
-          pty,
-          accept: () => {
-            this.pty = pty;
-            ev.accept();
-          },
-          reject: base.reject,
+        const take = () => {
+          this.pty = pty;
+          ev.accept();
+          return true;
         };
-        if (this.listenerCount('pty') > 0) this.emit('pty', req);
-        else req.accept();
+        if (!this.offer('pty', { pty }, take, refuse)) take();
         return;
       }
       case 'env': {
@@ -219,18 +262,14 @@ export class Session extends EventEmitter {
         }
         this.envCount++;
         const allowed = (this.opts.acceptEnv ?? defaultAcceptEnv)(d.name, d.value);
-        const req: EnvRequest = {
-          name: d.name,
-          value: d.value,
-          accept: () => {
-            this.env[d.name] = d.value;
-            ev.accept();
-          },
-          reject: base.reject,
+        const take = () => {
+          this.env[d.name] = d.value;
+          ev.accept();
+          return true;
         };
-        if (this.listenerCount('env') > 0) this.emit('env', req);
-        else if (allowed) req.accept();
-        else req.reject();
+        if (this.offer('env', { name: d.name, value: d.value }, take, refuse)) return;
+        if (allowed) take();
+        else refuse();
         return;
       }
       case 'exec':
@@ -251,24 +290,23 @@ export class Session extends EventEmitter {
           return;
         }
         const original = d.type === 'exec' ? d.command : d.type === 'subsystem' ? d.name : '';
-        let settled = false;
         const { type: _type, ...fields } = started;
-        const req = {
-          ...fields,
-          ...(forced !== undefined ? { originalCommand: original } : {}),
-          accept: () => {
-            if (settled || this.started) return;
-            settled = true;
-            this.started = started;
-            ev.accept();
-          },
-          reject: () => {
-            if (settled) return;
-            settled = true;
+        const take = () => {
+          // Another request of this session may have started while this one waited for an answer.
+          if (this.started) {
             ev.reject();
-          },
+            return false;
+          }
+          this.started = started;
+          ev.accept();
+          return true;
         };
-        this.emit(started.type, req);
+        this.offer(
+          started.type,
+          { ...fields, ...(forced !== undefined ? { originalCommand: original } : {}) },
+          take,
+          refuse,
+        );
         return;
       }
       case 'window-change': {

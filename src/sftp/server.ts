@@ -615,7 +615,8 @@ export interface SftpSessionLike {
   readonly clientVersion?: string | undefined;
   /** Our own SSH version line (a secsh `Session` has it): AsyncSSH's SYMLINK order depends on it too. */
   readonly serverVersion?: string | undefined;
-  on(event: 'subsystem', fn: (req: { name: string; accept(): void; reject(): void }) => void): unknown;
+  /** `accept()` returns false when another handler took the request (a secsh `Session` does so). */
+  on(event: 'subsystem', fn: (req: { name: string; accept(): unknown; reject(): void }) => void): unknown;
   exit(code: number | null): void;
 }
 
@@ -631,6 +632,7 @@ export function sftpSubsystemHandler(
 ): (session: SftpSessionLike) => void {
   return (session) => {
     session.on('subsystem', (req) => {
+      // Declining leaves other subsystems to the session's other handlers.
       if (req.name !== 'sftp') return req.reject();
       let b: SftpBackend;
       try {
@@ -638,7 +640,7 @@ export function sftpSubsystemHandler(
       } catch {
         return req.reject();
       }
-      req.accept();
+      if (req.accept() === false) return;
       const exit = (code: number) => {
         try {
           session.exit(code);
