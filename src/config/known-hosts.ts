@@ -4,7 +4,7 @@
  * lines this reader does not understand are kept verbatim and never match.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, KeyError } from '../errors.js';
@@ -238,10 +238,12 @@ export class KnownHosts {
 
   /**
    * Writes the file atomically: a temp file in the same folder (mode 0600) renamed over the target.
-   * An existing file keeps its mode.
+   * An existing file keeps its mode. A missing folder is created with mode 0700 (as `ssh` creates
+   * `~/.ssh`), so a fresh container or CI home works.
    */
   async save(path: string | undefined = this.path): Promise<void> {
     if (!path) throw new InvalidArgumentError('no known_hosts path to save to');
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     let mode = 0o600;
     try {
       mode = (await stat(path)).mode & 0o777;
