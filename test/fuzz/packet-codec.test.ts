@@ -219,7 +219,7 @@ for (const mode of MODES.filter((m) => m.cipher !== 'none')) {
           );
         }
       },
-      { numRuns: runs(60, 20), allowed: () => false, maxAlloc: () => 2 * limit },
+      { numRuns: runs(60, 100), allowed: () => false, maxAlloc: () => 2 * limit },
     );
     assert.equal(
       messages.size,
