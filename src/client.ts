@@ -27,6 +27,7 @@ import {
   whenClosed,
 } from './client-support.js';
 import {
+  expandHome,
   KnownHosts,
   knownHostsVerifier,
   loadIdentityFiles,
@@ -135,7 +136,7 @@ export class Client extends EventEmitter {
         opts.knownHosts === false
           ? []
           : opts.knownHosts !== undefined
-            ? [opts.knownHosts]
+            ? [expandHome(opts.knownHosts)]
             : (settings?.knownHostsFiles ?? [KnownHosts.defaultPath()]);
       const mode = opts.strictHostKeyChecking ?? settings?.strictHostKeyChecking ?? 'strict';
       if (paths.length > 0 || mode === 'off') {
@@ -345,7 +346,7 @@ export class Client extends EventEmitter {
         agent =
           opts.agent instanceof AgentClient
             ? opts.agent
-            : new AgentClient(typeof opts.agent === 'string' ? opts.agent : undefined);
+            : new AgentClient(typeof opts.agent === 'string' ? expandHome(opts.agent) : undefined);
       }
       const auth = authenticateClient(transport, authQueue, {
         username: opts.username,

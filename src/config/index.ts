@@ -7,6 +7,7 @@ export {
   sshConfigConnectSettings,
   supportedAlgorithmOption,
 } from './connect-config.js';
+export { expandHome, homeDirectory } from './home.js';
 export {
   type KnownHostsPolicy,
   knownHostsVerifier,

@@ -5,11 +5,11 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { PublicKey } from '../keys/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
+import { expandHome, homeDirectory } from './home.js';
 import { matchPatternList } from './pattern.js';
 
 /** Largest known_hosts file read (bytes). */
@@ -147,13 +147,17 @@ export class KnownHosts {
     });
   }
 
-  /** The default user file, `~/.ssh/known_hosts`. */
+  /** The default user file, `~/.ssh/known_hosts` (`~` as {@link homeDirectory} says). */
   static defaultPath(): string {
-    return join(homedir(), '.ssh', 'known_hosts');
+    return join(homeDirectory(), '.ssh', 'known_hosts');
   }
 
-  /** Reads a file (default `~/.ssh/known_hosts`); a missing file gives an empty set bound to that path. */
+  /**
+   * Reads a file (default `~/.ssh/known_hosts`; a leading `~` is expanded); a missing file gives an
+   * empty set bound to that path.
+   */
   static async load(path: string = KnownHosts.defaultPath()): Promise<KnownHosts> {
+    path = expandHome(path);
     let text = '';
     try {
       const st = await stat(path);

@@ -4,9 +4,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir, hostname as osHostname, userInfo } from 'node:os';
+import { hostname as osHostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { InvalidArgumentError } from '../errors.js';
+import { homeDirectory } from './home.js';
 import { matchPattern, matchPatternList } from './pattern.js';
 import {
   expandTokens,
@@ -44,7 +45,7 @@ export interface ResolveSshConfigOptions {
   port?: number;
   /** Local user name (default from the OS). */
   localUser?: string;
-  /** Home directory for `~` and %d (default from the OS). */
+  /** Home directory for `~` and %d (default `$HOME`, else the user database's; see {@link homeDirectory}). */
   homeDir?: string;
   /** Local host name for %l/%L (default from the OS). */
   localHostname?: string;
@@ -416,7 +417,8 @@ export function resolveSshConfig(host: string, opts: ResolveSshConfigOptions = {
   } catch {
     info = undefined;
   }
-  const home = opts.homeDir ?? info?.homedir ?? homedir();
+  // `~` follows $HOME first, as every other path of the client does (see home.ts).
+  const home = opts.homeDir ?? homeDirectory();
   const local = {
     user: opts.localUser ?? info?.username ?? 'unknown',
     home,
@@ -612,7 +614,7 @@ function parseForward(
   return { listen: fixPath(parseForwardEnd(a, where, false)), connect: fixPath(parseForwardEnd(b, where, true)) };
 }
 
-/** The default user config path, `~/.ssh/config`. */
+/** The default user config path, `~/.ssh/config` (`~` as {@link homeDirectory} says). */
 export function defaultSshConfigPath(): string {
-  return join(homedir(), '.ssh', 'config');
+  return join(homeDirectory(), '.ssh', 'config');
 }
