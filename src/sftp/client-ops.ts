@@ -121,12 +121,17 @@ function plainName(name: string | Buffer): boolean {
   return !n.includes(0x2f) && !n.includes(0);
 }
 
+/** Deepest directory a recursive removal enters (a path of 2048 levels is past Linux's PATH_MAX). */
+const MAX_DEPTH = 2048;
+
 /**
  * Removes the directory `dir` and everything under it. Symbolic links are removed, never followed
  * (the listing's attributes come from LSTAT; an entry without a type is LSTATed). Entries that vanish
  * meanwhile are not errors. Every error names the path it was about.
  */
-async function removeTree(sftp: SftpClient, dir: SftpPath, limit: Limiter): Promise<void> {
+async function removeTree(sftp: SftpClient, dir: SftpPath, limit: Limiter, depth = 0): Promise<void> {
+  // A server could list a directory in every directory without end.
+  if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `tree deeper than ${MAX_DEPTH} levels`, displayPath(dir));
   const entries = await limit.run(() => sftp.readdir(dir));
   await allSettledOrThrow(
     entries.map(async (e) => {
@@ -142,7 +147,7 @@ async function removeTree(sftp: SftpClient, dir: SftpPath, limit: Limiter): Prom
         type = entryTypeOf(st);
       }
       if (type === 'd') {
-        await removeTree(sftp, child, limit);
+        await removeTree(sftp, child, limit, depth + 1);
         await limit.run(() => ignoreMissing(sftp.rmdir(child)));
       } else {
         await limit.run(() => ignoreMissing(sftp.unlink(child)));
@@ -208,17 +213,30 @@ export async function append(
   data: AppendData,
   opts: AppendOptions = {},
 ): Promise<number> {
-  const source: AsyncIterable<unknown> | Iterable<unknown> =
-    typeof data === 'string' || data instanceof Uint8Array ? [data] : data;
+  if (typeof data === 'string' || data instanceof Uint8Array) return appendFrom(sftp, path, [data], opts);
+  try {
+    return await appendFrom(sftp, path, data, opts);
+  } catch (e) {
+    // As stream.pipeline does: a source that will not be read to its end is destroyed.
+    data.destroy();
+    throw e;
+  }
+}
+
+async function appendFrom(
+  sftp: SftpClient,
+  path: SftpPath,
+  source: AsyncIterable<unknown> | Iterable<unknown>,
+  opts: AppendOptions,
+): Promise<number> {
   const fh = await sftp.open(path, FXF.WRITE | FXF.CREAT | FXF.APPEND, opts.mode ?? 0o644);
   try {
     // A server that honours SSH_FXF_APPEND (OpenSSH's and secsh's open the file O_APPEND) ignores
     // the offsets; for one that does not, writing from the current size appends all the same.
-    let pos = (await fh.stat()).size ?? 0;
-    const start = pos;
-    pos = await writeFrom(fh, source, pos, Math.max(1, opts.concurrency ?? 64));
+    const start = (await fh.stat()).size ?? 0;
+    const end = await writeFrom(fh, source, start, Math.max(1, opts.concurrency ?? 64));
     await fh.close();
-    return pos - start;
+    return end - start;
   } finally {
     await fh.close().catch(() => {});
   }
@@ -273,13 +291,19 @@ async function* pieces(chunks: AsyncGenerator<Buffer[]>): AsyncGenerator<Buffer>
 /** See {@link SftpClient.copy}. */
 export async function copy(sftp: SftpClient, src: SftpPath, dst: SftpPath, opts: CopyOptions = {}): Promise<number> {
   // The same file by two spellings (or through a symlink): opening `dst` would empty the source.
-  const [a, b] = await Promise.all([sftp.realpath(src), sftp.realpath(dst).catch(() => undefined)]);
-  if (a === b) return (await sftp.stat(src)).size ?? 0;
+  const [st, a, b] = await Promise.all([
+    sftp.stat(src),
+    sftp.realpath(src).catch(() => undefined),
+    sftp.realpath(dst).catch(() => undefined),
+  ]);
+  const shown = displayPath(src);
+  if (st.isDirectory()) throw new SftpError(FX.FAILURE, 'is a directory', shown, 'EISDIR');
+  // A FIFO or device would block the server's open or never reach end of file.
+  if (st.mode !== undefined && !st.isFile()) throw new SftpError(FX.FAILURE, 'not a regular file', shown, 'EINVAL');
+  if (a !== undefined && a === b) return st.size ?? 0;
   const from = await sftp.open(src, 'r');
   let to: SftpFileHandle | undefined;
   try {
-    const st = await from.stat();
-    if (st.isDirectory()) throw new SftpError(FX.FAILURE, 'is a directory', from.path, 'EISDIR');
     to = await sftp.open(dst, 'w');
     let n: number;
     if (opts.copyData !== false && sftp.has(EXT.COPY_DATA)) {

@@ -150,9 +150,14 @@ export async function appendScenario(env: ParityEnv): Promise<void> {
   assert.equal(await s.append(p, Readable.from(['text ', 'chunks\n'])), 12);
   const want = Buffer.concat([Buffer.from('first\nsecond\n'), streamed, Buffer.from('local\ntext chunks\n')]);
   assert.ok((await readFile(env.local('append/log'))).equals(want), 'appended in order');
-  await assert.rejects(s.append(p, Readable.from([{ not: 'bytes' }])), InvalidArgumentError);
+  const bad = Readable.from([{ not: 'bytes' }]);
+  await assert.rejects(s.append(p, bad), InvalidArgumentError);
+  assert.ok(bad.destroyed);
   assert.ok((await readFile(env.local('append/log'))).equals(want), 'nothing written by the failed append');
   await rejectsAbout(s.append(env.remote('append/no/such/dir'), 'x'), 'ENOENT', env.remote('append/no/such/dir'));
+  const unread = Readable.from(['never sent']);
+  await rejectsAbout(s.append(env.remote('append/no/such/dir'), unread), 'ENOENT', env.remote('append/no/such/dir'));
+  assert.ok(unread.destroyed, 'a stream that cannot be appended is destroyed, as stream.pipeline does');
   assert.equal(s.stats.openHandles, 0);
 }
 
@@ -197,6 +202,9 @@ export async function copyScenario(t: TestContext, env: ParityEnv): Promise<void
 
   await rejectsAbout(s.copy(env.remote('copy/missing'), env.remote('copy/x')), 'ENOENT', env.remote('copy/missing'));
   await rejectsAbout(s.copy(env.remote('copy/dir'), env.remote('copy/x')), 'EISDIR', env.remote('copy/dir'));
+  // A FIFO would block the server's open (OpenSSH's opens without O_NONBLOCK) or never end.
+  await promisify(execFile)('mkfifo', [env.local('copy/fifo')]);
+  await rejectsAbout(s.copy(env.remote('copy/fifo'), env.remote('copy/x')), 'EINVAL', env.remote('copy/fifo'));
   assert.equal(existsSync(env.local('copy/x')), false);
   assert.equal(s.stats.openHandles, 0);
 }

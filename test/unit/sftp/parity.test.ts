@@ -173,6 +173,38 @@ test('rm recursive: a listed name that is not a plain file name is refused, noth
   e.sftp.end();
 });
 
+test('rm recursive: a server listing a directory in every directory without end is stopped at 2048 levels', async () => {
+  const local = new LocalFsBackend(root);
+  await mkdir(join(root, 'deep'), { recursive: true });
+  let listed = 0;
+  const e = await env(
+    patched(local, {
+      opendir: async (p) => {
+        if (!p.startsWith('/deep')) return local.opendir(p);
+        listed++;
+        let done = false;
+        return {
+          read: async () => {
+            if (done) return null;
+            done = true;
+            return [{ filename: 'd', longname: '', attrs: { mode: 0o040755 } }];
+          },
+          close: async () => {},
+        };
+      },
+    }),
+  );
+  await assert.rejects(e.sftp.rm('/deep', { recursive: true }), (err: unknown) => {
+    assert.ok(err instanceof SftpError, String(err));
+    assert.match(err.message, /deeper than 2048 levels/);
+    assert.equal(err.path, `/deep${'/d'.repeat(2049)}`);
+    return true;
+  });
+  assert.equal(listed, 2049);
+  assert.equal(e.sftp.stats.openHandles, 0);
+  e.sftp.end();
+});
+
 test("the README's SFTP parity block runs as written", async () => {
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
   const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
