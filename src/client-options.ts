@@ -46,13 +46,22 @@ export interface ConnectOptions {
   /** The server asks for a new password; resolve with it. */
   onPasswordChange?: (prompt: string) => string | Promise<string>;
   /**
-   * Decides whether the server's host key is accepted. For a host certificate `key` is the certified
+   * Decides whether a server's host key is accepted. For a host certificate `key` is the certified
    * key and `certificate` the certificate (its CA signature is not checked; call `certificate.verify`).
+   * `target` names the host being checked: with `proxyJump` the verifier is asked about every jump
+   * host too (`target.jumpHost` true), unless that hop has options of its own.
    */
-  hostVerifier?: (key: PublicKey, certificate?: Certificate) => boolean | Promise<boolean>;
-  /** A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it). */
+  hostVerifier?: (
+    key: PublicKey,
+    certificate: Certificate | undefined,
+    target: HostKeyTarget,
+  ) => boolean | Promise<boolean>;
+  /**
+   * A pinned host key fingerprint (`SHA256:…` as `ssh-keygen -l` prints it) of the destination; jump
+   * hosts are checked by their own `proxyJump` options, `hostVerifier` or known_hosts.
+   */
   hostKeyFingerprint?: string;
-  /** Accepts any host key. Named for what it is: only for tests and throwaway hosts. */
+  /** Accepts any host key (jump hosts' too). Named for what it is: only for tests and throwaway hosts. */
   insecureAcceptAnyHostKey?: boolean;
   /**
    * The known_hosts file checked when none of hostVerifier, hostKeyFingerprint and
@@ -75,8 +84,14 @@ export interface ConnectOptions {
    * only pass `config` for a file you trust as you trust your own `~/.ssh/config`.
    */
   config?: boolean | string;
-  /** Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none. */
-  proxyJump?: string;
+  /**
+   * Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none.
+   * Or a list, first hop first, each a string or a {@link JumpHost} with its own host key check and
+   * login. Each hop is verified by its own `hostKeyFingerprint`/`hostVerifier` when given, else by
+   * this connection's `hostVerifier` (told the hop's host and port) or `insecureAcceptAnyHostKey`,
+   * else by known_hosts (`knownHosts`, `strictHostKeyChecking`) as `ssh -J` does.
+   */
+  proxyJump?: string | readonly (string | JumpHost)[];
   /**
    * Runs this command and speaks SSH over its stdin/stdout, as `ssh -o ProxyCommand=…` does:
    * `$SHELL -c "exec <command>"` (/bin/sh when SHELL is unset), stderr left on this process's
@@ -104,6 +119,41 @@ export interface ConnectOptions {
   onBanner?: (message: string) => void;
   /** Authentication methods in order (default publickey, keyboard-interactive, password). */
   authMethods?: string[];
+}
+
+/** The host whose key a {@link ConnectOptions.hostVerifier} is asked about. */
+export interface HostKeyTarget {
+  /** The host name as connected to (undefined over a caller's `sock` without `host`). */
+  host: string | undefined;
+  port: number;
+  /** True for a jump host (a `proxyJump` hop), false for the destination. */
+  jumpHost: boolean;
+}
+
+/**
+ * A jump host given as an object in `proxyJump`. What is not given here comes from the connect
+ * options as for a string hop (config, known_hosts settings, keys, agent, hostVerifier, timeouts);
+ * the connection's `hostKeyFingerprint` and `password` are the destination's and are not used.
+ */
+export interface JumpHost
+  extends Pick<
+    ConnectOptions,
+    | 'hostKeyFingerprint'
+    | 'hostVerifier'
+    | 'insecureAcceptAnyHostKey'
+    | 'knownHosts'
+    | 'strictHostKeyChecking'
+    | 'privateKey'
+    | 'certificate'
+    | 'passphrase'
+    | 'password'
+    | 'agent'
+  > {
+  host: string;
+  /** Default 22. */
+  port?: number;
+  /** Default: the connection's username. */
+  username?: string;
 }
 
 /** Negotiated algorithm names (client to server direction). */

@@ -1,6 +1,6 @@
 /** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
 
-import type { ConnectOptions } from './client-options.js';
+import type { ConnectOptions, HostKeyTarget } from './client-options.js';
 import type { SshConfigConnectSettings } from './config/index.js';
 import type { Channel } from './connection/index.js';
 import { ConnectionLostError, HostKeyError, InvalidArgumentError, SshError } from './errors.js';
@@ -65,7 +65,8 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
   // and the first of ProxyJump/ProxyCommand set wins; only `proxyJump: 'none'` lets ProxyCommand through.
   if (opts.proxyJump === undefined && opts.proxyCommand === undefined && s.proxyJump)
     eff.proxyJump = s.proxyJump.join(',');
-  const jumpOff = opts.proxyJump === undefined || opts.proxyJump.toLowerCase() === 'none';
+  const jumpOff =
+    opts.proxyJump === undefined || (typeof opts.proxyJump === 'string' && opts.proxyJump.toLowerCase() === 'none');
   if (opts.proxyCommand === undefined && jumpOff && s.proxyCommand !== undefined) {
     if (s.proxyUseFdpass) throw new InvalidArgumentError('ProxyUseFdpass is not supported');
     eff.proxyCommand = s.proxyCommand;
@@ -73,8 +74,16 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
   return eff;
 }
 
+/** `host:port` (or `[host]:port`, or just `port N` without a host) of a host key check, for messages. */
+function targetName(t: HostKeyTarget): string {
+  const where =
+    t.host === undefined ? `port ${t.port}` : t.host.includes(':') ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+  return t.jumpHost ? `jump host ${where}` : where;
+}
+
 export function makeHostVerifier(
   opts: ConnectOptions,
+  target: HostKeyTarget,
   knownHostsCheck?: (key: PublicKey, certificate?: Certificate) => Promise<void>,
 ): (key: PublicKey, certificate?: Certificate) => Promise<void> {
   return async (key: PublicKey, certificate?: Certificate) => {
@@ -82,25 +91,31 @@ export function makeHostVerifier(
     if (opts.hostKeyFingerprint !== undefined) {
       const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
       if (want !== fp) {
-        throw new HostKeyError(`host key fingerprint mismatch: server presented ${fp}, expected ${want}`, fp);
+        throw new HostKeyError(
+          `host key fingerprint mismatch for ${targetName(target)}: server presented ${fp}, expected ${want}`,
+          fp,
+        );
       }
       if (!opts.hostVerifier) return;
     }
     if (opts.hostVerifier) {
       let ok: boolean;
       try {
-        ok = await opts.hostVerifier(key, certificate);
+        ok = await opts.hostVerifier(key, certificate, { ...target });
       } catch (e) {
-        throw new HostKeyError(`host key verifier failed: ${(e as Error).message}`, fp);
+        throw new HostKeyError(`host key verifier failed for ${targetName(target)}: ${(e as Error).message}`, fp);
       }
-      if (!ok) throw new HostKeyError(`host key ${key.type} ${fp} was rejected by hostVerifier`, fp);
+      if (!ok)
+        throw new HostKeyError(`host key ${key.type} ${fp} of ${targetName(target)} was rejected by hostVerifier`, fp);
       return;
     }
     if (opts.hostKeyFingerprint !== undefined) return;
     if (opts.insecureAcceptAnyHostKey) return;
     if (knownHostsCheck) return knownHostsCheck(key, certificate);
     throw new HostKeyError(
-      `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
+      target.jumpHost
+        ? `no host key verification configured for ${targetName(target)}; it presented ${key.type} ${fp}. Give the hop its own hostKeyFingerprint or hostVerifier (proxyJump: [{ host, hostKeyFingerprint }]), a hostVerifier for the connection, or known_hosts`
+        : `no host key verification configured; the server presented ${key.type} ${fp}. Pass hostKeyFingerprint, hostVerifier, or (unsafe) insecureAcceptAnyHostKey`,
       fp,
     );
   };

@@ -9,6 +9,7 @@ import type { Duplex } from 'node:stream';
 import { AgentClient } from './agent/index.js';
 import { authenticateClient } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
+import { hasJump, jumpHops, lastHopOptions } from './client-jump.js';
 import type {
   Algorithms,
   ConnectOptions,
@@ -20,7 +21,6 @@ import type {
 import {
   applyConfigSettings,
   makeHostVerifier,
-  pick,
   preferTransportError,
   toSigner,
   waitExit,
@@ -32,7 +32,6 @@ import {
   knownHostsVerifier,
   loadIdentityFiles,
   loadKnownHostsFiles,
-  parseJumpHost,
   preferKnownHostKeyAlgorithms,
   resolveSshConfig,
   type SshConfigConnectSettings,
@@ -63,6 +62,8 @@ export type {
   ConnectOptions,
   ExecOptions,
   ExecResult,
+  HostKeyTarget,
+  JumpHost,
   Logger,
   PtyOptions,
   RemoteProcess,
@@ -100,7 +101,12 @@ export class Client extends EventEmitter {
    * Connects, verifies the host key and authenticates. Host keys are checked against
    * `~/.ssh/known_hosts` unless hostVerifier, hostKeyFingerprint or insecureAcceptAnyHostKey is given.
    */
-  static async connect(opts: ConnectOptions): Promise<Client> {
+  static connect(opts: ConnectOptions): Promise<Client> {
+    return Client.connectTo(opts, false);
+  }
+
+  /** {@link connect}, for the destination (`jumpHost` false) or for a hop of another connection's proxyJump. */
+  private static async connectTo(opts: ConnectOptions, jumpHost: boolean): Promise<Client> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('options are required');
     if (opts.signal?.aborted) throw new AbortError();
     let settings: SshConfigConnectSettings | undefined;
@@ -155,6 +161,7 @@ export class Client extends EventEmitter {
               host: eff.host,
               port,
               ...(opts.hashKnownHosts ? { hash: true } : {}),
+              ...(jumpHost ? { jumpHost: true } : {}),
               log: (m) => opts.logger?.info?.(m),
             })
           : async (key) => {
@@ -166,9 +173,10 @@ export class Client extends EventEmitter {
             };
       }
     }
-    const jumpSpec = eff.proxyJump;
-    if (!eff.sock && jumpSpec && jumpSpec.toLowerCase() !== 'none') {
-      const jump = await Client.connectJump(opts, eff, jumpSpec);
+    const target = { host: eff.host, port: eff.port ?? 22, jumpHost };
+    const hops = jumpHops(eff.proxyJump);
+    if (!eff.sock && hops.length > 0) {
+      const jump = await Client.connectTo(lastHopOptions(opts, eff, hops), true);
       let sock: Duplex;
       try {
         sock = await jump.forwardOut(eff.host as string, eff.port ?? 22);
@@ -181,7 +189,7 @@ export class Client extends EventEmitter {
           { ...eff, sock, username: eff.username },
           signers,
           algorithms,
-          makeHostVerifier(opts, knownHostsCheck),
+          makeHostVerifier(opts, target, knownHostsCheck),
         );
         client.transport.once('close', () => void jump.close());
         jump.transport.once('close', () => client.transport.destroy());
@@ -202,7 +210,7 @@ export class Client extends EventEmitter {
       { ...eff, username: eff.username, ...(sock ? { sock } : {}) },
       signers,
       algorithms,
-      makeHostVerifier(opts, knownHostsCheck),
+      makeHostVerifier(opts, target, knownHostsCheck),
     );
   }
 
@@ -215,39 +223,12 @@ export class Client extends EventEmitter {
       if (opts.proxyCommand !== undefined) throw new InvalidArgumentError('proxyCommand cannot be used with sock');
       return undefined; // a config's ProxyCommand yields to a caller's stream, as its ProxyJump does
     }
-    if (eff.proxyJump !== undefined && eff.proxyJump.toLowerCase() !== 'none')
-      throw new InvalidArgumentError('proxyJump and proxyCommand cannot be used together');
+    if (hasJump(eff.proxyJump)) throw new InvalidArgumentError('proxyJump and proxyCommand cannot be used together');
     return expandProxyCommand(cmd, {
       host: eff.host as string,
       port: eff.port ?? 22,
       user: eff.username as string,
       originalHost: opts.host ?? (eff.host as string),
-    });
-  }
-
-  /** Connects to the last hop of `spec` through the hops before it (recursively), as `ssh -J` does. */
-  private static connectJump(opts: ConnectOptions, eff: ConnectOptions, spec: string): Promise<Client> {
-    const hops = spec.split(',').filter((h) => h !== '');
-    const last = parseJumpHost(hops[hops.length - 1] ?? '');
-    const rest = hops.slice(0, -1).join(',');
-    return Client.connect({
-      host: last.host,
-      ...(last.port !== undefined ? { port: last.port } : {}),
-      ...(last.user !== undefined ? { username: last.user } : opts.config ? {} : { username: eff.username as string }),
-      proxyJump: rest === '' ? 'none' : rest,
-      ...pick(opts, [
-        'config',
-        'knownHosts',
-        'strictHostKeyChecking',
-        'hashKnownHosts',
-        'privateKey',
-        'certificate',
-        'passphrase',
-        'signal',
-        'logger',
-      ]),
-      ...(eff.agent !== undefined ? { agent: eff.agent } : {}),
-      ...(eff.readyTimeout !== undefined ? { readyTimeout: eff.readyTimeout } : {}),
     });
   }
 

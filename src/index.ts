@@ -29,6 +29,8 @@ export type {
   ConnectOptions,
   ExecOptions,
   ExecResult,
+  HostKeyTarget,
+  JumpHost,
   Logger,
   PtyOptions,
   RemoteProcess,

@@ -23,6 +23,8 @@ export interface KnownHostsPolicy {
   hash?: boolean;
   /** Told about added keys and `off`-mode acceptances. */
   log?: (message: string) => void;
+  /** The host is a jump host (a ProxyJump hop): messages say so and advise what a hop can use. */
+  jumpHost?: boolean;
 }
 
 /** Loads each file (missing ones are empty). */
@@ -73,7 +75,7 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
     if (changed?.entry) {
       const where = p.files[results.indexOf(changed)]?.path ?? 'known_hosts';
       throw new HostKeyError(
-        `HOST KEY CHANGED for ${name}: the server presented ${key.type} ${fp}, but ${where}:${changed.entry.line} lists ${changed.entry.key.fingerprint()}. Someone could be intercepting the connection, or the key was replaced; remove the old entry if you trust the new key`,
+        `HOST KEY CHANGED for ${p.jumpHost ? 'jump host ' : ''}${name}: the server presented ${key.type} ${fp}, but ${where}:${changed.entry.line} lists ${changed.entry.key.fingerprint()}. Someone could be intercepting the connection, or the key was replaced; remove the old entry if you trust the new key`,
         fp,
       );
     }
@@ -91,8 +93,12 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
       otherTypes.length > 0
         ? `keys of other types (${[...new Set(otherTypes)].join(', ')}) are known for ${name}, not ${key.type}`
         : `${name} is not in known_hosts`;
+    // hostKeyFingerprint names the destination's key, so it is no advice for a jump host.
+    const advice = p.jumpHost
+      ? "Verify the fingerprint, then add it to known_hosts (or use strictHostKeyChecking: 'accept-new'), or check this hop with its own options (proxyJump: [{ host, hostKeyFingerprint }]) or a hostVerifier, which is told the host and port it checks"
+      : "Verify the fingerprint, then add it (e.g. strictHostKeyChecking: 'accept-new', or pass hostKeyFingerprint)";
     throw new HostKeyError(
-      `unknown host key ${key.type} ${fp}: ${why}. Verify the fingerprint, then add it (e.g. strictHostKeyChecking: 'accept-new', or pass hostKeyFingerprint)`,
+      `unknown host key ${key.type} ${fp}${p.jumpHost ? ' of jump host' : ''}: ${why}. ${advice}`,
       fp,
     );
   };
