@@ -3,6 +3,8 @@
  * edits of the defaults (`+name` append, `-name` remove, `^name` prepend).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { hasFiniteFieldDh } from './kex-dh.js';
+import { hasDsa, hasNodeCipher } from './runtime.js';
 
 /** The negotiable algorithm kinds. */
 export type AlgorithmKind = 'kex' | 'hostKey' | 'cipher' | 'mac' | 'compression';
@@ -81,9 +83,48 @@ export const CERTIFICATE_HOST_KEY_ALGORITHMS: readonly string[] = Object.freeze(
   'rsa-sha2-256-cert-v01@openssh.com',
 ]);
 
-/** Every name secsh implements, per kind. */
-export function supportedAlgorithms(kind: AlgorithmKind): string[] {
+/** Every name secsh implements, whatever the runtime. */
+function implementedAlgorithms(kind: AlgorithmKind): string[] {
   return [...DEFAULT_ALGORITHMS[kind], ...INSECURE_ALGORITHMS[kind]];
+}
+
+/**
+ * The node:crypto cipher (name, key and IV bytes) each cipher needs. chacha20-poly1305@openssh.com is
+ * not here: where node:crypto lacks `chacha20` its own block function does the work.
+ */
+const NODE_CIPHERS: Readonly<Record<string, readonly [string, number, number]>> = {
+  'aes128-gcm@openssh.com': ['aes-128-gcm', 16, 12],
+  'aes256-gcm@openssh.com': ['aes-256-gcm', 32, 12],
+  'aes128-ctr': ['aes-128-ctr', 16, 16],
+  'aes192-ctr': ['aes-192-ctr', 24, 16],
+  'aes256-ctr': ['aes-256-ctr', 32, 16],
+  'aes128-cbc': ['aes-128-cbc', 16, 16],
+  'aes192-cbc': ['aes-192-cbc', 24, 16],
+  'aes256-cbc': ['aes-256-cbc', 32, 16],
+  '3des-cbc': ['des-ede3-cbc', 24, 8],
+};
+
+/**
+ * Why `name` cannot run on this JavaScript runtime, or undefined when it can. The primitive behind it
+ * is tried once, on first use (`crypto/runtime.ts`): Bun has no finite-field DH (the
+ * diffie-hellman-* methods) nor DSA keys (ssh-dss); Deno has no AES-192-CBC. Node.js has everything.
+ */
+export function unavailableReason(kind: AlgorithmKind, name: string): string | undefined {
+  if (kind === 'kex') {
+    if (name.startsWith('diffie-hellman-') && !hasFiniteFieldDh())
+      return "this runtime's node:crypto has no finite-field Diffie-Hellman keys";
+  } else if (kind === 'hostKey') {
+    if (name === 'ssh-dss' && !hasDsa()) return "this runtime's node:crypto has no DSA keys";
+  } else if (kind === 'cipher') {
+    const c = NODE_CIPHERS[name];
+    if (c && !hasNodeCipher(...c)) return `this runtime's node:crypto has no ${c[0]}`;
+  }
+  return undefined;
+}
+
+/** Every name secsh implements and this runtime can run, per kind (on Node.js: all of them). */
+export function supportedAlgorithms(kind: AlgorithmKind): string[] {
+  return implementedAlgorithms(kind).filter((n) => unavailableReason(kind, n) === undefined);
 }
 
 const KINDS: readonly AlgorithmKind[] = ['kex', 'hostKey', 'cipher', 'mac', 'compression'];
@@ -93,7 +134,10 @@ function splitNames(v: AlgorithmOption): string[] {
   return parts.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
-/** The names an option may mention for `kind`: the supported ones, and for host keys the certificate ones. */
+/**
+ * The names an option may mention for `kind`: the supported ones (those this runtime can run), and
+ * for host keys the certificate ones.
+ */
 export function nameableAlgorithms(kind: AlgorithmKind): string[] {
   const names = supportedAlgorithms(kind);
   if (kind === 'hostKey') for (const c of CERTIFICATE_HOST_KEY_ALGORITHMS) if (!names.includes(c)) names.push(c);
@@ -114,10 +158,11 @@ export function resolveAlgorithmList(
   option: AlgorithmOption | undefined,
   base: readonly string[] = DEFAULT_ALGORITHMS[kind],
 ): string[] {
-  const defaults = [...base];
+  const defaults = base.filter((n) => unavailableReason(kind, n) === undefined);
   if (option === undefined) return defaults;
   const nameable = nameableAlgorithms(kind);
   const supported = new Set(nameable);
+  const implemented = new Set(implementedAlgorithms(kind));
   let mode: '' | '+' | '-' | '^' = '';
   let raw = option;
   if (typeof raw === 'string' && /^[+\-^]/.test(raw)) {
@@ -135,7 +180,11 @@ export function resolveAlgorithmList(
       for (const s of nameable) if (globMatch(n, s) && !expanded.includes(s)) expanded.push(s);
       continue;
     }
-    if (!supported.has(n)) throw new InvalidArgumentError(`unsupported ${kind} algorithm: ${n}`);
+    if (!supported.has(n)) {
+      const why = implemented.has(n) ? unavailableReason(kind, n) : undefined;
+      if (why !== undefined) throw new InvalidArgumentError(`${kind} algorithm ${n} is not available here: ${why}`);
+      throw new InvalidArgumentError(`unsupported ${kind} algorithm: ${n}`);
+    }
     if (!expanded.includes(n)) expanded.push(n);
   }
   if (mode === '+') return [...defaults, ...expanded.filter((n) => !defaults.includes(n))];

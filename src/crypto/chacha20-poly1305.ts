@@ -13,11 +13,13 @@
  *
  * Creating a node:crypto cipher costs a few microseconds, so the length keystream, the Poly1305 key
  * and payloads up to SMALL_PAYLOAD bytes come from an in-process ChaCha20 block function; only larger
- * payloads use node:crypto (one cipher object per packet).
+ * payloads use node:crypto (one cipher object per packet). Where node:crypto has no `chacha20` (Bun),
+ * the block function does every payload.
  */
 import { type Cipher, createCipheriv, createSecretKey, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { MacError, ProtocolError } from '../errors.js';
 import { Poly1305 } from './poly1305.js';
+import { hasNodeCipher } from './runtime.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 const TAG_LENGTH = 16;
@@ -202,6 +204,8 @@ class ChaChaState {
   private readonly block = new Uint32Array(16);
   private readonly polyKey = Buffer.alloc(32);
   protected readonly poly = new Poly1305();
+  /** Payloads over SMALL_PAYLOAD go to node:crypto's `chacha20` (when the runtime has it). */
+  protected readonly nodePayload = hasNodeCipher('chacha20', 32, 16);
 
   constructor(key: Buffer) {
     if (key.length < 64) throw new RangeError('chacha20-poly1305@openssh.com needs a 64-byte key');
@@ -271,7 +275,7 @@ export class ChaChaPolySealer extends ChaChaState implements PacketSealer {
     if (end < 4) throw new RangeError('packet is too short');
     const out = Buffer.allocUnsafe(end + TAG_LENGTH);
     this.cryptLength(seq, packet, out);
-    if (end - 4 <= SMALL_PAYLOAD) this.cryptSmall(seq, packet, 4, end, out, 4);
+    if (end - 4 <= SMALL_PAYLOAD || !this.nodePayload) this.cryptSmall(seq, packet, 4, end, out, 4);
     else this.payloadCipher(seq).update(packet.subarray(4)).copy(out, 4);
     this.startPoly(seq).update(out, 0, end).finish(out, end);
     return out;
@@ -282,7 +286,8 @@ export class ChaChaPolySealer extends ChaChaState implements PacketSealer {
     if (first === undefined || first.length < 4) throw new RangeError('packet is too short');
     let total = 0;
     for (const p of parts) total += p.length;
-    if (total - 4 <= SMALL_PAYLOAD) return [this.seal(seq, parts.length === 1 ? first : Buffer.concat(parts, total))];
+    if (total - 4 <= SMALL_PAYLOAD || !this.nodePayload)
+      return [this.seal(seq, parts.length === 1 ? first : Buffer.concat(parts, total))];
     const length = Buffer.allocUnsafe(4);
     this.cryptLength(seq, first, length);
     const out: Buffer[] = [length];
@@ -319,7 +324,7 @@ export class ChaChaPolyOpener extends ChaChaState implements PacketOpener {
     this.startPoly(seq).update(data, 0, end).finish(this.tag, 0);
     if (!timingSafeEqual(this.tag, data.subarray(end)))
       throw new MacError('packet authentication failed (bad Poly1305 tag)');
-    if (end - 4 > SMALL_PAYLOAD) return this.payloadCipher(seq).update(data.subarray(4, end));
+    if (end - 4 > SMALL_PAYLOAD && this.nodePayload) return this.payloadCipher(seq).update(data.subarray(4, end));
     const out = Buffer.allocUnsafe(end - 4);
     this.cryptSmall(seq, data, 4, end, out, 0);
     return out;

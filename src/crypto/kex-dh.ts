@@ -10,8 +10,9 @@ import type { KeyObject } from 'node:crypto';
 import { createPrivateKey, createPublicKey, diffieHellman, randomBytes } from 'node:crypto';
 import { InvalidArgumentError } from '../errors.js';
 import { bigintToUnsigned } from '../wire/index.js';
-import { bitLength } from './dh-groups.js';
+import { bitLength, DH_GROUPS } from './dh-groups.js';
 import { encodeSharedSecret, kexFailed } from './kex-ecdh.js';
+import { probe } from './runtime.js';
 import type { DhGroup, KexKeyPair } from './types.js';
 
 /** Smallest and largest prime (bits) a keypair may be built for. */
@@ -108,6 +109,23 @@ function publicFromSpki(der: Buffer): Buffer {
   return Buffer.from(der.subarray(i, int.end));
 }
 
+function dhPrivateKey(group: DhGroup, x: bigint): KeyObject {
+  return createPrivateKey({ key: pkcs8(group, x), format: 'der', type: 'pkcs8' });
+}
+
+/**
+ * Whether this runtime's node:crypto takes finite-field DH keys as KeyObjects (probed once). Bun's
+ * (BoringSSL) does not, and its `createDiffieHellman` tests the prime on every construction (about
+ * 0.5 s for 2048 bits, over a minute for 8192), so the diffie-hellman-* methods are left out there.
+ */
+export function hasFiniteFieldDh(): boolean {
+  return probe('ffdh', () => {
+    const group = DH_GROUPS[2048];
+    if (!group) throw new Error('missing DH group 2048');
+    dhPrivateKey(group, 2n);
+  });
+}
+
 function randomExponent(bits: number): bigint {
   const bytes = randomBytes(Math.ceil(bits / 8));
   let x = BigInt(`0x${bytes.toString('hex')}`);
@@ -124,6 +142,8 @@ function randomExponent(bits: number): bigint {
  * {@link privateExponentBits} bits is drawn.
  */
 export function dhKeyPair(group: DhGroup, privateExponent?: bigint): KexKeyPair {
+  if (!hasFiniteFieldDh())
+    throw new InvalidArgumentError('finite-field Diffie-Hellman is not available on this runtime (no DH KeyObjects)');
   const { p, g } = group;
   const pBits = bitLength(p);
   if (pBits < DH_MIN_BITS || pBits > DH_MAX_BITS)
@@ -131,7 +151,7 @@ export function dhKeyPair(group: DhGroup, privateExponent?: bigint): KexKeyPair 
   if (g <= 1n || g >= p - 1n) throw new InvalidArgumentError('DH generator out of range');
   const x = privateExponent ?? randomExponent(privateExponentBits(pBits));
   if (x < 2n || x >= p - 1n) throw new InvalidArgumentError('DH private exponent out of range');
-  const privateKey: KeyObject = createPrivateKey({ key: pkcs8(group, x), format: 'der', type: 'pkcs8' });
+  const privateKey = dhPrivateKey(group, x);
   const publicValue = publicFromSpki(createPublicKey(privateKey).export({ format: 'der', type: 'spki' }));
   const pBytes = Math.ceil(pBits / 8);
   return {

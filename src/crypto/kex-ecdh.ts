@@ -7,6 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
 import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { SshWriter, unsignedToMpint } from '../wire/index.js';
+import { hasEcdhCurve } from './runtime.js';
 import type { KexKeyPair } from './types.js';
 
 /** A KEY_EXCHANGE_FAILED ProtocolError (for the key exchange methods). */
@@ -121,26 +122,21 @@ export function x25519KeyPairFromPrivate(scalar: Uint8Array): KexKeyPair {
   return x25519Pair(x25519PrivateFromScalar(scalar));
 }
 
-/** The NIST curves of RFC 5656, by SSH name, with OpenSSL's curve name and field size in bytes. */
+/**
+ * The NIST curves of RFC 5656, by SSH name: OpenSSL's curve name, the JWK name, the SEC 1 curve OID
+ * (DER contents) and the field size in bytes.
+ */
 export const NIST_CURVES = {
-  nistp256: { openssl: 'prime256v1', fieldBytes: 32 },
-  nistp384: { openssl: 'secp384r1', fieldBytes: 48 },
-  nistp521: { openssl: 'secp521r1', fieldBytes: 66 },
+  nistp256: { openssl: 'prime256v1', jwk: 'P-256', oid: '2a8648ce3d030107', fieldBytes: 32 },
+  nistp384: { openssl: 'secp384r1', jwk: 'P-384', oid: '2b81040022', fieldBytes: 48 },
+  nistp521: { openssl: 'secp521r1', jwk: 'P-521', oid: '2b81040023', fieldBytes: 66 },
 } as const;
 
 export type NistCurve = keyof typeof NIST_CURVES;
 
-/**
- * A NIST-curve ECDH keypair (ecdh-sha2-nistp*). `publicValue` is the uncompressed point
- * 0x04 || X || Y. `privateKey` (big-endian scalar) is for internal use and tests.
- */
-export function nistKeyPair(curve: NistCurve, privateKey?: Uint8Array): KexKeyPair {
-  const spec = NIST_CURVES[curve];
-  const ecdh = createECDH(spec.openssl);
-  if (privateKey === undefined) ecdh.generateKeys();
-  else ecdh.setPrivateKey(Buffer.from(privateKey));
-  const publicValue = ecdh.getPublicKey();
-  const pointLength = 1 + 2 * spec.fieldBytes;
+/** The agreement half shared by both implementations: checks the point's form, maps failures. */
+function nistPair(curve: NistCurve, publicValue: Buffer, compute: (peerPublic: Buffer) => Buffer): KexKeyPair {
+  const pointLength = 1 + 2 * NIST_CURVES[curve].fieldBytes;
   return {
     publicValue,
     agree(peerPublic: Buffer): Buffer {
@@ -149,7 +145,7 @@ export function nistKeyPair(curve: NistCurve, privateKey?: Uint8Array): KexKeyPa
       }
       let secret: Buffer;
       try {
-        secret = ecdh.computeSecret(peerPublic);
+        secret = compute(peerPublic);
       } catch (e) {
         throw kexFailed(`${curve} public value is not a point on the curve`, e);
       }
@@ -159,4 +155,72 @@ export function nistKeyPair(curve: NistCurve, privateKey?: Uint8Array): KexKeyPa
       return k;
     },
   };
+}
+
+/**
+ * A NIST-curve ECDH keypair (ecdh-sha2-nistp*). `publicValue` is the uncompressed point
+ * 0x04 || X || Y. `privateKey` (big-endian scalar) is for internal use and tests. Uses `createECDH`
+ * where the runtime has the curve (Deno's lacks secp521r1), else {@link nistKeyPairFromKeyObjects}.
+ */
+export function nistKeyPair(curve: NistCurve, privateKey?: Uint8Array): KexKeyPair {
+  const spec = NIST_CURVES[curve];
+  if (!hasEcdhCurve(spec.openssl)) return nistKeyPairFromKeyObjects(curve, privateKey);
+  const ecdh = createECDH(spec.openssl);
+  if (privateKey === undefined) ecdh.generateKeys();
+  else ecdh.setPrivateKey(Buffer.from(privateKey));
+  return nistPair(curve, ecdh.getPublicKey(), (peer) => ecdh.computeSecret(peer));
+}
+
+function derTlv(tag: number, content: Buffer): Buffer {
+  const n = content.length;
+  const len = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from([tag, ...len]), content]);
+}
+
+/**
+ * The same keypair through KeyObjects (`generateKeyPairSync`, a SEC 1 import for a given scalar, JWK
+ * for the points, `diffieHellman`), for runtimes whose `createECDH` lacks the curve. The peer's
+ * point is checked to be on the curve when it is imported.
+ */
+export function nistKeyPairFromKeyObjects(curve: NistCurve, privateKey?: Uint8Array): KexKeyPair {
+  const spec = NIST_CURVES[curve];
+  let priv: KeyObject;
+  if (privateKey === undefined) priv = generateKeyPairSync('ec', { namedCurve: spec.jwk }).privateKey;
+  else {
+    // ECPrivateKey (SEC 1 §C.4) without the optional public key: version 1, scalar, [0] curve OID.
+    if (privateKey.length > spec.fieldBytes) throw new InvalidArgumentError(`${curve} private scalar too long`);
+    const d = Buffer.alloc(spec.fieldBytes);
+    d.set(privateKey, spec.fieldBytes - privateKey.length);
+    const der = derTlv(
+      0x30,
+      Buffer.concat([
+        Buffer.from([2, 1, 1]),
+        derTlv(0x04, d),
+        derTlv(0xa0, derTlv(0x06, Buffer.from(spec.oid, 'hex'))),
+      ]),
+    );
+    priv = createPrivateKey({ key: der, format: 'der', type: 'sec1' });
+    d.fill(0);
+    der.fill(0);
+  }
+  const jwk = createPublicKey(priv).export({ format: 'jwk' });
+  const coordinate = (v: string | undefined): Buffer => {
+    const b = Buffer.from(v ?? '', 'base64url');
+    if (b.length > spec.fieldBytes) throw new InvalidArgumentError(`${curve} coordinate too long`);
+    return Buffer.concat([Buffer.alloc(spec.fieldBytes - b.length), b]);
+  };
+  const publicValue = Buffer.concat([Buffer.from([4]), coordinate(jwk.x), coordinate(jwk.y)]);
+  return nistPair(curve, publicValue, (peer) => {
+    const n = spec.fieldBytes;
+    const publicKey = createPublicKey({
+      key: {
+        kty: 'EC',
+        crv: spec.jwk,
+        x: peer.subarray(1, 1 + n).toString('base64url'),
+        y: peer.subarray(1 + n).toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    return diffieHellman({ privateKey: priv, publicKey });
+  });
 }
