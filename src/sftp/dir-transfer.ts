@@ -135,15 +135,25 @@ async function runFiles(
   return result;
 }
 
+/**
+ * Runs `jobs`, `parallel` at a time. After a failure no further job starts, and the first failure is
+ * thrown once the jobs already running have ended (nothing keeps going after the promise settles).
+ */
 async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const workers = Array.from({ length: Math.max(1, Math.min(parallel, jobs.length)) }, async () => {
-    while (next < jobs.length) {
+    while (!failure && next < jobs.length) {
       const job = jobs[next++] as () => Promise<void>;
-      await job();
+      try {
+        await job();
+      } catch (error) {
+        failure ??= { error };
+      }
     }
   });
   await Promise.all(workers);
+  if (failure) throw failure.error;
 }
 
 /**

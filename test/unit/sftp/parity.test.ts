@@ -209,6 +209,34 @@ test('rm recursive: a server listing a directory in every directory without end 
   e.sftp.end();
 });
 
+test('uploadDir: after a file fails no further file starts, and it rejects once the running ones ended', async () => {
+  const local = new LocalFsBackend(root);
+  const opened: string[] = [];
+  const e = await env(
+    patched(local, {
+      open: async (p, pflags, attrs) => {
+        opened.push(p);
+        if (opened.length === 3) throw Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' });
+        return local.open(p, pflags, attrs);
+      },
+    }),
+  );
+  const src = join(base, 'fail-up');
+  await mkdir(src, { recursive: true });
+  for (let i = 0; i < 20; i++) await writeFile(join(src, `f${i}`), Buffer.alloc(50_000, i));
+  await assert.rejects(e.sftp.uploadDir(src, '/fail-up', { parallel: 2 }), (err: unknown) => {
+    assert.ok(err instanceof SftpError, String(err));
+    assert.equal(err.path, opened[2]);
+    assert.equal(e.sftp.inFlight, 0, 'nothing still in flight when uploadDir rejects');
+    return true;
+  });
+  const seen = opened.length;
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(opened.length, seen, 'no file opened after the rejection');
+  assert.ok(seen <= 4, `at most the 2 running files finished after the failure (${seen} opened)`);
+  e.sftp.end();
+});
+
 test("the README's SFTP parity block runs as written", async () => {
   const readme = await readFile(new URL('../../../README.md', import.meta.url), 'utf8');
   const block = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)]
