@@ -39,7 +39,8 @@ let dir = '';
 let relay = '';
 let server: Server;
 let port = 0;
-const node = JSON.stringify(process.execPath);
+// The relay runs on the runtime running the tests; Deno needs `run -A` to give it the network.
+const node = `${JSON.stringify(process.execPath)}${'Deno' in globalThis ? ' run -A' : ''}`;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secsh-proxycmd-'));

@@ -58,7 +58,8 @@ test('every kex, host key, cipher, MAC and compression, with exec and a rekey', 
         n++;
       }
     }
-    assert.ok(n >= 35, `${n} cases`);
+    // 39 cases on Node.js, 38 on Deno (no aes192-cbc), 32 on Bun (no finite-field DH): see crypto/runtime.ts.
+    assert.ok(n >= 30, `${n} cases`);
   } finally {
     await server.close();
   }

@@ -73,7 +73,8 @@ test('secsh server: password login, exec, SIGINT stops it', async () => {
       Client.connect({ host: '127.0.0.1', port, username: 'alice', password: 'nope', hostKeyFingerprint: fingerprint }),
       { code: 'ERR_SSH_AUTH' },
     );
-    p.kill('SIGINT');
+    // process.kill, not p.kill: Deno's ChildProcess reports any child it signalled as killed (code null).
+    process.kill(p.pid as number, 'SIGINT');
     assert.equal(await exited, 0);
     assert.match(err, /auth accepted for "alice" method/);
     assert.match(err, /exec for alice/);
