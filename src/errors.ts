@@ -5,22 +5,38 @@
 
 /** SSH_MSG_DISCONNECT reason codes (RFC 4253 §11.1). */
 export const DisconnectReason = {
+  /** The server does not accept connections from this host. */
   HOST_NOT_ALLOWED_TO_CONNECT: 1,
+  /** A malformed, truncated or out-of-place message. */
   PROTOCOL_ERROR: 2,
+  /** Key exchange failed: no algorithm in common, or a bad signature or value. */
   KEY_EXCHANGE_FAILED: 3,
+  /** Reserved by the RFC (was "host authentication failed"). */
   RESERVED: 4,
+  /** A packet failed its MAC or AEAD tag check. */
   MAC_ERROR: 5,
+  /** A compressed packet could not be inflated, or inflated beyond the limit. */
   COMPRESSION_ERROR: 6,
+  /** The service asked for (ssh-userauth, ssh-connection) is not offered. */
   SERVICE_NOT_AVAILABLE: 7,
+  /** The peer is not SSH-2.0 (or 1.99). */
   PROTOCOL_VERSION_NOT_SUPPORTED: 8,
+  /** The host key was refused (known_hosts, fingerprint or verifier). */
   HOST_KEY_NOT_VERIFIABLE: 9,
+  /** The connection was lost (used locally; never sent). */
   CONNECTION_LOST: 10,
+  /** A normal close asked for by the application. */
   BY_APPLICATION: 11,
+  /** The server has too many connections. */
   TOO_MANY_CONNECTIONS: 12,
+  /** The user cancelled authentication. */
   AUTH_CANCELLED_BY_USER: 13,
+  /** Every authentication method was tried and failed. */
   NO_MORE_AUTH_METHODS_AVAILABLE: 14,
+  /** The user name is not valid. */
   ILLEGAL_USER_NAME: 15,
 } as const;
+/** One of the {@link DisconnectReason} numbers. */
 export type DisconnectReasonCode = (typeof DisconnectReason)[keyof typeof DisconnectReason];
 
 /** Stable error codes. */
@@ -42,10 +58,12 @@ export type SshErrorCode =
   | 'ERR_SSH_ABORTED'
   | 'ERR_SSH_INVALID_ARGUMENT'
   | 'ERR_SSH_NOT_CONNECTED'
+  | 'ERR_SSH_LISTEN'
   | 'ERR_SSH_SFTP';
 
 /** Base class of every error secsh raises. */
 export class SshError extends Error {
+  /** Stable string code naming the error's class, e.g. `ERR_SSH_AUTH`; match on this rather than on the message. */
   readonly code: SshErrorCode;
   /** The SSH_MSG_DISCONNECT reason this error maps to when it ends a connection. */
   readonly reason: DisconnectReasonCode | undefined;
@@ -76,8 +94,11 @@ export class MacError extends SshError {
 
 /** No algorithm in common. Names the algorithm kind and both sides' lists. */
 export class NegotiationError extends SshError {
+  /** The algorithm kind that failed: `key exchange`, `host key`, or `cipher`, `MAC` or `compression` with its direction, e.g. `cipher (client to server)`. */
   readonly kind: string;
+  /** The client's list for that kind, in preference order. */
   readonly clientList: readonly string[];
+  /** The server's list for that kind, in preference order. */
   readonly serverList: readonly string[];
   constructor(kind: string, clientList: readonly string[], serverList: readonly string[]) {
     super(
@@ -115,6 +136,7 @@ export class AuthError extends SshError {
 export class DisconnectError extends SshError {
   /** The peer's reason code as sent (may be outside the RFC's list). */
   readonly peerReason: number;
+  /** The peer's description text, as sent (untrusted; shown for diagnosis). */
   readonly description: string;
   constructor(peerReason: number, description: string) {
     super(`peer disconnected (reason ${peerReason}): ${description}`, 'ERR_SSH_DISCONNECT');
@@ -139,15 +161,21 @@ export class ConnectionLostError extends SshError {
 
 /** SSH_MSG_CHANNEL_OPEN_FAILURE reason codes (RFC 4254 §5.1). */
 export const ChannelOpenFailure = {
+  /** The peer does not allow this channel (policy, e.g. forwarding disabled). */
   ADMINISTRATIVELY_PROHIBITED: 1,
+  /** The peer could not connect to the target (or hit a limit such as MaxSessions). */
   CONNECT_FAILED: 2,
+  /** The peer does not know the channel type. */
   UNKNOWN_CHANNEL_TYPE: 3,
+  /** The peer is out of resources. */
   RESOURCE_SHORTAGE: 4,
 } as const;
 
 /** The peer refused to open a channel. */
 export class ChannelOpenError extends SshError {
+  /** The peer's reason: one of {@link ChannelOpenFailure}, or another number it chose. */
   readonly reasonCode: number;
+  /** The peer's description text, as sent. */
   readonly description: string;
   constructor(reasonCode: number, description: string) {
     super(`channel open failed (${reasonCode}): ${description}`, 'ERR_SSH_CHANNEL_OPEN');
@@ -195,5 +223,21 @@ export class AbortError extends SshError {
 export class InvalidArgumentError extends SshError {
   constructor(message: string) {
     super(message, 'ERR_SSH_INVALID_ARGUMENT');
+  }
+}
+
+/** A server could not listen on the address asked for (the port is in use, or not allowed). */
+export class ListenError extends SshError {
+  /** The Node error code, e.g. `EADDRINUSE`, `EACCES`, `EADDRNOTAVAIL`. */
+  readonly nodeCode: string | undefined;
+  /** The address the server tried to listen on. */
+  readonly address: string;
+  /** The port the server tried to listen on. */
+  readonly port: number;
+  constructor(message: string, address: string, port: number, nodeCode?: string, options?: ErrorOptions) {
+    super(message, 'ERR_SSH_LISTEN', undefined, options);
+    this.address = address;
+    this.port = port;
+    this.nodeCode = nodeCode;
   }
 }

@@ -27,6 +27,7 @@ import {
   DisconnectError,
   DisconnectReason,
   InvalidArgumentError,
+  ListenError,
   ProtocolError,
   TimeoutError,
 } from './errors.js';
@@ -226,16 +227,35 @@ export class Server extends EventEmitter {
     }
   }
 
-  /** Starts listening; resolves with the bound address (port 0 picks a free port). */
+  /**
+   * Starts listening; resolves with the bound address (port 0 picks a free port). Rejects with a
+   * {@link ListenError} when the address cannot be bound (EADDRINUSE, EACCES, …), and with an
+   * {@link InvalidArgumentError} for a port outside 0–65535; the server can then listen again.
+   */
   listen(opts: { port?: number; host?: string } = {}): Promise<AddressInfo> {
     if (this.net) return Promise.reject(new InvalidArgumentError('already listening'));
+    const port = opts.port ?? 22;
+    const host = opts.host ?? '127.0.0.1';
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      return Promise.reject(new InvalidArgumentError(`port must be an integer from 0 to 65535, not ${String(port)}`));
+    }
     const srv = createServer({ noDelay: true }, (sock) => this.accept(sock));
     this.net = srv;
-    srv.on('error', (e) => this.emit('error', e));
     return new Promise((resolve, reject) => {
-      srv.once('error', reject);
-      srv.listen(opts.port ?? 22, opts.host ?? '127.0.0.1', () => {
-        srv.off('error', reject);
+      const failed = (e: NodeJS.ErrnoException) => {
+        if (this.net === srv) this.net = undefined;
+        srv.close();
+        const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
+        const why = e.code === 'EADDRINUSE' ? 'the address is already in use' : e.message;
+        reject(new ListenError(`cannot listen on ${where}: ${why}`, host, port, e.code, { cause: e }));
+      };
+      srv.once('error', failed);
+      srv.listen(port, host, () => {
+        srv.off('error', failed);
+        // Later errors of the listening socket go to 'error' listeners; with none, they must not crash the process.
+        srv.on('error', (e) => {
+          if (this.listenerCount('error') > 0) this.emit('error', e);
+        });
         resolve(srv.address() as AddressInfo);
       });
     });

@@ -132,6 +132,21 @@ async function run(args: string[]): Promise<number> {
   const authorizedPath = v['authorized-keys'];
   const passwordPath = v['password-file'];
   const onlyUser = v.user;
+  // Files read on each attempt must be readable now: a typo would otherwise start a server nobody can log in to.
+  for (const [flag, path] of [
+    ['--authorized-keys', authorizedPath],
+    ['--password-file', passwordPath],
+  ] as const) {
+    if (path === undefined) continue;
+    try {
+      await readFile(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+      process.stderr.write(`secsh server: cannot read ${flag} ${path}: ${why}\n`);
+      return 2;
+    }
+  }
 
   const methods: AuthMethod[] = [];
   if (authorizedPath || userCAs.length > 0) methods.push('publickey');
@@ -223,7 +238,13 @@ async function run(args: string[]): Promise<number> {
     session.on('shell', () => log(`shell for ${conn.username}`));
   });
 
-  const addr = await server.listen({ port, host: v.host ?? '127.0.0.1' });
+  let addr: Awaited<ReturnType<Server['listen']>>;
+  try {
+    addr = await server.listen({ port, host: v.host ?? '127.0.0.1' });
+  } catch (e) {
+    process.stderr.write(`secsh server: ${(e as Error).message}\n`);
+    return 1;
+  }
   process.stdout.write(`secsh server listening on ${addr.address} port ${addr.port}\n`);
   for (const k of server.hostKeys) process.stdout.write(`host key ${k.publicKey.type} ${k.publicKey.fingerprint()}\n`);
   for (const c of server.hostCertificates) {
