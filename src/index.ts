@@ -5,6 +5,8 @@
  * import { Client } from 'secsh';
  * const client = await Client.connect({ host, username, privateKey, hostKeyFingerprint });
  * console.log((await client.exec('uname -a')).stdout);
+ *
+ * @module secsh
  */
 
 export { AgentClient } from './agent/index.js';

@@ -1,4 +1,8 @@
-/** The config layer: known_hosts, ssh_config and the client's host key policy. */
+/**
+ * The config layer: known_hosts, ssh_config and the client's host key policy.
+ *
+ * @module secsh/config
+ */
 
 export {
   loadIdentityFiles,

@@ -1,4 +1,13 @@
-/** The keys layer: public and private keys, signers, formats and generation. */
+/**
+ * The keys layer: public and private keys, signers, formats and generation.
+ *
+ * @example
+ * import { parsePrivateKey } from 'secsh/keys';
+ * const key = parsePrivateKey(pem, { passphrase });
+ * console.log(key.publicKey.fingerprint());
+ *
+ * @module secsh/keys
+ */
 
 export { ARGON2_LIMITS, type Argon2Params, type Argon2Type, argon2 } from './argon2.js';
 export {

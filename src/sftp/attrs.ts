@@ -7,8 +7,11 @@ import { ATTR, MAX_EXTENSIONS } from './constants.js';
 
 /** File attributes as carried on the wire; every field is optional. */
 export interface SftpAttrs {
+  /** Size in bytes. */
   size?: number;
+  /** Numeric owner id. */
   uid?: number;
+  /** Numeric group id. */
   gid?: number;
   /** Permission and file-type bits (st_mode). */
   mode?: number;
@@ -17,7 +20,12 @@ export interface SftpAttrs {
   /** Modification time, seconds since the epoch. */
   mtime?: number;
   /** Extended attribute pairs. */
-  extended?: { type: string; data: Buffer }[];
+  extended?: {
+    /** The attribute's name, `name@domain`. */
+    type: string;
+    /** The attribute's value, as sent. */
+    data: Buffer;
+  }[];
 }
 
 /** POSIX file-type bits. */
@@ -90,25 +98,35 @@ export function decodeAttrs(r: SshReader): SftpAttrs {
 
 /** A `fs.Stats`-like view of {@link SftpAttrs}. */
 export class SftpStats implements SftpAttrs {
+  /** Size in bytes. */
   size?: number;
+  /** Numeric owner id. */
   uid?: number;
+  /** Numeric group id. */
   gid?: number;
+  /** Permission and file-type bits (st_mode). */
   mode?: number;
+  /** Access time, seconds since the epoch. */
   atime?: number;
+  /** Modification time, seconds since the epoch. */
   mtime?: number;
-  extended?: { type: string; data: Buffer }[];
+  /** Extended attribute pairs (`type` is the name, `data` the value). */
+  extended?: SftpAttrs['extended'];
   constructor(a: SftpAttrs) {
     Object.assign(this, a);
   }
   private type(): number | undefined {
     return this.mode === undefined ? undefined : this.mode & S_IFMT;
   }
+  /** True for a regular file; false when the mode is unknown. */
   isFile(): boolean {
     return this.type() === S_IFREG;
   }
+  /** True for a directory; false when the mode is unknown. */
   isDirectory(): boolean {
     return this.type() === S_IFDIR;
   }
+  /** True for a symbolic link (as LSTAT reports it); false when the mode is unknown. */
   isSymbolicLink(): boolean {
     return this.type() === S_IFLNK;
   }

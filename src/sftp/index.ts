@@ -1,5 +1,7 @@
 /**
  * SFTP v3 with the OpenSSH extensions: client, server and codec.
+ *
+ * @module secsh/sftp
  */
 
 export type { SftpAttrs } from './attrs.js';
