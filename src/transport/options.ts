@@ -41,6 +41,11 @@ export interface TransportOptions {
   serverSigAlgs?: readonly string[];
   /** Strict KEX (default true). */
   strictKex?: boolean;
+  /**
+   * The description sent in the DISCONNECT that a local error closing the connection causes (default:
+   * the error's message). A client passes generic texts, so local detail (paths, fingerprints) stays local.
+   */
+  disconnectText?: (err: Error) => string;
 }
 
 /** Names negotiated by the last key exchange. */

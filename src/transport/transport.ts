@@ -678,7 +678,7 @@ export class Transport extends EventEmitter {
     if (this.closed) return;
     const reason = err instanceof SshError ? err.reason : undefined;
     if (reason !== undefined && reason !== DisconnectReason.CONNECTION_LOST && !(err instanceof DisconnectError)) {
-      this.sendDisconnect(reason, err.message.slice(0, 200));
+      this.sendDisconnect(reason, (this.opts.disconnectText?.(err) ?? err.message).slice(0, 200));
     }
     this.close(err);
   }
