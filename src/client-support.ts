@@ -3,7 +3,14 @@
 import type { ConnectOptions, HostKeyTarget } from './client-options.js';
 import type { SshConfigConnectSettings } from './config/index.js';
 import type { Channel } from './connection/index.js';
-import { ConnectionLostError, HostKeyError, InvalidArgumentError, SshError } from './errors.js';
+import {
+  ConnectionLostError,
+  DisconnectReason,
+  HostKeyError,
+  InvalidArgumentError,
+  NegotiationError,
+  SshError,
+} from './errors.js';
 import type { Certificate, PublicKey, Signer } from './keys/index.js';
 import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey } from './keys/index.js';
 import type { Transport } from './transport/transport.js';
@@ -25,6 +32,27 @@ function toPlainSigner(key: ConnectOptions['privateKey'], passphrase: string | u
     return parsePrivateKey(key, passphrase === undefined ? {} : { passphrase });
   if (key && typeof key === 'object' && 'sign' in key && 'publicKey' in key) return key;
   throw new InvalidArgumentError('privateKey must be key file contents, a PrivateKey or a Signer');
+}
+
+/** What the client tells the server when an error ends the connection, by its DISCONNECT reason. */
+const GENERIC_DISCONNECT: Readonly<Record<number, string>> = {
+  [DisconnectReason.PROTOCOL_ERROR]: 'protocol error',
+  [DisconnectReason.KEY_EXCHANGE_FAILED]: 'key exchange failed',
+  [DisconnectReason.MAC_ERROR]: 'message authentication failed',
+  [DisconnectReason.COMPRESSION_ERROR]: 'compression error',
+  [DisconnectReason.HOST_KEY_NOT_VERIFIABLE]: 'host key not accepted',
+  [DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE]: 'no more authentication methods to try',
+  [DisconnectReason.BY_APPLICATION]: 'disconnected by application',
+};
+
+/**
+ * The DISCONNECT description the client sends for `err`: a generic text for its reason code. The
+ * error's own message (known_hosts paths, fingerprints, which keys the agent held) stays local.
+ */
+export function genericDisconnectText(err: Error): string {
+  if (err instanceof NegotiationError) return `no matching ${err.kind} algorithm`;
+  const reason = err instanceof SshError ? err.reason : undefined;
+  return (reason !== undefined ? GENERIC_DISCONNECT[reason] : undefined) ?? 'disconnected';
 }
 
 export function preferTransportError(e: Error, t: Transport): Error {

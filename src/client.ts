@@ -20,6 +20,7 @@ import type {
 } from './client-options.js';
 import {
   applyConfigSettings,
+  genericDisconnectText,
   makeHostVerifier,
   preferTransportError,
   toSigner,
@@ -255,6 +256,7 @@ export class Client extends EventEmitter {
       ...(input ? { input } : {}),
       algorithms,
       verifyHostKey,
+      disconnectText: genericDisconnectText,
       ...(opts.rekeyLimit ? { rekeyLimit: opts.rekeyLimit } : {}),
     });
     const connection = new Connection(transport, { role: 'client' });
