@@ -174,6 +174,14 @@ export class Channel extends Duplex {
     return this.pending.length;
   }
 
+  /**
+   * True once both CLOSE messages have passed or the connection died ('released' has been emitted): the
+   * channel is over on the wire, whether or not its data has been read.
+   */
+  get isReleased(): boolean {
+    return this.released;
+  }
+
   private async must(type: string, data?: Buffer): Promise<void> {
     if (!(await this.request(type, data, true))) throw new ChannelError(`${type} request refused`);
   }
