@@ -133,6 +133,7 @@ export type {
   SftpBackendDir,
   SftpBackendFile,
   SftpClientOptions,
+  SftpClientStats,
   SftpDirEntry,
   SftpEntryType,
   SftpLimits,
@@ -144,6 +145,7 @@ export type {
   SymlinkOrder,
   TransferOptions,
   TransferProgress,
+  UsersGroups,
   WriteStreamOptions,
 } from './sftp/index.js';
 export {

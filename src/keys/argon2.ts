@@ -12,20 +12,37 @@ const TYPE_NUM: Record<Argon2Type, number> = { argon2d: 0, argon2i: 1, argon2id:
 
 /** Parameters of {@link argon2}. */
 export interface Argon2Params {
+  /** The variant (PuTTY's PPK v3 uses `argon2id` by default). */
   type: Argon2Type;
+  /** The password (passphrase) bytes. */
   password: Uint8Array;
+  /** The salt, 8 to 1024 bytes. */
   salt: Uint8Array;
-  /** Memory in KiB (blocks of 1 KiB). */
+  /** Memory in KiB (blocks of 1 KiB), at least 8 × `parallelism`, at most `ARGON2_LIMITS.maxMemory`. */
   memory: number;
+  /** Passes over the memory (time cost), 1 to `ARGON2_LIMITS.maxPasses`. */
   passes: number;
+  /** Lanes, 1 to `ARGON2_LIMITS.maxParallelism` (lanes change the result). */
   parallelism: number;
+  /** Bytes of output, 4 to 1024. */
   tagLength: number;
+  /** Optional key (Argon2's secret input K). */
   secret?: Uint8Array;
+  /** Optional associated data (Argon2's input X). */
   associatedData?: Uint8Array;
 }
 
 /** Limits checked before any work: memory (KiB), passes, lanes, and memory × passes (block computations). */
-export const ARGON2_LIMITS = { maxMemory: 256 * 1024, maxPasses: 256, maxParallelism: 64, maxCost: 8192 * 64 };
+export const ARGON2_LIMITS = {
+  /** Most memory, in KiB (256 MiB). */
+  maxMemory: 256 * 1024,
+  /** Most passes. */
+  maxPasses: 256,
+  /** Most lanes. */
+  maxParallelism: 64,
+  /** Most memory (KiB) × passes, i.e. 1 KiB block computations (524,288). */
+  maxCost: 8192 * 64,
+};
 
 const WORDS = 256; // 32-bit words in a 1 KiB block
 

@@ -5,7 +5,9 @@ import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
 
 /** One option of an authorized_keys line: a flag (`no-pty`) or a quoted value (`from="10.0.0.0/8"`), unescaped. */
 export interface AuthorizedKeyOption {
+  /** The option's name, lower-cased (`no-pty`, `from`, `command`, …). */
   readonly name: string;
+  /** The value without its quotes, `\"` unescaped; absent for a flag. */
   readonly value?: string;
 }
 
@@ -13,7 +15,9 @@ export interface AuthorizedKeyOption {
 export interface AuthorizedKey {
   /** Options in file order (repeated options such as `permitopen` appear once per occurrence). */
   readonly options: AuthorizedKeyOption[];
+  /** The key (a certificate authority's key when the options hold `cert-authority`). */
   readonly key: PublicKey;
+  /** The rest of the line after the key (`''` when none). */
   readonly comment: string;
   /** 1-based line number in the text. */
   readonly line: number;

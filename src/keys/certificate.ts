@@ -109,16 +109,23 @@ export class Certificate {
   readonly certType: string;
   /** The certified key (its comment is the certificate's comment). */
   readonly publicKey: PublicKey;
+  /** The CA's random nonce (makes each signed blob unique). */
   readonly nonce: Buffer;
+  /** Serial number chosen by the CA (0 when it chose none); what a revocation list can name. */
   readonly serial: bigint;
+  /** Whether it certifies a user (for logging in) or a host (for host key checks). */
   readonly type: 'user' | 'host';
+  /** The CA's free-form identifier, logged by sshd when the certificate is used. */
   readonly keyId: string;
+  /** User names or host names the certificate is valid for; empty means any. */
   readonly principals: readonly string[];
   /** Seconds since the epoch. */
   readonly validAfter: bigint;
   /** Seconds since the epoch; {@link CERT_FOREVER} for no expiry. */
   readonly validBefore: bigint;
+  /** Critical options (`force-command`, `source-address`, …): a verifier that does not know one must refuse the certificate. */
   readonly criticalOptions: CertificateOptions;
+  /** Extensions (`permit-pty`, `permit-port-forwarding`, …); unknown ones are ignored. */
   readonly extensions: CertificateOptions;
   /** The CA key that signed the certificate. */
   readonly signatureKey: PublicKey;
@@ -273,7 +280,9 @@ export function parseCertificate(data: string | Uint8Array): Certificate {
 
 /** What {@link issueCertificate} puts in a certificate. */
 export interface IssueCertificateOptions {
+  /** A user certificate (to log in) or a host certificate (to identify a server). */
   type: 'user' | 'host';
+  /** Free-form identifier, logged by sshd when the certificate is used. */
   keyId: string;
   /** Principals (user or host names); empty means any, which sshd refuses for user certs without authorized principals. */
   principals?: readonly string[];
@@ -281,6 +290,7 @@ export interface IssueCertificateOptions {
   validAfter?: bigint | Date;
   /** Seconds since the epoch, or a Date (default {@link CERT_FOREVER}). */
   validBefore?: bigint | Date;
+  /** Serial number (default 0), e.g. for a revocation list. */
   serial?: bigint;
   /** Critical options (e.g. `{ 'force-command': 'ls', 'source-address': '10.0.0.0/8' }`). */
   criticalOptions?: Record<string, string> | ReadonlyMap<string, string>;
@@ -288,6 +298,7 @@ export interface IssueCertificateOptions {
   extensions?: Record<string, string> | ReadonlyMap<string, string>;
   /** CA signature algorithm (default: the CA key's best, rsa-sha2-512 for RSA). */
   signatureAlgorithm?: SignatureAlgorithm;
+  /** Comment of the returned certificate (default: the key's). */
   comment?: string;
 }
 
@@ -340,7 +351,9 @@ export async function issueCertificate(
  * authentication sends {@link CertificateSigner.certificate}'s blob under the certificate algorithm name.
  */
 export class CertificateSigner implements Signer {
+  /** The underlying key's public half (the certified key). */
   readonly publicKey: PublicKey;
+  /** The certificate sent in place of the plain public key. */
   readonly certificate: Certificate;
   readonly #signer: Signer;
 

@@ -8,6 +8,7 @@ import { PrivateKey } from './private-key.js';
 export interface GenerateOptions {
   /** ECDSA: 256 (default), 384 or 521. RSA: 1024–16384, default 3072. Ignored for Ed25519. */
   bits?: number;
+  /** The key's comment (default `''`). */
   comment?: string;
 }
 

@@ -14,6 +14,7 @@ import { asKeyError } from './util.js';
 
 /** Options for {@link PrivateKey.export}. */
 export interface PrivateKeyExportOptions {
+  /** `openssh` (default; `-----BEGIN OPENSSH PRIVATE KEY-----`), `pkcs8` (PEM) or `ppk` (PuTTY v3). */
   format?: 'openssh' | 'pkcs8' | 'ppk';
   /** Encrypts the output (a string is UTF-8 encoded). Omit for an unencrypted key. */
   passphrase?: string | Uint8Array;
@@ -29,7 +30,9 @@ export interface PrivateKeyExportOptions {
 
 /** A private key that can sign. Create with `parsePrivateKey`, `generatePrivateKey` or {@link PrivateKey.fromKeyObject}. */
 export class PrivateKey implements Signer {
+  /** The key type, e.g. `ssh-ed25519`. */
   readonly type: KeyType;
+  /** The public half (its comment is the key's comment). */
   readonly publicKey: PublicKey;
   readonly #key: KeyObject;
 

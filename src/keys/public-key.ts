@@ -13,7 +13,9 @@ export const MAX_PUBLIC_BLOB = 8 * 1024;
 
 /** Options for {@link PublicKey.export}. */
 export interface PublicKeyExportOptions {
+  /** `openssh` (default; one line), `rfc4716` (as `ssh-keygen -e`) or `spki` (PEM, as `ssh-keygen -e -m PKCS8`). */
   format?: 'openssh' | 'rfc4716' | 'spki';
+  /** Comment written with the key (default: the key's; `spki` has none). */
   comment?: string;
 }
 

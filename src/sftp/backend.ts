@@ -33,10 +33,13 @@ export interface SftpBackendFile {
    * different paths name. Undefined when unknown.
    */
   identity?(): Promise<string | undefined>;
+  /** Changes the open file's attributes (FSETSTAT): size truncates or extends, mode, owner, times. */
   setstat(attrs: SftpAttrs): Promise<void>;
   /** Flushes to stable storage (fsync@openssh.com). */
   sync?(): Promise<void>;
+  /** Optional: the file system's statistics (fstatvfs@openssh.com). */
   statvfs?(): Promise<SftpStatvfs>;
+  /** Closes the file; called once, also when the session ends with the handle open. */
   close(): Promise<void>;
 }
 
@@ -44,6 +47,7 @@ export interface SftpBackendFile {
 export interface SftpBackendDir {
   /** The next batch of entries (longname may be ''), or null at the end. */
   read(): Promise<SftpName[] | null>;
+  /** Closes the directory; called once, also when the session ends with the handle open. */
   close(): Promise<void>;
 }
 
@@ -53,27 +57,51 @@ export interface SftpBackend {
   readonly readOnly?: boolean;
   /** Opens a file; `pflags` are SSH_FXF_* bits, `attrs.mode` applies to a created file. */
   open(path: string, pflags: number, attrs: SftpAttrs): Promise<SftpBackendFile>;
+  /** Opens a directory for listing. */
   opendir(path: string): Promise<SftpBackendDir>;
+  /** Attributes of `path`, following symlinks. */
   stat(path: string): Promise<SftpAttrs>;
+  /** Attributes of `path` itself, not following a final symlink. */
   lstat(path: string): Promise<SftpAttrs>;
+  /** Changes the attributes of `path` (size, mode, owner, times; whichever are present). */
   setstat(path: string, attrs: SftpAttrs): Promise<void>;
+  /** Removes a file (not a directory). */
   remove(path: string): Promise<void>;
+  /** Creates a directory; `attrs.mode` gives its permissions when present. */
   mkdir(path: string, attrs: SftpAttrs): Promise<void>;
+  /** Removes an empty directory. */
   rmdir(path: string): Promise<void>;
   /** Canonical absolute form of `path` as the client sees paths. */
   realpath(path: string): Promise<string>;
   /** Renames; with `overwrite` false an existing `to` is an error (SSH_FXP_RENAME), true replaces it (posix-rename). */
   rename(from: string, to: string, overwrite: boolean): Promise<void>;
+  /** The target of the symlink at `path`, as stored. */
   readlink(path: string): Promise<string>;
   /** Creates `linkPath` pointing to `target`. */
   symlink(target: string, linkPath: string): Promise<void>;
+  /** Optional: setstat without following a final symlink (lsetstat@openssh.com). */
   lsetstat?(path: string, attrs: SftpAttrs): Promise<void>;
+  /** Optional: creates the hard link `newPath` to `oldPath` (hardlink@openssh.com). */
   link?(oldPath: string, newPath: string): Promise<void>;
+  /** Optional: statistics of the file system holding `path` (statvfs@openssh.com). */
   statvfs?(path: string): Promise<SftpStatvfs>;
   /** `~` / `~user` expansion, then realpath. */
   expandPath?(path: string): Promise<string>;
+  /** Optional: the home directory of `username` (home-directory). */
   homeDirectory?(username: string): Promise<string>;
-  usersGroupsById?(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }>;
+  /**
+   * Optional: names for numeric ids (users-groups-by-id@openssh.com), one per id in the same order,
+   * `''` for an id without a name.
+   */
+  usersGroupsById?(uids: number[], gids: number[]): Promise<UsersGroups>;
+}
+
+/** User and group names for numeric ids, in the order the ids were asked for (`''` when unknown). */
+export interface UsersGroups {
+  /** A name per uid asked for. */
+  users: string[];
+  /** A name per gid asked for. */
+  groups: string[];
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

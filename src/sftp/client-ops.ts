@@ -24,7 +24,9 @@ export interface SftpDirEntry {
    * with {@link joinRemote}.
    */
   filenameRaw?: Buffer;
+  /** The server's `ls -l`-style line (its format differs between servers; for display only). */
   longname: string;
+  /** The entry's attributes, as the server listed them (a symlink's own, not its target's). */
   attrs: SftpStats;
 }
 

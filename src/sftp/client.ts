@@ -6,6 +6,7 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import { ProtocolError } from '../errors.js';
 import type { SftpAttrs } from './attrs.js';
 import { encodeAttrs, SftpStats } from './attrs.js';
+import type { UsersGroups } from './backend.js';
 import { connectionErrorOf, sftpHandshake, streamGone } from './client-handshake.js';
 import type {
   AppendData,
@@ -71,6 +72,14 @@ export interface SftpClientOptions {
    * `Client.sftp()` picks 'link-first' for an AsyncSSH server, which reads the draft's order.
    */
   symlinkOrder?: SymlinkOrder;
+}
+
+/** What {@link SftpClient.stats} counts. */
+export interface SftpClientStats {
+  /** Requests sent and not yet answered. */
+  pendingRequests: number;
+  /** Files and directories this client opened and has not closed. */
+  openHandles: number;
 }
 
 type Pending = { resolve: (r: SftpResponse) => void; reject: (e: Error) => void };
@@ -237,7 +246,7 @@ export class SftpClient {
    * directories) and has not closed. Both are zero once the session has ended or failed: the
    * server drops every handle with the channel.
    */
-  get stats(): { pendingRequests: number; openHandles: number } {
+  get stats(): SftpClientStats {
     let openHandles = 0;
     for (const n of this.handles.values()) openHandles += n;
     return { pendingRequests: this.pending.size, openHandles };
@@ -451,10 +460,7 @@ export class SftpClient {
   }
 
   /** User and group names for numeric ids (users-groups-by-id@openssh.com); '' where unknown. */
-  async usersGroupsById(
-    uids: readonly number[],
-    gids: readonly number[],
-  ): Promise<{ users: string[]; groups: string[] }> {
+  async usersGroupsById(uids: readonly number[], gids: readonly number[]): Promise<UsersGroups> {
     const data = await this.extended(EXT.USERS_GROUPS_BY_ID, (w) => w.string(packIds(uids)).string(packIds(gids)));
     const out = decodeUsersGroups(data);
     if (out.users.length !== uids.length || out.groups.length !== gids.length) {
@@ -592,7 +598,7 @@ export class SftpClient {
     return this.sendRaw((id) => buildWrite(id, handle, offset, data));
   }
 
-  /** Reads a NAME reply's names (for callers using {@link request} directly). */
+  /** @internal Reads a NAME reply's names (for callers using {@link SftpClient.request} directly). */
   static namesOf(r: SftpResponse): SftpName[] {
     if (r.type === FXP.NAME) return r.names;
     throw unexpected(r);

@@ -207,6 +207,7 @@ export interface SftpName {
   filenameRaw?: Buffer;
   /** `ls -l`-style line (servers differ; informational only). */
   longname: string;
+  /** The entry's attributes (what the server sent; often everything LSTAT would give). */
   attrs: SftpAttrs;
 }
 
@@ -381,16 +382,27 @@ export function encodeNames(w: SshWriter, names: readonly SftpName[]): void {
 
 /** statvfs@openssh.com reply. */
 export interface SftpStatvfs {
+  /** File system block size, in bytes. */
   bsize: bigint;
+  /** Fundamental block size, in bytes: the unit of `blocks`, `bfree` and `bavail`. */
   frsize: bigint;
+  /** Size of the file system, in `frsize` units. */
   blocks: bigint;
+  /** Free blocks. */
   bfree: bigint;
+  /** Free blocks available to an unprivileged user. */
   bavail: bigint;
+  /** Number of inodes. */
   files: bigint;
+  /** Free inodes. */
   ffree: bigint;
+  /** Free inodes available to an unprivileged user. */
   favail: bigint;
+  /** File system id. */
   fsid: bigint;
+  /** Mount flags: bit 0 read-only (`ST_RDONLY`), bit 1 no setuid (`ST_NOSUID`). */
   flag: bigint;
+  /** Longest file name, in bytes. */
   namemax: bigint;
 }
 const STATVFS_FIELDS = [
@@ -423,9 +435,13 @@ export function encodeStatvfs(w: SshWriter, s: SftpStatvfs): void {
 
 /** limits@openssh.com reply (0 = no limit / unknown). */
 export interface SftpLimits {
+  /** Largest packet the server accepts, in bytes. */
   maxPacketLength: number;
+  /** Largest READ length the server serves, in bytes. */
   maxReadLength: number;
+  /** Largest WRITE length the server accepts, in bytes. */
   maxWriteLength: number;
+  /** Most handles open at once. */
   maxOpenHandles: number;
 }
 

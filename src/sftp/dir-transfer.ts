@@ -10,7 +10,7 @@ import { displayPath, pathBytes } from './codec.js';
 import type { TransferOptions, TransferProgress } from './transfer.js';
 import { download, upload } from './transfer.js';
 
-/** Settings of {@link downloadDir} / {@link uploadDir}. */
+/** Settings of {@link SftpClient.downloadDir} / {@link SftpClient.uploadDir}. */
 export interface DirTransferOptions extends Omit<TransferOptions, 'onProgress'> {
   /** Files transferred at once (default 4). */
   parallel?: number;
@@ -46,7 +46,9 @@ export interface DirTransferProgress {
 
 /** What a directory transfer did. */
 export interface DirTransferResult {
+  /** Files transferred. */
   files: number;
+  /** Bytes transferred, across all files. */
   bytes: number;
 }
 

@@ -181,6 +181,7 @@ export interface PipelineOptions {
   chunkSize?: number;
   /** READs in flight (default 64). */
   concurrency?: number;
+  /** Aborting it ends the read with an {@link AbortError}. */
   signal?: AbortSignal;
 }
 
@@ -303,13 +304,17 @@ function truncateParts(parts: Buffer[], n: number): { parts: Buffer[]; length: n
   return { parts: out, length: Math.max(0, n) };
 }
 
-/** Settings of {@link createReadStream}. */
+/** Settings of {@link SftpClient.createReadStream}. */
 export interface ReadStreamOptions {
+  /** First byte to read (default 0). */
   start?: number;
   /** Last byte to read, inclusive (as `fs.createReadStream`). */
   end?: number;
+  /** Bytes per READ (default and maximum: the client's read size, 255 KiB or the server's limit). */
   chunkSize?: number;
+  /** READs in flight (default 64). */
   concurrency?: number;
+  /** Aborting it destroys the stream with an {@link AbortError}. */
   signal?: AbortSignal;
 }
 
@@ -329,10 +334,11 @@ export function createReadStream(sftp: SftpClient, path: SftpPath, opts: ReadStr
   return Readable.from(gen(), { objectMode: false, highWaterMark: 1 << 20 });
 }
 
-/** Settings of {@link createWriteStream}. */
+/** Settings of {@link SftpClient.createWriteStream}. */
 export interface WriteStreamOptions {
   /** Open flags (default 'w'). */
   flags?: import('./client.js').OpenFlags;
+  /** Permissions of a file the stream creates (default 0o644). */
   mode?: number;
   /** Offset of the first byte (default 0). */
   start?: number;

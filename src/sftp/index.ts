@@ -6,7 +6,7 @@
 
 export type { SftpAttrs } from './attrs.js';
 export { SftpStats } from './attrs.js';
-export type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
+export type { SftpBackend, SftpBackendDir, SftpBackendFile, UsersGroups } from './backend.js';
 export { longname } from './backend.js';
 export type {
   AppendData,
@@ -16,6 +16,7 @@ export type {
   RmdirOptions,
   RmOptions,
   SftpClientOptions,
+  SftpClientStats,
   SftpDirEntry,
   SftpEntryType,
 } from './client.js';

@@ -13,7 +13,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as fsp from 'node:fs/promises';
 import { posix, sep } from 'node:path';
 import type { SftpAttrs } from './attrs.js';
-import type { SftpBackend, SftpBackendDir, SftpBackendFile } from './backend.js';
+import type { SftpBackend, SftpBackendDir, SftpBackendFile, UsersGroups } from './backend.js';
 import { TRUSTED_READ_INTO } from './backend.js';
 import type { SftpName, SftpStatvfs } from './codec.js';
 import { FX, FXF } from './constants.js';
@@ -469,7 +469,7 @@ export class LocalFsBackend implements SftpBackend {
     return this.cwd;
   }
 
-  async usersGroupsById(uids: number[], gids: number[]): Promise<{ users: string[]; groups: string[] }> {
+  async usersGroupsById(uids: number[], gids: number[]): Promise<UsersGroups> {
     const [users, groups] = await Promise.all([readNames('/etc/passwd'), readNames('/etc/group')]);
     return { users: uids.map((u) => users.get(u) ?? ''), groups: gids.map((g) => groups.get(g) ?? '') };
   }

@@ -609,7 +609,9 @@ class SftpServerSession {
 
 /** The part of a server session {@link sftpSubsystemHandler} needs. */
 export interface SftpSessionLike {
+  /** The session channel the SFTP packets travel on. */
   readonly channel: Duplex;
+  /** The authenticated user (a backend factory can pick a root by it). */
   readonly username: string;
   /** The client's SSH version line (a secsh `Session` has it): picks the SYMLINK order. */
   readonly clientVersion?: string | undefined;
@@ -617,6 +619,7 @@ export interface SftpSessionLike {
   readonly serverVersion?: string | undefined;
   /** `accept()` returns false when another handler took the request (a secsh `Session` does so). */
   on(event: 'subsystem', fn: (req: { name: string; accept(): unknown; reject(): void }) => void): unknown;
+  /** Ends the session with an exit status when SFTP ends: 0 after a clean end, 1 after an error. */
   exit(code: number | null): void;
 }
 

@@ -33,6 +33,7 @@ export interface TransferOptions {
   chunkSize?: number;
   /** Called as data lands. */
   onProgress?: (p: TransferProgress) => void;
+  /** Aborting it stops the transfer with an {@link AbortError} (see `resume` for what is left behind). */
   signal?: AbortSignal;
   /** Copy permission bits and access/modification times to the destination. */
   preserve?: boolean;

@@ -27,8 +27,11 @@ export function isPpk(text: string): boolean {
 
 /** Argon2 settings for writing an encrypted .ppk v3 (defaults: Argon2id, 8192 KiB, 8 passes, 1 lane). */
 export interface PpkArgon2Options {
+  /** Memory in KiB (default 8192). */
   memory?: number;
+  /** Passes (default 8). */
   passes?: number;
+  /** Lanes (default 1). */
   parallelism?: number;
 }
 
