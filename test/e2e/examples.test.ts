@@ -285,7 +285,7 @@ describe('examples', { concurrency: 2 }, () => {
       sock.end(message);
       await once(sock, 'close');
       assert.equal(Buffer.concat(chunks).toString(), message);
-      ex.child.kill('SIGTERM');
+      process.kill(ex.child.pid as number, 'SIGTERM'); // not child.kill: Deno then reports code null
       const r = await ex.done;
       assertExit('tunnel.ts', r);
       assert.match(r.stdout, /^connection from 127\.0\.0\.1:\d+ forwarded$/m);
@@ -367,7 +367,7 @@ describe('examples', { concurrency: 2 }, () => {
       );
       assert.equal(ssh.stdout, 'via OpenSSH\n', ssh.stderr);
 
-      ex.child.kill('SIGTERM');
+      process.kill(ex.child.pid as number, 'SIGTERM'); // not child.kill: Deno then reports code null
       const r = await ex.done;
       assertExit('server.ts', r);
       assert.match(r.stdout, new RegExp(`^auth: ${username} password accepted from 127\\.0\\.0\\.1:\\d+$`, 'm'));

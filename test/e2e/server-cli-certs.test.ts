@@ -83,7 +83,7 @@ test('secsh server CLI presents a host certificate and logs in a user certificat
       }
       await assert.rejects(connect({ 'source-address': '192.0.2.0/24' }), { code: 'ERR_SSH_AUTH' });
     } finally {
-      cli.p.kill('SIGINT');
+      process.kill(cli.p.pid as number, 'SIGINT'); // not p.kill: Deno then reports code null
       assert.equal(await cli.exited, 0);
     }
   } finally {

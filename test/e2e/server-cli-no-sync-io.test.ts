@@ -68,7 +68,7 @@ test('secsh server: authentication attempts read the password and key files with
     await byKey.close();
     const byPassword = await Client.connect({ ...base, password: 'wonderland', authMethods: ['password'] });
     await byPassword.close();
-    p.kill('SIGINT');
+    process.kill(p.pid as number, 'SIGINT'); // not p.kill: Deno then reports code null
     assert.equal(await exited, 0);
     const line = /SYNC-IO-CALLS (.*)/.exec(err)?.[1];
     assert.ok(line, `the tripwire reported: ${err.slice(-500)}`);
