@@ -11,9 +11,12 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** The directory `~` stands for (see the module comment). */
+/**
+ * The directory `~` stands for (see the module comment). `$HOME` is read here rather than left to
+ * `os.homedir()`: Bun's reads it once at startup and misses a HOME set later by the program.
+ */
 export function homeDirectory(): string {
-  return homedir();
+  return process.env.HOME || homedir();
 }
 
 /** `path` with a leading `~` or `~/` replaced by `home` (default {@link homeDirectory}); other paths as given. */
