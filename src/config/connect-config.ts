@@ -20,12 +20,15 @@ import type { ResolvedSshConfig } from './ssh-config.js';
 export interface SshConfigConnectSettings {
   /** The real host name to connect to. */
   host: string;
+  /** The port (Port, default 22). */
   port: number;
+  /** The remote user (User, default the local user's name). */
   username: string;
   /** IdentityFile paths, expanded (including OpenSSH's defaults when none is configured). */
   identityFiles: string[];
   /** CertificateFile paths, expanded. */
   certificateFiles: string[];
+  /** IdentitiesOnly: offer only the identity files (and their certificates), not every agent key. */
   identitiesOnly: boolean;
   /** Agent socket path, `true` for $SSH_AUTH_SOCK, `false` for none. */
   agent: string | boolean;
@@ -35,11 +38,20 @@ export interface SshConfigConnectSettings {
   readyTimeout?: number;
   /** Milliseconds, from ServerAliveInterval (0 = off). */
   keepaliveInterval: number;
+  /** Unanswered keepalives before the connection is dropped (ServerAliveCountMax, default 3). */
   keepaliveCountMax: number;
-  rekeyLimit?: { bytes?: number; seconds?: number };
+  /** From RekeyLimit; absent when it leaves both at their defaults. */
+  rekeyLimit?: {
+    /** Bytes under one key. */
+    bytes?: number;
+    /** Seconds between key exchanges. */
+    seconds?: number;
+  };
   /** From PreferredAuthentications and PasswordAuthentication. */
   authMethods?: string[];
+  /** From StrictHostKeyChecking: `yes` and `ask` (the default) become `'strict'` (there is no one to ask), `no` becomes `'off'`. */
   strictHostKeyChecking: StrictHostKeyChecking;
+  /** UserKnownHostsFile paths, expanded (default `~/.ssh/known_hosts` and `known_hosts2`). */
   knownHostsFiles: string[];
   /** Jump hosts, `[user@]host[:port]`, first hop first. */
   proxyJump?: string[];
@@ -193,8 +205,18 @@ export async function loadIdentityFiles(
   return out;
 }
 
+/** One ProxyJump hop, as {@link parseJumpHost} splits it. */
+export interface JumpHostSpec {
+  /** Host name or address (an IPv6 address without its brackets). */
+  host: string;
+  /** The port, when the hop names one. */
+  port?: number;
+  /** The user, when the hop names one. */
+  user?: string;
+}
+
 /** Parses a ProxyJump hop `[user@]host[:port]` or `ssh://[user@]host[:port]`. */
-export function parseJumpHost(spec: string): { host: string; port?: number; user?: string } {
+export function parseJumpHost(spec: string): JumpHostSpec {
   let s = spec.startsWith('ssh://') ? spec.slice(6) : spec;
   let user: string | undefined;
   const at = s.lastIndexOf('@');

@@ -15,9 +15,11 @@ export type StrictHostKeyChecking = 'strict' | 'accept-new' | 'off';
 export interface KnownHostsPolicy {
   /** Loaded files; new keys are written to the first. */
   files: KnownHosts[];
+  /** What to do with an unknown or changed key (see {@link StrictHostKeyChecking}). */
   mode: StrictHostKeyChecking;
   /** The name the host is recorded under (the real host name, not an alias). */
   host: string;
+  /** The port the host is recorded under (22 is written without brackets). */
   port: number;
   /** Hash names of added entries (`HashKnownHosts`). */
   hash?: boolean;

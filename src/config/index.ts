@@ -5,6 +5,7 @@
  */
 
 export {
+  type JumpHostSpec,
   loadIdentityFiles,
   parseJumpHost,
   type SshConfigConnectSettings,

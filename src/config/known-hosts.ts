@@ -24,11 +24,15 @@ export type KnownHostsMarker = 'cert-authority' | 'revoked';
 export interface KnownHostsEntry {
   /** 1-based line number in the file (as `ssh-keygen -F` reports it). */
   readonly line: number;
+  /** `'cert-authority'` or `'revoked'` for a line marked so; undefined for a plain key line. */
   readonly marker: KnownHostsMarker | undefined;
   /** The host field as written: a pattern list or a `|1|salt|hash` name. */
   readonly hosts: string;
+  /** True for a hashed (`|1|salt|hash`) name. */
   readonly hashed: boolean;
+  /** The listed key (a CA's key on a `@cert-authority` line). */
   readonly key: PublicKey;
+  /** Text after the key (`''` when none). */
   readonly comment: string;
 }
 
@@ -49,7 +53,9 @@ export interface KnownHostsResult {
 export interface KnownHostsAddOptions {
   /** Write the name hashed (`|1|…`), as `HashKnownHosts yes` does. */
   hash?: boolean;
+  /** Text after the key on the line. */
   comment?: string;
+  /** `'cert-authority'` or `'revoked'` writes the line with that marker (default: a plain key line). */
   marker?: KnownHostsMarker;
 }
 

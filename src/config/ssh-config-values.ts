@@ -76,14 +76,19 @@ export function parseFlag(s: string, where: string): boolean {
 
 /** One end of a forward: a TCP address or a UNIX socket path. */
 export interface ForwardEnd {
+  /** Bind or target address (absent: the default bind address). */
   host?: string;
+  /** TCP port (absent for a socket path). */
   port?: number;
+  /** UNIX socket path (instead of host and port). */
   path?: string;
 }
 
 /** A LocalForward/RemoteForward/DynamicForward. `connect` is absent for dynamic (SOCKS) forwards. */
 export interface SshForward {
+  /** Where the forward listens (locally for LocalForward/DynamicForward, on the server for RemoteForward). */
   listen: ForwardEnd;
+  /** Where connections are forwarded to; absent for DynamicForward. */
   connect?: ForwardEnd;
 }
 

@@ -59,15 +59,19 @@ export interface ResolvedSshConfig {
   host: string;
   /** HostName (tokens expanded, lowercased) or the host. */
   hostname: string;
+  /** Port (default 22). */
   port: number;
+  /** User (default: the local user's name). */
   user: string;
   /** Identity files, expanded; the OpenSSH defaults when none is configured. */
   identityFile: string[];
   /** True when IdentityFile was configured (so `identityFile` is not just the defaults). */
   identityFileConfigured: boolean;
+  /** IdentitiesOnly (default false). */
   identitiesOnly: boolean;
   /** IdentityAgent: a socket path, `SSH_AUTH_SOCK`, `none`, or undefined (use $SSH_AUTH_SOCK). */
   identityAgent?: string;
+  /** CertificateFile paths, expanded. */
   certificateFile: string[];
   /** ProxyJump hops as written (`[user@]host[:port]` or `ssh://…`), absent for none. */
   proxyJump?: string[];
@@ -78,29 +82,48 @@ export interface ResolvedSshConfig {
   proxyCommand?: string;
   /** ProxyUseFdpass (not supported by the client; it refuses such a ProxyCommand). */
   proxyUseFdpass: boolean;
+  /** StrictHostKeyChecking (default `ask`; `true` reads as `yes`, `false` and `off` as `no`). */
   strictHostKeyChecking: 'yes' | 'no' | 'ask' | 'accept-new';
   /** Expanded; empty for `none`. */
   userKnownHostsFile: string[];
   /** Algorithm options as written (a list or a `+`/`-`/`^` edit). */
   ciphers?: string;
+  /** KexAlgorithms as written. */
   kexAlgorithms?: string;
+  /** MACs as written. */
   macs?: string;
+  /** HostKeyAlgorithms as written. */
   hostKeyAlgorithms?: string;
+  /** PubkeyAcceptedAlgorithms (or its old name PubkeyAcceptedKeyTypes) as written. */
   pubkeyAcceptedAlgorithms?: string;
   /** Seconds; absent for none. */
   connectTimeout?: number;
+  /** ServerAliveInterval, seconds (default 0: off). */
   serverAliveInterval: number;
+  /** ServerAliveCountMax (default 3). */
   serverAliveCountMax: number;
+  /** Compression (default false). */
   compression: boolean;
-  /** Bytes and seconds (0 = default). */
-  rekeyLimit: { bytes: number; seconds: number };
+  /** RekeyLimit: bytes and seconds (0 = default). */
+  rekeyLimit: {
+    /** Bytes under one key (0: the cipher's default). */
+    bytes: number;
+    /** Seconds between key exchanges (0: the default). */
+    seconds: number;
+  };
+  /** PreferredAuthentications, in order; absent for the default. */
   preferredAuthentications?: string[];
+  /** PasswordAuthentication (default true). */
   passwordAuthentication: boolean;
+  /** SendEnv patterns, in order. */
   sendEnv: string[];
   /** SetEnv name/value pairs in order. */
   setEnv: [string, string][];
+  /** LocalForward entries, in order. */
   localForward: SshForward[];
+  /** RemoteForward entries, in order. */
   remoteForward: SshForward[];
+  /** DynamicForward entries (no `connect` end), in order. */
   dynamicForward: SshForward[];
   /** yes/no, or an agent socket path. */
   forwardAgent: boolean | string;
