@@ -1,7 +1,8 @@
 /**
  * Runs every file in examples/ as a user would — `node --import tsx examples/<name>.ts`, where 'secsh'
- * resolves to src/ through tsconfig.json "paths" — against a private OpenSSH sshd and ssh-agent, or
- * with clients driving the example's own server, and checks its exit status and output.
+ * resolves to src/ through tsconfig.json "paths" (on Bun and Deno: with that runtime, see exampleArgs) —
+ * against a private OpenSSH sshd and ssh-agent, or with clients driving the example's own server, and
+ * checks its exit status and output.
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -12,7 +13,7 @@ import { createServer, type Server as NetServer, connect as netConnect } from 'n
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client } from '../../src/client.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, parseCertificate, parsePrivateKey, parsePublicKey } from '../../src/keys/index.js';
@@ -55,6 +56,8 @@ interface Started {
 }
 
 let dir = '';
+/** Deno's import map for 'secsh' (see exampleArgs). */
+let importMap = '';
 /** HOME of the examples: empty, so nothing of the user's ~/.ssh is read. */
 let home = '';
 let sshd: Sshd | undefined;
@@ -71,8 +74,30 @@ function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, HOME: home, ...extra };
 }
 
+/**
+ * How this runtime runs a TypeScript file with 'secsh' mapped to src/: Node through tsx, which follows
+ * tsconfig.json "paths"; Bun follows them itself; Deno through an import map (it reads no tsconfig paths,
+ * and would take package.json's self-reference to a possibly stale dist/).
+ */
+function exampleArgs(name: string): string[] {
+  const file = join('examples', name);
+  if (process.versions.bun) return [file];
+  if (process.versions.deno) {
+    return [
+      'run',
+      '--allow-all',
+      '--no-check',
+      '--no-lock',
+      '--unstable-sloppy-imports',
+      `--import-map=${importMap}`,
+      file,
+    ];
+  }
+  return ['--import', 'tsx', file];
+}
+
 function startExample(name: string, opts: { env?: Record<string, string>; args?: string[]; stdin?: string } = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join('examples', name), ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [...exampleArgs(name), ...(opts.args ?? [])], {
     cwd: ROOT,
     env: childEnv(opts.env ?? {}),
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -144,9 +169,15 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secsh-examples-'));
   home = join(dir, 'home');
   await mkdir(home);
+  importMap = join(dir, 'import_map.json');
+  const src = (p: string) => pathToFileURL(join(ROOT, 'src', p)).href;
+  const imports = { secsh: src('index.ts'), 'secsh/keys': src('keys/index.ts'), 'secsh/sftp': src('sftp/index.ts') };
+  await writeFile(importMap, JSON.stringify({ imports: { ...imports, 'secsh/config': src('config/index.ts') } }));
   if (!havePeers()) return;
   [sshd, jump, agent] = await Promise.all([
-    startSshd({ hostKeyTypes: ['ed25519'] }),
+    // Remote commands get the examples' empty HOME too: bash, which sshd starts them with, reads ~/.bashrc,
+    // and a user's rc file (pyenv init: 2 s each on the development machine) is not what is tested here.
+    startSshd({ hostKeyTypes: ['ed25519'], extraConfig: [`SetEnv HOME=${home}`] }),
     startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['LogLevel DEBUG1'] }),
     startAgent(),
   ]);
