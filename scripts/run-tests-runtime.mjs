@@ -111,6 +111,8 @@ child.on('close', (code, signal) => {
     passed = m?.[1];
     failed = m?.[3];
     skipped = Number(m?.[5] ?? 0);
+    // A describe() block is one Deno test whose tests are steps; Bun counts those tests instead.
+    if (m?.[2]) console.log(`run-tests-runtime: deno also ran ${m[2]} steps (tests inside describe blocks)`);
   }
   if (passed === undefined || failed === undefined) {
     console.error(`run-tests-runtime: no summary from ${runtime} (exit ${code ?? signal})`);
