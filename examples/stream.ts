@@ -27,7 +27,8 @@ try {
   const proc = await client.spawn(command);
   proc.stdin.end(); // nothing to send
   proc.stderr.pipe(process.stderr);
-  // Ctrl-C here interrupts the remote command (a "signal" request; OpenSSH ≥ 7.9 honours it).
+  // Ctrl-C here asks the server to interrupt the command (a "signal" request: OpenSSH's sshd delivers it,
+  // except to root logins, where it has no privilege-separated process to send it from).
   const interrupt = () => proc.channel.signal('INT');
   process.once('SIGINT', interrupt);
 
