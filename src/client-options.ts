@@ -3,28 +3,22 @@ import type { Duplex, Readable, Writable } from 'node:stream';
 import type { AgentClient } from './agent/index.js';
 import type { KeyboardInteractiveRequest } from './auth/client.js';
 import type { StrictHostKeyChecking } from './config/index.js';
-import type { Channel } from './connection/index.js';
+import type { Channel, PtyOptions } from './connection/index.js';
 import type { AlgorithmOptions } from './crypto/algorithms.js';
 import type { Certificate, PrivateKey, PublicKey, Signer } from './keys/index.js';
 import type { RekeyLimit } from './transport/transport.js';
 
 /** Something to log to; each method is optional. */
 export interface Logger {
+  /** Details: negotiated algorithms, identity files tried, a proxy command's start. */
   debug?(message: string): void;
+  /** Milestones: the server's host key, a key added to known_hosts, authenticated. */
   info?(message: string): void;
+  /** Problems: ssh_config lines skipped, a failed connect. */
   warn?(message: string): void;
 }
 
-/** Pseudo-terminal request. */
-export interface PtyOptions {
-  term?: string;
-  cols?: number;
-  rows?: number;
-  width?: number;
-  height?: number;
-  /** Terminal modes by name (RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
-  modes?: Record<string, number>;
-}
+export type { PtyOptions } from './connection/index.js';
 
 /** Options of {@link Client.connect}. */
 export interface ConnectOptions {
@@ -38,10 +32,13 @@ export interface ConnectOptions {
   privateKey?: string | Buffer | PrivateKey | Signer;
   /** An OpenSSH certificate for `privateKey` (the `-cert.pub` contents): authenticates with the certificate. */
   certificate?: string | Buffer;
+  /** Decrypts an encrypted `privateKey` (and the config's identity files). */
   passphrase?: string;
+  /** Password for the `password` method (and a lone keyboard-interactive password prompt). */
   password?: string;
   /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
   agent?: string | boolean | AgentClient;
+  /** Answers keyboard-interactive questions: one answer per prompt, in order. */
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password; resolve with it. */
   onPasswordChange?: (prompt: string) => string | Promise<string>;
@@ -111,9 +108,11 @@ export interface ConnectOptions {
   keepaliveInterval?: number;
   /** Unanswered keepalives before the connection is closed (default 3). */
   keepaliveCountMax?: number;
+  /** When to re-exchange keys (defaults in {@link RekeyLimit}). */
   rekeyLimit?: RekeyLimit;
   /** Aborts connecting; after connecting, closes the connection. */
   signal?: AbortSignal;
+  /** Where to log connection progress (nothing is logged by default; see also `NODE_DEBUG=secsh`). */
   logger?: Logger;
   /** Called with the server's pre-auth banner text. */
   onBanner?: (message: string) => void;
@@ -131,6 +130,7 @@ export interface HostKeyTarget {
 }
 
 /**
+  /** The port connected to. */
  * A jump host given as an object in `proxyJump`. What is not given here comes from the connect
  * options as for a string hop (config, known_hosts settings, keys, agent, hostVerifier, timeouts);
  * the connection's `hostKeyFingerprint` and `password` are the destination's and are not used.
@@ -155,6 +155,7 @@ export interface JumpHost
   /** Default: the connection's username. */
   username?: string;
 }
+  /** The jump host's name or address. */
 
 /** Negotiated algorithm names (client to server direction). */
 export interface Algorithms {
@@ -164,10 +165,15 @@ export interface Algorithms {
   mac: string;
   compression: string;
 }
+  /** Key exchange method, e.g. `mlkem768x25519-sha256`. */
 
+  /** Host key (signature) algorithm, e.g. `ssh-ed25519`. */
 /** Options for commands. */
+  /** Cipher, e.g. `chacha20-poly1305@openssh.com`. */
 export interface ExecOptions {
+  /** MAC (`''` under an AEAD cipher, which needs none). */
   /** Sent to the command's stdin, then EOF. */
+  /** Compression: `none`, `zlib@openssh.com` or `zlib`. */
   stdin?: string | Buffer | Readable;
   env?: Record<string, string>;
   pty?: boolean | PtyOptions;
@@ -175,7 +181,9 @@ export interface ExecOptions {
   encoding?: 'utf8' | 'buffer';
 }
 
+  /** Environment variables to request (sent without asking for a reply; sshd silently drops those its AcceptEnv does not allow). */
 /** The result of {@link Client.exec}. */
+  /** Request a pseudo-terminal: `true` for the defaults, or its settings (stderr then arrives merged into stdout). */
 export interface ExecResult<T extends string | Buffer = string> {
   stdout: T;
   stderr: T;
@@ -183,7 +191,9 @@ export interface ExecResult<T extends string | Buffer = string> {
   code: number | null;
   /** Signal name without `SIG` (e.g. 'TERM'), or null. */
   signal: string | null;
+  /** Everything the command wrote to stdout. */
 }
+  /** Everything the command wrote to stderr. */
 
 /** A running remote command. */
 export interface RemoteProcess {
@@ -193,7 +203,16 @@ export interface RemoteProcess {
   channel: Channel;
   /**
    * The exit status or signal. Nulls when the server closed the channel without sending either;
+  /** The command's stdin; `end()` it to send EOF. */
    * rejects with the connection's error (a typed SshError) when the connection died first.
+  /** The command's stdout. */
    */
-  exit: Promise<{ code: number | null; signal: string | null }>;
+  /** The command's stderr. */
+  exit: Promise<{
+    /** Exit status, or null. */
+    code: number | null;
+    /** Signal name without `SIG`, or null. */
+    signal: string | null;
+  }>;
+  /** The session channel underneath (for `signal()`, `windowChange()`). */
 }

@@ -9,10 +9,11 @@
  * @module secsh
  */
 
+export type { AgentIdentity } from './agent/index.js';
 export { AgentClient } from './agent/index.js';
 export type { SessionPermissions } from './auth/cert-options.js';
 export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
-export type { ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
+export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
 export { authenticateClient } from './auth/client.js';
 export { MessageQueue } from './auth/queue.js';
 export type {
@@ -24,6 +25,7 @@ export type {
   AuthStep,
   Prompt,
   ServerAuthOptions,
+  ServerAuthTransport,
 } from './auth/server.js';
 export { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
 export type {
@@ -59,6 +61,16 @@ export {
   loadKnownHostsFiles,
   resolveSshConfig,
 } from './config/index.js';
+export type {
+  ChannelOpenRequest,
+  ChannelRequestEvent,
+  ConnectionOptions,
+  ConnectionStats,
+  ExitSignal,
+  GlobalRequestHandler,
+  PacketLink,
+  SessionRequest,
+} from './connection/index.js';
 export { Channel, Connection } from './connection/index.js';
 export type { AlgorithmKind, AlgorithmLists, AlgorithmOption, AlgorithmOptions } from './crypto/algorithms.js';
 export {
@@ -111,6 +123,8 @@ export type {
   PtyInfo,
   PtyRequest,
   SessionOptions,
+  SessionRequestBase,
+  SessionStart,
   SubsystemRequest,
 } from './server/session.js';
 export { defaultAcceptEnv, Session } from './server/session.js';
@@ -162,5 +176,5 @@ export {
   serveSftp,
   sftpSubsystemHandler,
 } from './sftp/index.js';
-export type { NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './transport/transport.js';
+export type { GexSizes, NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './transport/transport.js';
 export { Transport } from './transport/transport.js';

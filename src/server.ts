@@ -82,6 +82,7 @@ export interface ServerOptions {
   maxChannels?: number;
   /** Which env names clients may set (see `defaultAcceptEnv`). */
   acceptEnv?: SessionOptions['acceptEnv'];
+  /** When to re-exchange keys (defaults in {@link RekeyLimit}). */
   rekeyLimit?: RekeyLimit;
   /**
    * Milliseconds of client silence after which an authenticated connection is probed with a
@@ -99,8 +100,11 @@ export interface ServerOptions {
 
 /** One accepted connection. Events: 'authenticated' (AuthResult), 'session' (Session), 'close' (err?). */
 export class ServerConnection extends EventEmitter {
+  /** The connection's transport (key exchange, negotiated algorithms, the client's version). */
   readonly transport: Transport;
+  /** The channel layer (for channels other than sessions, and global requests). */
   readonly connection: Connection;
+  /** The client's address, when the stream is a TCP socket. */
   readonly remoteAddress: string | undefined;
   /**
    * `client_ip client_port server_ip server_port`, sshd's SSH_CONNECTION, when the stream is a TCP
@@ -166,12 +170,20 @@ export class ServerConnection extends EventEmitter {
 
 /** An authentication attempt, for logging ('auth' event of {@link Server}). */
 export interface AuthAttempt {
+  /** The user name the client asked for. */
   username: string;
+  /** The method tried. */
   method: AuthMethod;
   /** For publickey: the key's fingerprint (queries have `signed` false). */
   fingerprint?: string;
+  /** For publickey: true when a signature was verified, false for a query ("would you accept this key?"). */
   signed?: boolean;
+  /**
+   * `accepted`: logged in. `partial`: this step passed, more are required. `rejected`: refused.
+   * `pk-ok`: a publickey query was answered yes. `change-password`: the client was asked for a new password.
+   */
   result: 'accepted' | 'partial' | 'rejected' | 'pk-ok' | 'change-password';
+  /** The client's address, when the stream is a socket. */
   remoteAddress: string | undefined;
 }
 
@@ -189,6 +201,7 @@ export interface AuthAttempt {
  * await server.listen({ port: 0, host: '127.0.0.1' });
  */
 export class Server extends EventEmitter {
+  /** The host keys, parsed from {@link ServerOptions.hostKeys}. */
   readonly hostKeys: readonly PrivateKey[];
   /** Host certificates presented (see {@link ServerOptions.hostCertificates}). */
   readonly hostCertificates: readonly Certificate[];

@@ -12,7 +12,9 @@ interface Pending {
 
 /** One identity held by the agent. */
 export interface AgentIdentity {
+  /** The public key (its comment is the agent's comment). */
   key: PublicKey;
+  /** The comment the key was added with (often the key file's path or `user@host`). */
   comment: string;
 }
 
@@ -22,6 +24,7 @@ export interface AgentIdentity {
  * in call order.
  */
 export class AgentClient {
+  /** The agent's socket path; undefined when none was given and `$SSH_AUTH_SOCK` is unset (requests then fail with an {@link AgentError}). */
   readonly socketPath: string | undefined;
   #socket: Socket | undefined;
   #chunks: Buffer[] = [];

@@ -11,18 +11,30 @@ import type { MessageQueue } from './queue.js';
 
 /** One keyboard-interactive round. */
 export interface KeyboardInteractiveRequest {
+  /** The round's title (often empty). */
   name: string;
+  /** Text to show before the prompts (often empty). */
   instructions: string;
-  prompts: { prompt: string; echo: boolean }[];
+  /** The questions, in order; answer each, in the same order (none: an empty round to acknowledge). */
+  prompts: {
+    /** The question text, e.g. `Password: `. */
+    prompt: string;
+    /** Whether the answer may be shown as it is typed. */
+    echo: boolean;
+  }[];
 }
 
+/** Settings of {@link authenticateClient}: who to log in as, and with what. */
 export interface ClientAuthOptions {
+  /** The user to log in as. */
   username: string;
+  /** Password for the `password` method (and to answer a lone keyboard-interactive password prompt). */
   password?: string;
   /** Keys to try in order (files, then agent keys). */
   signers?: readonly Signer[];
   /** Loads more signers lazily (the agent), called once when publickey is first tried. */
   loadSigners?: () => Promise<Signer[]>;
+  /** Answers a keyboard-interactive round: one answer per prompt. */
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password (RFC 4252 §8); resolve with it. */
   onPasswordChange?: (prompt: string) => string | Promise<string>;
@@ -34,8 +46,11 @@ export interface ClientAuthOptions {
 
 /** What the auth layer needs from the transport. */
 export interface AuthTransport {
+  /** Sends one message payload (message number first); false when the stream is backed up. */
   send(payload: Buffer): boolean;
+  /** The session identifier (the first exchange hash) that publickey signatures cover. */
   readonly sessionId: Buffer | undefined;
+  /** The server's `server-sig-algs` (from EXT_INFO), when it sent one. */
   readonly serverSigAlgs: string[] | undefined;
 }
 

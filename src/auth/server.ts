@@ -21,6 +21,7 @@ export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interacti
 
 /** One keyboard-interactive question. */
 export interface Prompt {
+  /** The question text, e.g. `Code: `. */
   prompt: string;
   /** Whether the client may show the answer as it is typed. */
   echo: boolean;
@@ -28,6 +29,7 @@ export interface Prompt {
 
 /** A step of a multi-step policy that already passed. */
 export interface AuthStep {
+  /** The method of the step. */
   method: AuthMethod;
   /** The key that signed, for publickey. */
   key?: PublicKey;
@@ -37,7 +39,9 @@ export interface AuthStep {
 
 /** What the policy callback sees for one attempt. */
 export interface AuthContext {
+  /** The user name the client asked to log in as (not yet trusted). */
   username: string;
+  /** The method of this attempt. */
   method: AuthMethod;
   /** password: the password sent (for a change request, the old one). */
   password?: string;
@@ -80,14 +84,23 @@ export interface AuthContext {
 export type AuthDecision =
   | boolean
   | readonly AuthMethod[]
-  | { partial: true; methods?: readonly AuthMethod[] }
-  | { changePassword: string };
+  | {
+      /** This step passed; more are required. */
+      partial: true;
+      /** The methods that may continue (default: every configured method). */
+      methods?: readonly AuthMethod[];
+    }
+  | {
+      /** Ask the client for a new password with this prompt (password method only). */
+      changePassword: string;
+    };
 
 /** The policy callback. */
 export type AuthHandler = (ctx: AuthContext) => AuthDecision | Promise<AuthDecision>;
 
 /** Limits and settings of server authentication. */
 export interface ServerAuthOptions {
+  /** The policy: decides each attempt (see {@link AuthDecision}). */
   authenticate: AuthHandler;
   /** Methods to advertise, in order (default publickey, keyboard-interactive, password). */
   methods?: readonly AuthMethod[];
@@ -114,6 +127,7 @@ export interface ServerAuthOptions {
 
 /** The result of a successful authentication. */
 export interface AuthResult {
+  /** The user that logged in. */
   username: string;
   /** Every step that passed, the last one included. */
   steps: AuthStep[];
@@ -132,8 +146,11 @@ export interface AuthResult {
 
 /** What server auth needs from the transport. */
 export interface ServerAuthTransport {
+  /** Sends one message payload (message number first); false when the stream is backed up. */
   send(payload: Buffer): boolean;
+  /** The session identifier (the first exchange hash) that publickey signatures cover. */
   readonly sessionId: Buffer | undefined;
+  /** Sends SSH_MSG_DISCONNECT with `reason` and `description`, and closes. */
   disconnect(reason: DisconnectReasonCode, description: string): void;
 }
 

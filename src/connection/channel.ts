@@ -262,6 +262,7 @@ export class Channel extends Duplex {
 
   // ---- Duplex plumbing ----
 
+  /** @internal Node stream plumbing: the consumer wants more data. */
   override _read(): void {
     this.updateCredit();
   }
@@ -272,14 +273,17 @@ export class Channel extends Duplex {
     return chunk;
   }
 
+  /** @internal Node stream plumbing: queues a chunk as CHANNEL_DATA within the peer's window. */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: Callback): void {
     this.enqueue({ kind: 'data', ext: 0, buf: chunk, off: 0, cb });
   }
 
+  /** @internal Node stream plumbing: sends CHANNEL_EOF after the queued data. */
   override _final(cb: Callback): void {
     this.enqueue({ kind: 'eof', cb });
   }
 
+  /** @internal Node stream plumbing: closes the channel. */
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     this.sendClose();
     const reason = err ?? new ChannelError('channel destroyed');

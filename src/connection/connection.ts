@@ -53,6 +53,7 @@ interface GlobalReplySlot {
  * 'error' only for exceptions thrown by `onChannelOpen` / `onGlobalRequest` when an 'error' listener exists.
  */
 export class Connection extends EventEmitter {
+  /** Which side this is, as given in {@link ConnectionOptions.role}. */
   readonly role: 'client' | 'server';
   /** Incoming CHANNEL_OPEN handler; when unset, opens are refused with UNKNOWN_CHANNEL_TYPE (3). */
   onChannelOpen: ((req: ChannelOpenRequest) => void) | undefined = undefined;

@@ -10,23 +10,85 @@ import type { PtyOptions } from './types.js';
 /** A decoded session request (the `details` of a Channel 'request' event). */
 export type SessionRequest =
   | {
+      /** A pseudo-terminal (RFC 4254 §6.2). */
       type: 'pty-req';
+      /** TERM value, e.g. `xterm-256color`. */
       term: string;
+      /** Columns (characters). */
       cols: number;
+      /** Rows (characters). */
       rows: number;
+      /** Width in pixels (0 when unknown). */
       width: number;
+      /** Height in pixels (0 when unknown). */
       height: number;
+      /** Terminal modes by name (`ECHO`, `VINTR`, …). */
       modes: Record<string, number>;
     }
-  | { type: 'x11-req'; singleConnection: boolean; authProtocol: string; authCookie: string; screen: number }
-  | { type: 'env'; name: string; value: string }
-  | { type: 'shell' }
-  | { type: 'exec'; command: string }
-  | { type: 'subsystem'; name: string }
-  | { type: 'window-change'; cols: number; rows: number; width: number; height: number }
-  | { type: 'xon-xoff'; clientCanDo: boolean }
-  | { type: 'signal'; name: string }
-  | { type: 'auth-agent-req@openssh.com' };
+  | {
+      /** X11 forwarding (§6.3.1). */
+      type: 'x11-req';
+      /** Forward only one X11 connection. */
+      singleConnection: boolean;
+      /** X11 authentication protocol, e.g. `MIT-MAGIC-COOKIE-1`. */
+      authProtocol: string;
+      /** X11 authentication cookie, hex. */
+      authCookie: string;
+      /** X11 screen number. */
+      screen: number;
+    }
+  | {
+      /** An environment variable (§6.4). */
+      type: 'env';
+      /** Variable name. */
+      name: string;
+      /** Variable value. */
+      value: string;
+    }
+  | {
+      /** Start the user's shell (§6.5). */
+      type: 'shell';
+    }
+  | {
+      /** Run a command (§6.5). */
+      type: 'exec';
+      /** The command line, as the client sent it. */
+      command: string;
+    }
+  | {
+      /** Start a subsystem such as `sftp` (§6.5). */
+      type: 'subsystem';
+      /** Subsystem name. */
+      name: string;
+    }
+  | {
+      /** The terminal was resized (§6.7). */
+      type: 'window-change';
+      /** Columns. */
+      cols: number;
+      /** Rows. */
+      rows: number;
+      /** Width in pixels. */
+      width: number;
+      /** Height in pixels. */
+      height: number;
+    }
+  | {
+      /** Whether the client may do flow control (§6.8). */
+      type: 'xon-xoff';
+      /** True when the client can do ^S/^Q flow control itself. */
+      clientCanDo: boolean;
+    }
+  | {
+      /** Deliver a signal to the process (§6.9). */
+      type: 'signal';
+      /** Signal name without `SIG`, e.g. `INT`. */
+      name: string;
+    }
+  | {
+      /** Agent forwarding (OpenSSH). */
+      type: 'auth-agent-req@openssh.com';
+    };
 
 /** Longest command, value or name accepted in a session request. */
 const MAX_REQUEST_STRING = 256 * 1024; // the packet limit: a long command is not a protocol error
@@ -131,8 +193,11 @@ export function decodeSessionRequest(type: string, data: Buffer): SessionRequest
 export interface TcpipOpen {
   /** direct-tcpip: host to connect to; forwarded-tcpip: address that was connected. */
   host: string;
+  /** direct-tcpip: port to connect to; forwarded-tcpip: port that was connected. */
   port: number;
+  /** Address the connection came from. */
   originHost: string;
+  /** Port the connection came from. */
   originPort: number;
 }
 

@@ -16,12 +16,15 @@ export interface PacketLink {
    * from `body`, which it reads only during the call). Returns as {@link send}.
    */
   sendParts?(head: Buffer, body: Buffer): boolean;
+  /** Adds a listener for 'drain': the stream can take more after `send` returned false. */
   on(event: 'drain', listener: () => void): unknown;
+  /** Removes a 'drain' listener. */
   off(event: 'drain', listener: () => void): unknown;
 }
 
 /** Options of a {@link Connection}. */
 export interface ConnectionOptions {
+  /** Which side this is (a client waits for the server to close a session channel: exit-status may follow EOF). */
   role: 'client' | 'server';
   /** Our receive window per channel, in bytes (default 4 MiB, at most 2^32−1). */
   windowSize?: number;
@@ -67,7 +70,9 @@ export type GlobalRequestHandler = (name: string, data: Buffer) => boolean | Buf
 
 /** An incoming channel request other than exit-status/exit-signal (the Channel's 'request' event). */
 export interface ChannelRequestEvent {
+  /** Request type, e.g. `pty-req`, `exec`, `window-change`. */
   type: string;
+  /** Whether the peer waits for {@link ChannelRequestEvent.accept} or {@link ChannelRequestEvent.reject}. */
   wantReply: boolean;
   /** The type-specific tail of the request, raw. */
   data: Buffer;
@@ -83,11 +88,13 @@ export interface ChannelRequestEvent {
 export interface ExitSignal {
   /** Signal name without `SIG`, e.g. `TERM`. */
   signal: string;
+  /** Whether the process dumped core. */
   coreDumped: boolean;
+  /** The server's error message (often empty). */
   message: string;
 }
 
-/** Options of `Channel.requestPty`. */
+/** A pseudo-terminal request: options of {@link Channel.requestPty}, and the `pty` option of `exec`, `spawn` and `shell`. */
 export interface PtyOptions {
   /** TERM value (default `vt100`). */
   term?: string;
@@ -99,7 +106,7 @@ export interface PtyOptions {
   width?: number;
   /** Height in pixels (default 0). */
   height?: number;
-  /** Terminal modes by name (`VINTR`, `ECHO`, `TTY_OP_ISPEED`, …; RFC 4254 §8). */
+  /** Terminal modes by name (`VINTR`, `ECHO`, `TTY_OP_ISPEED`, …; RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
   modes?: Record<string, number>;
 }
 

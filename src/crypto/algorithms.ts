@@ -11,10 +11,15 @@ export type AlgorithmKind = 'kex' | 'hostKey' | 'cipher' | 'mac' | 'compression'
 
 /** One list per kind, each in preference order. */
 export interface AlgorithmLists {
+  /** Key exchange methods, e.g. `mlkem768x25519-sha256`, `curve25519-sha256`. */
   kex: string[];
+  /** Host key (signature) algorithms, e.g. `ssh-ed25519`, `rsa-sha2-512`. */
   hostKey: string[];
+  /** Ciphers, e.g. `chacha20-poly1305@openssh.com`, `aes256-gcm@openssh.com`. */
   cipher: string[];
+  /** MACs (unused under an AEAD cipher), e.g. `hmac-sha2-256-etm@openssh.com`. */
   mac: string[];
+  /** Compression: `none`, `zlib@openssh.com`, `zlib`. */
   compression: string[];
 }
 

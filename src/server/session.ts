@@ -11,11 +11,17 @@ import type { ChannelRequestEvent } from '../connection/types.js';
 
 /** A pseudo-terminal the client asked for. */
 export interface PtyInfo {
+  /** TERM value, e.g. `xterm-256color`. */
   term: string;
+  /** Columns (characters); updated by window-change. */
   cols: number;
+  /** Rows (characters); updated by window-change. */
   rows: number;
+  /** Width in pixels (0 when unknown). */
   width: number;
+  /** Height in pixels (0 when unknown). */
   height: number;
+  /** Terminal modes by name (`ECHO`, `VINTR`, …; RFC 4254 §8). */
   modes: Record<string, number>;
 }
 
@@ -47,17 +53,40 @@ export interface ExecRequest extends SessionRequestBase {
 }
 /** subsystem request. */
 export interface SubsystemRequest extends SessionRequestBase {
+  /** Subsystem name, e.g. `sftp`. */
   name: string;
 }
 /** env request (default: recorded in `session.env` if `acceptEnv` allows). */
 export interface EnvRequest extends SessionRequestBase {
+  /** Variable name. */
   name: string;
+  /** Variable value. */
   value: string;
 }
 /** pty-req (default: recorded in `session.pty` and accepted). */
 export interface PtyRequest extends SessionRequestBase {
+  /** The terminal asked for. */
   pty: PtyInfo;
 }
+
+/** The request a {@link Session} runs: exec (also every request under a forced command), shell or subsystem. */
+export type SessionStart =
+  | {
+      /** A command. */
+      type: 'exec';
+      /** The command that runs (the forced one under a forced command). */
+      command: string;
+    }
+  | {
+      /** The user's shell. */
+      type: 'shell';
+    }
+  | {
+      /** A subsystem. */
+      type: 'subsystem';
+      /** Subsystem name, e.g. `sftp`. */
+      name: string;
+    };
 
 /** Settings of a {@link Session}. */
 export interface SessionOptions {
@@ -132,7 +161,7 @@ export class Session extends EventEmitter {
   /** Our own SSH version line, when known. */
   readonly serverVersion: string | undefined;
   /** The exec/shell/subsystem request that was accepted. */
-  started: { type: 'exec'; command: string } | { type: 'shell' } | { type: 'subsystem'; name: string } | undefined;
+  started: SessionStart | undefined;
   private readonly opts: SessionOptions;
   private envCount = 0;
 
@@ -277,7 +306,7 @@ export class Session extends EventEmitter {
       case 'subsystem': {
         // A forced command turns every request into an exec of that command, as sshd does.
         const forced = this.forceCommand;
-        const started: NonNullable<Session['started']> =
+        const started: SessionStart =
           forced !== undefined
             ? { type: 'exec', command: forced }
             : d.type === 'exec'

@@ -34,8 +34,11 @@ export interface KexResult {
 
 /** GEX sizes a client asks for. */
 export interface GexSizes {
+  /** Smallest group size accepted, in bits. */
   min: number;
+  /** Preferred group size, in bits. */
   n: number;
+  /** Largest group size accepted, in bits. */
   max: number;
 }
 

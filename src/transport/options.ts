@@ -14,13 +14,16 @@ export interface RekeyLimit {
   seconds?: number;
 }
 
+/** Settings of a {@link Transport}: the role, the algorithms offered, keys and host key checking. */
 export interface TransportOptions {
+  /** Which side of the key exchange this is. */
   role: 'client' | 'server';
   /**
-   * The stream's input when it is read through `onread` into a reused buffer (see SlabInput) rather
+   * @internal The stream's input when it is read through `onread` into a reused buffer (see SlabInput) rather
    * than through 'data' events.
    */
   input?: SlabInput;
+  /** The algorithms to offer, per kind, in preference order (see {@link resolveAlgorithms}). */
   algorithms: AlgorithmLists;
   /** Server: host keys; the host key algorithms offered are derived from them. */
   hostKeys?: readonly PrivateKey[];
@@ -32,8 +35,9 @@ export interface TransportOptions {
    * against any CA (the verifier must do that, e.g. with known_hosts `@cert-authority`).
    */
   verifyHostKey?: (key: PublicKey, certificate?: Certificate) => void | Promise<void>;
+  /** When to re-exchange keys (defaults in {@link RekeyLimit}). */
   rekeyLimit?: RekeyLimit;
-  /** Client: DH group exchange sizes. */
+  /** Client: DH group exchange sizes (default 2048, 3072, 8192 bits). */
   gex?: GexSizes;
   /** Replaces `secsh_<version>` in our identification string. */
   softwareVersion?: string;
@@ -50,11 +54,23 @@ export interface TransportOptions {
 
 /** Names negotiated by the last key exchange. */
 export interface NegotiatedAlgorithms {
+  /** Key exchange method, e.g. `mlkem768x25519-sha256`. */
   kex: string;
+  /** Host key (signature) algorithm, e.g. `ssh-ed25519`. */
   hostKey: string;
+  /** Cipher for what we send. */
   cipher: string;
+  /** MAC for what we send (`''` under an AEAD cipher, which needs none). */
   mac: string;
+  /** Compression for what we send (`none`, `zlib@openssh.com`, `zlib`). */
   compression: string;
   /** The other direction (server to client for a client). */
-  inbound: { cipher: string; mac: string; compression: string };
+  inbound: {
+    /** Cipher for what we receive. */
+    cipher: string;
+    /** MAC for what we receive (`''` under an AEAD cipher). */
+    mac: string;
+    /** Compression for what we receive. */
+    compression: string;
+  };
 }

@@ -43,6 +43,7 @@ const debug = debuglog('secsh');
 
 import type { NegotiatedAlgorithms, TransportOptions } from './options.js';
 
+export type { GexSizes } from './kex-exchange.js';
 export type { NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './options.js';
 
 interface KexRun {
@@ -73,6 +74,7 @@ const OUTPUT_MARK = 256 * 1024;
  * t.start(); await t.ready();
  */
 export class Transport extends EventEmitter {
+  /** Which side of the key exchange this is. */
   readonly role: 'client' | 'server';
   private readonly stream: Duplex;
   private readonly opts: TransportOptions;
@@ -106,6 +108,7 @@ export class Transport extends EventEmitter {
   private started = false;
   /** The error that closed the transport, once closed. */
   closeError: Error | undefined;
+  /** True once the transport has closed (for any reason; see {@link Transport.closeError}). */
   closed = false;
   /** H of the first exchange. */
   sessionId: Buffer | undefined;
