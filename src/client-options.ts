@@ -118,19 +118,25 @@ export interface ConnectOptions {
   onBanner?: (message: string) => void;
   /** Authentication methods in order (default publickey, keyboard-interactive, password). */
   authMethods?: string[];
+  /**
+   * Session channels (exec, spawn, shell, subsystem, sftp) open at once on this connection (default
+   * 10, sshd's MaxSessions); more wait in order until one has closed, so `Promise.all` of many
+   * `exec`s works. A server that refuses a session anyway gets a ChannelOpenError naming this limit.
+   */
+  maxSessions?: number;
 }
 
 /** The host whose key a {@link ConnectOptions.hostVerifier} is asked about. */
 export interface HostKeyTarget {
   /** The host name as connected to (undefined over a caller's `sock` without `host`). */
   host: string | undefined;
+  /** The port connected to. */
   port: number;
   /** True for a jump host (a `proxyJump` hop), false for the destination. */
   jumpHost: boolean;
 }
 
 /**
-  /** The port connected to. */
  * A jump host given as an object in `proxyJump`. What is not given here comes from the connect
  * options as for a string hop (config, known_hosts settings, keys, agent, hostVerifier, timeouts);
  * the connection's `hostKeyFingerprint` and `password` are the destination's and are not used.
@@ -149,70 +155,70 @@ export interface JumpHost
     | 'password'
     | 'agent'
   > {
+  /** The jump host's name or address. */
   host: string;
   /** Default 22. */
   port?: number;
   /** Default: the connection's username. */
   username?: string;
 }
-  /** The jump host's name or address. */
 
 /** Negotiated algorithm names (client to server direction). */
 export interface Algorithms {
+  /** Key exchange method, e.g. `mlkem768x25519-sha256`. */
   kex: string;
+  /** Host key (signature) algorithm, e.g. `ssh-ed25519`. */
   hostKey: string;
+  /** Cipher, e.g. `chacha20-poly1305@openssh.com`. */
   cipher: string;
+  /** MAC (`''` under an AEAD cipher, which needs none). */
   mac: string;
+  /** Compression: `none`, `zlib@openssh.com` or `zlib`. */
   compression: string;
 }
-  /** Key exchange method, e.g. `mlkem768x25519-sha256`. */
 
-  /** Host key (signature) algorithm, e.g. `ssh-ed25519`. */
 /** Options for commands. */
-  /** Cipher, e.g. `chacha20-poly1305@openssh.com`. */
 export interface ExecOptions {
-  /** MAC (`''` under an AEAD cipher, which needs none). */
   /** Sent to the command's stdin, then EOF. */
-  /** Compression: `none`, `zlib@openssh.com` or `zlib`. */
   stdin?: string | Buffer | Readable;
+  /** Environment variables to request (sent without asking for a reply; sshd silently drops those its AcceptEnv does not allow). */
   env?: Record<string, string>;
+  /** Request a pseudo-terminal: `true` for the defaults, or its settings (stderr then arrives merged into stdout). */
   pty?: boolean | PtyOptions;
   /** 'utf8' (default) gives strings; 'buffer' gives Buffers. */
   encoding?: 'utf8' | 'buffer';
 }
 
-  /** Environment variables to request (sent without asking for a reply; sshd silently drops those its AcceptEnv does not allow). */
 /** The result of {@link Client.exec}. */
-  /** Request a pseudo-terminal: `true` for the defaults, or its settings (stderr then arrives merged into stdout). */
 export interface ExecResult<T extends string | Buffer = string> {
+  /** Everything the command wrote to stdout. */
   stdout: T;
+  /** Everything the command wrote to stderr. */
   stderr: T;
   /** Exit status, or null when the command died of a signal or the server sent none. */
   code: number | null;
   /** Signal name without `SIG` (e.g. 'TERM'), or null. */
   signal: string | null;
-  /** Everything the command wrote to stdout. */
 }
-  /** Everything the command wrote to stderr. */
 
 /** A running remote command. */
 export interface RemoteProcess {
+  /** The command's stdin; `end()` it to send EOF. */
   stdin: Writable;
+  /** The command's stdout. */
   stdout: Readable;
+  /** The command's stderr. */
   stderr: Readable;
+  /** The session channel underneath (for `signal()`, `windowChange()`). */
   channel: Channel;
   /**
    * The exit status or signal. Nulls when the server closed the channel without sending either;
-  /** The command's stdin; `end()` it to send EOF. */
    * rejects with the connection's error (a typed SshError) when the connection died first.
-  /** The command's stdout. */
    */
-  /** The command's stderr. */
   exit: Promise<{
     /** Exit status, or null. */
     code: number | null;
     /** Signal name without `SIG`, or null. */
     signal: string | null;
   }>;
-  /** The session channel underneath (for `signal()`, `windowChange()`). */
 }

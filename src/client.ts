@@ -18,6 +18,7 @@ import type {
   PtyOptions,
   RemoteProcess,
 } from './client-options.js';
+import { checkMaxSessions, SessionSlots } from './client-sessions.js';
 import {
   applyConfigSettings,
   genericDisconnectText,
@@ -87,11 +88,14 @@ export class Client extends EventEmitter {
   readonly connection: Connection;
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closedPromise: Promise<void>;
+  private readonly slots: SessionSlots;
 
-  private constructor(transport: Transport, connection: Connection) {
+  private constructor(transport: Transport, connection: Connection, maxSessions?: number) {
     super();
     this.transport = transport;
     this.connection = connection;
+    this.slots = new SessionSlots(maxSessions);
+    transport.once('close', (err?: Error) => this.slots.fail(err ?? new ConnectionLostError('connection closed')));
     this.closedPromise = new Promise((resolve) => {
       if (transport.closed) resolve();
       else transport.once('close', () => resolve());
@@ -109,6 +113,7 @@ export class Client extends EventEmitter {
   /** {@link connect}, for the destination (`jumpHost` false) or for a hop of another connection's proxyJump. */
   private static async connectTo(opts: ConnectOptions, jumpHost: boolean): Promise<Client> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('options are required');
+    if (opts.maxSessions !== undefined) checkMaxSessions(opts.maxSessions);
     if (opts.signal?.aborted) throw new AbortError();
     let settings: SshConfigConnectSettings | undefined;
     if (opts.config) {
@@ -283,7 +288,7 @@ export class Client extends EventEmitter {
       connection.destroy(err);
     });
 
-    const client = new Client(transport, connection);
+    const client = new Client(transport, connection, opts.maxSessions);
     const timeoutMs = opts.readyTimeout ?? 20000;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -431,8 +436,13 @@ export class Client extends EventEmitter {
     this.keepaliveTimer.unref();
   }
 
+  /** Sessions open on this connection and opens waiting for one of the `maxSessions` slots. */
+  get sessions(): { open: number; queued: number; max: number } {
+    return { open: this.slots.open, queued: this.slots.queued, max: this.slots.max };
+  }
+
   private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {
-    const ch = await this.connection.openSession();
+    const ch = await this.slots.openSession(this.connection);
     // A lost connection destroys every channel with its error; the client's 'close' (and exec's
     // rejection) report it, so an unread channel error must not crash the process.
     ch.on('error', noop);
@@ -510,7 +520,7 @@ export class Client extends EventEmitter {
 
   /** Starts a subsystem (e.g. 'sftp') and returns its channel. */
   async subsystem(name: string): Promise<Channel> {
-    const ch = await this.connection.openSession();
+    const ch = await this.slots.openSession(this.connection);
     ch.on('error', noop);
     try {
       await ch.subsystem(name);

@@ -177,8 +177,9 @@ export class ChannelOpenError extends SshError {
   readonly reasonCode: number;
   /** The peer's description text, as sent. */
   readonly description: string;
-  constructor(reasonCode: number, description: string) {
-    super(`channel open failed (${reasonCode}): ${description}`, 'ERR_SSH_CHANNEL_OPEN');
+  /** `detail`, when given, is added to the message (what this side knows about the refusal). */
+  constructor(reasonCode: number, description: string, detail?: string) {
+    super(`channel open failed (${reasonCode}): ${description}${detail ? ` (${detail})` : ''}`, 'ERR_SSH_CHANNEL_OPEN');
     this.reasonCode = reasonCode;
     this.description = description;
   }
