@@ -153,8 +153,10 @@ export class Transport extends EventEmitter {
     this.started = true;
     if (this.opts.input) this.opts.input.attach((region) => this.onRegion(region));
     else this.stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.stream.on('end', () => this.fail(new ConnectionLostError('connection closed by peer')));
-    this.stream.on('close', () => this.fail(new ConnectionLostError('connection closed')));
+    // Closed before a version line, after bytes that were not one: the peer does not speak SSH.
+    const notSsh = () => (this.peerVersionLine === undefined ? this.versionReader.endedEarly() : undefined);
+    this.stream.on('end', () => this.fail(notSsh() ?? new ConnectionLostError('connection closed by peer')));
+    this.stream.on('close', () => this.fail(notSsh() ?? new ConnectionLostError('connection closed')));
     this.stream.on('error', (err: Error) =>
       this.fail(new ConnectionLostError(`connection error: ${err.message}`, { cause: err })),
     );

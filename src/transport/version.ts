@@ -62,9 +62,19 @@ export class VersionReader {
     }
   }
 
+  /**
+   * The stream ended before a version line: a ProtocolError saying the peer is not SSH when it sent
+   * bytes that were not one (an HTTP server's reply, say); undefined when it sent nothing.
+   */
+  endedEarly(): ProtocolError | undefined {
+    const first = this.preBanner[0];
+    if (first !== undefined) return this.notSsh(Buffer.from(first, 'latin1'));
+    return this.buf.length > 0 ? this.notSsh(this.buf.subarray(0, 32)) : undefined;
+  }
+
   private notSsh(sample: Buffer): ProtocolError {
     return new ProtocolError(
-      `peer is not an SSH server (no SSH version line; received ${JSON.stringify(sanitize(sample.toString('latin1')))})`,
+      `peer is not an SSH ${this.allowPreBanner ? 'server' : 'client'}: the first bytes were not an SSH version line (received ${JSON.stringify(sanitize(sample.toString('latin1')))})`,
       DisconnectReason.PROTOCOL_ERROR,
     );
   }
