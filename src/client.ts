@@ -437,7 +437,14 @@ export class Client extends EventEmitter {
   }
 
   /** Sessions open on this connection and opens waiting for one of the `maxSessions` slots. */
-  get sessions(): { open: number; queued: number; max: number } {
+  get sessions(): {
+    /** Session channels open now (exec, spawn, shell, subsystem, sftp). */
+    open: number;
+    /** Session opens waiting for a slot. */
+    queued: number;
+    /** The limit: {@link ConnectOptions.maxSessions}. */
+    max: number;
+  } {
     return { open: this.slots.open, queued: this.slots.queued, max: this.slots.max };
   }
 
