@@ -58,6 +58,7 @@ export function lastHopOptions(opts: ConnectOptions, eff: ConnectOptions, hops: 
       'strictHostKeyChecking',
       'hashKnownHosts',
       'privateKey',
+      'privateKeyPath',
       'certificate',
       'passphrase',
       'signal',

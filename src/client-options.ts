@@ -28,8 +28,16 @@ export interface ConnectOptions {
   port?: number;
   /** Required unless `config` is given (then the config's User, or the local user name). */
   username?: string;
-  /** A private key: file contents (OpenSSH or PEM) or a parsed key. */
+  /**
+   * A private key: file contents (OpenSSH, PEM or PuTTY) or a parsed key. For a file's path use
+   * `privateKeyPath`.
+   */
   privateKey?: string | Buffer | PrivateKey | Signer;
+  /**
+   * The path of a private key file (a leading `~` is the home directory), read at connect; like `ssh`,
+   * a file that group or others may access is refused. With `privateKey` too, both are offered.
+   */
+  privateKeyPath?: string;
   /** An OpenSSH certificate for `privateKey` (the `-cert.pub` contents): authenticates with the certificate. */
   certificate?: string | Buffer;
   /** Decrypts an encrypted `privateKey` (and the config's identity files). */
@@ -150,6 +158,7 @@ export interface JumpHost
     | 'knownHosts'
     | 'strictHostKeyChecking'
     | 'privateKey'
+    | 'privateKeyPath'
     | 'certificate'
     | 'passphrase'
     | 'password'

@@ -2,17 +2,19 @@
 
 import type { ConnectOptions, HostKeyTarget } from './client-options.js';
 import type { SshConfigConnectSettings } from './config/index.js';
+import { expandHome } from './config/index.js';
 import type { Channel } from './connection/index.js';
 import {
   ConnectionLostError,
   DisconnectReason,
   HostKeyError,
   InvalidArgumentError,
+  KeyError,
   NegotiationError,
   SshError,
 } from './errors.js';
 import type { Certificate, PublicKey, Signer } from './keys/index.js';
-import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey } from './keys/index.js';
+import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey, readPrivateKeyFile } from './keys/index.js';
 import type { Transport } from './transport/transport.js';
 
 export function toSigner(
@@ -53,6 +55,40 @@ export function genericDisconnectText(err: Error): string {
   if (err instanceof NegotiationError) return `no matching ${err.kind} algorithm`;
   const reason = err instanceof SshError ? err.reason : undefined;
   return (reason !== undefined ? GENERIC_DISCONNECT[reason] : undefined) ?? 'disconnected';
+}
+
+/**
+ * Checks the options that Node would refuse with a plain RangeError/TypeError (port, timeouts), so the
+ * caller gets an InvalidArgumentError before anything connects.
+ */
+export function checkConnectOptions(opts: ConnectOptions): void {
+  const p = opts.port;
+  if (p !== undefined && (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535)) {
+    throw new InvalidArgumentError(`port must be an integer from 1 to 65535, not ${String(p)}`);
+  }
+  for (const k of ['readyTimeout', 'keepaliveInterval', 'keepaliveCountMax'] as const) {
+    const v = opts[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 0x7fffffff)) {
+      throw new InvalidArgumentError(`${k} must be a number from 0 to 2147483647, not ${String(v)}`);
+    }
+  }
+  if (opts.host !== undefined && typeof opts.host !== 'string') throw new InvalidArgumentError('host must be a string');
+  if (opts.privateKeyPath !== undefined && (typeof opts.privateKeyPath !== 'string' || opts.privateKeyPath === '')) {
+    throw new InvalidArgumentError('privateKeyPath must be a file path');
+  }
+}
+
+/** Reads `privateKeyPath` (`~` expanded); a file that cannot be read is a KeyError naming it. */
+export async function readPrivateKeyPath(path: string, passphrase: string | undefined): Promise<PrivateKey> {
+  const full = expandHome(path);
+  try {
+    return await readPrivateKeyFile(full, passphrase === undefined ? {} : { passphrase });
+  } catch (e) {
+    if (e instanceof SshError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new KeyError(`cannot read privateKeyPath ${full}: ${why}`, { cause: e });
+  }
 }
 
 export function preferTransportError(e: Error, t: Transport): Error {

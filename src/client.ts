@@ -21,9 +21,11 @@ import type {
 import { checkMaxSessions, SessionSlots } from './client-sessions.js';
 import {
   applyConfigSettings,
+  checkConnectOptions,
   genericDisconnectText,
   makeHostVerifier,
   preferTransportError,
+  readPrivateKeyPath,
   toSigner,
   waitExit,
   whenClosed,
@@ -113,6 +115,7 @@ export class Client extends EventEmitter {
   /** {@link connect}, for the destination (`jumpHost` false) or for a hop of another connection's proxyJump. */
   private static async connectTo(opts: ConnectOptions, jumpHost: boolean): Promise<Client> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('options are required');
+    checkConnectOptions(opts);
     if (opts.maxSessions !== undefined) checkMaxSessions(opts.maxSessions);
     if (opts.signal?.aborted) throw new AbortError();
     let settings: SshConfigConnectSettings | undefined;
@@ -132,6 +135,10 @@ export class Client extends EventEmitter {
     const proxyCommand = Client.proxyCommandLine(opts, eff);
     const signers: Signer[] = [];
     if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase, opts.certificate));
+    if (opts.privateKeyPath !== undefined) {
+      const key = await readPrivateKeyPath(opts.privateKeyPath, opts.passphrase);
+      signers.push(opts.privateKey === undefined ? toSigner(key, undefined, opts.certificate) : key);
+    }
     if (settings)
       signers.push(
         ...(await loadIdentityFiles(

@@ -93,5 +93,22 @@ export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKey
     const k = parsePemPrivateKey(text, pass);
     return PrivateKey.fromKeyObject(k.key);
   }
+  if (looksLikePath(text)) {
+    throw new KeyError(
+      `unrecognised private key format: this looks like a file path (${JSON.stringify(text.trim().slice(0, 200))}), not a key; pass the file's contents (readFileSync, readPrivateKeyFile) or, to Client.connect, privateKeyPath`,
+    );
+  }
   throw new KeyError('unrecognised private key format');
+}
+
+/** One short line that reads as a file path (absolute, ~, ./, a drive letter, or a key file's usual name). */
+function looksLikePath(text: string): boolean {
+  const t = text.trim();
+  if (t.length === 0 || t.length > 4096 || /[\r\n]/.test(t)) return false;
+  return (
+    /^(~|\.{1,2})?[\\/]/.test(t) ||
+    /^[A-Za-z]:[\\/]/.test(t) ||
+    /(^|[\\/])id_[A-Za-z0-9_]+$/.test(t) ||
+    /\.(pem|key|ppk)$/i.test(t)
+  );
 }
