@@ -26,7 +26,7 @@ import {
 import { ProtocolError, SshError } from '../../src/errors.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { CaptureLink } from '../unit/connection/link.js';
-import { bytesFrom, fuzz, mutated, only, runs } from './harness.js';
+import { bytesFrom, fuzz, fuzzAsync, mutated, only, runs } from './harness.js';
 
 /** A connection with channels 0..2 open (one per role-relevant type) plus handlers installed. */
 function setup(role: 'client' | 'server'): Connection {
@@ -108,11 +108,17 @@ function runMessages(role: 'client' | 'server', msgs: readonly Buffer[]): void {
   }
 }
 
-test('random payloads to handlePacket throw only SshError subclasses', () => {
-  fuzz(
+/** Each run lets the event loop turn once, so what a destroyed connection queued (stream 'close' events) runs. */
+const drained = () => new Promise<void>((r) => setImmediate(r));
+
+test('random payloads to handlePacket throw only SshError subclasses', async () => {
+  await fuzzAsync(
     'connection handlePacket (random)',
     fc.tuple(fc.constantFrom<'client' | 'server'>('client', 'server'), fc.array(message, { maxLength: 20 })),
-    ([role, msgs]) => runMessages(role, msgs),
+    async ([role, msgs]) => {
+      runMessages(role, msgs);
+      await drained();
+    },
     { numRuns: runs(2000), allowed: () => false },
   );
 });
@@ -162,8 +168,8 @@ export const CONNECTION_SEEDS: readonly Buffer[] = [
   req(1, 'eow@openssh.com', Buffer.alloc(0), false),
 ];
 
-test('mutated real connection messages (both roles) throw only SshError subclasses', () => {
-  fuzz(
+test('mutated real connection messages (both roles) throw only SshError subclasses', async () => {
+  await fuzzAsync(
     'connection handlePacket (mutated)',
     fc.tuple(
       fc.constantFrom<'client' | 'server'>('client', 'server'),
@@ -172,7 +178,10 @@ test('mutated real connection messages (both roles) throw only SshError subclass
         maxLength: 12,
       }),
     ),
-    ([role, msgs]) => runMessages(role, msgs),
+    async ([role, msgs]) => {
+      runMessages(role, msgs);
+      await drained();
+    },
     { numRuns: runs(2000), allowed: () => false },
   );
 });
