@@ -1,10 +1,12 @@
 /**
  * The fuzz harness: run counts for the quick tier (inside `npm test`) and the deep tier
- * (`FUZZ_RUNS=200000 npm run test:fuzz-deep`), seed mutators that get past the first length check,
- * and a property runner that checks what every parser must hold on any input:
+ * (`npm run test:fuzz-deep`, FUZZ_RUNS=20000 by default, each file within the runner's 300 s; for
+ * more, e.g. `FUZZ_RUNS=200000 node --import tsx --test --test-timeout=0 test/fuzz/*.test.ts`;
+ * FUZZ_SEED replays a run), seed mutators that get past the first length check, and a property
+ * runner that checks what every parser must hold on any input:
  *
  * - it throws nothing but the error types it documents (a plain TypeError/RangeError is a bug);
- * - it returns within a time bound (no hang);
+ * - it returns within a time bound (no hang: CPU time per input, or wall time for async ones);
  * - it never asks for a buffer out of proportion to its input (Buffer.alloc* are watched, and a
  *   request over the budget is refused before any memory is taken).
  *
