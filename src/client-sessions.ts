@@ -6,8 +6,11 @@
  * read our CLOSE, so an open sent right behind the CLOSE (in the same read) would be refused; the
  * reply to a global request sent after the CLOSE comes back only once that turn is over.
  */
+import { debuglog } from 'node:util';
 import type { Channel, Connection } from './connection/index.js';
 import { ChannelOpenError, InvalidArgumentError } from './errors.js';
+
+const debug = debuglog('secsh');
 
 /** Default of {@link SessionSlots}' limit, sshd's MaxSessions. */
 export const DEFAULT_MAX_SESSIONS = 10;
@@ -58,6 +61,7 @@ export class SessionSlots {
       ch = await connection.openSession();
     } catch (e) {
       this.release();
+      debug('channel: session open refused: %s', (e as Error).message);
       if (e instanceof ChannelOpenError) {
         throw new ChannelOpenError(
           e.reasonCode,
@@ -67,6 +71,13 @@ export class SessionSlots {
       }
       throw e;
     }
+    debug(
+      'channel: session %d open (server channel %d; %d of maxSessions %d)',
+      ch.localId,
+      ch.remoteId,
+      inUse,
+      this.max,
+    );
     if (ch.isReleased) this.cool(connection);
     else ch.once('released', () => this.cool(connection));
     return ch;
@@ -84,6 +95,7 @@ export class SessionSlots {
       this.used++;
       return Promise.resolve();
     }
+    debug('channel: session open waits for a slot (%d of maxSessions %d open)', this.used, this.max);
     return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
   }
 

@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
 import { AgentClient } from './agent/index.js';
 import { authenticateClient } from './auth/client.js';
 import { MessageQueue } from './auth/queue.js';
@@ -74,6 +75,7 @@ export type {
 } from './client-options.js';
 
 function noop(): void {}
+const debug = debuglog('secsh');
 
 /**
  * An SSH client connection.
@@ -566,8 +568,18 @@ export class Client extends EventEmitter {
    * @example
    * const inner = await Client.connect({ sock: await jump.forwardOut('10.0.0.5', 22), username, agent: true, hostVerifier });
    */
-  forwardOut(host: string, port: number, originHost = '127.0.0.1', originPort = 0): Promise<Channel> {
-    return this.connection.openChannel('direct-tcpip', encodeTcpipOpen({ host, port, originHost, originPort }));
+  async forwardOut(host: string, port: number, originHost = '127.0.0.1', originPort = 0): Promise<Channel> {
+    try {
+      const ch = await this.connection.openChannel(
+        'direct-tcpip',
+        encodeTcpipOpen({ host, port, originHost, originPort }),
+      );
+      debug('channel: direct-tcpip %d open to %s:%d', ch.localId, host, port);
+      return ch;
+    } catch (e) {
+      debug('channel: direct-tcpip to %s:%d refused: %s', host, port, (e as Error).message);
+      throw e;
+    }
   }
 
   /** Forces a key re-exchange; resolves when the new keys are in use. */

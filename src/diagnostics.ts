@@ -4,13 +4,22 @@
  *
  * @example
  * import diagnostics_channel from 'node:diagnostics_channel';
+
+export type { ClientAuthEvent } from './auth/client.js';
  * diagnostics_channel.subscribe('secsh:transport:kex', (m) => console.log(m));
  */
 import diagnostics_channel from 'node:diagnostics_channel';
+
+export type { ClientAuthEvent } from './auth/client.js';
 
 /** Published when a key exchange completes: `{ role, first, algorithms }`. */
 export const kexChannel = diagnostics_channel.channel('secsh:transport:kex');
 /** Published when a transport closes: `{ role, error?: { code, message } }`. */
 export const closeChannel = diagnostics_channel.channel('secsh:transport:close');
-/** Published after each user authentication attempt by a client: `{ method, result }`. */
+/**
+ * Published at each step of a client's user authentication: a {@link ClientAuthEvent}
+ * `{ role: 'client', username, method, result, key?, methodsLeft? }` — the reply to `none`, each key
+ * offered (`pk-ok`, then `accepted`/`partial`/`refused` after its signature, or `skipped`), and each
+ * keyboard-interactive or password attempt. No secrets.
+ */
 export const authChannel = diagnostics_channel.channel('secsh:auth');

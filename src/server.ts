@@ -8,6 +8,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { createServer, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
 import type { SessionPermissions } from './auth/cert-options.js';
 import { MessageQueue } from './auth/queue.js';
 import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from './auth/server.js';
@@ -38,6 +39,8 @@ import { Session } from './server/session.js';
 import type { NegotiatedAlgorithms, RekeyLimit } from './transport/transport.js';
 import { Transport } from './transport/transport.js';
 import { SOFTWARE_VERSION } from './transport/version.js';
+
+const debug = debuglog('secsh');
 
 /** Options of {@link Server}. */
 export interface ServerOptions {
@@ -459,6 +462,12 @@ export class Server extends EventEmitter {
           req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not permitted`);
           return;
         }
+        debug(
+          'server: channel open %s for %j (%s)',
+          req.type,
+          username,
+          conn.listenerCount('channel-open') > 0 ? 'to the channel-open listener' : 'refused, no listener',
+        );
         if (conn.listenerCount('channel-open') > 0) conn.emit('channel-open', req);
         else req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not allowed`);
         return;
@@ -468,10 +477,23 @@ export class Server extends EventEmitter {
         return;
       }
       if (conn.openSessions >= maxSessions) {
+        debug(
+          'server: session open for %j refused: %d of maxSessions %d open',
+          username,
+          conn.openSessions,
+          maxSessions,
+        );
         req.reject(ChannelOpenFailure.RESOURCE_SHORTAGE, 'too many sessions');
         return;
       }
       const ch = req.accept();
+      debug(
+        'server: session %d open for %j (%d of maxSessions %d)',
+        ch.localId,
+        username,
+        conn.openSessions + 1,
+        maxSessions,
+      );
       // The slot is held until the channel is over on the wire ('released': both CLOSEs passed, or the
       // connection died), not until the Duplex 'close', which waits for the application to read the
       // client's input to its end — a client may send CLOSE without EOF (RFC 4254 §5.3), and a

@@ -3,6 +3,8 @@
  * signing), keyboard-interactive, password (with the change request), and partial success across
  * several methods in a row.
  */
+import { debuglog } from 'node:util';
+import { authChannel } from '../diagnostics.js';
 import { AuthError, ProtocolError } from '../errors.js';
 import { certificateAlgorithmFor, certificateOf, type Signer } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
@@ -55,6 +57,48 @@ export interface AuthTransport {
 }
 
 const SERVICE = 'ssh-connection';
+const debug = debuglog('secsh');
+
+/**
+ * One step of the client's user authentication, as published on the `secsh:auth` diagnostics channel
+ * (and printed under NODE_DEBUG=secsh). Never carries a secret: no password, answer or signature.
+ */
+export interface ClientAuthEvent {
+  role: 'client';
+  username: string;
+  method: string;
+  /**
+   * `pk-ok`: the server would accept the key (the query, before signing); `accepted`: logged in;
+   * `partial`: this step passed and more are needed (`methodsLeft`); `refused`; `skipped`: a key not
+   * offered (no signature algorithm the server accepts).
+   */
+  result: 'pk-ok' | 'accepted' | 'partial' | 'refused' | 'skipped';
+  /** publickey: the key offered (for a certificate, its type and the certified key's fingerprint). */
+  key?: { type: string; fingerprint: string; algorithm?: string };
+  /** After a refusal or partial success: what the server says may continue. */
+  methodsLeft?: readonly string[];
+}
+
+function note(ev: ClientAuthEvent): void {
+  const key = ev.key ? ` ${ev.key.type} ${ev.key.fingerprint}${ev.key.algorithm ? ` (${ev.key.algorithm})` : ''}` : '';
+  const left = ev.methodsLeft ? `; server allows: ${ev.methodsLeft.join(',') || '(none)'}` : '';
+  debug('auth: %s%s for %j: %s%s', ev.method, key, ev.username, ev.result, left);
+  if (authChannel.hasSubscribers) authChannel.publish(ev);
+}
+
+/** Publishes the outcome of one attempt (a SUCCESS or FAILURE reply). */
+function noteReply(username: string, method: string, r: Reply, key?: ClientAuthEvent['key']): void {
+  if (r.kind === 'method') return;
+  const ev: ClientAuthEvent = {
+    role: 'client',
+    username,
+    method,
+    result: r.kind === 'success' ? 'accepted' : r.partial ? 'partial' : 'refused',
+    ...(key ? { key } : {}),
+    ...(r.kind === 'failure' ? { methodsLeft: r.methods } : {}),
+  };
+  note(ev);
+}
 
 type Reply =
   | { kind: 'success' }
@@ -117,6 +161,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
   // "none" first: learns the allowed methods (and succeeds on servers that need nothing).
   t.send(base().string('none').toBuffer());
   const res = await reply();
+  noteReply(o.username, 'none', res);
   if (res.kind === 'success') return;
   if (res.kind === 'method') throw new ProtocolError('unexpected method message for none');
   let allowed = res.methods;
@@ -133,8 +178,11 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     if (!loaded && o.loadSigners) {
       loaded = true;
       try {
-        signers = [...signers, ...(await o.loadSigners())];
+        const more = await o.loadSigners();
+        debug('auth: the agent offers %d key(s)', more.length);
+        signers = [...signers, ...more];
       } catch (e) {
+        debug('auth: agent failed: %s', (e as Error).message);
         failures.push(`agent: ${(e as Error).message}`);
       }
     }
@@ -147,11 +195,18 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       triedKeys.add(id);
       const shown = `${cert ? cert.certType : signer.publicKey.type} ${signer.publicKey.fingerprint()}`;
       const alg = chooseSignatureAlgorithm(signer, t.serverSigAlgs);
+      const keyInfo = {
+        type: cert ? cert.certType : signer.publicKey.type,
+        fingerprint: signer.publicKey.fingerprint(),
+      };
       if (!alg) {
+        note({ role: 'client', username: o.username, method: 'publickey', result: 'skipped', key: keyInfo });
         failures.push(`publickey (${shown} not offered: the server accepts none of its signature algorithms)`);
         continue;
       }
       const keyAlg = cert ? certificateAlgorithmFor(alg) : alg;
+      const offered = { ...keyInfo, algorithm: keyAlg };
+      debug('auth: offering publickey %s %s (%s)', offered.type, offered.fingerprint, keyAlg);
       t.send(base().string('publickey').bool(false).string(keyAlg).string(blob).toBuffer());
       let r = await reply();
       if (r.kind === 'method') {
@@ -160,6 +215,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         pr.ascii(64);
         pr.string(16 * 1024);
         pr.ensureEnd('USERAUTH_PK_OK');
+        note({ role: 'client', username: o.username, method: 'publickey', result: 'pk-ok', key: offered });
         const sid = t.sessionId as Buffer;
         const tail = base().string('publickey').bool(true).string(keyAlg).string(blob).toBuffer();
         const data = new SshWriter(sid.length + tail.length + 8).string(sid).raw(tail).toBuffer();
@@ -168,6 +224,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         r = await reply();
         if (r.kind === 'method') throw new ProtocolError('unexpected message after publickey signature');
       }
+      noteReply(o.username, 'publickey', r, offered);
       if (r.kind === 'success' || (r.kind === 'failure' && r.partial)) return r;
       failures.push(`publickey (${shown})`);
       if (r.kind === 'failure') allowed = r.methods;
@@ -192,6 +249,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       const prompts: { prompt: string; echo: boolean }[] = [];
       for (let i = 0; i < count; i++) prompts.push({ prompt: pr.utf8(4096), echo: pr.bool() });
       pr.ensureEnd('USERAUTH_INFO_REQUEST');
+      debug('auth: keyboard-interactive round with %d prompt(s)', count);
       let answers: string[];
       if (o.onKeyboardInteractive) {
         answers = await o.onKeyboardInteractive({ name, instructions, prompts });
@@ -222,6 +280,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     const prompt = pr.utf8(4096);
     pr.ascii(256);
     pr.ensureEnd('USERAUTH_PASSWD_CHANGEREQ');
+    debug('auth: the server asks for a password change');
     if (!o.onPasswordChange)
       throw new AuthError('the server requires a password change and no onPasswordChange handler was given');
     const next = await o.onPasswordChange(prompt);
@@ -251,6 +310,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       } else {
         continue;
       }
+      if (m !== 'publickey') noteReply(o.username, m, r);
       if (r.kind === 'success') return;
       if (r.kind === 'failure') {
         allowed = r.methods;
