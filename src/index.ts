@@ -109,6 +109,7 @@ export {
   parseAuthorizedKeyLine,
   parseAuthorizedKeys,
   parseCertificate,
+  parseKey,
   parsePrivateKey,
   parsePublicKey,
   readPrivateKeyFile,

@@ -101,6 +101,32 @@ export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKey
   throw new KeyError('unrecognised private key format');
 }
 
+/**
+ * Parses any key file ssh2's `utils.parseKey` users reach for: a private key (as {@link parsePrivateKey}:
+ * OpenSSH, PEM, PuTTY; `passphrase` for an encrypted one) or a public key (as {@link parsePublicKey}:
+ * an OpenSSH line, RFC 4716, PEM SPKI, or a bare blob). Both kinds have `type` and `fingerprint()`;
+ * tell them apart with `instanceof PrivateKey`. Throws {@link KeyError} (or {@link KeyPassphraseError}).
+ *
+ * @example
+ * const key = parseKey(readFileSync('id_ed25519'), { passphrase });
+ * console.log(key.type, key.fingerprint(), key instanceof PrivateKey ? 'private' : 'public');
+ */
+export function parseKey(data: string | Uint8Array, opts: ParsePrivateKeyOptions = {}): PrivateKey | PublicKey {
+  if (data.length > MAX_KEY_FILE) throw new KeyError('key file too large');
+  const text = typeof data === 'string' ? data : utf8.decode(data);
+  if (isOpenSSHPrivateKey(text) || isPpk(text) || isPemPrivateKey(text)) return parsePrivateKey(text, opts);
+  try {
+    return parsePublicKey(data);
+  } catch (e) {
+    if (!(e instanceof KeyError)) throw e;
+    if (looksLikePath(text)) return parsePrivateKey(text, opts); // throws, saying it looks like a path
+    throw new KeyError(
+      `unrecognised key format: neither a private key (OpenSSH, PEM, PuTTY) nor a public key (${e.message})`,
+      { cause: e },
+    );
+  }
+}
+
 /** One short line that reads as a file path (absolute, ~, ./, a drive letter, or a key file's usual name). */
 function looksLikePath(text: string): boolean {
   const t = text.trim();

@@ -61,6 +61,11 @@ export class PrivateKey implements Signer {
     return this.publicKey.comment;
   }
 
+  /** The public key's fingerprint, `SHA256:…` (or `MD5:…`) as `ssh-keygen -l` prints it. */
+  fingerprint(hash: 'sha256' | 'md5' = 'sha256'): string {
+    return this.publicKey.fingerprint(hash);
+  }
+
   /** Signs `data`, returning a full SSH signature blob (string algorithm || string signature). */
   signSync(data: Uint8Array, algorithm: SignatureAlgorithm): Buffer {
     if (!algorithmFits(this.type, algorithm)) {
