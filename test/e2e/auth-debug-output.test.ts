@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import type { ClientAuthEvent } from '../../src/auth/client.js';
 import { Client } from '../../src/client.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
@@ -95,25 +95,18 @@ test('NODE_DEBUG=secsh prints the auth steps with key types and fingerprints, an
     const { bad, good, goodPath } = await scenario(dir);
     const { server, port } = await twoStepServer(good);
     try {
-      const script = join(dir, 'client.mts');
-      const client = pathToFileURL(join(ROOT, 'src/client.ts')).href;
-      const keys = pathToFileURL(join(ROOT, 'src/keys/index.ts')).href;
-      await writeFile(
-        script,
-        [
-          `import { Client } from ${JSON.stringify(client)};`,
-          `import { parsePrivateKey } from ${JSON.stringify(keys)};`,
-          `const c = await Client.connect({ host: '127.0.0.1', port: ${port}, username: 'alice',`,
-          `  privateKey: parsePrivateKey(${JSON.stringify(bad.toOpenSSH())}), privateKeyPath: ${JSON.stringify(goodPath)},`,
-          `  password: 'secret-pw', insecureAcceptAnyHostKey: true });`,
-          `process.stdout.write((await c.exec('x')).stdout);`,
-          'await c.close();',
-        ].join('\n'),
-      );
+      const script = join(ROOT, 'test/e2e/auth-debug-client.fixture.ts');
+      const env = {
+        ...process.env,
+        NODE_DEBUG: 'secsh',
+        PORT: String(port),
+        BAD_KEY: bad.toOpenSSH(),
+        GOOD_KEY_PATH: goodPath,
+      };
       const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((res, rej) => {
         const p = spawn(process.execPath, ['--import', 'tsx', script], {
           cwd: ROOT,
-          env: { ...process.env, NODE_DEBUG: 'secsh' },
+          env,
           stdio: ['ignore', 'pipe', 'pipe'],
         });
         let stdout = '';
