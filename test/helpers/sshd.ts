@@ -4,7 +4,7 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -189,6 +189,9 @@ function sshdConfig(dir: string, port: number, hostKeys: HostKeyInfo[], q: Sshd[
     'AllowAgentForwarding yes',
     'Compression yes',
     'Subsystem sftp internal-sftp',
+    // Commands run with HOME at an empty folder: the login user's shell start-up files (root's
+    // .bashrc here runs `pyenv init`, 1.8 s per command) are not read, so tests time secsh, not bash.
+    `SetEnv HOME=${join(dir, 'home')}`,
     `KexAlgorithms ${q.kex.join(',')}`,
     `Ciphers ${q.cipher.join(',')}`,
     `MACs ${q.mac.join(',')}`,
@@ -222,6 +225,7 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       keygen(join(dir, 'id_rsa'), ['-t', 'rsa', '-b', '2048'], 'user-rsa'),
     ]);
     const userKeys = { ed25519, ecdsa, rsa };
+    await mkdir(join(dir, 'home'), { mode: 0o700 });
     await writeFile(join(dir, 'authorized_keys'), `${[ed25519, ecdsa, rsa].map((k) => k.publicLine).join('\n')}\n`, {
       mode: 0o600,
     });
