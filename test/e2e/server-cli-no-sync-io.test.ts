@@ -5,7 +5,6 @@
  * listening; failed and successful logins by password and public key and an exec must record none.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,6 +12,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Client } from '../../src/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
+import { startCliServer } from './server-helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TRIPWIRE = join(ROOT, 'test', 'helpers', 'sync-io-tripwire.ts');
@@ -24,8 +24,13 @@ test('secsh server: authentication attempts read the password and key files with
   try {
     await writeFile(join(dir, 'passwords'), 'alice:wonderland\n');
     await writeFile(join(dir, 'authorized_keys'), `${good.publicKey.toString()}\n`);
-    const p = spawn(
-      process.execPath,
+    const {
+      child: p,
+      port,
+      fingerprint: hostKeyFingerprint,
+      exited,
+      stderr,
+    } = await startCliServer(
       [
         '--import',
         'tsx',
@@ -43,23 +48,8 @@ test('secsh server: authentication attempts read the password and key files with
         join(dir, 'host_key'),
         '--no-sftp',
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT },
+      ROOT,
     );
-    let out = '';
-    let err = '';
-    p.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      p.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (/host key \S+ SHA256:\S+/.test(out)) resolve();
-      });
-      p.once('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const port = Number(/port (\d+)/.exec(out)?.[1]);
-    const hostKeyFingerprint = /host key \S+ (SHA256:\S+)/.exec(out)?.[1] as string;
     const base = { host: '127.0.0.1', port, username: 'alice', hostKeyFingerprint };
     await assert.rejects(Client.connect({ ...base, password: 'nope', authMethods: ['password'] }));
     await assert.rejects(Client.connect({ ...base, privateKey: bad, authMethods: ['publickey'] }));
@@ -70,6 +60,7 @@ test('secsh server: authentication attempts read the password and key files with
     await byPassword.close();
     process.kill(p.pid as number, 'SIGINT'); // not p.kill: Deno then reports code null
     assert.equal(await exited, 0);
+    const err = stderr();
     const line = /SYNC-IO-CALLS (.*)/.exec(err)?.[1];
     assert.ok(line, `the tripwire reported: ${err.slice(-500)}`);
     assert.deepEqual(JSON.parse(line), [], 'synchronous calls made on behalf of a client');

@@ -1,7 +1,6 @@
 /** `secsh server` on the command line: prints port and fingerprint, serves a login, stops on SIGINT. */
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,7 @@ import { test } from 'node:test';
 import { readAuthorizedKeys } from '../../src/cli/server.js';
 import { Client } from '../../src/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
+import { startCliServer } from './server-helpers.js';
 
 test('authorized_keys lines with options and comments', () => {
   const a = generatePrivateKey('ed25519').publicKey;
@@ -24,39 +24,24 @@ test('secsh server: password login, exec, SIGINT stops it', async () => {
   try {
     await writeFile(join(dir, 'passwords'), 'alice:wonderland\n');
     const hostKeyPath = join(dir, 'host_key');
-    const p = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'src/cli/main.ts',
-        'server',
-        '--port',
-        '0',
-        '--password-file',
-        join(dir, 'passwords'),
-        '--host-key',
-        hostKeyPath,
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    let err = '';
-    p.stderr.on('data', (c: Buffer) => {
-      err += c.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      p.stdout.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (/host key \S+ SHA256:\S+/.test(out)) resolve();
-      });
-      p.once('exit', () => reject(new Error(`exited early: ${err}`)));
-    });
-    const port = Number(/port (\d+)/.exec(out)?.[1]);
-    const fingerprint = /host key \S+ (SHA256:\S+)/.exec(out)?.[1] as string;
+    const {
+      child: p,
+      port,
+      fingerprint,
+      exited,
+      stderr,
+    } = await startCliServer([
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'server',
+      '--port',
+      '0',
+      '--password-file',
+      join(dir, 'passwords'),
+      '--host-key',
+      hostKeyPath,
+    ]);
     assert.equal((await stat(hostKeyPath)).mode & 0o777, 0o600);
     const c = await Client.connect({
       host: '127.0.0.1',
@@ -76,6 +61,7 @@ test('secsh server: password login, exec, SIGINT stops it', async () => {
     // process.kill, not p.kill: Deno's ChildProcess reports any child it signalled as killed (code null).
     process.kill(p.pid as number, 'SIGINT');
     assert.equal(await exited, 0);
+    const err = stderr();
     assert.match(err, /auth accepted for "alice" method/);
     assert.match(err, /exec for alice/);
   } finally {

@@ -1,5 +1,10 @@
-/** Shared pieces of the server e2e tests: a server with an in-process echo handler, and a raw client. */
+/**
+ * Shared pieces of the server e2e tests: a server with an in-process echo handler, a raw client, and
+ * `secsh server` run as a child process.
+ */
+import { type ChildProcessByStdio, spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
+import type { Readable } from 'node:stream';
 import { MessageQueue } from '../../src/auth/queue.js';
 import { resolveAlgorithms } from '../../src/crypto/algorithms.js';
 import type { Session } from '../../src/server/session.js';
@@ -58,4 +63,40 @@ export async function requestUserauth(c: RawClient): Promise<void> {
 /** Resolves with the close error, or 'open' when the transport is still up after `ms`. */
 export function closedWithin(c: RawClient, ms: number): Promise<Error | undefined | 'open'> {
   return Promise.race([c.closed, new Promise<'open'>((r) => setTimeout(() => r('open'), ms))]);
+}
+
+/** A `secsh server` child process that has printed its port and host key fingerprint. */
+export interface CliServer {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  port: number;
+  /** `SHA256:…` of the host key it printed. */
+  fingerprint: string;
+  /** Resolves with its exit code. */
+  exited: Promise<number | null>;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+}
+
+/**
+ * Spawns `node <args>` (args that run `secsh server`) and waits until it prints its host key line;
+ * rejects if it exits first.
+ */
+export async function startCliServer(args: readonly string[], cwd?: string): Promise<CliServer> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      if (/host key \S+ SHA256:\S+/.test(out)) resolve();
+    });
+    child.once('exit', () => reject(new Error(`exited early: ${err}`)));
+  });
+  const port = Number(/port (\d+)/.exec(out)?.[1]);
+  const fingerprint = /host key \S+ (SHA256:\S+)/.exec(out)?.[1] as string;
+  return { child, port, fingerprint, exited, stderr: () => err };
 }

@@ -9,19 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  type Daemon,
   makeTestUser,
   type PeerOffer,
   type RunOptions,
   type RunResult,
   runPeer,
-  serverOffer,
   startDaemon,
+  startOnFreePort,
   type TestUser,
-  waitForBanner,
 } from './native-peers.js';
 import { makeUserKeys, type UserKeys } from './native-peers-server.js';
-import { fingerprintOf, freePort } from './sshd.js';
+import { fingerprintOf } from './sshd.js';
 
 const run = promisify(execFile);
 
@@ -64,7 +62,6 @@ async function dropbearHostKey(path: string, type: string): Promise<DropbearHost
 /** Starts dropbear; `extraArgs` are added to its command line. */
 export async function startDropbear(extraArgs: readonly string[] = []): Promise<DropbearServer> {
   const dir = await mkdtemp(join(tmpdir(), 'secsh-dropbear-'));
-  let daemon: Daemon | undefined;
   try {
     const user = await makeTestUser(dir);
     const hostKeys = await Promise.all(
@@ -74,8 +71,7 @@ export async function startDropbear(extraArgs: readonly string[] = []): Promise<
     await mkdir(keysDir);
     const userKeys = await makeUserKeys(keysDir);
     await user.authorize([userKeys.ed25519.publicLine, userKeys.ecdsa.publicLine, userKeys.rsa.publicLine]);
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
+    const daemon = await startOnFreePort(dir, (port) => {
       const args = [
         '-F',
         '-E',
@@ -88,33 +84,10 @@ export async function startDropbear(extraArgs: readonly string[] = []): Promise<
         ...extraArgs,
       ];
       const [cmd, wrapped] = user.wrap(DROPBEAR, args);
-      daemon = startDaemon(cmd, wrapped);
-      try {
-        await waitForBanner(port, daemon);
-      } catch (e) {
-        await daemon.stop();
-        if (attempt < 3 && /in use/i.test(daemon.logs())) continue;
-        throw e;
-      }
-      const offer = await serverOffer(port);
-      const d = daemon;
-      let stopped: Promise<void> | undefined;
-      return {
-        port,
-        dir,
-        user,
-        userKeys,
-        hostKeys,
-        offer,
-        logs: () => d.logs(),
-        stop: () => {
-          stopped ??= d.stop().then(() => rm(dir, { recursive: true, force: true }));
-          return stopped;
-        },
-      };
-    }
+      return startDaemon(cmd, wrapped);
+    });
+    return { ...daemon, dir, user, userKeys, hostKeys };
   } catch (e) {
-    await daemon?.stop();
     await rm(dir, { recursive: true, force: true });
     throw e;
   }

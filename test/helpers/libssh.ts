@@ -15,11 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import {
   type Daemon,
+  listeningDaemon,
   type PeerOffer,
   type RunOptions,
   type RunResult,
   runPeer,
-  serverOffer,
   startDaemon,
 } from './native-peers.js';
 import { makeUserKeys, type UserKeys } from './native-peers-server.js';
@@ -123,21 +123,13 @@ export async function startLibsshServer(o: LibsshServerOptions = {}): Promise<Li
         throw new Error(`peer-server did not start: ${d.logs()}`);
       else await new Promise((r) => setTimeout(r, 20));
     }
-    const offer = await serverOffer(port);
-    let stopped: Promise<void> | undefined;
     return {
-      port,
+      ...(await listeningDaemon(d, port, dir)),
       dir,
       user,
       password,
       userKeys,
       hostKeys: host.map((k, i) => ({ type: specs[i]?.[0] ?? '', fingerprint: k.fingerprint })),
-      offer,
-      logs: () => d.logs(),
-      stop: () => {
-        stopped ??= d.stop().then(() => rm(dir, { recursive: true, force: true }));
-        return stopped;
-      },
     };
   } catch (e) {
     await daemon?.stop();

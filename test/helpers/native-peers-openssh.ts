@@ -11,20 +11,19 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
-  type Daemon,
   makeTestUser,
   type PeerOffer,
   type RunOptions,
   type RunResult,
   runPeer,
-  serverOffer,
   startDaemon,
+  startOnFreePort,
   type TestUser,
-  waitForBanner,
 } from './native-peers.js';
 import { makeUserKeys, type UserKeys } from './native-peers-server.js';
+import { strictHostCheck } from './openssh.js';
 import { binPath, openssh10Path } from './peers.js';
-import { freePort, type HostKeyInfo, keygen } from './sshd.js';
+import { type HostKeyInfo, keygen } from './sshd.js';
 
 const run = promisify(execFile);
 
@@ -73,7 +72,6 @@ const HOST_KEYS: [string, string[]][] = [
 export async function startOpenSshd(v: OpenSshVersion, extraConfig: readonly string[] = []): Promise<OpenSshd> {
   const dir = await mkdtemp(join(tmpdir(), `secsh-sshd${v}-`));
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
-  let daemon: Daemon | undefined;
   try {
     const user = await makeTestUser(dir);
     const hostKeys: HostKeyInfo[] = [];
@@ -92,8 +90,7 @@ export async function startOpenSshd(v: OpenSshVersion, extraConfig: readonly str
     await chmod(authorized, 0o600);
     const [kex, cipher, mac, key] = await Promise.all(['kex', 'cipher', 'mac', 'key-sig'].map((w) => query(v, w)));
     const bins = sshdBins(v);
-    for (let attempt = 0; ; attempt++) {
-      const port = await freePort();
+    const daemon = await startOnFreePort(dir, async (port) => {
       const config = [
         ...extraConfig,
         ...bins.extra,
@@ -125,34 +122,10 @@ export async function startOpenSshd(v: OpenSshVersion, extraConfig: readonly str
       const configPath = join(dir, 'sshd_config');
       await writeFile(configPath, config);
       const [cmd, args] = user.wrap(bins.sshd, ['-D', '-e', '-f', configPath, '-p', String(port)]);
-      daemon = startDaemon(cmd, args);
-      try {
-        await waitForBanner(port, daemon);
-      } catch (e) {
-        await daemon.stop();
-        if (attempt < 3 && /in use/i.test(daemon.logs())) continue;
-        throw e;
-      }
-      const offer = await serverOffer(port);
-      const d = daemon;
-      let stopped: Promise<void> | undefined;
-      return {
-        version: v,
-        port,
-        dir,
-        user,
-        userKeys,
-        hostKeys,
-        offer,
-        logs: () => d.logs(),
-        stop: () => {
-          stopped ??= d.stop().then(() => rm(dir, { recursive: true, force: true }));
-          return stopped;
-        },
-      };
-    }
+      return startDaemon(cmd, args);
+    });
+    return { ...daemon, version: v, dir, user, userKeys, hostKeys };
   } catch (e) {
-    await daemon?.stop();
     await rm(dir, { recursive: true, force: true });
     throw e;
   }
@@ -181,14 +154,7 @@ export async function runSshClient(
 ): Promise<RunResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   const args = [
-    '-F',
-    'none',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${t.knownHosts}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
+    ...strictHostCheck(t.knownHosts),
     '-o',
     'IdentitiesOnly=yes',
     '-o',

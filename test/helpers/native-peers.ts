@@ -6,7 +6,7 @@
  * `~/.ssh/authorized_keys` without touching the machine's real users or home directories).
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import type { AlgorithmKind } from '../../src/crypto/algorithms.js';
 import { supportedAlgorithms } from '../../src/crypto/algorithms.js';
 import { decodeKexInit, type KexInitMessage } from '../../src/transport/kexinit.js';
-import { stopChild } from './sshd.js';
+import { freePort, stopChild } from './sshd.js';
 
 const run = promisify(execFile);
 const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -204,6 +204,62 @@ export async function waitForBanner(port: number, daemon?: Daemon): Promise<stri
     if (line.startsWith('SSH-')) return line;
     if (Date.now() > deadline) throw new Error(`nothing answered on port ${port}: ${daemon?.logs().slice(-2000)}`);
     await delay(50);
+  }
+}
+
+/** A daemon that answers on `port`: the algorithms it offered, its logs, and `stop`. */
+export interface ListeningDaemon {
+  port: number;
+  offer: PeerOffer;
+  logs(): string;
+  /** Stops the daemon, then removes its folder (once, however often called). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Reads the KEXINIT offer of daemon `d` listening on `port`; its `stop` also removes `dir`.
+ * If the offer cannot be read, the daemon is stopped (the caller removes `dir`).
+ */
+export async function listeningDaemon(d: Daemon, port: number, dir: string): Promise<ListeningDaemon> {
+  let offer: PeerOffer;
+  try {
+    offer = await serverOffer(port);
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    port,
+    offer,
+    logs: () => d.logs(),
+    stop: () => {
+      stopped ??= d.stop().then(() => rm(dir, { recursive: true, force: true }));
+      return stopped;
+    },
+  };
+}
+
+/**
+ * Starts a daemon with `launch(port)` on a free loopback port and waits for its banner; if its log
+ * says the port was in use (taken between freePort and bind), tries a new port, up to 4 tries in all.
+ * On failure the daemon is stopped (the caller removes `dir`); see listeningDaemon for the result.
+ */
+export async function startOnFreePort(
+  dir: string,
+  launch: (port: number) => Daemon | Promise<Daemon>,
+): Promise<ListeningDaemon> {
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    const daemon = await launch(port);
+    try {
+      await waitForBanner(port, daemon);
+    } catch (e) {
+      await daemon.stop();
+      if (attempt < 3 && /in use/i.test(daemon.logs())) continue;
+      throw e;
+    }
+    return listeningDaemon(daemon, port, dir);
   }
 }
 

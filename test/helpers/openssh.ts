@@ -18,6 +18,20 @@ export const OPENSSH_NO_HOST_CHECK: readonly string[] = [
   'BatchMode=yes',
 ];
 
+/** `-F none` and strict checking of the host key against `knownHosts` alone (no global known_hosts). */
+export function strictHostCheck(knownHosts: string): string[] {
+  return [
+    '-F',
+    'none',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHosts}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+  ];
+}
+
 /** Where and as whom `ssh`/`sftp` log in: 127.0.0.1:`port` with the private key file `keyPath`. */
 export interface SshTarget {
   port: number;
@@ -32,20 +46,7 @@ export interface SshTarget {
 
 function targetOptions(t: SshTarget, portFlag: '-p' | '-P'): string[] {
   const hostCheck =
-    t.knownHosts === undefined
-      ? [...OPENSSH_NO_HOST_CHECK]
-      : [
-          '-F',
-          'none',
-          '-o',
-          'StrictHostKeyChecking=yes',
-          '-o',
-          `UserKnownHostsFile=${t.knownHosts}`,
-          '-o',
-          'GlobalKnownHostsFile=/dev/null',
-          '-o',
-          'BatchMode=yes',
-        ];
+    t.knownHosts === undefined ? [...OPENSSH_NO_HOST_CHECK] : [...strictHostCheck(t.knownHosts), '-o', 'BatchMode=yes'];
   return [
     ...hostCheck,
     '-o',
