@@ -647,9 +647,6 @@ export class Transport extends EventEmitter {
       this.needDrain = false;
       this.emit('drain');
     }
-    // What was held during the exchange went out under the new keys without a limit check (one
-    // runs only between exchanges): check now, so no key carries more than the limit plus one flush.
-    this.checkRekey();
   }
 
   private scheduleTimedRekey(): void {
