@@ -108,7 +108,7 @@ export function parsePrivateKey(data: string | Uint8Array, opts: ParsePrivateKey
  * tell them apart with `instanceof PrivateKey`. Throws {@link KeyError} (or {@link KeyPassphraseError}).
  *
  * @example
- * const key = parseKey(readFileSync('id_ed25519'), { passphrase });
+ * const key = parseKey(await readFile('id_ed25519'), { passphrase });
  * console.log(key.type, key.fingerprint(), key instanceof PrivateKey ? 'private' : 'public');
  */
 export function parseKey(data: string | Uint8Array, opts: ParsePrivateKeyOptions = {}): PrivateKey | PublicKey {

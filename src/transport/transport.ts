@@ -7,7 +7,6 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
 import { cipherInfo, createOpener, createSealer } from '../crypto/cipher.js';
-import { PacketCompressor, PacketDecompressor } from '../crypto/compress.js';
 import type { PacketOpener, PacketSealer } from '../crypto/types.js';
 import { closeChannel, kexChannel } from '../diagnostics.js';
 import type { DisconnectReasonCode } from '../errors.js';
@@ -22,6 +21,7 @@ import {
 } from '../errors.js';
 import type { PublicKey } from '../keys/index.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { TransportCompression } from './compression.js';
 import type { HashPrefix, KexResult } from './kex-exchange.js';
 import { ClientKex, ServerKex, selectServerHostKey, serverHostKeyAlgorithms } from './kex-exchange.js';
 import type { KexInitMessage, Negotiated } from './kexinit.js';
@@ -87,7 +87,6 @@ export class Transport extends EventEmitter {
   private firstKexDone = false;
   private strict = false;
   private phase: Phase = 'initial-kex';
-  private outPhaseConnected = false;
   private held: Buffer[] = [];
   private inbox: Buffer[] = [];
   private handler: ((payload: Buffer) => void) | undefined;
@@ -97,10 +96,7 @@ export class Transport extends EventEmitter {
   private needDrain = false;
   /** The stream writes several buffers at once (_writev), so encoded pieces need not be joined. */
   private readonly scatterWrites: boolean;
-  private compressor: PacketCompressor | undefined;
-  private decompressor: PacketDecompressor | undefined;
-  private outCompression = 'none';
-  private inCompression = 'none';
+  private readonly compression = new TransportCompression(MAX_PACKET_LENGTH);
   private rekeyTimer: NodeJS.Timeout | undefined;
   private bytesLimit = DEFAULT_REKEY_BYTES;
   private packetsReceived = 0;
@@ -204,7 +200,7 @@ export class Transport extends EventEmitter {
    */
   sendParts(head: Buffer, body: Buffer): boolean {
     if (this.closed) return false;
-    if (this.holding || this.compressor) return this.send(Buffer.concat([head, body]));
+    if (this.holding || this.compression.active) return this.send(Buffer.concat([head, body]));
     const n = head.length + body.length;
     if (n > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
     let ok = true;
@@ -273,7 +269,7 @@ export class Transport extends EventEmitter {
 
   /** Compresses (when on) and encrypts one payload. */
   private frame(payload: Buffer): Buffer {
-    const body = this.compressor ? this.compressor.compress(payload) : payload;
+    const body = this.compression.compress(payload);
     if (body.length > MAX_PACKET_LENGTH - 64) throw new ProtocolError('outgoing payload too large');
     return this.encoder.encode(body);
   }
@@ -334,7 +330,7 @@ export class Transport extends EventEmitter {
         if (!payload) break;
         this.lastReceived = Date.now();
         this.packetsReceived++;
-        const plain = this.decompressor ? this.decompressor.decompress(payload) : payload;
+        const plain = this.compression.decompress(payload);
         if (plain.length === 0) throw new ProtocolError('empty packet payload');
         this.handlePayload(plain);
         this.checkRekey();
@@ -405,11 +401,7 @@ export class Transport extends EventEmitter {
   private onAuthenticated(): void {
     if (this.phase === 'connected') return;
     this.phase = 'connected';
-    this.outPhaseConnected = true;
-    // Delayed compression starts now in both directions (zlib@openssh.com).
-    if (this.outCompression === 'zlib@openssh.com' && !this.compressor) this.compressor = new PacketCompressor();
-    if (this.inCompression === 'zlib@openssh.com' && !this.decompressor)
-      this.decompressor = new PacketDecompressor(MAX_PACKET_LENGTH);
+    this.compression.onAuthenticated();
   }
 
   private onExtInfo(p: Buffer): void {
@@ -590,14 +582,7 @@ export class Transport extends EventEmitter {
     const out = run.outgoing as { sealer: PacketSealer; compression: string };
     this.encoder.setSealer(out.sealer);
     if (this.strict) this.encoder.seq = 0;
-    this.outCompression = out.compression;
-    // Each NEWKEYS starts a new compression context in its direction (RFC 4253 §6.2; OpenSSH does
-    // the same): the peer's inflater restarts here, so ours must too.
-    this.compressor?.close();
-    this.compressor =
-      out.compression === 'zlib' || (out.compression === 'zlib@openssh.com' && this.outPhaseConnected)
-        ? new PacketCompressor()
-        : undefined;
+    this.compression.outgoingKeys(out.compression);
     if (this.role === 'server' && this.sessionId && !this.firstKexDone) this.maybeSendExtInfo(run);
     // Flush what upper layers queued during the exchange.
     const held = this.held;
@@ -618,14 +603,7 @@ export class Transport extends EventEmitter {
     run.newKeysReceived = true;
     this.decoder.setOpener(run.incoming.opener);
     if (this.strict) this.decoder.seq = 0;
-    this.inCompression = run.incoming.compression;
-    // A new inflate context per NEWKEYS, matching the peer's deflater (see sendNewKeys).
-    this.decompressor?.close();
-    this.decompressor =
-      run.incoming.compression === 'zlib' ||
-      (run.incoming.compression === 'zlib@openssh.com' && this.phase === 'connected')
-        ? new PacketDecompressor(MAX_PACKET_LENGTH)
-        : undefined;
+    this.compression.incomingKeys(run.incoming.compression);
     if (this.phase === 'initial-kex') this.phase = 'auth';
     this.maybeFinishKex();
   }
@@ -690,8 +668,7 @@ export class Transport extends EventEmitter {
     this.closed = true;
     this.closeError = err;
     if (this.rekeyTimer) clearTimeout(this.rekeyTimer);
-    this.compressor?.close();
-    this.decompressor?.close();
+    this.compression.close();
     debug('transport closed: %s', err?.message ?? 'ok');
     if (closeChannel.hasSubscribers) {
       closeChannel.publish({
