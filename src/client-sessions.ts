@@ -117,16 +117,18 @@ export class SessionSlots {
     this.probing = true;
     const freeing = this.cooling;
     this.cooling = 0;
-    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
     const done = () => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      if (!this.probing) return;
+      // Once per probe: a reply arriving after the timeout must not end a later probe (its slots
+      // would be freed twice and the later probe's never).
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       this.probing = false;
       for (let i = 0; i < freeing; i++) this.release();
       if (this.cooling > 0) this.probe(connection);
     };
-    timer = setTimeout(done, PROBE_TIMEOUT_MS);
+    const timer = setTimeout(done, PROBE_TIMEOUT_MS);
     timer.unref();
     // Success or failure, the reply shows the server has handled everything sent before it.
     connection.globalRequest('keepalive@openssh.com', undefined, true).then(done, done);
