@@ -145,7 +145,9 @@ function startLocalProcess(
   script: string | null,
 ): void {
   const ch = session.channel;
-  if (ch.destroyed) return;
+  // The client may have closed the session while `script` was looked up (its CLOSE in the same read as
+  // the exec): a command started now would never be hung up, as the session's 'close' has passed.
+  if (ch.destroyed || ch.isReleased) return;
   const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
   const user = serverUser() ?? { username: session.username, homedir: homedir() };
   const env: NodeJS.ProcessEnv = {
