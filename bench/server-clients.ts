@@ -4,7 +4,7 @@
  * Messages out: { opened, seconds } once all are up (or { error }). Message in: 'close'.
  */
 import { readFileSync } from 'node:fs';
-import { Client } from '../src/client.js';
+import { Client } from '../src/client/client.js';
 import { parsePrivateKey } from '../src/keys/index.js';
 
 interface ClientsJob {

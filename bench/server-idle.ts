@@ -6,7 +6,7 @@
  */
 
 import { generatePrivateKey, parsePublicKey } from '../src/keys/index.js';
-import { Server } from '../src/server.js';
+import { Server } from '../src/server/server.js';
 
 /** Memory figures of this process, after a full collection. */
 export interface IdleStats {

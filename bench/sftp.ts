@@ -36,7 +36,7 @@ interface Target {
 async function worker(args: string[]): Promise<void> {
   const [kind, cipher, port, user, key, from, to] = args as [string, string, string, string, string, string, string];
   if (kind === 'secsh-get' || kind === 'secsh-put') {
-    const { Client } = await import('../src/client.js');
+    const { Client } = await import('../src/client/client.js');
     const { parsePrivateKey } = await import('../src/keys/index.js');
     const c = await Client.connect({
       host: '127.0.0.1',
@@ -56,7 +56,7 @@ async function worker(args: string[]): Promise<void> {
     return;
   }
   if (kind === 'serve') {
-    const { Server } = await import('../src/server.js');
+    const { Server } = await import('../src/server/server.js');
     const { generatePrivateKey, parsePublicKey } = await import('../src/keys/index.js');
     const { LocalFsBackend, sftpSubsystemHandler } = await import('../src/sftp/index.js');
     const userKey = parsePublicKey(await readFile(`${key}.pub`, 'utf8'));

@@ -38,8 +38,8 @@ export type {
   Logger,
   PtyOptions,
   RemoteProcess,
-} from './client.js';
-export { Client } from './client.js';
+} from './client/client.js';
+export { Client } from './client/client.js';
 export type {
   ForwardEnd,
   KnownHostsAddOptions,
@@ -129,8 +129,8 @@ export type {
   SubsystemRequest,
 } from './server/session.js';
 export { defaultAcceptEnv, Session } from './server/session.js';
-export type { AuthAttempt, ServerOptions } from './server.js';
-export { Server, ServerConnection } from './server.js';
+export type { AuthAttempt, ServerOptions } from './server/server.js';
+export { Server, ServerConnection } from './server/server.js';
 export type {
   AppendData,
   AppendOptions,

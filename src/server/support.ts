@@ -1,5 +1,5 @@
 /**
- * Helpers of the server facade (src/server.ts): client keepalive probes, host certificate checks,
+ * Helpers of the server facade (src/server/server.ts): client keepalive probes, host certificate checks,
  * certificate channel permissions, address formatting and the 'auth' event's result.
  */
 import { isIP, type Socket } from 'node:net';
@@ -8,7 +8,7 @@ import type { SessionPermissions } from '../auth/cert-options.js';
 import type { AuthContext, AuthDecision } from '../auth/server.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { Certificate, type PrivateKey, parseCertificate } from '../keys/index.js';
-import type { AuthAttempt, ServerConnection } from '../server.js';
+import type { AuthAttempt, ServerConnection } from './server.js';
 
 /**
  * Probes a silent client every `interval` ms with `keepalive@openssh.com` (want_reply); closes the

@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import type { AuthMethod } from '../../src/auth/server.js';
 import { DisconnectError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { AuthAttempt } from '../../src/server.js';
-import { Server } from '../../src/server.js';
+import type { AuthAttempt } from '../../src/server/server.js';
+import { Server } from '../../src/server/server.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { type RawClient, rawClient, requestUserauth } from '../e2e/server-helpers.js';
 

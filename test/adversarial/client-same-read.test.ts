@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { ProtocolError } from '../../src/errors.js';
 import { encodeVersion } from '../../src/sftp/codec.js';
 import { FXP } from '../../src/sftp/constants.js';

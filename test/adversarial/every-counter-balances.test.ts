@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import type { ChannelOpenRequest } from '../../src/connection/index.js';
 import { ChannelOpenFailure, SshError } from '../../src/errors.js';
 import { SftpError } from '../../src/sftp/errors.js';

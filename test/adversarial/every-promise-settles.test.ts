@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client } from '../../src/client.js';
+import type { Client } from '../../src/client/client.js';
 import type { CutMode } from '../helpers/hostile-server.js';
 import { type CutServer, checkSettled, connectTo, type Login, startCutServer, Tracker } from './cut-harness.js';
 import { trapProcessErrors } from './settle.js';

@@ -11,10 +11,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../../src/auth/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { ConnectionLostError, DisconnectError, DisconnectReason, MacError, type SshError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server, type ServerConnection } from '../../src/server.js';
+import { Server, type ServerConnection } from '../../src/server/server.js';
 import { MAX_PACKET_LENGTH } from '../../src/transport/packet-codec.js';
 import { encodeServerSigAlgs } from '../../src/transport/session-keys.js';
 import { type CipherMode, FRAMING_MODES, layoutOf, modeName } from './fuzz-hostile-client.js';

@@ -17,7 +17,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { cipherInfo, macInfo } from '../../src/crypto/cipher.js';
 import { ConnectionLostError, DisconnectReason, MacError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { MAX_PACKET_LENGTH } from '../../src/transport/packet-codec.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { type CipherMode, FRAMING_MODES, HostileClient, layoutOf, modeName } from './fuzz-hostile-client.js';

@@ -8,10 +8,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { KnownHosts } from '../../src/config/known-hosts.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 test('accept-new with a known_hosts file in a missing folder: connects, creates the folder 0700 and the file 0600', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'secsh-accept-new-folder-'));

@@ -3,7 +3,7 @@
  * key in $BAD_KEY (OpenSSH text), the key file $GOOD_KEY_PATH and the password 'secret-pw', runs one
  * command and prints its output.
  */
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { parsePrivateKey } from '../../src/keys/index.js';
 
 const env = process.env;

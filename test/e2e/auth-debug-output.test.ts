@@ -13,10 +13,10 @@ import { dirname, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { ClientAuthEvent } from '../../src/auth/client.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import type { Session } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

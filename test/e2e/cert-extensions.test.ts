@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuthDecision } from '../../src/auth/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import type { Channel, ChannelOpenRequest } from '../../src/connection/index.js';
 import { ChannelError, ChannelOpenFailure } from '../../src/errors.js';
 import type { Certificate } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import type { Session } from '../../src/server/session.js';
-import type { ServerConnection } from '../../src/server.js';
-import { Server } from '../../src/server.js';
+import type { ServerConnection } from '../../src/server/server.js';
+import { Server } from '../../src/server/server.js';
 import { SshWriter } from '../../src/wire/index.js';
 
 const hostKey = generatePrivateKey('ed25519');

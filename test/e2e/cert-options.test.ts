@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { AuthContext } from '../../src/auth/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import type { ServerConnection } from '../../src/server.js';
-import { Server } from '../../src/server.js';
+import type { ServerConnection } from '../../src/server/server.js';
+import { Server } from '../../src/server/server.js';
 
 const hostKey = generatePrivateKey('ed25519');
 const ca = generatePrivateKey('ed25519');

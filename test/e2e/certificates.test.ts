@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { AuthContext } from '../../src/auth/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { startServer } from './server-helpers.js';

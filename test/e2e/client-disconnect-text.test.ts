@@ -8,11 +8,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { AuthError, DisconnectError, HostKeyError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { ServerConnection } from '../../src/server.js';
-import { Server } from '../../src/server.js';
+import type { ServerConnection } from '../../src/server/server.js';
+import { Server } from '../../src/server/server.js';
 
 /** A server refusing every login; resolves `descriptions` with the DISCONNECT texts clients sent. */
 async function recordingServer(hostKey = generatePrivateKey('ed25519')) {

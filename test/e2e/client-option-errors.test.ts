@@ -8,10 +8,10 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { InvalidArgumentError, KeyError, SshError } from '../../src/errors.js';
 import { generatePrivateKey, parsePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 test('port 99999, -1, 1.5 or NaN: InvalidArgumentError (an SshError) before anything connects', async () => {
   for (const port of [99999, -1, 1.5, Number.NaN, 0]) {

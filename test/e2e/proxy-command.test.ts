@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Client } from '../../src/client.js';
-import type { ConnectOptions } from '../../src/client-options.js';
+import { Client } from '../../src/client/client.js';
+import type { ConnectOptions } from '../../src/client/options.js';
 import { ConnectionLostError, InvalidArgumentError, TimeoutError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import type { Session } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 const hostKey = generatePrivateKey('ed25519');
 const fingerprint = hostKey.publicKey.fingerprint();

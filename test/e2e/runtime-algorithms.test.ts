@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import {
   type AlgorithmKind,
   DEFAULT_ALGORITHMS,
@@ -17,7 +17,7 @@ import {
 } from '../../src/crypto/algorithms.js';
 import { InvalidArgumentError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 const KINDS: AlgorithmKind[] = ['kex', 'hostKey', 'cipher', 'mac', 'compression'];
 

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import type { AlgorithmKind } from '../../src/crypto/algorithms.js';
 import { supportedAlgorithms } from '../../src/crypto/algorithms.js';
 import { generatePrivateKey } from '../../src/keys/index.js';

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { test } from 'node:test';
 import type { AuthContext } from '../../src/auth/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { DisconnectError } from '../../src/errors.js';
 import type { PrivateKey, PublicKey } from '../../src/keys/index.js';
 import { generatePrivateKey } from '../../src/keys/index.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readAuthorizedKeys } from '../../src/cli/server.js';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { startCliServer } from './server-helpers.js';
 

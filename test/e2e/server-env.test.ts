@@ -1,10 +1,10 @@
 /** localProcessHandler gives commands sshd's SSH_CONNECTION and SSH_CLIENT for TCP clients. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 test('SSH_CONNECTION and SSH_CLIENT name both ends of the TCP connection', async () => {
   const hostKey = generatePrivateKey('ed25519');

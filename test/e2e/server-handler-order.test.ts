@@ -8,12 +8,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { SshError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import type { ExecRequest, Session, SubsystemRequest } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 

@@ -5,12 +5,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { supportedAlgorithmOption } from '../../src/config/connect-config.js';
 import { HostKeyError, InvalidArgumentError, NegotiationError } from '../../src/errors.js';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { selectServerHostKey, serverHostKeyAlgorithms } from '../../src/transport/kex-exchange.js';
 import { startServer } from './server-helpers.js';
 

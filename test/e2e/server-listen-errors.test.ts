@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { InvalidArgumentError, ListenError, SshError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 /** A plain TCP listener holding a loopback port. */
 async function busyPort(): Promise<{ port: number; close(): Promise<void> }> {

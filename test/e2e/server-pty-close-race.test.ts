@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { rawClient, requestUserauth } from './server-helpers.js';
 

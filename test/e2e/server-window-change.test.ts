@@ -6,10 +6,10 @@
 import assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 const BURST = 500;
 const FINAL = { cols: 132, rows: 50 };

@@ -12,7 +12,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 
 const CLI = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '../../src/cli/main.ts');
 let dir = '';

@@ -9,11 +9,11 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { KnownHosts } from '../../src/config/known-hosts.js';
 import { resolveSshConfig } from '../../src/config/ssh-config.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 let home = '';
 const savedHome = process.env.HOME;

@@ -18,7 +18,7 @@ import {
 } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import type { Session } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { symlinkOrderFor } from '../../src/sftp/constants.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { serveSftp } from '../../src/sftp/server.js';

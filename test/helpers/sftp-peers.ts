@@ -10,7 +10,7 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { type PyProcess, startPyProcess } from './asyncssh.js';
 
 /** The user and password the Python SFTP peers accept. */

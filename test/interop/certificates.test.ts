@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { HostKeyError } from '../../src/errors.js';
 import { generatePrivateKey, issueCertificate, parsePrivateKey } from '../../src/keys/index.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { connectSshd, installTripwire, sharedSshd } from '../helpers/interop.js';
 import { runSshRaw, sshArgs } from '../helpers/openssh.js';
 import { requirePeer } from '../helpers/peers.js';

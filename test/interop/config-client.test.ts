@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { KnownHosts } from '../../src/config/index.js';
 import { HostKeyError } from '../../src/errors.js';
 import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';

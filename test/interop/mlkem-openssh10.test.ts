@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
 

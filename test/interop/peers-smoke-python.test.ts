@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client } from '../../src/client.js';
+import { Client } from '../../src/client/client.js';
 import { installTripwire } from '../helpers/interop.js';
 import { requirePeer } from '../helpers/peers.js';
 import {

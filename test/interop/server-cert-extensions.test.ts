@@ -16,7 +16,7 @@ import type { Certificate } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
 import type { Session } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { runSsh, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 import type { Sshd } from '../helpers/sshd.js';

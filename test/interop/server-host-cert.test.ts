@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 

@@ -13,7 +13,7 @@ import { supportedAlgorithms } from '../../src/crypto/algorithms.js';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { generatePrivateKey, parsePublicKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { type RunSshResult, runSshRaw, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 import { keygen, sshQuery } from '../helpers/sshd.js';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { PublicKey } from '../../src/keys/index.js';
-import type { Server } from '../../src/server.js';
+import type { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import type { RunSshResult } from '../helpers/openssh.js';
 import { hasSftp, listenSftpForKey, requireSftp, sftpBatch, sftpUserKey } from '../helpers/openssh-sftp.js';

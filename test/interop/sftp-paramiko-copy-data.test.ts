@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 import { startPyProcess } from '../helpers/asyncssh.js';

@@ -19,7 +19,7 @@ import {
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { Client } from '../../src/client.js';
+import type { Client } from '../../src/client/client.js';
 import { FXP } from '../../src/sftp/constants.js';
 import { SftpError } from '../../src/sftp/errors.js';
 import { installTripwire } from '../helpers/interop.js';

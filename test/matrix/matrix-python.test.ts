@@ -12,7 +12,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DEFAULT_PUBLICKEY_ALGORITHMS } from '../../src/auth/server.js';
-import { Client, type ConnectOptions } from '../../src/client.js';
+import { Client, type ConnectOptions } from '../../src/client/client.js';
 import type { AlgorithmKind } from '../../src/crypto/algorithms.js';
 import type { NegotiatedAlgorithms } from '../../src/transport/options.js';
 import { installTripwire } from '../helpers/interop.js';

@@ -9,7 +9,7 @@ import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import type { ExecRequest, SessionRequestBase } from '../../src/server/session.js';
-import { Server } from '../../src/server.js';
+import { Server } from '../../src/server/server.js';
 
 const server = new Server({
   hostKeys: [generatePrivateKey('ed25519')],

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mock, test } from 'node:test';
-import { SessionSlots } from '../../src/client-sessions.js';
+import { SessionSlots } from '../../src/client/sessions.js';
 import type { Connection } from '../../src/connection/index.js';
 
 class FakeChannel extends EventEmitter {

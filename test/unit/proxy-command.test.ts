@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { test } from 'node:test';
 import { resolveSshConfig } from '../../src/config/ssh-config.js';
 import { ConnectionLostError, InvalidArgumentError } from '../../src/errors.js';
-import { expandProxyCommand, ProxyCommandStream } from '../../src/proxy-command.js';
+import { expandProxyCommand, ProxyCommandStream } from '../../src/client/proxy-command.js';
 
 const t = { host: 'real.example.com', port: 2222, user: 'bob', originalHost: 'alias' };
 

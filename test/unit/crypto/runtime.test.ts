@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { createECDH, randomBytes } from 'node:crypto';
 import { test } from 'node:test';
-import { Client } from '../../../src/client.js';
+import { Client } from '../../../src/client/client.js';
 import { supportedAlgorithmOption } from '../../../src/config/connect-config.js';
 import {
   DEFAULT_ALGORITHMS,
@@ -23,7 +23,7 @@ import { overrideProbe, probe } from '../../../src/crypto/runtime.js';
 import type { DirectionKeys } from '../../../src/crypto/types.js';
 import { InvalidArgumentError } from '../../../src/errors.js';
 import { generatePrivateKey } from '../../../src/keys/index.js';
-import { Server } from '../../../src/server.js';
+import { Server } from '../../../src/server/server.js';
 
 /** Runs `f` with the probe `key` answering `value`, then lets it probe again. */
 async function withProbe(key: string, value: boolean, f: () => unknown): Promise<void> {

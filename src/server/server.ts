@@ -9,19 +9,19 @@ import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import { createServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import type { SessionPermissions } from './auth/cert-options.js';
-import { MessageQueue } from './auth/queue.js';
-import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from './auth/server.js';
-import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
-import type { ChannelOpenRequest } from './connection/index.js';
-import { Connection } from './connection/index.js';
-import type { AlgorithmOptions } from './crypto/algorithms.js';
+import type { SessionPermissions } from '../auth/cert-options.js';
+import { MessageQueue } from '../auth/queue.js';
+import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from '../auth/server.js';
+import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/server.js';
+import type { ChannelOpenRequest } from '../connection/index.js';
+import { Connection } from '../connection/index.js';
+import type { AlgorithmOptions } from '../crypto/algorithms.js';
 import {
   CERTIFICATE_HOST_KEY_ALGORITHMS,
   DEFAULT_ALGORITHMS,
   resolveAlgorithmList,
   resolveAlgorithms,
-} from './crypto/algorithms.js';
+} from '../crypto/algorithms.js';
 import {
   ChannelOpenFailure,
   ConnectionLostError,
@@ -31,11 +31,11 @@ import {
   ListenError,
   ProtocolError,
   TimeoutError,
-} from './errors.js';
-import type { PublicKey } from './keys/index.js';
-import { type Certificate, PrivateKey, parsePrivateKey } from './keys/index.js';
-import type { SessionOptions } from './server/session.js';
-import { Session } from './server/session.js';
+} from '../errors.js';
+import type { PublicKey } from '../keys/index.js';
+import { type Certificate, PrivateKey, parsePrivateKey } from '../keys/index.js';
+import type { SessionOptions } from './session.js';
+import { Session } from './session.js';
 import {
   channelPermitted,
   checkHostCertificates,
@@ -44,10 +44,10 @@ import {
   ipOf,
   sshConnectionOf,
   startKeepalive,
-} from './server/support.js';
-import type { NegotiatedAlgorithms, RekeyLimit } from './transport/transport.js';
-import { Transport } from './transport/transport.js';
-import { SOFTWARE_VERSION } from './transport/version.js';
+} from './support.js';
+import type { NegotiatedAlgorithms, RekeyLimit } from '../transport/transport.js';
+import { Transport } from '../transport/transport.js';
+import { SOFTWARE_VERSION } from '../transport/version.js';
 
 const debug = debuglog('secsh');
 

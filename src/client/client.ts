@@ -7,10 +7,10 @@ import type { Socket } from 'node:net';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { debuglog } from 'node:util';
-import { AgentClient } from './agent/index.js';
-import { authenticateClient } from './auth/client.js';
-import { MessageQueue } from './auth/queue.js';
-import { hasJump, jumpHops, lastHopOptions } from './client-jump.js';
+import { AgentClient } from '../agent/index.js';
+import { authenticateClient } from '../auth/client.js';
+import { MessageQueue } from '../auth/queue.js';
+import { hasJump, jumpHops, lastHopOptions } from './jump.js';
 import type {
   Algorithms,
   ConnectOptions,
@@ -18,8 +18,8 @@ import type {
   ExecResult,
   PtyOptions,
   RemoteProcess,
-} from './client-options.js';
-import { checkMaxSessions, SessionSlots } from './client-sessions.js';
+} from './options.js';
+import { checkMaxSessions, SessionSlots } from './sessions.js';
 import {
   applyConfigSettings,
   checkConnectOptions,
@@ -30,7 +30,7 @@ import {
   toSigner,
   waitExit,
   whenClosed,
-} from './client-support.js';
+} from './support.js';
 import {
   expandHome,
   KnownHosts,
@@ -41,11 +41,11 @@ import {
   resolveSshConfig,
   type SshConfigConnectSettings,
   sshConfigConnectSettings,
-} from './config/index.js';
-import type { Channel, ConnectionStats } from './connection/index.js';
-import { Connection, encodeTcpipOpen, isConnectionMessage } from './connection/index.js';
-import type { AlgorithmLists } from './crypto/algorithms.js';
-import { resolveAlgorithms } from './crypto/algorithms.js';
+} from '../config/index.js';
+import type { Channel, ConnectionStats } from '../connection/index.js';
+import { Connection, encodeTcpipOpen, isConnectionMessage } from '../connection/index.js';
+import type { AlgorithmLists } from '../crypto/algorithms.js';
+import { resolveAlgorithms } from '../crypto/algorithms.js';
 import {
   AbortError,
   ConnectionLostError,
@@ -53,14 +53,14 @@ import {
   InvalidArgumentError,
   SshError,
   TimeoutError,
-} from './errors.js';
-import type { Certificate, PublicKey, Signer } from './keys/index.js';
+} from '../errors.js';
+import type { Certificate, PublicKey, Signer } from '../keys/index.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
-import type { SftpClientOptions } from './sftp/client.js';
-import { SftpClient } from './sftp/client.js';
-import { symlinkOrderFor } from './sftp/constants.js';
-import { SlabInput } from './transport/slab-input.js';
-import { Transport } from './transport/transport.js';
+import type { SftpClientOptions } from '../sftp/client.js';
+import { SftpClient } from '../sftp/client.js';
+import { symlinkOrderFor } from '../sftp/constants.js';
+import { SlabInput } from '../transport/slab-input.js';
+import { Transport } from '../transport/transport.js';
 
 export type {
   Algorithms,
@@ -72,7 +72,7 @@ export type {
   Logger,
   PtyOptions,
   RemoteProcess,
-} from './client-options.js';
+} from './options.js';
 
 function noop(): void {}
 const debug = debuglog('secsh');

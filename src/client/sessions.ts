@@ -7,8 +7,8 @@
  * reply to a global request sent after the CLOSE comes back only once that turn is over.
  */
 import { debuglog } from 'node:util';
-import type { Channel, Connection } from './connection/index.js';
-import { ChannelOpenError, InvalidArgumentError } from './errors.js';
+import type { Channel, Connection } from '../connection/index.js';
+import { ChannelOpenError, InvalidArgumentError } from '../errors.js';
 
 const debug = debuglog('secsh');
 

@@ -1,9 +1,9 @@
 /** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
 
-import type { ConnectOptions, HostKeyTarget } from './client-options.js';
-import type { SshConfigConnectSettings } from './config/index.js';
-import { expandHome } from './config/index.js';
-import type { Channel } from './connection/index.js';
+import type { ConnectOptions, HostKeyTarget } from './options.js';
+import type { SshConfigConnectSettings } from '../config/index.js';
+import { expandHome } from '../config/index.js';
+import type { Channel } from '../connection/index.js';
 import {
   ConnectionLostError,
   DisconnectReason,
@@ -12,10 +12,10 @@ import {
   KeyError,
   NegotiationError,
   SshError,
-} from './errors.js';
-import type { Certificate, PublicKey, Signer } from './keys/index.js';
-import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey, readPrivateKeyFile } from './keys/index.js';
-import type { Transport } from './transport/transport.js';
+} from '../errors.js';
+import type { Certificate, PublicKey, Signer } from '../keys/index.js';
+import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey, readPrivateKeyFile } from '../keys/index.js';
+import type { Transport } from '../transport/transport.js';
 
 export function toSigner(
   key: ConnectOptions['privateKey'],

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Duplex } from 'node:stream';
-import { expandTokens } from './config/ssh-config-values.js';
-import { ConnectionLostError, InvalidArgumentError } from './errors.js';
+import { expandTokens } from '../config/ssh-config-values.js';
+import { ConnectionLostError, InvalidArgumentError } from '../errors.js';
 
 /** How long the stream waits for the other half of "stdout closed" / "process exited". */
 const SETTLE_MS = 500;

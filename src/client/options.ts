@@ -1,12 +1,12 @@
 /** Option and result types of the client facade. */
 import type { Duplex, Readable, Writable } from 'node:stream';
-import type { AgentClient } from './agent/index.js';
-import type { KeyboardInteractiveRequest } from './auth/client.js';
-import type { StrictHostKeyChecking } from './config/index.js';
-import type { Channel, PtyOptions } from './connection/index.js';
-import type { AlgorithmOptions } from './crypto/algorithms.js';
-import type { Certificate, PrivateKey, PublicKey, Signer } from './keys/index.js';
-import type { RekeyLimit } from './transport/transport.js';
+import type { AgentClient } from '../agent/index.js';
+import type { KeyboardInteractiveRequest } from '../auth/client.js';
+import type { StrictHostKeyChecking } from '../config/index.js';
+import type { Channel, PtyOptions } from '../connection/index.js';
+import type { AlgorithmOptions } from '../crypto/algorithms.js';
+import type { Certificate, PrivateKey, PublicKey, Signer } from '../keys/index.js';
+import type { RekeyLimit } from '../transport/transport.js';
 
 /** Something to log to; each method is optional. */
 export interface Logger {
@@ -18,7 +18,7 @@ export interface Logger {
   warn?(message: string): void;
 }
 
-export type { PtyOptions } from './connection/index.js';
+export type { PtyOptions } from '../connection/index.js';
 
 /** Options of {@link Client.connect}. */
 export interface ConnectOptions {
