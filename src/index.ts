@@ -118,6 +118,8 @@ export {
 export type { KeyType, SignatureAlgorithm } from './keys/types.js';
 export type { LocalProcessOptions } from './server/local.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
+export type { AuthAttempt, ServerOptions } from './server/server.js';
+export { Server, ServerConnection } from './server/server.js';
 export type {
   EnvRequest,
   ExecRequest,
@@ -129,8 +131,6 @@ export type {
   SubsystemRequest,
 } from './server/session.js';
 export { defaultAcceptEnv, Session } from './server/session.js';
-export type { AuthAttempt, ServerOptions } from './server/server.js';
-export { Server, ServerConnection } from './server/server.js';
 export type {
   AppendData,
   AppendOptions,

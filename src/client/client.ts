@@ -10,27 +10,6 @@ import { debuglog } from 'node:util';
 import { AgentClient } from '../agent/index.js';
 import { authenticateClient } from '../auth/client.js';
 import { MessageQueue } from '../auth/queue.js';
-import { hasJump, jumpHops, lastHopOptions } from './jump.js';
-import type {
-  Algorithms,
-  ConnectOptions,
-  ExecOptions,
-  ExecResult,
-  PtyOptions,
-  RemoteProcess,
-} from './options.js';
-import { checkMaxSessions, SessionSlots } from './sessions.js';
-import {
-  applyConfigSettings,
-  checkConnectOptions,
-  genericDisconnectText,
-  makeHostVerifier,
-  preferTransportError,
-  readPrivateKeyPath,
-  toSigner,
-  waitExit,
-  whenClosed,
-} from './support.js';
 import {
   expandHome,
   KnownHosts,
@@ -55,12 +34,26 @@ import {
   TimeoutError,
 } from '../errors.js';
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
-import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import type { SftpClientOptions } from '../sftp/client.js';
 import { SftpClient } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
 import { SlabInput } from '../transport/slab-input.js';
 import { Transport } from '../transport/transport.js';
+import { hasJump, jumpHops, lastHopOptions } from './jump.js';
+import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
+import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
+import { checkMaxSessions, SessionSlots } from './sessions.js';
+import {
+  applyConfigSettings,
+  checkConnectOptions,
+  genericDisconnectText,
+  makeHostVerifier,
+  preferTransportError,
+  readPrivateKeyPath,
+  toSigner,
+  waitExit,
+  whenClosed,
+} from './support.js';
 
 export type {
   Algorithms,

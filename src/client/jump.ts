@@ -3,10 +3,11 @@
  * connect options of each hop — what it inherits from the connection, what it sets itself, and how
  * its host key is verified.
  */
-import type { ConnectOptions, JumpHost } from './options.js';
-import { pick } from './support.js';
+
 import { parseJumpHost } from '../config/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import type { ConnectOptions, JumpHost } from './options.js';
+import { pick } from './support.js';
 
 /** The hops of a `proxyJump` value, first hop first; empty for undefined and `none`. */
 export function jumpHops(spec: ConnectOptions['proxyJump']): (string | JumpHost)[] {

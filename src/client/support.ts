@@ -1,6 +1,5 @@
 /** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
 
-import type { ConnectOptions, HostKeyTarget } from './options.js';
 import type { SshConfigConnectSettings } from '../config/index.js';
 import { expandHome } from '../config/index.js';
 import type { Channel } from '../connection/index.js';
@@ -16,6 +15,7 @@ import {
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
 import { CertificateSigner, PrivateKey, parseCertificate, parsePrivateKey, readPrivateKeyFile } from '../keys/index.js';
 import type { Transport } from '../transport/transport.js';
+import type { ConnectOptions, HostKeyTarget } from './options.js';
 
 export function toSigner(
   key: ConnectOptions['privateKey'],

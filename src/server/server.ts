@@ -34,6 +34,9 @@ import {
 } from '../errors.js';
 import type { PublicKey } from '../keys/index.js';
 import { type Certificate, PrivateKey, parsePrivateKey } from '../keys/index.js';
+import type { NegotiatedAlgorithms, RekeyLimit } from '../transport/transport.js';
+import { Transport } from '../transport/transport.js';
+import { SOFTWARE_VERSION } from '../transport/version.js';
 import type { SessionOptions } from './session.js';
 import { Session } from './session.js';
 import {
@@ -45,9 +48,6 @@ import {
   sshConnectionOf,
   startKeepalive,
 } from './support.js';
-import type { NegotiatedAlgorithms, RekeyLimit } from '../transport/transport.js';
-import { Transport } from '../transport/transport.js';
-import { SOFTWARE_VERSION } from '../transport/version.js';
 
 const debug = debuglog('secsh');
 

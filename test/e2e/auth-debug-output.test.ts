@@ -15,8 +15,8 @@ import { fileURLToPath } from 'node:url';
 import type { ClientAuthEvent } from '../../src/auth/client.js';
 import { Client } from '../../src/client/client.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
-import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

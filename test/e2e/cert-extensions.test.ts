@@ -13,9 +13,9 @@ import type { Channel, ChannelOpenRequest } from '../../src/connection/index.js'
 import { ChannelError, ChannelOpenFailure } from '../../src/errors.js';
 import type { Certificate } from '../../src/keys/index.js';
 import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
-import type { Session } from '../../src/server/session.js';
 import type { ServerConnection } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 import { SshWriter } from '../../src/wire/index.js';
 
 const hostKey = generatePrivateKey('ed25519');

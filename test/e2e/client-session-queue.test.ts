@@ -8,8 +8,8 @@ import { test } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { ChannelOpenError, InvalidArgumentError, SshError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 
 /** A server allowing `maxSessions` sessions; `exec` answers after `delay` ms. */
 async function withServer(maxSessions: number, delay: number, fn: (port: number) => Promise<void>): Promise<void> {

@@ -16,8 +16,8 @@ import { Client } from '../../src/client/client.js';
 import type { ConnectOptions } from '../../src/client/options.js';
 import { ConnectionLostError, InvalidArgumentError, TimeoutError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 
 const hostKey = generatePrivateKey('ed25519');
 const fingerprint = hostKey.publicKey.fingerprint();

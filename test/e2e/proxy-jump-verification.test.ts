@@ -16,9 +16,9 @@ import type { ChannelOpenRequest } from '../../src/connection/index.js';
 import { decodeTcpipOpen } from '../../src/connection/requests.js';
 import { HostKeyError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { Session } from '../../src/server/session.js';
 import type { ServerConnection } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 
 const jumpKey = generatePrivateKey('ed25519');
 const destKey = generatePrivateKey('ed25519');

@@ -12,8 +12,8 @@ import { Client } from '../../src/client/client.js';
 import { SshError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import type { ExecRequest, Session, SubsystemRequest } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { ExecRequest, Session, SubsystemRequest } from '../../src/server/session.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
 

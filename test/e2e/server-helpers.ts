@@ -7,9 +7,9 @@ import { connect, type Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { MessageQueue } from '../../src/auth/queue.js';
 import { resolveAlgorithms } from '../../src/crypto/algorithms.js';
-import type { Session } from '../../src/server/session.js';
 import type { ServerOptions } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 import { Transport } from '../../src/transport/transport.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 

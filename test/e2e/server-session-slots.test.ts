@@ -12,9 +12,9 @@ import type { Channel } from '../../src/connection/index.js';
 import { ChannelOpenError, ChannelOpenFailure } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
-import type { Session } from '../../src/server/session.js';
 import type { ServerConnection, ServerOptions } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { rawClient, requestUserauth } from './server-helpers.js';
 

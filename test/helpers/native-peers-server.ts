@@ -17,8 +17,8 @@ import {
   parsePublicKey,
 } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import type { Session } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 import { symlinkOrderFor } from '../../src/sftp/constants.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { serveSftp } from '../../src/sftp/server.js';

@@ -17,8 +17,8 @@ import { type AlgorithmKind, supportedAlgorithms } from '../../src/crypto/algori
 import { ConnectionLostError, DisconnectError, DisconnectReason } from '../../src/errors.js';
 import { generatePrivateKey, PrivateKey, type PublicKey, parsePublicKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import type { Session } from '../../src/server/session.js';
 import { Server, type ServerConnection } from '../../src/server/server.js';
+import type { Session } from '../../src/server/session.js';
 import { symlinkOrderFor } from '../../src/sftp/constants.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { serveSftp } from '../../src/sftp/server.js';

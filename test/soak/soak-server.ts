@@ -8,8 +8,8 @@
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import type { ExecRequest, SessionRequestBase } from '../../src/server/session.js';
 import { Server } from '../../src/server/server.js';
+import type { ExecRequest, SessionRequestBase } from '../../src/server/session.js';
 
 const server = new Server({
   hostKeys: [generatePrivateKey('ed25519')],

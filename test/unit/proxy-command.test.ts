@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { expandProxyCommand, ProxyCommandStream } from '../../src/client/proxy-command.js';
 import { resolveSshConfig } from '../../src/config/ssh-config.js';
 import { ConnectionLostError, InvalidArgumentError } from '../../src/errors.js';
-import { expandProxyCommand, ProxyCommandStream } from '../../src/client/proxy-command.js';
 
 const t = { host: 'real.example.com', port: 2222, user: 'bob', originalHost: 'alias' };
 
