@@ -4,13 +4,30 @@
  *
  * @example
  * import diagnostics_channel from 'node:diagnostics_channel';
-
-export type { ClientAuthEvent } from './auth/client.js';
  * diagnostics_channel.subscribe('secsh:transport:kex', (m) => console.log(m));
  */
+
 import diagnostics_channel from 'node:diagnostics_channel';
 
-export type { ClientAuthEvent } from './auth/client.js';
+/**
+ * One step of the client's user authentication, as published on the `secsh:auth` diagnostics channel
+ * (and printed under NODE_DEBUG=secsh). Never carries a secret: no password, answer or signature.
+ */
+export interface ClientAuthEvent {
+  role: 'client';
+  username: string;
+  method: string;
+  /**
+   * `pk-ok`: the server would accept the key (the query, before signing); `accepted`: logged in;
+   * `partial`: this step passed and more are needed (`methodsLeft`); `refused`; `skipped`: a key not
+   * offered (no signature algorithm the server accepts).
+   */
+  result: 'pk-ok' | 'accepted' | 'partial' | 'refused' | 'skipped';
+  /** publickey: the key offered (for a certificate, its type and the certified key's fingerprint). */
+  key?: { type: string; fingerprint: string; algorithm?: string };
+  /** After a refusal or partial success: what the server says may continue. */
+  methodsLeft?: readonly string[];
+}
 
 /** Published when a key exchange completes: `{ role, first, algorithms }`. */
 export const kexChannel = diagnostics_channel.channel('secsh:transport:kex');

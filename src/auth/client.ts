@@ -4,7 +4,10 @@
  * several methods in a row.
  */
 import { debuglog } from 'node:util';
-import { authChannel } from '../diagnostics.js';
+import { authChannel, type ClientAuthEvent } from '../diagnostics.js';
+
+export type { ClientAuthEvent } from '../diagnostics.js';
+
 import { AuthError, ProtocolError } from '../errors.js';
 import { certificateAlgorithmFor, certificateOf, type Signer } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
@@ -58,26 +61,6 @@ export interface AuthTransport {
 
 const SERVICE = 'ssh-connection';
 const debug = debuglog('secsh');
-
-/**
- * One step of the client's user authentication, as published on the `secsh:auth` diagnostics channel
- * (and printed under NODE_DEBUG=secsh). Never carries a secret: no password, answer or signature.
- */
-export interface ClientAuthEvent {
-  role: 'client';
-  username: string;
-  method: string;
-  /**
-   * `pk-ok`: the server would accept the key (the query, before signing); `accepted`: logged in;
-   * `partial`: this step passed and more are needed (`methodsLeft`); `refused`; `skipped`: a key not
-   * offered (no signature algorithm the server accepts).
-   */
-  result: 'pk-ok' | 'accepted' | 'partial' | 'refused' | 'skipped';
-  /** publickey: the key offered (for a certificate, its type and the certified key's fingerprint). */
-  key?: { type: string; fingerprint: string; algorithm?: string };
-  /** After a refusal or partial success: what the server says may continue. */
-  methodsLeft?: readonly string[];
-}
 
 function note(ev: ClientAuthEvent): void {
   const key = ev.key ? ` ${ev.key.type} ${ev.key.fingerprint}${ev.key.algorithm ? ` (${ev.key.algorithm})` : ''}` : '';

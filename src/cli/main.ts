@@ -2,13 +2,10 @@
 /**
  * The `secsh` command line. Subcommands live in their own files and register here.
  */
+import type { Command } from './command.js';
 import { serverCommand } from './server.js';
 
-/** A subcommand: its one-line summary and its entry point (returns the exit code, or never resolves for daemons). */
-export interface Command {
-  summary: string;
-  run(args: string[]): Promise<number>;
-}
+export type { Command } from './command.js';
 
 const COMMANDS: Record<string, Command> = {
   server: serverCommand,

@@ -18,7 +18,7 @@ import {
   Server,
   serveSftp,
 } from '../index.js';
-import type { Command } from './main.js';
+import type { Command } from './command.js';
 
 const HELP = `usage: secsh server [options]
 

@@ -6,8 +6,9 @@
 import { Duplex, Readable, Writable } from 'node:stream';
 import { ChannelError, ProtocolError } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import type { PtyOptions } from './requests.js';
 import { decodeSessionRequest, encodeEnv, encodePtyRequest, encodeString, encodeWindowChange } from './requests.js';
-import type { ChannelHost, ChannelInit, ChannelRequestEvent, ExitSignal, PtyOptions } from './types.js';
+import type { ChannelHost, ChannelInit, ChannelRequestEvent, ExitSignal } from './types.js';
 
 /** Upper bound on one outgoing CHANNEL_DATA, whatever the peer advertises. */
 const MAX_SEND_CHUNK = 128 * 1024;
@@ -601,4 +602,16 @@ export class Channel extends Duplex {
     if (!this.destroyed) this.destroy(err);
     this.release();
   }
+}
+
+/** An incoming CHANNEL_OPEN, given to `Connection.onChannelOpen`. Call exactly one of accept/reject. */
+export interface ChannelOpenRequest {
+  /** Channel type, e.g. `session`, `direct-tcpip`, `forwarded-tcpip`. */
+  type: string;
+  /** The type-specific tail of the message (see `decodeTcpipOpen` for the tcpip types). */
+  data: Buffer;
+  /** Confirms the open and returns the channel. */
+  accept(): Channel;
+  /** Refuses with a `ChannelOpenFailure` code and a description. */
+  reject(code: number, description: string): void;
 }

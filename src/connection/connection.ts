@@ -12,15 +12,8 @@ import {
   ProtocolError,
 } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
-import { Channel } from './channel.js';
-import type {
-  ChannelHost,
-  ChannelOpenRequest,
-  ConnectionOptions,
-  ConnectionStats,
-  GlobalRequestHandler,
-  PacketLink,
-} from './types.js';
+import { Channel, type ChannelOpenRequest } from './channel.js';
+import type { ChannelHost, ConnectionOptions, ConnectionStats, GlobalRequestHandler, PacketLink } from './types.js';
 
 const MAX_TYPE_NAME = 1024;
 const MAX_DESCRIPTION = 16 * 1024;

@@ -1,7 +1,8 @@
+export type { ChannelOpenRequest } from './channel.js';
 export { Channel } from './channel.js';
 export { Connection, isConnectionMessage } from './connection.js';
 export { decodeTerminalModes, encodeTerminalModes, TERMINAL_MODES } from './modes.js';
-export type { SessionRequest, TcpipOpen } from './requests.js';
+export type { PtyOptions, SessionRequest, TcpipOpen } from './requests.js';
 export {
   decodeSessionRequest,
   decodeTcpipOpen,
@@ -12,12 +13,10 @@ export {
   encodeWindowChange,
 } from './requests.js';
 export type {
-  ChannelOpenRequest,
   ChannelRequestEvent,
   ConnectionOptions,
   ConnectionStats,
   ExitSignal,
   GlobalRequestHandler,
   PacketLink,
-  PtyOptions,
 } from './types.js';

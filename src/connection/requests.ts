@@ -5,7 +5,22 @@
 import { InvalidArgumentError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { decodeTerminalModes, encodeTerminalModes } from './modes.js';
-import type { PtyOptions } from './types.js';
+
+/** A pseudo-terminal request: options of {@link Channel.requestPty}, and the `pty` option of `exec`, `spawn` and `shell`. */
+export interface PtyOptions {
+  /** TERM value (default `vt100`). */
+  term?: string;
+  /** Columns (default 80). */
+  cols?: number;
+  /** Rows (default 24). */
+  rows?: number;
+  /** Width in pixels (default 0). */
+  width?: number;
+  /** Height in pixels (default 0). */
+  height?: number;
+  /** Terminal modes by name (`VINTR`, `ECHO`, `TTY_OP_ISPEED`, …; RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
+  modes?: Record<string, number>;
+}
 
 /** A decoded session request (the `details` of a Channel 'request' event). */
 export type SessionRequest =

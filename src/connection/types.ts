@@ -1,8 +1,9 @@
 /**
  * Interfaces between the connection layer (RFC 4254) and its owner (the transport / facades).
  */
-import type { Channel } from './channel.js';
-import type { SessionRequest } from './requests.js';
+import type { PtyOptions, SessionRequest } from './requests.js';
+
+export type { PtyOptions } from './requests.js';
 
 /** What the connection layer needs from a transport. */
 export interface PacketLink {
@@ -50,18 +51,6 @@ export interface ConnectionStats {
   pendingChannelRequests: number;
 }
 
-/** An incoming CHANNEL_OPEN, given to `Connection.onChannelOpen`. Call exactly one of accept/reject. */
-export interface ChannelOpenRequest {
-  /** Channel type, e.g. `session`, `direct-tcpip`, `forwarded-tcpip`. */
-  type: string;
-  /** The type-specific tail of the message (see `decodeTcpipOpen` for the tcpip types). */
-  data: Buffer;
-  /** Confirms the open and returns the channel. */
-  accept(): Channel;
-  /** Refuses with a `ChannelOpenFailure` code and a description. */
-  reject(code: number, description: string): void;
-}
-
 /**
  * Incoming GLOBAL_REQUEST handler. Return true (or a Buffer of reply data, e.g. the bound port of a
  * `tcpip-forward` with port 0) to reply REQUEST_SUCCESS, false for REQUEST_FAILURE.
@@ -92,22 +81,6 @@ export interface ExitSignal {
   coreDumped: boolean;
   /** The server's error message (often empty). */
   message: string;
-}
-
-/** A pseudo-terminal request: options of {@link Channel.requestPty}, and the `pty` option of `exec`, `spawn` and `shell`. */
-export interface PtyOptions {
-  /** TERM value (default `vt100`). */
-  term?: string;
-  /** Columns (default 80). */
-  cols?: number;
-  /** Rows (default 24). */
-  rows?: number;
-  /** Width in pixels (default 0). */
-  width?: number;
-  /** Height in pixels (default 0). */
-  height?: number;
-  /** Terminal modes by name (`VINTR`, `ECHO`, `TTY_OP_ISPEED`, …; RFC 4254 §8), e.g. `{ ECHO: 0 }`. */
-  modes?: Record<string, number>;
 }
 
 /** @internal What a Channel needs from its Connection. */

@@ -8,7 +8,7 @@ import type { SessionPermissions } from '../auth/cert-options.js';
 import type { AuthContext, AuthDecision } from '../auth/server.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { Certificate, type PrivateKey, parseCertificate } from '../keys/index.js';
-import type { AuthAttempt, ServerConnection } from './server.js';
+import type { AuthAttempt, ServerConnection } from './connection.js';
 
 /**
  * Probes a silent client every `interval` ms with `keepalive@openssh.com` (want_reply); closes the
