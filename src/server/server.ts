@@ -430,6 +430,7 @@ export class Server extends EventEmitter {
         ...(conn.sshConnection ? { sshConnection: conn.sshConnection } : {}),
         ...(conn.transport.peerVersion ? { clientVersion: conn.transport.peerVersion } : {}),
         serverVersion: `SSH-2.0-${this.opts.softwareVersion || SOFTWARE_VERSION}`,
+        connection: conn.connection,
         ...(this.opts.acceptEnv ? { acceptEnv: this.opts.acceptEnv } : {}),
         ...(forceCommand !== undefined ? { forceCommand } : {}),
         ...(permissions ? { permissions } : {}),

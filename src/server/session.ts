@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { SessionPermissions } from '../auth/cert-options.js';
 import { UNRESTRICTED_PERMISSIONS } from '../auth/cert-options.js';
-import type { Channel } from '../connection/index.js';
+import type { Channel, Connection } from '../connection/index.js';
 import type { ChannelRequestEvent } from '../connection/types.js';
 
 /** A pseudo-terminal the client asked for. */
@@ -110,6 +110,11 @@ export interface SessionOptions {
   clientVersion?: string;
   /** Our own SSH version line (`SSH-2.0-secsh_…`, or as `softwareVersion` set it). */
   serverVersion?: string;
+  /**
+   * The connection the session belongs to: what agent and X11 forwarding open their
+   * `auth-agent@openssh.com` and `x11` channels back to the client on.
+   */
+  connection?: Connection;
 }
 
 const DENIED_ENV =
@@ -160,6 +165,11 @@ export class Session extends EventEmitter {
   readonly clientVersion: string | undefined;
   /** Our own SSH version line, when known. */
   readonly serverVersion: string | undefined;
+  /**
+   * The connection this session belongs to, when the server gave it ({@link SessionOptions.connection}):
+   * agent and X11 forwarding open their channels back to the client on it.
+   */
+  readonly connection: Connection | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: SessionStart | undefined;
   private readonly opts: SessionOptions;
@@ -176,6 +186,7 @@ export class Session extends EventEmitter {
     this.sshConnection = opts.sshConnection;
     this.clientVersion = opts.clientVersion;
     this.serverVersion = opts.serverVersion;
+    this.connection = opts.connection;
     channel.on('request', (ev: ChannelRequestEvent) => {
       try {
         this.onRequest(ev);
