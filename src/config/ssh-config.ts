@@ -127,38 +127,17 @@ export interface ResolvedSshConfig {
   dynamicForward: SshForward[];
   /** yes/no, or an agent socket path. */
   forwardAgent: boolean | string;
+  /** ExitOnForwardFailure (default false): a forward that cannot be set up fails the connection. */
+  exitOnForwardFailure: boolean;
+  /** ClearAllForwardings (default false): every Local/Remote/DynamicForward above is dropped. */
+  clearAllForwardings: boolean;
+  /** GatewayPorts (default false): local forwards listen on every address, not only loopback. */
+  gatewayPorts: boolean;
   /** Match lines skipped because they need `exec` and `allowExec` was not given. */
   warnings: string[];
 }
 
-type Scalar =
-  | 'hostname'
-  | 'port'
-  | 'user'
-  | 'identitiesonly'
-  | 'identityagent'
-  | 'proxyjump'
-  | 'proxycommand'
-  | 'proxyusefdpass'
-  | 'stricthostkeychecking'
-  | 'userknownhostsfile'
-  | 'ciphers'
-  | 'kexalgorithms'
-  | 'macs'
-  | 'hostkeyalgorithms'
-  | 'pubkeyacceptedalgorithms'
-  | 'connecttimeout'
-  | 'serveraliveinterval'
-  | 'serveralivecountmax'
-  | 'compression'
-  | 'rekeylimit'
-  | 'preferredauthentications'
-  | 'passwordauthentication'
-  | 'forwardagent'
-  | 'setenv';
-type Multi = 'identityfile' | 'certificatefile' | 'localforward' | 'remoteforward' | 'dynamicforward' | 'sendenv';
-
-const SCALARS = new Set<string>([
+const SCALAR_KEYS = [
   'hostname',
   'port',
   'user',
@@ -183,15 +162,22 @@ const SCALARS = new Set<string>([
   'passwordauthentication',
   'forwardagent',
   'setenv',
-]);
-const MULTIS = new Set<string>([
+  'exitonforwardfailure',
+  'clearallforwardings',
+  'gatewayports',
+] as const;
+type Scalar = (typeof SCALAR_KEYS)[number];
+const MULTI_KEYS = [
   'identityfile',
   'certificatefile',
   'localforward',
   'remoteforward',
   'dynamicforward',
   'sendenv',
-]);
+] as const;
+type Multi = (typeof MULTI_KEYS)[number];
+const SCALARS = new Set<string>(SCALAR_KEYS);
+const MULTIS = new Set<string>(MULTI_KEYS);
 /** Old names OpenSSH still accepts. */
 const ALIASES: Record<string, string> = { pubkeyacceptedkeytypes: 'pubkeyacceptedalgorithms' };
 
@@ -519,6 +505,9 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
     remoteForward: [],
     dynamicForward: [],
     forwardAgent: false,
+    exitOnForwardFailure: flag('exitonforwardfailure', false),
+    clearAllForwardings: flag('clearallforwardings', false),
+    gatewayPorts: flag('gatewayports', false),
     proxyUseFdpass: flag('proxyusefdpass', false),
     warnings: s.warnings,
   };
@@ -607,6 +596,7 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
     ['dynamicforward', 'dynamicForward'],
   ] as const) {
     for (const e of s.multis.get(k) ?? []) res[name].push(parseForward(k, e.args, e.where, expand));
+    if (res.clearAllForwardings) res[name] = [];
   }
   const fa = get('forwardagent');
   if (fa) {

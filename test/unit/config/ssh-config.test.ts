@@ -174,3 +174,30 @@ test('loadIdentityFiles skips missing, encrypted-without-passphrase and garbage 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('forwards: Local/Remote/DynamicForward parsed; ExitOnForwardFailure and GatewayPorts read; ClearAllForwardings drops them all', () => {
+  const text = [
+    'Host db',
+    '  LocalForward 127.0.0.1:15432 db.internal:5432',
+    '  LocalForward /tmp/%r.sock /run/app.sock',
+    '  RemoteForward 0 localhost:3000',
+    '  DynamicForward 1080',
+    '  ExitOnForwardFailure yes',
+    '  GatewayPorts yes',
+  ].join('\n');
+  const r = resolveSshConfig('db', { ...local, text, user: 'alice' });
+  assert.deepEqual(r.localForward, [
+    { listen: { host: '127.0.0.1', port: 15432 }, connect: { host: 'db.internal', port: 5432 } },
+    { listen: { path: '/tmp/alice.sock' }, connect: { path: '/run/app.sock' } },
+  ]);
+  assert.deepEqual(r.remoteForward, [{ listen: { port: 0 }, connect: { host: 'localhost', port: 3000 } }]);
+  assert.deepEqual(r.dynamicForward, [{ listen: { port: 1080 } }]);
+  assert.equal(r.exitOnForwardFailure, true);
+  assert.equal(r.gatewayPorts, true);
+  assert.equal(r.clearAllForwardings, false);
+  const cleared = resolveSshConfig('db', { ...local, text: `${text}\n  ClearAllForwardings yes`, user: 'alice' });
+  assert.equal(cleared.clearAllForwardings, true);
+  assert.deepEqual([cleared.localForward, cleared.remoteForward, cleared.dynamicForward], [[], [], []]);
+  const plain = resolveSshConfig('other', { ...local, text });
+  assert.deepEqual([plain.exitOnForwardFailure, plain.gatewayPorts, plain.clearAllForwardings], [false, false, false]);
+});
