@@ -10,10 +10,16 @@ import { spawn } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import { access, readFile, readlink } from 'node:fs/promises';
 import { homedir, constants as osConstants, userInfo } from 'node:os';
+import { attachForwarding, forwardingFor, type LocalForwardingOptions } from './local-forward.js';
 import type { ExecRequest, Session, SessionRequestBase, SubsystemRequest } from './session.js';
 
-/** Settings of {@link localProcessHandler}. */
-export interface LocalProcessOptions {
+export type { LocalForwardingOptions, X11ForwardingOptions } from './local-forward.js';
+
+/**
+ * Settings of {@link localProcessHandler}. Agent and X11 forwarding ({@link LocalForwardingOptions})
+ * are off unless asked for.
+ */
+export interface LocalProcessOptions extends LocalForwardingOptions {
   /** The shell that runs commands (default `$SHELL`, else `/bin/sh`). */
   shell?: string;
   /** Working directory (default the user's home). */
@@ -101,6 +107,8 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
   serverUser();
   if (opts.usePty !== false) void locateScript();
   return (session) => {
+    // auth-agent-req and x11-req: served when the options allow, declined (with a debug line) otherwise.
+    attachForwarding(session, opts);
     // A request another handler took (accept() false) is not ours; one we do not serve is declined
     // (reject), which leaves it to the session's other handlers, such as sftpSubsystemHandler.
     session.on('exec', (req: ExecRequest) => {
@@ -128,26 +136,24 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
  */
 export function runLocalProcess(session: Session, command: string | undefined, opts: LocalProcessOptions = {}): void {
   const wantPty = session.pty !== undefined && opts.usePty !== false;
-  if (!wantPty) {
-    startLocalProcess(session, command, opts, null);
+  const env = commandEnv(session, opts);
+  const forwarding = forwardingFor(session);
+  if (!wantPty && !forwarding) {
+    startLocalProcess(session, command, opts, null, env);
     return;
   }
-  locateScript().then(
-    (script) => startLocalProcess(session, command, opts, script),
-    () => startLocalProcess(session, command, opts, null),
-  );
+  // SSH_AUTH_SOCK and DISPLAY once their sockets are ready, and the X11 cookie added, first.
+  const ready = forwarding ? forwarding.prepare(env).catch(() => {}) : Promise.resolve();
+  ready
+    .then(() => (wantPty ? locateScript() : null))
+    .then(
+      (script) => startLocalProcess(session, command, opts, script, env),
+      () => startLocalProcess(session, command, opts, null, env),
+    );
 }
 
-function startLocalProcess(
-  session: Session,
-  command: string | undefined,
-  opts: LocalProcessOptions,
-  script: string | null,
-): void {
-  const ch = session.channel;
-  // The client may have closed the session while `script` was looked up (its CLOSE in the same read as
-  // the exec): a command started now would never be hung up, as the session's 'close' has passed.
-  if (ch.destroyed || ch.isReleased) return;
+/** The command's environment: the base one, the user's identity, the session's env, sshd's variables. */
+function commandEnv(session: Session, opts: LocalProcessOptions): NodeJS.ProcessEnv {
   const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
   const user = serverUser() ?? { username: session.username, homedir: homedir() };
   const env: NodeJS.ProcessEnv = {
@@ -165,6 +171,22 @@ function startLocalProcess(
     env.SSH_CONNECTION = session.sshConnection;
     env.SSH_CLIENT = `${cip} ${cport} ${sport}`;
   }
+  return env;
+}
+
+function startLocalProcess(
+  session: Session,
+  command: string | undefined,
+  opts: LocalProcessOptions,
+  script: string | null,
+  env: NodeJS.ProcessEnv,
+): void {
+  const ch = session.channel;
+  // The client may have closed the session while `script` was looked up (its CLOSE in the same read as
+  // the exec): a command started now would never be hung up, as the session's 'close' has passed.
+  if (ch.destroyed || ch.isReleased) return;
+  const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
+  const user = serverUser() ?? { username: session.username, homedir: homedir() };
   const pty = session.pty;
   let file: string;
   let args: string[];

@@ -69,6 +69,28 @@ export interface PtyRequest extends SessionRequestBase {
   pty: PtyInfo;
 }
 
+/** What an x11-req asked for (RFC 4254 §6.3.1). */
+export interface X11Info {
+  /** Forward only one X11 connection. */
+  singleConnection: boolean;
+  /** X11 authentication protocol, e.g. `MIT-MAGIC-COOKIE-1`. */
+  authProtocol: string;
+  /** The (fake) authentication cookie the client chose, hex. */
+  authCookie: string;
+  /** X11 screen number. */
+  screen: number;
+}
+/** x11-req: the 'x11' event. Accept once the display listens (accept may come later, asynchronously). */
+export interface X11Request extends SessionRequestBase {
+  /** What the client asked for. */
+  x11: X11Info;
+}
+/**
+ * auth-agent-req@openssh.com: the 'agent-forward' event. Accept once the agent socket exists (accept
+ * may come later, asynchronously).
+ */
+export type AgentForwardRequest = SessionRequestBase;
+
 /** The request a {@link Session} runs: exec (also every request under a forced command), shell or subsystem. */
 export type SessionStart =
   | {
@@ -130,7 +152,8 @@ export function defaultAcceptEnv(name: string, value: string): boolean {
  *
  * Events (each with a request object to `accept()` or `reject()`): 'exec' ({@link ExecRequest}),
  * 'shell', 'subsystem' ({@link SubsystemRequest}), 'pty' ({@link PtyRequest}), 'env'
- * ({@link EnvRequest}); notifications: 'window-change' ({cols, rows, width, height}), 'signal'
+ * ({@link EnvRequest}), 'x11' ({@link X11Request}), 'agent-forward' ({@link AgentForwardRequest}; these two
+ * go to 'request' when nobody listens to them); notifications: 'window-change' ({cols, rows, width, height}), 'signal'
  * (name without SIG), 'request' (any other {@link ChannelRequestEvent}); 'close'; 'error' (an exception a
  * handler threw: the session was closed, the connection and its other sessions go on).
  * Only one of exec/shell/subsystem is accepted per session. Several handlers may listen to one event:
@@ -172,6 +195,10 @@ export class Session extends EventEmitter {
   readonly connection: Connection | undefined;
   /** The exec/shell/subsystem request that was accepted. */
   started: SessionStart | undefined;
+  /** The x11-req a handler accepted (at most one per session, as sshd). */
+  x11: X11Info | undefined;
+  /** True once a handler accepted auth-agent-req@openssh.com. */
+  agentForwarding = false;
   private readonly opts: SessionOptions;
   private envCount = 0;
 
@@ -349,6 +376,51 @@ export class Session extends EventEmitter {
         );
         return;
       }
+      case 'x11-req': {
+        // Only before the command starts (its environment carries DISPLAY), and once, as sshd.
+        if (this.started || this.x11) {
+          ev.reject();
+          return;
+        }
+        const x11: X11Info = {
+          singleConnection: d.singleConnection,
+          authProtocol: d.authProtocol,
+          authCookie: d.authCookie,
+          screen: d.screen,
+        };
+        const take = () => {
+          if (this.x11 || this.channel.destroyed) {
+            ev.reject();
+            return false;
+          }
+          this.x11 = x11;
+          ev.accept();
+          return true;
+        };
+        if (!this.offer('x11', { x11 }, take, refuse)) this.unhandled(ev);
+        return;
+      }
+      case 'auth-agent-req@openssh.com': {
+        if (this.agentForwarding) {
+          ev.accept(); // asked again: the socket is there already
+          return;
+        }
+        if (this.started) {
+          ev.reject();
+          return;
+        }
+        const take = () => {
+          if (this.channel.destroyed) {
+            ev.reject();
+            return false;
+          }
+          this.agentForwarding = true;
+          ev.accept();
+          return true;
+        };
+        if (!this.offer('agent-forward', {}, take, refuse)) this.unhandled(ev);
+        return;
+      }
       case 'window-change': {
         if (this.pty) {
           this.pty.cols = d.cols;
@@ -366,8 +438,13 @@ export class Session extends EventEmitter {
         return;
       }
       default:
-        if (this.listenerCount('request') > 0) this.emit('request', ev);
-        else ev.reject();
+        this.unhandled(ev);
     }
+  }
+
+  /** A request no typed event took: the 'request' listeners get it, or it is refused. */
+  private unhandled(ev: ChannelRequestEvent): void {
+    if (this.listenerCount('request') > 0) this.emit('request', ev);
+    else ev.reject();
   }
 }
