@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { debuglog } from 'node:util';
 import { AgentClient } from '../agent/index.js';
 import { authenticateClient } from '../auth/client.js';
 import { MessageQueue } from '../auth/queue.js';
@@ -22,7 +21,7 @@ import {
   sshConfigConnectSettings,
 } from '../config/index.js';
 import type { Channel, ConnectionStats } from '../connection/index.js';
-import { Connection, encodeTcpipOpen, isConnectionMessage } from '../connection/index.js';
+import { Connection, isConnectionMessage } from '../connection/index.js';
 import type { AlgorithmLists } from '../crypto/algorithms.js';
 import { resolveAlgorithms } from '../crypto/algorithms.js';
 import {
@@ -33,6 +32,14 @@ import {
   SshError,
   TimeoutError,
 } from '../errors.js';
+import {
+  type LocalForwardOptions,
+  openDirectStreamlocal,
+  openDirectTcpip,
+  startLocalForward,
+} from '../forward/local.js';
+import { type DynamicForwardOptions, startDynamicForward } from '../forward/socks-forward.js';
+import type { Forward } from '../forward/types.js';
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
 import type { SftpClientOptions } from '../sftp/client.js';
 import { SftpClient } from '../sftp/client.js';
@@ -68,7 +75,6 @@ export type {
 } from './options.js';
 
 function noop(): void {}
-const debug = debuglog('secsh');
 
 /**
  * An SSH client connection.
@@ -266,7 +272,8 @@ export class Client extends EventEmitter {
       disconnectText: genericDisconnectText,
       ...(opts.rekeyLimit ? { rekeyLimit: opts.rekeyLimit } : {}),
     });
-    const connection = new Connection(transport, { role: 'client' });
+    // Room for many forwarded connections at once (a SOCKS listener behind a browser, a busy -L).
+    const connection = new Connection(transport, { role: 'client', maxChannels: 1024 });
     const authQueue = new MessageQueue();
     transport.setMessageHandler((p) => {
       const n = p[0] as number;
@@ -561,18 +568,59 @@ export class Client extends EventEmitter {
    * @example
    * const inner = await Client.connect({ sock: await jump.forwardOut('10.0.0.5', 22), username, agent: true, hostVerifier });
    */
-  async forwardOut(host: string, port: number, originHost = '127.0.0.1', originPort = 0): Promise<Channel> {
-    try {
-      const ch = await this.connection.openChannel(
-        'direct-tcpip',
-        encodeTcpipOpen({ host, port, originHost, originPort }),
-      );
-      debug('channel: direct-tcpip %d open to %s:%d', ch.localId, host, port);
-      return ch;
-    } catch (e) {
-      debug('channel: direct-tcpip to %s:%d refused: %s', host, port, (e as Error).message);
-      throw e;
-    }
+  forwardOut(host: string, port: number, originHost = '127.0.0.1', originPort = 0): Promise<Channel> {
+    return openDirectTcpip(this.connection, host, port, { host: originHost, port: originPort });
+  }
+
+  /**
+   * Opens a connection from the server to its Unix socket `path` (a direct-streamlocal@openssh.com
+   * channel, what `ssh -W /path` does); the channel is a Duplex.
+   *
+   * @example
+   * const docker = await client.forwardOutStreamLocal('/var/run/docker.sock');
+   */
+  forwardOutStreamLocal(path: string): Promise<Channel> {
+    return openDirectStreamlocal(this.connection, path);
+  }
+
+  /**
+   * A local forward (`ssh -L`): listens on `bindHost:bindPort` (default host 127.0.0.1; port 0 picks
+   * one) or the Unix socket `bindPath`, and carries each connection to `host:port` (or the Unix
+   * socket `path`) as seen from the server. Closed with the client. A refused connection is an
+   * 'error' event (ChannelOpenError) on the forward, which goes on listening.
+   *
+   * @example
+   * const fwd = await client.forwardLocal({ bindPort: 0, host: 'db.internal', port: 5432 });
+   * console.log(fwd.address); // { host: '127.0.0.1', port: 40123 }
+   * await fwd.close();
+   */
+  forwardLocal(opts: LocalForwardOptions): Promise<Forward> {
+    return startLocalForward(this.connection, opts);
+  }
+
+  /**
+   * A dynamic forward (`ssh -D`): a SOCKS 4, 4a and 5 (CONNECT, no authentication) listener on
+   * `bindHost:bindPort`; each request is carried to its destination from the server, names resolved there.
+   *
+   * @example
+   * const socks = await client.forwardDynamic({ bindPort: 1080 }); // curl --socks5-hostname 127.0.0.1:1080 …
+   */
+  forwardDynamic(opts: DynamicForwardOptions): Promise<Forward> {
+    return startDynamicForward(this.connection, opts);
+  }
+
+  /**
+   * A remote forward (`ssh -R`): the server listens on `bindHost:bindPort` (default host `localhost`;
+   * port 0 lets it choose, see `address.port`) or its Unix socket `bindPath`, and each connection
+   * there is carried to the local `host:port` or socket `path`, or handed to `onConnection`. A
+   * refusal rejects with a ListenError; `close()` cancels the listener.
+   *
+   * @example
+   * const fwd = await client.forwardRemote({ bindPort: 0, host: '127.0.0.1', port: 3000 });
+   * console.log(fwd.address); // { host: 'localhost', port: 41234 } on the server
+   */
+  forwardRemote(opts: RemoteForwardOptions): Promise<Forward> {
+    return forwardRemote(this.connection, opts);
   }
 
   /** Forces a key re-exchange; resolves when the new keys are in use. */

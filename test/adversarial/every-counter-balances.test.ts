@@ -343,13 +343,13 @@ test('policy refusal: exec, pty and global requests refused, SFTP open refused, 
   await c.close();
 });
 
-test('our own limit: opens beyond maxChannels are refused and leave the counts as they were', async () => {
+test('our own limit: opens beyond maxChannels (1024 on a client) are refused and leave the counts as they were', async () => {
   const srv = await scripted({ open: 'ignore' });
   const c = await connect(srv);
-  const opens = Array.from({ length: 64 }, () => c.connection.openSession());
+  const opens = Array.from({ length: 1024 }, () => c.connection.openSession());
   for (const p of opens) p.catch(() => {});
   await rejectsTyped(c.connection.openSession(), 1000, 'ERR_SSH_CHANNEL_OPEN');
-  assert.equal(c.stats.pendingOpens, 64);
+  assert.equal(c.stats.pendingOpens, 1024);
   await c.close();
   for (const p of opens) await rejectsTyped(p, 1000);
   assert.deepEqual(c.stats, ZERO);
