@@ -5,30 +5,13 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '../errors.js';
 import { S_IFMT, SftpStats } from './attrs.js';
-import type { SftpClient } from './client.js';
 import { unexpected } from './client-replies.js';
-import type { SftpPath } from './codec.js';
+import type { SftpDirEntry, SftpPath } from './codec.js';
 import { displayPath, joinRemote, pathBytes } from './codec.js';
 import { EXT, FX, FXF, FXP } from './constants.js';
 import { SftpError } from './errors.js';
-import type { SftpFileHandle } from './handle.js';
+import type { SftpCore, SftpFileBase } from './handle.js';
 import { Inflight } from './inflight.js';
-
-/** An entry of {@link SftpClient.readdir}. */
-export interface SftpDirEntry {
-  /** The name as UTF-8 text (bytes that are not valid UTF-8 become U+FFFD). */
-  filename: string;
-  /**
-   * The name's exact bytes, present only when they are not valid UTF-8 (e.g. a Latin-1 name): to
-   * reach the file, pass `entry.filenameRaw ?? entry.filename` as the path, joined to the directory
-   * with {@link joinRemote}.
-   */
-  filenameRaw?: Buffer;
-  /** The server's `ls -l`-style line (its format differs between servers; for display only). */
-  longname: string;
-  /** The entry's attributes, as the server listed them (a symlink's own, not its target's). */
-  attrs: SftpStats;
-}
 
 /**
  * The type of an entry as the first letter of `ls -l` shows it: '-' regular file, 'd' directory,
@@ -57,7 +40,7 @@ function isNoEntry(e: unknown): boolean {
 }
 
 /** LSTAT of `path`, or undefined when it does not exist. */
-export async function lstatIfExists(sftp: SftpClient, path: SftpPath): Promise<SftpStats | undefined> {
+export async function lstatIfExists(sftp: SftpCore, path: SftpPath): Promise<SftpStats | undefined> {
   try {
     return await sftp.lstat(path);
   } catch (e) {
@@ -131,7 +114,7 @@ const MAX_DEPTH = 2048;
  * (the listing's attributes come from LSTAT; an entry without a type is LSTATed). Entries that vanish
  * meanwhile are not errors. Every error names the path it was about.
  */
-async function removeTree(sftp: SftpClient, dir: SftpPath, limit: Limiter, depth = 0): Promise<void> {
+async function removeTree(sftp: SftpCore, dir: SftpPath, limit: Limiter, depth = 0): Promise<void> {
   // A server could list a directory in every directory without end.
   if (depth > MAX_DEPTH) throw new SftpError(FX.FAILURE, `tree deeper than ${MAX_DEPTH} levels`, displayPath(dir));
   const entries = await limit.run(() => sftp.readdir(dir));
@@ -167,7 +150,7 @@ async function ignoreMissing(p: Promise<void>): Promise<void> {
 }
 
 /** See {@link SftpClient.rm}. */
-export async function rm(sftp: SftpClient, path: SftpPath, opts: RmOptions = {}): Promise<void> {
+export async function rm(sftp: SftpCore, path: SftpPath, opts: RmOptions = {}): Promise<void> {
   const st = await lstatIfExists(sftp, path);
   if (!st) {
     if (opts.force) return;
@@ -184,7 +167,7 @@ export async function rm(sftp: SftpClient, path: SftpPath, opts: RmOptions = {})
 }
 
 /** See {@link SftpClient.rmdir}. */
-export async function rmdirRecursive(sftp: SftpClient, path: SftpPath, opts: RmdirOptions): Promise<void> {
+export async function rmdirRecursive(sftp: SftpCore, path: SftpPath, opts: RmdirOptions): Promise<void> {
   const st = await sftp.lstat(path);
   if (!st.isDirectory()) throw new SftpError(FX.FAILURE, 'not a directory', displayPath(path), 'ENOTDIR');
   await removeTree(sftp, path, new Limiter(Math.max(1, opts.concurrency ?? 16)));
@@ -210,7 +193,7 @@ function chunkBytes(chunk: unknown): Uint8Array {
 
 /** See {@link SftpClient.append}. */
 export async function append(
-  sftp: SftpClient,
+  sftp: SftpCore,
   path: SftpPath,
   data: AppendData,
   opts: AppendOptions = {},
@@ -226,7 +209,7 @@ export async function append(
 }
 
 async function appendFrom(
-  sftp: SftpClient,
+  sftp: SftpCore,
   path: SftpPath,
   source: AsyncIterable<unknown> | Iterable<unknown>,
   opts: AppendOptions,
@@ -246,12 +229,12 @@ async function appendFrom(
 
 /** Writes every chunk of `source` from `pos` on with many WRITEs in flight; resolves with the end. */
 async function writeFrom(
-  fh: SftpFileHandle,
+  fh: SftpFileBase,
   source: AsyncIterable<unknown> | Iterable<unknown>,
   pos: number,
   concurrency: number,
 ): Promise<number> {
-  const size = fh.client.writeChunk;
+  const size = fh.core.writeChunk;
   const inflight = new Inflight();
   try {
     for await (const chunk of source) {
@@ -291,7 +274,7 @@ async function* pieces(chunks: AsyncGenerator<Buffer[]>): AsyncGenerator<Buffer>
 }
 
 /** See {@link SftpClient.copy}. */
-export async function copy(sftp: SftpClient, src: SftpPath, dst: SftpPath, opts: CopyOptions = {}): Promise<number> {
+export async function copy(sftp: SftpCore, src: SftpPath, dst: SftpPath, opts: CopyOptions = {}): Promise<number> {
   // The same file by two spellings (or through a symlink): opening `dst` would empty the source.
   const [st, a, b] = await Promise.all([
     sftp.stat(src),
@@ -304,7 +287,7 @@ export async function copy(sftp: SftpClient, src: SftpPath, dst: SftpPath, opts:
   if (st.mode !== undefined && !st.isFile()) throw new SftpError(FX.FAILURE, 'not a regular file', shown, 'EINVAL');
   if (a !== undefined && a === b) return st.size ?? 0;
   const from = await sftp.open(src, 'r');
-  let to: SftpFileHandle | undefined;
+  let to: SftpFileBase | undefined;
   try {
     to = await sftp.open(dst, 'w');
     let n: number;
@@ -334,7 +317,7 @@ export async function copy(sftp: SftpClient, src: SftpPath, dst: SftpPath, opts:
  * `mkdirOne`, no error for those that exist (or appear meanwhile) as directories.
  */
 export async function mkdirRecursive(
-  sftp: SftpClient,
+  sftp: SftpCore,
   path: string,
   mkdirOne: (path: string) => Promise<void>,
 ): Promise<void> {
@@ -359,7 +342,7 @@ export async function mkdirRecursive(
 }
 
 /** See {@link SftpClient.readdir}. */
-export async function readdir(sftp: SftpClient, path: SftpPath, max: number): Promise<SftpDirEntry[]> {
+export async function readdir(sftp: SftpCore, path: SftpPath, max: number): Promise<SftpDirEntry[]> {
   const shown = displayPath(path);
   const handle = await sftp.openHandle(FXP.OPENDIR, (w) => w.string(path), shown);
   const out: SftpDirEntry[] = [];

@@ -8,19 +8,12 @@ import type { SftpAttrs } from './attrs.js';
 import { encodeAttrs, SftpStats } from './attrs.js';
 import type { UsersGroups } from './backend.js';
 import { connectionErrorOf, sftpHandshake, streamGone } from './client-handshake.js';
-import type {
-  AppendData,
-  AppendOptions,
-  CopyOptions,
-  RmdirOptions,
-  RmOptions,
-  SftpDirEntry,
-  SftpEntryType,
-} from './client-ops.js';
+import type { AppendData, AppendOptions, CopyOptions, RmdirOptions, RmOptions, SftpEntryType } from './client-ops.js';
 import { append, copy, entryTypeOf, lstatIfExists, mkdirRecursive, readdir, rm, rmdirRecursive } from './client-ops.js';
 import { expectOk, type OpenFlags, openFlags, shownPath, unexpected } from './client-replies.js';
 import type {
   ScatteredData,
+  SftpDirEntry,
   SftpLimits,
   SftpName,
   SftpPath,
@@ -45,7 +38,7 @@ import type { DirTransferOptions, DirTransferResult } from './dir-transfer.js';
 import { downloadDir, uploadDir } from './dir-transfer.js';
 import { SftpError } from './errors.js';
 import type { ReadStreamOptions, WriteStreamOptions } from './handle.js';
-import { createReadStream, createWriteStream, SftpFileHandle } from './handle.js';
+import { createReadStream, createWriteStream, SftpFileBase } from './handle.js';
 import type { TransferOptions } from './transfer.js';
 import { download, upload } from './transfer.js';
 
@@ -55,11 +48,11 @@ export type {
   CopyOptions,
   RmdirOptions,
   RmOptions,
-  SftpDirEntry,
   SftpEntryType,
 } from './client-ops.js';
 export type { OpenFlags } from './client-replies.js';
 export { expectOk, openFlags, unexpected } from './client-replies.js';
+export type { SftpDirEntry } from './codec.js';
 
 /** Settings of {@link SftpClient.fromChannel}. */
 export interface SftpClientOptions {
@@ -602,5 +595,21 @@ export class SftpClient {
   static namesOf(r: SftpResponse): SftpName[] {
     if (r.type === FXP.NAME) return r.names;
     throw unexpected(r);
+  }
+}
+
+/** An open remote file, as {@link SftpClient.open} returns it. */
+export class SftpFileHandle extends SftpFileBase {
+  readonly #client: SftpClient;
+
+  /** @internal */
+  constructor(client: SftpClient, handle: Buffer, path: string) {
+    super(client, handle, path);
+    this.#client = client;
+  }
+
+  /** The client this handle belongs to. */
+  get client(): SftpClient {
+    return this.#client;
   }
 }

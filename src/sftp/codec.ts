@@ -5,7 +5,7 @@
 import { isUtf8 } from 'node:buffer';
 import { ProtocolError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
-import type { SftpAttrs } from './attrs.js';
+import type { SftpAttrs, SftpStats } from './attrs.js';
 import { decodeAttrs, encodeAttrs } from './attrs.js';
 import { FXP, MAX_HANDLE, MAX_NAMES, MAX_PACKET } from './constants.js';
 
@@ -194,6 +194,22 @@ export function encodeDataHeader(b: Buffer, id: number, dataLength: number): voi
   b[4] = FXP.DATA;
   b.writeUInt32BE(id, 5);
   b.writeUInt32BE(dataLength, 9);
+}
+
+/** An entry of {@link SftpClient.readdir}. */
+export interface SftpDirEntry {
+  /** The name as UTF-8 text (bytes that are not valid UTF-8 become U+FFFD). */
+  filename: string;
+  /**
+   * The name's exact bytes, present only when they are not valid UTF-8 (e.g. a Latin-1 name): to
+   * reach the file, pass `entry.filenameRaw ?? entry.filename` as the path, joined to the directory
+   * with {@link joinRemote}.
+   */
+  filenameRaw?: Buffer;
+  /** The server's `ls -l`-style line (its format differs between servers; for display only). */
+  longname: string;
+  /** The entry's attributes, as the server listed them (a symlink's own, not its target's). */
+  attrs: SftpStats;
 }
 
 /** One entry of an SSH_FXP_NAME reply. */

@@ -4,9 +4,9 @@
  */
 import { lstat, mkdir, readdir } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
-import type { SftpClient } from './client.js';
 import type { SftpPath } from './codec.js';
 import { displayPath, pathBytes } from './codec.js';
+import type { SftpCore } from './handle.js';
 import type { TransferOptions, TransferProgress } from './transfer.js';
 import { download, upload } from './transfer.js';
 
@@ -164,7 +164,7 @@ async function runPool(jobs: (() => Promise<void>)[], parallel: number): Promise
  * local name (a Buffer path).
  */
 export async function downloadDir(
-  sftp: SftpClient,
+  sftp: SftpCore,
   remoteDir: SftpPath,
   localDir: string,
   opts: DirTransferOptions = {},
@@ -195,7 +195,7 @@ export async function downloadDir(
 
 /** Copies the local directory tree `localDir` into the remote directory `remoteDir` (created as needed). */
 export async function uploadDir(
-  sftp: SftpClient,
+  sftp: SftpCore,
   localDir: string,
   remoteDir: string,
   opts: DirTransferOptions = {},

@@ -6,32 +6,76 @@ import { Readable, Writable } from 'node:stream';
 import { AbortError, ProtocolError } from '../errors.js';
 import type { SftpAttrs, SftpStats } from './attrs.js';
 import { encodeAttrs, SftpStats as Stats } from './attrs.js';
-import type { SftpClient } from './client.js';
-import { expectOk, unexpected } from './client-replies.js';
-import type { SftpPath, SftpStatvfs } from './codec.js';
+import { expectOk, type OpenFlags, unexpected } from './client-replies.js';
+import type { SftpDirEntry, SftpPath, SftpResponse, SftpStatvfs, SshWriter } from './codec.js';
 import { decodeStatvfs, encodeWriteHeader, writeHeaderSize } from './codec.js';
 import { EXT, FX, FXP } from './constants.js';
 import { SftpError } from './errors.js';
 import { Inflight } from './inflight.js';
 
-/** An open remote file. */
-export class SftpFileHandle {
+/**
+ * What a file handle, the streams and the compound operations (client-ops.ts, transfer.ts,
+ * dir-transfer.ts) need of the client. They depend on this and not on {@link SftpClient}, which
+ * imports them. SftpClient satisfies it structurally, checked wherever it passes itself to them (no
+ * `implements` clause: that would put this internal interface into the API documentation).
+ *
+ * @internal
+ */
+export interface SftpCore {
+  /** Largest READ length to ask for. */
+  readonly readChunk: number;
+  /** Largest WRITE payload. */
+  readonly writeChunk: number;
+  /** True when a written request buffer may be reused once its callback ran. */
+  readonly reusableRequests: boolean;
+  /** Whether the server offers the extension `name`. */
+  has(name: string): boolean;
+  /** Sends a built packet for a new id and waits for its reply. */
+  sendRaw(build: (id: number) => Buffer): Promise<SftpResponse>;
+  /** Sends a request of `type` whose body `body` writes. */
+  request(type: number, body: (w: SshWriter) => void): Promise<SftpResponse>;
+  /** Waits for a STATUS OK. */
+  status(type: number, body: (w: SshWriter) => void, path?: SftpPath): Promise<void>;
+  /** Sends an SSH_FXP_EXTENDED request and returns the EXTENDED_REPLY body (STATUS OK → empty). */
+  extended(name: string, body: (w: SshWriter) => void, path?: SftpPath): Promise<Buffer>;
+  /** WRITE without the SshWriter copy. */
+  writeRaw(handle: Buffer, offset: number, data: Uint8Array): Promise<SftpResponse>;
+  /** Opens a handle with an SSH_FXP_OPEN or OPENDIR. */
+  openHandle(type: number, body: (w: SshWriter) => void, path: SftpPath): Promise<Buffer>;
+  /** Closes a handle. */
+  closeHandle(handle: Buffer): Promise<void>;
+  open(path: SftpPath, flags?: OpenFlags, mode?: number): Promise<SftpFileBase>;
+  stat(path: SftpPath): Promise<SftpStats>;
+  lstat(path: SftpPath): Promise<SftpStats>;
+  readdir(path: SftpPath): Promise<SftpDirEntry[]>;
+  mkdir(path: string, opts?: { mode?: number; recursive?: boolean }): Promise<void>;
+  rmdir(path: SftpPath): Promise<void>;
+  unlink(path: SftpPath): Promise<void>;
+  rename(from: SftpPath, to: SftpPath): Promise<void>;
+  realpath(path: SftpPath): Promise<string>;
+}
+
+/**
+ * An open remote file: what {@link SftpFileHandle} (the handle {@link SftpClient.open} returns)
+ * does, without the reference to its {@link SftpClient}.
+ */
+export class SftpFileBase {
   /** The server's opaque handle. */
   readonly handle: Buffer;
   /** The path it was opened with, as text (bytes that are not UTF-8 shown as `\xNN`, see displayPath). */
   readonly path: string;
-  private readonly sftp: SftpClient;
+  private readonly sftp: SftpCore;
   private closed = false;
 
   /** @internal */
-  constructor(sftp: SftpClient, handle: Buffer, path: string) {
+  constructor(sftp: SftpCore, handle: Buffer, path: string) {
     this.sftp = sftp;
     this.handle = handle;
     this.path = path;
   }
 
-  /** The client this handle belongs to. */
-  get client(): SftpClient {
+  /** @internal The client this handle sends its requests through. */
+  get core(): SftpCore {
     return this.sftp;
   }
 
@@ -139,7 +183,7 @@ export class SftpFileHandle {
    * Server-side copy (copy-data extension): `length` bytes (0 = to end of file) from this handle at
    * `readOffset` to `dest` at `writeOffset`.
    */
-  async copyTo(dest: SftpFileHandle, readOffset = 0, length = 0, writeOffset = 0): Promise<void> {
+  async copyTo(dest: SftpFileBase, readOffset = 0, length = 0, writeOffset = 0): Promise<void> {
     await this.sftp.extended(
       EXT.COPY_DATA,
       (w) =>
@@ -194,14 +238,14 @@ export interface PipelineOptions {
  * most `concurrency` READs are in flight and at most `concurrency` answered chunks wait for the
  * consumer, which bounds memory at about 2 × concurrency × chunkSize.
  */
-export async function* pipelinedRead(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
+export async function* pipelinedRead(fh: SftpFileBase, opts: PipelineOptions = {}): AsyncGenerator<Buffer> {
   for await (const parts of pipelinedReadV(fh, opts))
     yield parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
 }
 
 /** As {@link pipelinedRead}, each chunk as the pieces it arrived in (no copy to join them). */
-export async function* pipelinedReadV(fh: SftpFileHandle, opts: PipelineOptions = {}): AsyncGenerator<Buffer[]> {
-  const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.client.readChunk, fh.client.readChunk));
+export async function* pipelinedReadV(fh: SftpFileBase, opts: PipelineOptions = {}): AsyncGenerator<Buffer[]> {
+  const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.core.readChunk, fh.core.readChunk));
   const concurrency = Math.max(1, opts.concurrency ?? 64);
   const end = opts.end ?? Number.MAX_SAFE_INTEGER;
   let next = opts.start ?? 0;
@@ -319,7 +363,7 @@ export interface ReadStreamOptions {
 }
 
 /** A Readable of a remote file with many READs in flight. */
-export function createReadStream(sftp: SftpClient, path: SftpPath, opts: ReadStreamOptions = {}): Readable {
+export function createReadStream(sftp: SftpCore, path: SftpPath, opts: ReadStreamOptions = {}): Readable {
   async function* gen() {
     const fh = await sftp.open(path, 'r');
     try {
@@ -337,7 +381,7 @@ export function createReadStream(sftp: SftpClient, path: SftpPath, opts: ReadStr
 /** Settings of {@link SftpClient.createWriteStream}. */
 export interface WriteStreamOptions {
   /** Open flags (default 'w'). */
-  flags?: import('./client.js').OpenFlags;
+  flags?: OpenFlags;
   /** Permissions of a file the stream creates (default 0o644). */
   mode?: number;
   /** Offset of the first byte (default 0). */
@@ -347,13 +391,13 @@ export interface WriteStreamOptions {
 }
 
 /** A Writable to a remote file with many WRITEs in flight; 'finish' after every WRITE is acknowledged. */
-export function createWriteStream(sftp: SftpClient, path: SftpPath, opts: WriteStreamOptions = {}): Writable {
-  let fh: SftpFileHandle | undefined;
+export function createWriteStream(sftp: SftpCore, path: SftpPath, opts: WriteStreamOptions = {}): Writable {
+  let fh: SftpFileBase | undefined;
   let pos = opts.start ?? 0;
   const concurrency = Math.max(1, opts.concurrency ?? 64);
   const inflight = new Inflight();
   const send = async (data: Buffer) => {
-    const h = fh as SftpFileHandle;
+    const h = fh as SftpFileBase;
     const size = sftp.writeChunk;
     for (let off = 0; off < data.length; off += size) {
       inflight.check();

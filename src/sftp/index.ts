@@ -20,14 +20,14 @@ export type {
   SftpDirEntry,
   SftpEntryType,
 } from './client.js';
-export { openFlags, SftpClient } from './client.js';
+export { openFlags, SftpClient, SftpFileHandle } from './client.js';
 export type { SftpLimits, SftpName, SftpPath, SftpStatvfs } from './codec.js';
 export { displayPath, joinRemote } from './codec.js';
 export { EXT, FX, FXF, FXP, MAX_PACKET, type SymlinkOrder, symlinkOrderFor } from './constants.js';
 export type { DirTransferOptions, DirTransferProgress, DirTransferResult } from './dir-transfer.js';
 export { nodeCodeToStatus, SftpError, statusToNodeCode } from './errors.js';
 export type { PipelineOptions, ReadStreamOptions, WriteStreamOptions } from './handle.js';
-export { pipelinedRead, pipelinedReadV, SftpFileHandle } from './handle.js';
+export { pipelinedRead, pipelinedReadV, SftpFileBase } from './handle.js';
 export type { LocalFsBackendOptions } from './local-backend.js';
 export { LocalFsBackend } from './local-backend.js';
 export type { SftpServerOptions, SftpSessionLike } from './server.js';

@@ -6,12 +6,11 @@ import { randomBytes } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open as fsOpen, rename as fsRename, stat as fsStat, unlink as fsUnlink } from 'node:fs/promises';
 import { AbortError } from '../errors.js';
-import type { SftpClient } from './client.js';
 import type { SftpPath } from './codec.js';
 import { appendPath, writeHeaderSize } from './codec.js';
 import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
-import type { SftpFileHandle } from './handle.js';
+import type { SftpCore, SftpFileBase } from './handle.js';
 import { Inflight } from './inflight.js';
 import { readFully, writeFully } from './local-io.js';
 
@@ -84,7 +83,7 @@ async function readLocal(fh: FileHandle, offset: number, length: number): Promis
 /** Local file writes a download keeps in flight. */
 const LOCAL_WRITES = 8;
 
-async function readRemoteExact(fh: SftpFileHandle, offset: number, length: number): Promise<Buffer> {
+async function readRemoteExact(fh: SftpFileBase, offset: number, length: number): Promise<Buffer> {
   const parts: Buffer[] = [];
   let got = 0;
   while (got < length) {
@@ -98,7 +97,7 @@ async function readRemoteExact(fh: SftpFileHandle, offset: number, length: numbe
 
 /** Downloads `remote` to `local` (a Buffer local path is used as bytes); resolves with the file size. */
 export async function download(
-  sftp: SftpClient,
+  sftp: SftpCore,
   remote: SftpPath,
   local: string | Buffer,
   opts: TransferOptions = {},
@@ -174,7 +173,7 @@ export async function download(
 
 /** Uploads the local file `local` to `remote`; resolves with the file size. */
 export async function upload(
-  sftp: SftpClient,
+  sftp: SftpCore,
   local: string | Buffer,
   remote: SftpPath,
   opts: TransferOptions = {},
@@ -183,7 +182,7 @@ export async function upload(
   const atomic = opts.atomic ?? false;
   const target = atomic ? appendPath(remote, PART_SUFFIX) : remote;
   const lfh = await fsOpen(local, 'r');
-  let rfh: SftpFileHandle | undefined;
+  let rfh: SftpFileBase | undefined;
   let ok = false;
   try {
     const lst = await lfh.stat();
@@ -256,7 +255,7 @@ export async function upload(
 }
 
 /** Renames replacing the destination: posix-rename when offered, else remove then rename. */
-async function renameOver(sftp: SftpClient, from: SftpPath, to: SftpPath): Promise<void> {
+async function renameOver(sftp: SftpCore, from: SftpPath, to: SftpPath): Promise<void> {
   if (sftp.has(EXT.POSIX_RENAME)) return sftp.rename(from, to);
   // Without posix-rename there is no atomic replace: move the old file aside first.
   const aside = appendPath(to, `.${randomBytes(6).toString('hex')}.old`);
