@@ -38,6 +38,8 @@ import {
   openDirectTcpip,
   startLocalForward,
 } from '../forward/local.js';
+import { forwardRemote, type RemoteForwardOptions } from '../forward/remote.js';
+import { SessionForwarding, type SessionForwardOptions } from '../forward/session-forward.js';
 import { type DynamicForwardOptions, startDynamicForward } from '../forward/socks-forward.js';
 import type { Forward } from '../forward/types.js';
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
@@ -92,6 +94,8 @@ export class Client extends EventEmitter {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closedPromise: Promise<void>;
   private readonly slots: SessionSlots;
+  /** Agent and X11 requests per session (set once connected). */
+  private forwarding: SessionForwarding | undefined;
 
   private constructor(transport: Transport, connection: Connection, maxSessions?: number) {
     super();
@@ -298,6 +302,7 @@ export class Client extends EventEmitter {
     });
 
     const client = new Client(transport, connection, opts.maxSessions);
+    client.forwarding = new SessionForwarding(connection, opts.agentForward, (m) => log?.warn?.(m));
     const timeoutMs = opts.readyTimeout ?? 20000;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -457,7 +462,9 @@ export class Client extends EventEmitter {
     return { open: this.slots.open, queued: this.slots.queued, max: this.slots.max };
   }
 
-  private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {
+  private async session(
+    opts: { env?: Record<string, string>; pty?: boolean | PtyOptions } & SessionForwardOptions,
+  ): Promise<Channel> {
     const ch = await this.slots.openSession(this.connection);
     // A lost connection destroys every channel with its error; the client's 'close' (and exec's
     // rejection) report it, so an unread channel error must not crash the process.
@@ -465,6 +472,7 @@ export class Client extends EventEmitter {
     try {
       if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
       if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
+      await this.forwarding?.setup(ch, opts);
     } catch (e) {
       ch.destroy();
       throw e;
@@ -523,7 +531,9 @@ export class Client extends EventEmitter {
   }
 
   /** Opens an interactive shell, with a pty when asked. */
-  async shell(opts: { pty?: boolean | PtyOptions; env?: Record<string, string> } = {}): Promise<Channel> {
+  async shell(
+    opts: { pty?: boolean | PtyOptions; env?: Record<string, string> } & SessionForwardOptions = {},
+  ): Promise<Channel> {
     const ch = await this.session(opts);
     try {
       await ch.shell();

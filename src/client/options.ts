@@ -5,6 +5,7 @@ import type { KeyboardInteractiveRequest } from '../auth/client.js';
 import type { StrictHostKeyChecking } from '../config/index.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import type { AlgorithmOptions } from '../crypto/algorithms.js';
+import type { SessionForwardOptions } from '../forward/session-forward.js';
 import type { Certificate, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import type { RekeyLimit } from '../transport/transport.js';
 
@@ -46,6 +47,11 @@ export interface ConnectOptions {
   password?: string;
   /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
   agent?: string | boolean | AgentClient;
+  /**
+   * Forward the local agent to every session (`ssh -A`; off by default): `true` for `$SSH_AUTH_SOCK`
+   * (a warning, and no forwarding, when it is not set) or an agent socket path. Sessions may override it.
+   */
+  agentForward?: boolean | string;
   /** Answers keyboard-interactive questions: one answer per prompt, in order. */
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password; resolve with it. */
@@ -187,7 +193,7 @@ export interface Algorithms {
 }
 
 /** Options for commands. */
-export interface ExecOptions {
+export interface ExecOptions extends SessionForwardOptions {
   /** Sent to the command's stdin, then EOF. */
   stdin?: string | Buffer | Readable;
   /** Environment variables to request (sent without asking for a reply; sshd silently drops those its AcceptEnv does not allow). */
