@@ -83,10 +83,12 @@ export {
 } from './crypto/algorithms.js';
 export * from './errors.js';
 export type {
+  AllowedSigner,
   AuthorizedKey,
   AuthorizedKeyOption,
   CertificateOptions,
   CertificateVerifyOptions,
+  FindPrincipalsOptions,
   IssueCertificateOptions,
   ParseAuthorizedKeysOptions,
   ParsePrivateKeyOptions,
@@ -95,6 +97,13 @@ export type {
   PublicKeyExportOptions,
   ReadPrivateKeyFileOptions,
   Signer,
+  SignSshsigOptions,
+  SshSignature,
+  SshsigData,
+  SshsigFailure,
+  SshsigHashAlgorithm,
+  SshsigVerification,
+  VerifySshsigOptions,
 } from './keys/index.js';
 export {
   CERT_FOREVER,
@@ -102,17 +111,24 @@ export {
   CertificateSigner,
   certificateAlgorithmFor,
   certificateOf,
+  findPrincipals,
   generatePrivateKey,
   issueCertificate,
+  matchPrincipals,
   PrivateKey,
   PublicKey,
+  parseAllowedSigners,
   parseAuthorizedKeyLine,
   parseAuthorizedKeys,
   parseCertificate,
   parseKey,
   parsePrivateKey,
   parsePublicKey,
+  parseSshsig,
   readPrivateKeyFile,
+  SshsigError,
+  signSshsig,
+  verifySshsig,
   writePrivateKeyFile,
 } from './keys/index.js';
 export type { KeyType, SignatureAlgorithm } from './keys/types.js';

@@ -9,6 +9,15 @@
  * @module secsh/keys
  */
 
+export {
+  type AllowedSigner,
+  MAX_ALLOWED_SIGNERS,
+  matchSshPatternList,
+  type ParseAllowedSignersOptions,
+  parseAllowedSignerLine,
+  parseAllowedSigners,
+  parseSshsigTime,
+} from './allowed-signers.js';
 export { ARGON2_LIMITS, type Argon2Params, type Argon2Type, argon2 } from './argon2.js';
 export {
   type AuthorizedKey,
@@ -50,4 +59,27 @@ export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
 export { PublicKey, type PublicKeyExportOptions } from './public-key.js';
 export { randomart, shortTypeName } from './randomart.js';
 export type { Signer } from './signer.js';
+export {
+  armorSshsig,
+  checkSshsigSignature,
+  dearmorSshsig,
+  parseSshsig,
+  type SignSshsigOptions,
+  SSHSIG_LIMITS,
+  type SshSignature,
+  type SshsigData,
+  SshsigError,
+  type SshsigFailure,
+  type SshsigHashAlgorithm,
+  signSshsig,
+  signSshsigBlob,
+} from './sshsig.js';
+export {
+  type FindPrincipalsOptions,
+  findPrincipals,
+  matchPrincipals,
+  type SshsigVerification,
+  type VerifySshsigOptions,
+  verifySshsig,
+} from './sshsig-verify.js';
 export type { KeyType, SignatureAlgorithm } from './types.js';
