@@ -32,6 +32,9 @@ import {
   ProtocolError,
   TimeoutError,
 } from '../errors.js';
+import type { ForwardingSettings, ServerForwardingOptions } from '../forward/policy.js';
+import { resolveForwarding } from '../forward/policy.js';
+import { ServerForwarding } from '../forward/server-forwarding.js';
 import type { PublicKey } from '../keys/index.js';
 import { type Certificate, PrivateKey, parsePrivateKey } from '../keys/index.js';
 import type { NegotiatedAlgorithms, RekeyLimit } from '../transport/transport.js';
@@ -111,6 +114,15 @@ export interface ServerOptions {
   keepaliveCountMax?: number;
   /** Replaces `secsh_<version>` in the identification string. */
   softwareVersion?: string;
+  /**
+   * TCP and Unix-socket forwarding (`ssh -L -R -D -W`), served by the server itself under sshd's
+   * rules; see {@link ServerForwardingOptions}. Absent (the default), no forwarding is served:
+   * `direct-*` and other non-session opens go to the connection's 'channel-open' listeners (refused
+   * when there are none) and `tcpip-forward` requests are refused. Present, the server answers the
+   * forwarding opens and requests itself (forwarded-* opens from the client are refused), and only
+   * other channel types still reach 'channel-open'.
+   */
+  forwarding?: ServerForwardingOptions;
 }
 
 /**
@@ -133,6 +145,7 @@ export class Server extends EventEmitter {
   readonly hostCertificates: readonly Certificate[];
   private readonly opts: ServerOptions;
   private readonly algorithms: ReturnType<typeof resolveAlgorithms>;
+  private readonly forwarding: ForwardingSettings | undefined;
   private net: NetServer | undefined;
   private readonly live = new Set<ServerConnection>();
   private unauthenticated = 0;
@@ -152,6 +165,7 @@ export class Server extends EventEmitter {
       throw new InvalidArgumentError('keepaliveCountMax must be a positive integer');
     }
     this.opts = opts;
+    this.forwarding = opts.forwarding === undefined ? undefined : resolveForwarding(opts.forwarding);
     this.hostKeys = opts.hostKeys.map((k) => (k instanceof PrivateKey ? k : parsePrivateKey(k)));
     this.hostCertificates = checkHostCertificates(opts.hostCertificates ?? [], this.hostKeys);
     this.algorithms = resolveAlgorithms(opts.algorithms);
@@ -377,12 +391,26 @@ export class Server extends EventEmitter {
     const maxSessions = this.opts.maxSessions ?? 10;
     const username = conn.auth?.username ?? '';
     const permissions = conn.auth?.permissions;
+    const fwd =
+      this.forwarding && conn.auth
+        ? new ServerForwarding(conn.connection, this.forwarding, {
+            username,
+            permissions: conn.auth.permissions,
+            key: conn.auth.key,
+            certificate: conn.auth.certificate,
+            remoteAddress: conn.remoteAddress,
+          })
+        : undefined;
     conn.connection.onChannelOpen = (req: ChannelOpenRequest) => {
       if (req.type !== 'session') {
         // A certificate without permit-port-forwarding (or the agent/X11 permits) closes these
         // channel types before any 'channel-open' listener sees them.
         if (permissions && !channelPermitted(req.type, permissions)) {
           req.reject(ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED, `channel type ${req.type} not permitted`);
+          return;
+        }
+        if (fwd?.handlesOpen(req.type)) {
+          fwd.open(req);
           return;
         }
         debug(
@@ -446,10 +474,14 @@ export class Server extends EventEmitter {
         throw e;
       }
     };
-    // Only keepalives are answered: tcpip-forward and streamlocal-forward@openssh.com are refused for
-    // everyone, so a certificate's missing permit-port-forwarding needs no check here. An application
+    // Keepalives are answered, and the forwarding requests when `forwarding` is configured (its policy
+    // checks `permissions.portForwarding`); without it they are refused for everyone. An application
     // that installs its own onGlobalRequest must consult `conn.permissions.portForwarding`.
-    conn.connection.onGlobalRequest = (name) => name === 'keepalive@openssh.com';
+    conn.connection.onGlobalRequest = (name, data) => {
+      if (name === 'keepalive@openssh.com') return true;
+      if (fwd?.handlesRequest(name)) return fwd.request(name, data);
+      return false;
+    };
     const interval = this.opts.keepaliveInterval ?? 0;
     if (interval > 0) startKeepalive(conn, interval, this.opts.keepaliveCountMax ?? 3);
   }

@@ -1,0 +1,329 @@
+/**
+ * The server's side of `tcpip-forward` and `streamlocal-forward@openssh.com` (`ssh -R`): listeners
+ * bound as the forwarding policy allows (GatewayPorts, PermitListen, StreamLocalBindMask/Unlink),
+ * the allocated port answered for port 0, `cancel-*`, a cap per connection, and every listener and
+ * socket file gone when the connection ends. Each accepted connection opens `forwarded-tcpip` /
+ * `forwarded-streamlocal@openssh.com` to the client; a refusal closes that socket, the listener lives.
+ */
+import { lstat, unlink } from 'node:fs/promises';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import { encodeTcpipOpen } from '../connection/index.js';
+import { SshReader, SshWriter } from '../wire/index.js';
+import { type BindTarget, bindTarget, decide, type ForwardRequest } from './policy.js';
+import type { ServerForwardContext } from './server-direct.js';
+import { relay } from './server-relay.js';
+
+const debug = debuglog('secsh');
+
+const MAX_HOST = 1024;
+const MAX_PATH = 4096;
+
+/** The global request names this module answers. */
+export const REMOTE_FORWARD_REQUESTS: ReadonlySet<string> = new Set([
+  'tcpip-forward',
+  'cancel-tcpip-forward',
+  'streamlocal-forward@openssh.com',
+  'cancel-streamlocal-forward@openssh.com',
+]);
+
+interface Listening {
+  readonly key: string;
+  readonly servers: NetServer[];
+  /** tcp: the host as the client sent it, the port bound, the port asked for. */
+  readonly host?: string;
+  readonly port?: number;
+  readonly askedPort?: number;
+  /** unix: the socket path and the inode we bound (removed only while it is still ours). */
+  readonly path?: string;
+  ino?: number;
+  /** Accepted sockets whose channel is not open yet. */
+  readonly waiting: Set<Socket>;
+}
+
+/** `::ffff:192.0.2.1` → `192.0.2.1`. */
+function bareAddress(a: string | undefined): string {
+  if (!a) return '';
+  return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+}
+
+function listenOn(srv: NetServer, opts: { host: string; port: number } | { path: string }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const failed = (e: Error): void => reject(e);
+    srv.once('error', failed);
+    srv.listen(opts, () => {
+      srv.off('error', failed);
+      srv.on('error', () => {});
+      resolve();
+    });
+  });
+}
+
+/** Binds a Unix socket with the process umask set to `mask` for the bind (sshd's StreamLocalBindMask). */
+function listenUnix(srv: NetServer, path: string, mask: number): Promise<void> {
+  let old: number | undefined;
+  try {
+    old = process.umask(mask);
+  } catch {
+    old = undefined; // a worker thread: the mode is fixed by chmod below instead
+  }
+  try {
+    // The bind itself happens synchronously inside listen(), while the umask is in force.
+    return listenOn(srv, { path });
+  } finally {
+    if (old !== undefined) process.umask(old);
+  }
+}
+
+/** One connection's remote forwards. */
+export class RemoteForwards {
+  private readonly ctx: ServerForwardContext;
+  private readonly forwards = new Map<string, Listening>();
+  /** Requests between their arrival and their answer: they count against the cap too. */
+  private inProgress = 0;
+  private closed = false;
+
+  constructor(ctx: ServerForwardContext) {
+    this.ctx = ctx;
+  }
+
+  /** Answers one of {@link REMOTE_FORWARD_REQUESTS}: REQUEST_SUCCESS (with the port for port 0) or failure. */
+  async request(name: string, data: Buffer): Promise<boolean | Buffer> {
+    if (this.closed) return false;
+    try {
+      switch (name) {
+        case 'tcpip-forward':
+          return await this.tcpipForward(data);
+        case 'cancel-tcpip-forward': {
+          const r = new SshReader(data);
+          const host = r.string(MAX_HOST).toString('utf8');
+          const port = r.uint32();
+          r.ensureEnd('cancel-tcpip-forward');
+          const l = [...this.forwards.values()].find(
+            (f) => f.host === host && (f.port === port || f.askedPort === port),
+          );
+          return this.cancel(l, name);
+        }
+        case 'streamlocal-forward@openssh.com':
+          return await this.streamlocalForward(data);
+        case 'cancel-streamlocal-forward@openssh.com': {
+          const r = new SshReader(data);
+          const path = r.string(MAX_PATH).toString('utf8');
+          r.ensureEnd('cancel-streamlocal-forward');
+          return this.cancel(this.forwards.get(`unix ${path}`), name);
+        }
+        default:
+          return false;
+      }
+    } catch (e) {
+      this.ctx.stats.refused++;
+      debug('server: %s for %j refused: %s', name, this.ctx.user.username, (e as Error).message);
+      return false;
+    }
+  }
+
+  /** Closes every listener, drops connections not yet relayed and removes socket files. Idempotent. */
+  closeAll(): void {
+    this.closed = true;
+    for (const l of [...this.forwards.values()]) this.stop(l);
+  }
+
+  private cancel(l: Listening | undefined, name: string): boolean {
+    if (!l) {
+      this.ctx.stats.refused++;
+      debug('server: %s for %j: no such forward', name, this.ctx.user.username);
+      return false;
+    }
+    this.stop(l);
+    return true;
+  }
+
+  private stop(l: Listening): void {
+    if (this.forwards.get(l.key) !== l) return;
+    this.forwards.delete(l.key);
+    this.ctx.stats.listeners--;
+    for (const s of l.servers) s.close();
+    for (const s of l.waiting) s.destroy();
+    l.waiting.clear();
+    if (l.path !== undefined) void removeIfOurs(l.path, l.ino);
+  }
+
+  private admit(fr: ForwardRequest): Promise<string | undefined> {
+    if (this.forwards.size + this.inProgress >= this.ctx.settings.maxListeners) {
+      return Promise.resolve(`too many forwards (maxListeners ${this.ctx.settings.maxListeners})`);
+    }
+    return decide(this.ctx.settings, fr);
+  }
+
+  private refuse(name: string, why: string): false {
+    this.ctx.stats.refused++;
+    debug('server: %s for %j refused: %s', name, this.ctx.user.username, why);
+    return false;
+  }
+
+  private async tcpipForward(data: Buffer): Promise<boolean | Buffer> {
+    const r = new SshReader(data);
+    const host = r.string(MAX_HOST).toString('utf8');
+    const port = r.uint32();
+    r.ensureEnd('tcpip-forward');
+    const fr: ForwardRequest = { ...this.ctx.user, kind: 'tcpip-forward', bindHost: host, bindPort: port };
+    const admitted = this.admit(fr);
+    this.inProgress++;
+    let l: Listening;
+    try {
+      const no = await admitted;
+      if (no !== undefined) return this.refuse('tcpip-forward', no);
+      if (this.closed) return false;
+      const holder: { l?: Listening } = {};
+      const servers: NetServer[] = [];
+      const bound = await this.bindTcp(bindTarget(host, this.ctx.settings.gatewayPorts), port, servers, (sock) =>
+        this.accepted(holder.l, sock),
+      );
+      l = { key: `tcp ${host} ${bound}`, servers, host, port: bound, askedPort: port, waiting: new Set() };
+      holder.l = l;
+      if (this.closed || this.forwards.has(l.key)) {
+        for (const srv of servers) srv.close();
+        return this.refuse('tcpip-forward', 'already forwarded');
+      }
+    } catch (e) {
+      return this.refuse('tcpip-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    } finally {
+      this.inProgress--;
+    }
+    this.register(l);
+    debug('server: tcpip-forward for %j listening on port %d', this.ctx.user.username, l.port);
+    return port === 0 ? new SshWriter(4).uint32(l.port as number).toBuffer() : true;
+  }
+
+  private async streamlocalForward(data: Buffer): Promise<boolean> {
+    const r = new SshReader(data);
+    const path = r.string(MAX_PATH).toString('utf8');
+    r.ensureEnd('streamlocal-forward');
+    if (path.length === 0 || path.includes('\0')) return this.refuse('streamlocal-forward', 'bad path');
+    const fr: ForwardRequest = { ...this.ctx.user, kind: 'streamlocal-forward', path };
+    const admitted = this.admit(fr);
+    this.inProgress++;
+    let l: Listening;
+    try {
+      const no = await admitted;
+      if (no !== undefined) return this.refuse('streamlocal-forward', no);
+      const key = `unix ${path}`;
+      if (this.closed || this.forwards.has(key)) return this.refuse('streamlocal-forward', 'already forwarded');
+      const s = this.ctx.settings;
+      if (s.bindUnlink) await unlinkStaleSocket(path);
+      const holder: { l?: Listening } = {};
+      const srv = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accepted(holder.l, sock));
+      l = { key, servers: [srv], path, waiting: new Set() };
+      holder.l = l;
+      await listenUnix(srv, path, s.bindMask);
+      const st = await lstat(path).catch(() => undefined);
+      l.ino = st?.ino;
+      if (this.closed) {
+        srv.close();
+        void removeIfOurs(path, l.ino);
+        return false;
+      }
+    } catch (e) {
+      return this.refuse('streamlocal-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    } finally {
+      this.inProgress--;
+    }
+    this.register(l);
+    debug('server: streamlocal-forward for %j listening', this.ctx.user.username);
+    return true;
+  }
+
+  private register(l: Listening): void {
+    this.forwards.set(l.key, l);
+    this.ctx.stats.listeners++;
+  }
+
+  /** Binds every address of `target` on one port (the first bind picks it when 0); resolves with the port. */
+  private async bindTcp(
+    target: BindTarget,
+    port: number,
+    servers: NetServer[],
+    onConnection: (sock: Socket) => void,
+  ): Promise<number> {
+    const hosts =
+      target.kind === 'loopback' ? ['127.0.0.1', '::1'] : target.kind === 'wildcard' ? ['::'] : [target.host];
+    let bound = port;
+    const make = (): NetServer => createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
+    try {
+      for (let i = 0; i < hosts.length; i++) {
+        const srv = make();
+        try {
+          await listenOn(srv, { host: hosts[i] as string, port: bound });
+        } catch (e) {
+          srv.close();
+          const code = (e as NodeJS.ErrnoException).code;
+          // A host without IPv6: loopback is 127.0.0.1 alone, the wildcard is 0.0.0.0.
+          if (i > 0 && target.kind === 'loopback') continue;
+          if (target.kind === 'wildcard' && (code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL')) {
+            hosts.push('0.0.0.0');
+            continue;
+          }
+          throw e;
+        }
+        servers.push(srv);
+        const a = srv.address();
+        if (bound === 0 && a && typeof a === 'object') bound = a.port;
+      }
+    } catch (e) {
+      for (const s of servers) s.close();
+      servers.length = 0;
+      throw e;
+    }
+    return bound;
+  }
+
+  /** A connection to a listener; `l` is undefined while the listener is still being bound. */
+  private accepted(l: Listening | undefined, sock: Socket): void {
+    sock.on('error', () => {});
+    if (l === undefined || this.closed || this.forwards.get(l.key) !== l) {
+      sock.destroy();
+      return;
+    }
+    l.waiting.add(sock);
+    const type = l.path === undefined ? 'forwarded-tcpip' : 'forwarded-streamlocal@openssh.com';
+    const extra =
+      l.path === undefined
+        ? encodeTcpipOpen({
+            host: l.host as string,
+            port: l.port as number,
+            originHost: bareAddress(sock.remoteAddress),
+            originPort: sock.remotePort ?? 0,
+          })
+        : new SshWriter(l.path.length + 16).string(l.path).string('').toBuffer();
+    this.ctx.connection.openChannel(type, extra).then(
+      (ch) => {
+        if (!l.waiting.delete(sock) || sock.destroyed) {
+          ch.destroy();
+          return;
+        }
+        this.ctx.stats.open++;
+        relay(sock, ch, undefined, () => {
+          this.ctx.stats.open--;
+        });
+      },
+      (e: Error) => {
+        l.waiting.delete(sock);
+        sock.destroy();
+        this.ctx.stats.refused++;
+        debug('server: %s for %j refused by the client: %s', type, this.ctx.user.username, e.message);
+      },
+    );
+  }
+}
+
+/** Removes a stale socket file (StreamLocalBindUnlink): only a socket, never a regular file. */
+async function unlinkStaleSocket(path: string): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st?.isSocket()) await unlink(path).catch(() => {});
+}
+
+/** Removes the socket file we bound, unless something else has taken its place. */
+async function removeIfOurs(path: string, ino: number | undefined): Promise<void> {
+  const st = await lstat(path).catch(() => undefined);
+  if (st?.isSocket() && (ino === undefined || st.ino === ino)) await unlink(path).catch(() => {});
+}
