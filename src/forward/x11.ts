@@ -95,22 +95,25 @@ function run(file: string, args: string[]): Promise<string> {
 /** The real cookie for a display: `xauth list` (trusted) or a generated untrusted one. */
 async function realCookie(d: X11Display, opts: X11Options, warn: (m: string) => void): Promise<Buffer | undefined> {
   const xauth = opts.xauthPath ?? 'xauth';
+  let cookie: Buffer | undefined;
+  let why = opts.trusted ? 'none listed for the display' : 'untrusted cookie not generated';
   try {
-    if (opts.trusted) return parseXauthList(await run(xauth, ['list', d.xauthName]));
-    const dir = await mkdtemp(join(tmpdir(), 'secsh-xauth-'));
-    try {
-      const file = join(dir, 'xauthfile');
-      await run(xauth, ['-f', file, 'generate', d.xauthName, MIT_MAGIC_COOKIE, 'untrusted', 'timeout', '1200']);
-      return parseXauthList(await run(xauth, ['-f', file, 'list', d.xauthName]));
-    } finally {
-      await rm(dir, { recursive: true, force: true });
+    if (opts.trusted) cookie = parseXauthList(await run(xauth, ['list', d.xauthName]));
+    else {
+      const dir = await mkdtemp(join(tmpdir(), 'secsh-xauth-'));
+      try {
+        const file = join(dir, 'xauthfile');
+        await run(xauth, ['-f', file, 'generate', d.xauthName, MIT_MAGIC_COOKIE, 'untrusted', 'timeout', '1200']);
+        cookie = parseXauthList(await run(xauth, ['-f', file, 'list', d.xauthName]));
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     }
   } catch (e) {
-    warn(
-      `secsh: no xauth data for the X11 display${opts.trusted ? '' : ' (untrusted cookie not generated)'}: ${(e as Error).message.split('\n')[0]}; X11 connections go without authorization`,
-    );
-    return undefined;
+    why = `${why}: ${(e as Error).message.split('\n')[0]}`;
   }
+  if (!cookie) warn(`secsh: no xauth data for the X11 display (${why}); X11 connections go without authorization`);
+  return cookie;
 }
 
 /** Decodes an `x11` open: originator address and port. */
