@@ -83,6 +83,15 @@ export {
 } from './crypto/algorithms.js';
 export * from './errors.js';
 export type {
+  ForwardDirection,
+  ForwardPolicy,
+  ForwardRequest,
+  ForwardRequestBase,
+  ServerForwardingOptions,
+} from './forward/policy.js';
+export type { ServerForwardStats } from './forward/server-forwarding.js';
+export { serverForwardStats } from './forward/server-forwarding.js';
+export type {
   AllowedSigner,
   AuthorizedKey,
   AuthorizedKeyOption,
