@@ -94,7 +94,7 @@ function onXConnection(sock: Socket): void {
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, XAUTHORITY: serverXauth };
+  const env: NodeJS.ProcessEnv = { ...process.env, XAUTHORITY: serverXauth };
   delete env.DISPLAY;
   return env;
 }
