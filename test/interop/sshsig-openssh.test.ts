@@ -197,7 +197,7 @@ describe('SSHSIG: what ssh-keygen refuses, secsh refuses', () => {
     assert.equal(await refusal(verifySshsig(message, sig, { ...opts(ok), namespace: 'file' })), 'namespace');
 
     const tampered = Buffer.from(message);
-    tampered[0] ^= 1;
+    tampered[0] = (tampered[0] as number) ^ 1;
     assert.ok(!(await keygenVerifies(sig, tampered, ok)));
     assert.equal(await refusal(verifySshsig(tampered, sig, opts(ok))), 'bad-signature');
     assert.equal(await refusal(verifySshsig(tampered, sig, { namespace: 'git' })), 'bad-signature');
