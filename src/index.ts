@@ -89,6 +89,7 @@ export type {
   ForwardRequestBase,
   ServerForwardingOptions,
 } from './forward/policy.js';
+export { permitListenAllows, permitOpenAllows } from './forward/policy.js';
 export type { ServerForwardStats } from './forward/server-forwarding.js';
 export { serverForwardStats } from './forward/server-forwarding.js';
 export type {
@@ -141,11 +142,12 @@ export {
   writePrivateKeyFile,
 } from './keys/index.js';
 export type { KeyType, SignatureAlgorithm } from './keys/types.js';
-export type { LocalProcessOptions } from './server/local.js';
+export type { LocalForwardingOptions, LocalProcessOptions, X11ForwardingOptions } from './server/local.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
 export type { AuthAttempt, ServerOptions } from './server/server.js';
 export { Server, ServerConnection } from './server/server.js';
 export type {
+  AgentForwardRequest,
   EnvRequest,
   ExecRequest,
   PtyInfo,
@@ -154,6 +156,8 @@ export type {
   SessionRequestBase,
   SessionStart,
   SubsystemRequest,
+  X11Info,
+  X11Request,
 } from './server/session.js';
 export { defaultAcceptEnv, Session } from './server/session.js';
 export type {
