@@ -230,6 +230,13 @@ describe('SSHSIG: what ssh-keygen refuses, secsh refuses', () => {
       { line: `a valid-before="20200101Z" ${pub}`, principal: 'a', time: '20191231235959Z' },
       { line: `a valid-before="202001011200Z" ${pub}`, principal: 'a', time: '20200101120001Z', failure: 'expired' },
       { line: `a valid-after="20300101Z" ${pub}`, principal: 'a', time: '20300101Z' },
+      // local time (no Z): both read it in the process's time zone (run once with TZ=Asia/Tokyo to see it matter)
+      {
+        line: `a valid-before="202001011200" ${pub}`,
+        principal: 'a',
+        time: '20200101100000Z',
+        ...(new Date(2020, 0, 1, 12).getTime() < Date.UTC(2020, 0, 1, 10) ? { failure: 'expired' } : {}),
+      },
       { line: `a valid-before="202001011200Z" ${pub}`, principal: 'a', time: '202001011200Z' },
       { line: `a valid-after="202001011200Z" ${pub}`, principal: 'a', time: '202001011159Z', failure: 'not-yet-valid' },
       { line: `a namespaces="file,x*" ${pub}`, principal: 'a', failure: 'namespace-not-allowed' },
