@@ -24,7 +24,8 @@ export interface X11ForwardingOptions {
   maxDisplays?: number;
   /**
    * The `xauth` program that adds the client's cookie for the display (sshd's XAuthLocation; default
-   * `/usr/bin/xauth`, skipped when absent); null to never run it.
+   * `/usr/bin/xauth`). As sshd, x11-req is refused when it is missing; null never runs it (the
+   * application then sees to the cookie itself).
    */
   xauthPath?: string | null;
 }
@@ -93,8 +94,9 @@ class SessionForwarding {
         debug('server: agent forwarding socket ready for session %d', this.session.channel.localId);
         return l;
       },
-      (e: Error) => {
-        debug('server: agent forwarding socket could not be made: %s', e.message);
+      (e: NodeJS.ErrnoException) => {
+        // The code only: the message would name a local path.
+        debug('server: agent forwarding refused: the socket could not be made (%s)', e.code ?? e.name);
         return undefined;
       },
     );
@@ -128,26 +130,46 @@ class SessionForwarding {
       return;
     }
     const c = conf === true ? {} : conf;
-    const pending = listenX11Forward(connection, {
-      singleConnection: info.singleConnection,
-      ...(c.displayOffset !== undefined ? { displayOffset: c.displayOffset } : {}),
-      ...(c.maxDisplays !== undefined ? { maxDisplays: c.maxDisplays } : {}),
-      onError: (e) => debug('server: forwarded X11 connection failed: %s', e.message),
-    }).then(
-      (listener) => {
-        if (this.closed || !req.accept()) {
-          listener.close();
-          return;
-        }
-        this.x11 = { listener, info };
-        debug('server: X11 display localhost:%d for session %d', listener.display, this.session.channel.localId);
-      },
-      (e: Error) => {
-        debug('server: x11-req refused: %s', e.message);
-        req.reject();
-      },
-    );
-    this.x11Pending = pending;
+    const xauth = c.xauthPath === undefined ? DEFAULT_XAUTH : c.xauthPath;
+    this.x11Pending = this.startX11(req, connection, c, xauth);
+  }
+
+  private async startX11(
+    req: X11Request,
+    connection: NonNullable<Session['connection']>,
+    c: X11ForwardingOptions,
+    xauth: string | null,
+  ): Promise<void> {
+    // As sshd: without xauth the X client would have no cookie for the display, so X11 is refused.
+    if (xauth !== null && !(await executable(xauth))) {
+      debug('server: x11-req refused: no xauth program, cannot forward X11');
+      req.reject();
+      return;
+    }
+    let listener: X11Listener;
+    try {
+      listener = await listenX11Forward(connection, {
+        singleConnection: req.x11.singleConnection,
+        ...(c.displayOffset !== undefined ? { displayOffset: c.displayOffset } : {}),
+        ...(c.maxDisplays !== undefined ? { maxDisplays: c.maxDisplays } : {}),
+        onError: (e) => debug('server: forwarded X11 connection failed: %s', e.message),
+      });
+    } catch (e) {
+      debug('server: x11-req refused: %s', (e as Error).message);
+      req.reject();
+      return;
+    }
+    if (this.closed) {
+      listener.close();
+      req.reject();
+      return;
+    }
+    if (!req.accept()) {
+      listener.close();
+      return;
+    }
+    this.x11 = { listener, info: req.x11 };
+    debug('server: X11 display localhost:%d for session %d', listener.display, this.session.channel.localId);
   }
 
   /**
@@ -165,6 +187,7 @@ class SessionForwarding {
     env.DISPLAY = `localhost:${display}.${screen}`;
     const conf = this.opts.x11Forwarding;
     const xauth = typeof conf === 'object' && conf.xauthPath !== undefined ? conf.xauthPath : DEFAULT_XAUTH;
+    // The x11 listener was made only after xauth was found (or with xauthPath null).
     if (xauth === null) return;
     const authDisplay = `unix:${display}.${screen}`;
     await runXauth(xauth, `remove ${authDisplay}\nadd ${authDisplay} ${authProtocol} ${authCookie}\n`, env);
@@ -178,17 +201,20 @@ class SessionForwarding {
   }
 }
 
-/** Runs `xauth -q -` with `input` on stdin, as sshd does; a missing or failing xauth is logged, not fatal. */
-async function runXauth(path: string, input: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function executable(path: string): Promise<boolean> {
   try {
     await access(path, fsConstants.X_OK);
+    return true;
   } catch {
-    debug('server: %s not found: X11 cookie not added', path);
-    return;
+    return false;
   }
+}
+
+/** Runs `xauth -q -` with `input` on stdin, as sshd does; a failing xauth is logged, not fatal. */
+async function runXauth(path: string, input: string, env: NodeJS.ProcessEnv): Promise<void> {
   await new Promise<void>((resolve) => {
     const child = execFile(path, ['-q', '-'], { env, timeout: XAUTH_TIMEOUT_MS }, (err) => {
-      if (err) debug('server: xauth failed: %s', err.message);
+      if (err) debug('server: xauth failed (%s): X11 cookie not added', err.code ?? err.signal ?? 'error');
       resolve();
     });
     child.stdin?.on('error', () => {});

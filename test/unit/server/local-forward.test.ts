@@ -143,3 +143,10 @@ test("without 'x11' and 'agent-forward' listeners, the requests still reach 'req
   assert.deepEqual(seen, ['x11-req', 'auth-agent-req@openssh.com']);
   ch.destroy();
 });
+
+test('x11-req is refused when the xauth program is missing, as sshd does', async () => {
+  const { ch } = await setup({ x11Forwarding: { xauthPath: '/nonexistent/xauth' } });
+  assert.equal(await ch.request('x11-req', x11Data(COOKIE)), false);
+  const out = await exec(ch, 'echo "[$' + '{DISPLAY-unset}]"');
+  assert.equal(out, '[unset]\n');
+});
