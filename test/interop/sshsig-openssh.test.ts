@@ -42,6 +42,7 @@ function keygen(args: string[], input: string | Buffer = ''): Promise<Run> {
     });
     p.on('error', reject);
     p.on('close', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.on('error', () => {}); // ssh-keygen may exit before reading its input
     p.stdin.end(input);
   });
 }
@@ -356,6 +357,55 @@ describe('SSHSIG: certificates and cert-authority lines', () => {
 });
 
 describe('SSHSIG: find-principals', () => {
+  test('allowed_signers lines with odd quoting, spacing, options and line ends are read as ssh-keygen reads them', async (t) => {
+    if (!requirePeer(t, 'ssh-keygen')) return;
+    const { key, pub } = must('ed25519');
+    const sig = await signFile(await signSshsig(message, key, { namespace: 'git' }));
+    const [type, b64] = pub.split(' ');
+    const variants = [
+      `alice ${pub}`,
+      `\t alice\t\t${type}\t${b64}`,
+      `alice ${pub}\r`,
+      `alice\r`,
+      `alice,bob,,carol ${pub}`,
+      `,alice ${pub}`,
+      `x"y z" ${pub}`,
+      `"y z"w ${pub}`,
+      `"unterminated ${pub}`,
+      `alice CERT-AUTHORITY ${pub}`,
+      `alice cert-authorityx ${pub}`,
+      `alice NameSpaces="a b",Valid-After="20200101" ${pub}`,
+      `alice namespaces="a\\"b" ${pub}`,
+      `alice namespaces="a" ,valid-after="20200101" ${pub}`,
+      `alice namespaces="a",  ${pub}`,
+      `alice namespaces="a",valid-before="20200101",valid-after="20100101" ${pub}`,
+      `alice valid-before="20200101Z" ${pub}`,
+      `alice valid-before="2020010112" ${pub}`,
+      `alice valid-before="20991231235960Z" ${pub}`,
+      `alice valid-before="20990230Z" ${pub}`,
+      `alice valid-before="209912312359utc" ${pub}`,
+      `alice valid-before="20991301" ${pub}`,
+      `alice valid-after="19700101000001Z" ${pub}`,
+      `alice valid-after="19700101Z" ${pub}`,
+      `alice ${type} ${b64}extra`,
+      `alice ${type}  ${b64} comment "with quotes`,
+      `alice ecdsa-sha2-nistp256 ${b64}`,
+      `alice ${type}`,
+      `alice namespaces="git" ${type}`,
+      `alice   namespaces="git"    ${pub}`,
+      `  # alice ${pub}`,
+      `alice #comment ${pub}`,
+    ];
+    for (const v of variants) {
+      for (const eol of ['\n', '\r\n']) {
+        const text = `${v}${eol}`;
+        const r = await keygen(['-Y', 'find-principals', '-f', await file(text), '-s', sig]);
+        const theirs = r.code === 0 ? r.stdout.split('\n').filter((l) => l !== '') : [];
+        assert.deepEqual(findPrincipals(parseSshsigFile(sig), text), theirs, JSON.stringify(text));
+      }
+    }
+  });
+
   test('findPrincipals returns what ssh-keygen -Y find-principals prints, on plain and certificate signatures', async (t) => {
     if (!requirePeer(t, 'ssh-keygen')) return;
     const ed = must('ed25519');
@@ -393,6 +443,18 @@ describe('SSHSIG: find-principals', () => {
     }
   });
 });
+
+const sigFiles = new Map<string, string>();
+async function signFile(text: string): Promise<string> {
+  const p = await file(text);
+  sigFiles.set(p, text);
+  return p;
+}
+function parseSshsigFile(p: string): string {
+  const text = sigFiles.get(p);
+  assert.ok(text !== undefined);
+  return text;
+}
 
 function opts(o: { allowed: string; principal: string; namespace: string }) {
   return { namespace: o.namespace, allowedSigners: o.allowed, principal: o.principal };
