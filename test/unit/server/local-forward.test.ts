@@ -4,8 +4,12 @@
  * directory goes when the session ends.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { dirname } from 'node:path';
+import childProcess from 'node:child_process';
+import fs, { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import type { Channel, Connection } from '../../../src/connection/index.js';
 import type { LocalProcessOptions } from '../../../src/server/local.js';
@@ -149,4 +153,44 @@ test('x11-req is refused when the xauth program is missing, as sshd does', async
   assert.equal(await ch.request('x11-req', x11Data(COOKIE)), false);
   const out = await exec(ch, 'echo "[$' + '{DISPLAY-unset}]"');
   assert.equal(out, '[unset]\n');
+});
+
+test('serving agent and X11 forwarding (sockets, directory, xauth) makes no synchronous fs or child_process call', async () => {
+  type Fn = (...args: unknown[]) => unknown;
+  const calls: string[] = [];
+  const restore: Array<() => void> = [];
+  const wrap = (obj: Record<string, unknown>, label: string, name: string) => {
+    const orig = obj[name];
+    if (typeof orig !== 'function') return;
+    obj[name] = function (this: unknown, ...args: unknown[]) {
+      const ours = (new Error().stack ?? '').split('\n').find((l) => /[/\\]src[/\\]/.test(l));
+      if (ours) calls.push(`${label}.${name} ${ours.trim()}`);
+      return (orig as Fn).apply(this, args);
+    };
+    restore.push(() => {
+      obj[name] = orig;
+    });
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-fwd-sync-'));
+  const xauthority = join(dir, 'Xauthority');
+  const { ch, client } = await setup({
+    agentForwarding: true,
+    x11Forwarding: existsSync('/usr/bin/xauth') ? true : { xauthPath: null },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', XAUTHORITY: xauthority },
+  });
+  client.onChannelOpen = (req) => req.reject(1, 'no');
+  for (const name of Object.keys(fs)) if (name.endsWith('Sync')) wrap(fs as never, 'fs', name);
+  for (const name of ['spawnSync', 'execSync', 'execFileSync']) wrap(childProcess as never, 'child_process', name);
+  syncBuiltinESMExports();
+  try {
+    assert.equal(await ch.request('auth-agent-req@openssh.com'), true);
+    assert.equal(await ch.request('x11-req', x11Data(COOKIE)), true);
+    const out = await exec(ch, 'test -S "$SSH_AUTH_SOCK" && echo "$DISPLAY"');
+    assert.match(out, /^localhost:\d+\.0\n$/);
+  } finally {
+    for (const r of restore) r();
+    syncBuiltinESMExports();
+    await rm(dir, { recursive: true, force: true });
+  }
+  assert.deepEqual(calls, []);
 });
