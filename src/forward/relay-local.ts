@@ -45,6 +45,23 @@ export function checkBind(o: BindOptions): void {
     throw new InvalidArgumentError('bindHost must be a non-empty string');
 }
 
+/** The forwards of each connection, closed (ending their connections) when it closes. */
+const forwardsOf = new WeakMap<Connection, Set<ListenerForward>>();
+
+/** One 'close' listener per connection, however many forwards it has. */
+function closeWithConnection(connection: Connection, fwd: ListenerForward): void {
+  let set = forwardsOf.get(connection);
+  if (!set) {
+    const forwards = new Set<ListenerForward>();
+    set = forwards;
+    forwardsOf.set(connection, forwards);
+    connection.once('close', () => {
+      for (const f of [...forwards]) void f.close({ endConnections: true });
+    });
+  }
+  set.add(fwd);
+}
+
 /**
  * A listening forward. Subclasses handle each accepted socket ({@link accept}) and call
  * {@link attach} with its channel or {@link fail} with the reason it could not be carried.
@@ -56,7 +73,6 @@ export abstract class ListenerForward extends EventEmitter implements Forward {
   private readonly counters: ForwardStats = { accepted: 0, open: 0, failed: 0, bytesOut: 0, bytesIn: 0 };
   private readonly server: Server;
   private readonly links = new Set<ForwardLink>();
-  private readonly onConnectionClose = (): void => void this.close({ endConnections: true });
   private accepting = false;
   private closing: Promise<void> | undefined;
   /** The socket file we created (its inode), to remove on close. */
@@ -124,7 +140,7 @@ export abstract class ListenerForward extends EventEmitter implements Forward {
       throw e;
     }
     this.accepting = true;
-    this.connection.once('close', this.onConnectionClose);
+    closeWithConnection(this.connection, this);
   }
 
   /** Handles one accepted connection (its link is tracked and counted already). */
@@ -224,7 +240,7 @@ export abstract class ListenerForward extends EventEmitter implements Forward {
   close(opts: ForwardCloseOptions = {}): Promise<void> {
     if (!this.closing) {
       this.accepting = false;
-      this.connection.off('close', this.onConnectionClose);
+      forwardsOf.get(this.connection)?.delete(this);
       this.closing = this.shutdown();
     }
     const closing = this.closing;

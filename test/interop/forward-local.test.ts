@@ -203,10 +203,18 @@ test('a bind error rejects forwardLocal with ListenError; bad options with Inval
   }
 });
 
-test("the client's close closes its forwards (listener gone, 'close' emitted)", async (t) => {
+test("the client's close closes its forwards (listeners gone, 'close' emitted), however many", async (t) => {
   if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
   const client = await connectSshd(await shared.get());
   const echo = await echoServer();
+  const others = await Promise.all(
+    Array.from({ length: 12 }, () => client.forwardLocal({ bindPort: 0, host: '127.0.0.1', port: portOf(echo) })),
+  );
+  const othersClosed = Promise.all(others.map((f) => once(f, 'close')));
   const fwd = await client.forwardLocal({ bindPort: 0, host: '127.0.0.1', port: portOf(echo) });
   const sock = await connectTo({ port: portOf(fwd) });
   sock.on('error', () => {});
@@ -219,7 +227,14 @@ test("the client's close closes its forwards (listener gone, 'close' emitted)", 
   const [e] = (await once(again, 'error')) as [NodeJS.ErrnoException];
   assert.equal(e.code, 'ECONNREFUSED');
   await until('the connection to settle', () => fwd.stats.open === 0);
+  await othersClosed;
   await assert.rejects(client.forwardLocal({ bindPort: 0, host: '127.0.0.1', port: 1 }));
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    warnings.map((w) => w.name),
+    [],
+    'no MaxListenersExceededWarning for 13 forwards on one connection',
+  );
 });
 
 test('1,000 connections, 100 at a time, all byte-identical; stats, channels and descriptors back to baseline', async (t) => {
