@@ -1,7 +1,8 @@
 /**
  * OpenSSH's `ssh -A` against the secsh server's localProcessHandler({ agentForwarding: true }): the
  * command finds SSH_AUTH_SOCK, a 0600 socket in a 0700 directory, and `ssh-add -l` run there lists
- * the key of the client's own ssh-agent (carried over auth-agent@openssh.com channels); the socket and
+ * the key of the client's own ssh-agent (carried over auth-agent@openssh.com channels), on a pty too,
+ * and an `ssh` run there authenticates to a second hop with it (the agent signs); the socket and
  * its directory are gone when the session ends, also when the client dies mid-session. With the
  * option off (the library's default) the request is refused and the command has no SSH_AUTH_SOCK.
  */
@@ -29,6 +30,7 @@ let agent: Agent | undefined;
 const servers: Server[] = [];
 let portOn = 0;
 let portOff = 0;
+let portHop = 0;
 
 /** The server's own environment minus the agent it may have inherited, so that "unset" means unset. */
 function baseEnv(): NodeJS.ProcessEnv {
@@ -61,6 +63,16 @@ before(async () => {
   await agent.add(agentKey);
   portOn = await startServer(true);
   portOff = await startServer(false);
+  // A second hop that accepts only the agent's key.
+  const agentPub = parsePublicKey(await readFile(`${agentKey}.pub`, 'utf8'));
+  const hop = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(agentPub),
+    authMethods: ['publickey'],
+  });
+  hop.on('session', localProcessHandler({ env: baseEnv(), shell: '/bin/sh' }));
+  servers.push(hop);
+  portHop = (await hop.listen({ port: 0, host: '127.0.0.1' })).port;
 });
 
 after(async () => {
@@ -74,8 +86,9 @@ function sshA(
   port: number,
   command: string,
   onStdout?: (soFar: string, kill: () => void) => void,
+  extra: string[] = [],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const args = sshArgs({ port, keyPath }, ['-A', '-o', 'ForwardAgent=yes', '-v'], command);
+  const args = sshArgs({ port, keyPath }, ['-A', '-o', 'ForwardAgent=yes', '-v', ...extra], command);
   return new Promise((resolve, reject) => {
     const p = spawn(binPath('ssh'), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -130,6 +143,29 @@ test('ssh -A: two agent connections in one session (ssh-add -l twice) both reach
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.includes(agentKeyFingerprint));
   assert.match(r.stdout, /^ssh-ed25519 AAAA\S+ forwarded-agent-key$/m);
+});
+
+test('ssh -A: from the session, a second hop authenticates with the forwarded agent key (agent signs)', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+  const hopSsh = [
+    binPath('ssh'),
+    '-F none -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR',
+    `-p ${portHop} tester@127.0.0.1 echo hop-ok`,
+  ].join(' ');
+  const r = await sshA(portOn, hopSsh);
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  assert.equal(r.stdout, 'hop-ok\n');
+  // Without the forwarded agent the hop refuses.
+  const off = await sshA(portOff, hopSsh);
+  assert.notEqual(off.code, 0);
+  assert.ok(!off.stdout.includes('hop-ok'));
+});
+
+test('ssh -A -tt: the command on a pty gets the forwarded agent too', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+  const r = await sshA(portOn, 'test -t 0 && ssh-add -l', undefined, ['-tt']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.includes(agentKeyFingerprint), r.stdout);
 });
 
 test('ssh -A: the socket directory is removed when the client dies mid-session', async (t) => {
