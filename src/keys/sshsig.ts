@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { Certificate, certificateOf, isCertificateType, MAX_CERT_BLOB } from './certificate.js';
-import { algorithmFits } from './kinds/index.js';
+import { algorithmFits, isKeyType } from './kinds/index.js';
 import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
 import type { SignatureAlgorithm } from './types.js';
@@ -148,7 +148,8 @@ export function dearmorSshsig(text: string): Buffer {
 /** Parses a public key field: a plain key, or a certificate whose CA signature must verify. */
 function readSigningKey(blob: Buffer): { publicKey: PublicKey; certificate: Certificate | undefined } {
   const type = new SshReader(blob).ascii(128);
-  if (!isCertificateType(type)) return { publicKey: PublicKey.fromBlob(blob), certificate: undefined };
+  if (isKeyType(type)) return { publicKey: PublicKey.fromBlob(blob), certificate: undefined };
+  if (!isCertificateType(type)) throw new SshsigError('unsupported', `unsupported key type ${printable(type)}`);
   const certificate = Certificate.fromBlob(blob);
   if (!certificateSignatureValid(certificate)) {
     throw new SshsigError('certificate', 'SSH signature: the certificate has a bad CA signature');

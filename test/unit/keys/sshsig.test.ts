@@ -177,6 +177,8 @@ describe('SSHSIG parsing is strict', () => {
       ['hash SHA512', blob({ hash: 'SHA512' }), 'unsupported'],
       ['trailing byte', blob({ trailing: Buffer.from([0]) }), 'malformed'],
       ['bad key', blob({ key: Buffer.from('nonsense') }), 'malformed'],
+      ['unknown key type', blob({ key: new SshWriter(64).string('ssh-foo').string('x').toBuffer() }), 'unsupported'],
+      ['bad ed25519 key', blob({ key: new SshWriter(64).string('ssh-ed25519').string('x').toBuffer() }), 'malformed'],
       [
         'algorithm for another key type',
         blob({ signature: new SshWriter(80).string('ecdsa-sha2-nistp256').string(Buffer.alloc(8)).toBuffer() }),
