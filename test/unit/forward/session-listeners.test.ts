@@ -227,3 +227,24 @@ test('agent socket: a client that does not read stops reading the local socket (
   s.destroy();
   await l.close();
 });
+
+test('connection death ends the open agent and X11 relays (local sockets closed, counters back to 0)', async () => {
+  const { client, server } = pair();
+  client.onChannelOpen = (req) => {
+    req.accept(); // held open, never answered
+  };
+  const agent = await listenAgentForward(server);
+  const x11 = await listenX11Forward(server, { displayOffset: 3600, maxDisplays: 50 });
+  const a = await connectUnix(agent.path);
+  const x = await connectTcp(x11.port);
+  a.on('error', () => {});
+  x.on('error', () => {});
+  await until(() => client.stats.channels === 2);
+  const closed = Promise.all([once(a, 'close'), once(x, 'close')]);
+  server.destroy(new Error('link lost'));
+  await closed;
+  await until(() => agent.stats.open === 0 && x11.stats.open === 0);
+  await agent.close();
+  x11.close();
+  assert.ok(!existsSync(dirname(agent.path)));
+});
