@@ -10,6 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { AgentClient } from '../../src/agent/index.js';
 import {
   CertificateSigner,
   findPrincipals,
@@ -21,6 +22,7 @@ import {
   verifySshsig,
 } from '../../src/index.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { startAgent } from '../helpers/sshd.js';
 
 interface Run {
   code: number | null;
@@ -29,9 +31,9 @@ interface Run {
 }
 
 /** ssh-keygen with `input` on stdin (asynchronous, no shell). */
-function keygen(args: string[], input: string | Buffer = ''): Promise<Run> {
+function keygen(args: string[], input: string | Buffer = '', env?: NodeJS.ProcessEnv): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(binPath('ssh-keygen'), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(binPath('ssh-keygen'), args, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let stdout = '';
     let stderr = '';
     p.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -293,6 +295,40 @@ describe('SSHSIG: what ssh-keygen refuses, secsh refuses', () => {
       principal: 'a',
       revokedKeys: notRevoked,
     });
+  });
+});
+
+describe('SSHSIG: keys in an agent', () => {
+  test("secsh signs through OpenSSH's ssh-agent (RSA as rsa-sha2-512) and ssh-keygen signs through it, both verified by the other", async (t) => {
+    if (!requirePeer(t, 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+    const agent = await startAgent();
+    const client = new AgentClient(agent.sock);
+    try {
+      for (const name of ['rsa', 'ecdsa-p384', 'ed25519']) {
+        const { path, key, pub } = must(name);
+        await agent.add(path);
+        const signer = (await client.signers()).find((s) => s.publicKey.equals(key.publicKey));
+        assert.ok(signer, `${name} is in the agent`);
+        const allowed = `alice ${pub}\n`;
+        const ours = await signSshsig(message, signer, { namespace: 'git' });
+        if (name === 'ed25519') assert.equal(ours, await signSshsig(message, key, { namespace: 'git' }));
+        assert.ok(await keygenVerifies(ours, message, { allowed, principal: 'alice', namespace: 'git' }), name);
+
+        const pubOnly = await file(`${pub}\n`);
+        const env = { ...process.env, SSH_AUTH_SOCK: agent.sock };
+        const r = await keygen(['-Y', 'sign', '-U', '-f', pubOnly, '-n', 'git'], message, env);
+        assert.equal(r.code, 0, r.stderr);
+        const v = await verifySshsig(message, r.stdout, {
+          namespace: 'git',
+          allowedSigners: allowed,
+          principal: 'alice',
+        });
+        assert.equal(v.signatureAlgorithm, name === 'rsa' ? 'rsa-sha2-512' : key.type);
+      }
+    } finally {
+      client.close();
+      await agent.stop();
+    }
   });
 });
 
