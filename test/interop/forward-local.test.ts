@@ -106,6 +106,42 @@ test('forwardLocal carries 64 MiB both ways byte-identical to an echo server, ha
   }
 });
 
+test('backpressure end to end: a client that does not read stops the target; all of it arrives once it reads', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
+  const client = await connectSshd(await shared.get());
+  try {
+    const total = 128 * 1024 * 1024;
+    const block = randomBytes(256 * 1024);
+    let written = 0;
+    const source = createServer((s) => {
+      s.on('error', () => s.destroy());
+      const pump = () => {
+        while (written < total) {
+          written += block.length;
+          if (!s.write(block)) return void s.once('drain', pump);
+        }
+        s.end();
+      };
+      pump();
+    });
+    source.listen(0, '127.0.0.1');
+    await once(source, 'listening');
+    cleanups.push(() => new Promise((r) => source.close(r)));
+    const fwd = await client.forwardLocal({ bindPort: 0, host: '127.0.0.1', port: portOf(source) });
+    const sock = await connectTo({ port: portOf(fwd) });
+    sock.pause();
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = written;
+    console.log(`unread client: the target got ${(held / 1048576).toFixed(1)} MiB out of ${total / 1048576} MiB`);
+    assert.ok(held < 48 * 1024 * 1024, `the target was stopped (it wrote ${held} bytes)`);
+    const got = await drain(sock);
+    assert.equal(got.bytes, total);
+    await fwd.close();
+  } finally {
+    await client.close();
+  }
+});
+
 test('forwardLocal from a Unix socket (mode 0600, removed on close) to a Unix socket on the server', async (t) => {
   if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
   const dir = await mkdtemp(join(tmpdir(), 'secsh-fwd-'));
@@ -266,7 +302,7 @@ test('1,000 connections, 100 at a time, all byte-identical; stats, channels and 
         const sock = await connectTo({ port });
         if (first) {
           first = false;
-          if (++connected === 100) allIn();
+          if (++connected === 100) void until('100 accepted', () => fwd.stats.open === 100).then(allIn);
           await barrier;
         }
         const back = await roundTrip(sock, data);
