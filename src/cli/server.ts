@@ -7,18 +7,22 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuthContext, AuthMethod, Certificate, PrivateKey, PublicKey, Session } from '../index.js';
+import type { AuthContext, AuthMethod, Certificate, ForwardRequest, PrivateKey, PublicKey, Session } from '../index.js';
 import {
   generatePrivateKey,
   LocalFsBackend,
   localProcessHandler,
+  parseAuthorizedKeys,
   parseCertificate,
   parsePrivateKey,
   parsePublicKey,
+  permitListenAllows,
+  permitOpenAllows,
   Server,
   serveSftp,
 } from '../index.js';
 import type { Command } from './command.js';
+import { expandUserPath, loadSshdSettings, parseListenAddress, type SshdSettings } from './sshd-config.js';
 
 const HELP = `usage: secsh server [options]
 
@@ -40,11 +44,25 @@ const HELP = `usage: secsh server [options]
                          in your home directory, like sshd)
   --sftp-read-only       sftp refuses every modification
   --no-sftp              no sftp subsystem
+  -o Keyword=value       an sshd_config keyword (repeatable; the first value of a keyword wins,
+                         -o before -f): AllowTcpForwarding, AllowStreamLocalForwarding,
+                         AllowAgentForwarding, X11Forwarding, GatewayPorts, PermitOpen, PermitListen,
+                         StreamLocalBindMask, StreamLocalBindUnlink, DisableForwarding, Port,
+                         ListenAddress, HostKey, HostCertificate, AuthorizedKeysFile,
+                         TrustedUserCAKeys, Banner (a file), MaxAuthTries, MaxSessions, MaxStartups,
+                         LoginGraceTime, ClientAliveInterval, ClientAliveCountMax, KexAlgorithms,
+                         Ciphers, MACs, HostKeyAlgorithms, PubkeyAuthentication,
+                         PasswordAuthentication, KbdInteractiveAuthentication, X11DisplayOffset,
+                         XAuthLocation. Unknown keywords, Match and Include are errors (exit 255).
+  -f FILE                an sshd_config file with those keywords
   --quiet                no connection log
   -h, --help             this text
 
 Commands run as the user running secsh. At least one of --authorized-keys, --password-file and
---trusted-user-ca-keys is required.
+--trusted-user-ca-keys (or AuthorizedKeysFile / TrustedUserCAKeys) is required. Flags win over
+keywords. Defaults are sshd's: TCP, Unix-socket and agent forwarding allowed, GatewayPorts no,
+X11Forwarding no. authorized_keys options restrict, no-port-forwarding, port-forwarding, permitopen
+and permitlisten are applied to forwarding.
 `;
 
 /** Reads an authorized_keys file: one key per line, options before the key type are skipped. */
@@ -99,37 +117,53 @@ async function run(args: string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  let cfg: SshdSettings;
+  try {
+    cfg = await loadSshdSettings(v.option ?? [], v.config);
+  } catch (e) {
+    // As sshd: one line naming the problem, exit 255.
+    process.stderr.write(`secsh server: ${(e as Error).message}\n`);
+    return 255;
+  }
+  for (const w of cfg.warnings) process.stderr.write(`secsh server: ${w}\n`);
   const quiet = v.quiet === true;
   const log = (m: string) => {
     if (!quiet) process.stderr.write(`${new Date().toISOString()} ${m}\n`);
   };
-  if (!v['authorized-keys'] && !v['password-file'] && !v['trusted-user-ca-keys']) {
+  const authorizedPath =
+    v['authorized-keys'] ?? (cfg.authorizedKeysFile === undefined ? undefined : expandUserPath(cfg.authorizedKeysFile));
+  const caPath =
+    v['trusted-user-ca-keys'] ??
+    (cfg.trustedUserCAKeys === undefined ? undefined : expandUserPath(cfg.trustedUserCAKeys));
+  if (!authorizedPath && !v['password-file'] && !caPath) {
     process.stderr.write(
       `secsh server: give --authorized-keys, --password-file and/or --trusted-user-ca-keys\n${HELP}`,
     );
     return 2;
   }
-  const port = v.port === undefined ? 2222 : Number(v.port);
+  const listen = cfg.listenAddresses[0] === undefined ? undefined : parseListenAddress(cfg.listenAddresses[0]);
+  const port = v.port === undefined ? (listen?.port ?? cfg.ports[0] ?? 2222) : Number(v.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     process.stderr.write('secsh server: --port must be 0..65535\n');
     return 2;
   }
-  const hostKeys = v['host-key']?.length
-    ? v['host-key'].map((p) => loadHostKey(p, log))
-    : [generatePrivateKey('ed25519')];
+  const hostKeyPaths = v['host-key']?.length ? v['host-key'] : cfg.hostKeys;
+  const hostKeys = hostKeyPaths.length ? hostKeyPaths.map((p) => loadHostKey(p, log)) : [generatePrivateKey('ed25519')];
   let hostCertificates: Certificate[];
   let userCAs: PublicKey[] = [];
+  let banner = v.banner === undefined ? undefined : `${v.banner}\n`;
   try {
-    hostCertificates = (v['host-certificate'] ?? []).map((p) => parseCertificate(readFileSync(p, 'utf8')));
-    if (v['trusted-user-ca-keys']) {
-      userCAs = readAuthorizedKeys(readFileSync(v['trusted-user-ca-keys'], 'utf8'));
-      if (userCAs.length === 0) throw new Error(`no CA keys in ${v['trusted-user-ca-keys']}`);
+    const certPaths = v['host-certificate']?.length ? v['host-certificate'] : cfg.hostCertificates;
+    hostCertificates = certPaths.map((p) => parseCertificate(readFileSync(p, 'utf8')));
+    if (caPath) {
+      userCAs = readAuthorizedKeys(readFileSync(caPath, 'utf8'));
+      if (userCAs.length === 0) throw new Error(`no CA keys in ${caPath}`);
     }
+    if (banner === undefined && cfg.banner !== undefined) banner = readFileSync(cfg.banner, 'utf8');
   } catch (e) {
     process.stderr.write(`secsh server: ${(e as Error).message}\n`);
     return 2;
   }
-  const authorizedPath = v['authorized-keys'];
   const passwordPath = v['password-file'];
   const onlyUser = v.user;
   // Files read on each attempt must be readable now: a typo would otherwise start a server nobody can log in to.
@@ -149,8 +183,9 @@ async function run(args: string[]): Promise<number> {
   }
 
   const methods: AuthMethod[] = [];
-  if (authorizedPath || userCAs.length > 0) methods.push('publickey');
-  if (passwordPath) methods.push('keyboard-interactive', 'password');
+  if ((authorizedPath || userCAs.length > 0) && cfg.pubkeyAuthentication) methods.push('publickey');
+  if (passwordPath && cfg.kbdInteractiveAuthentication) methods.push('keyboard-interactive');
+  if (passwordPath && cfg.passwordAuthentication) methods.push('password');
 
   // The files are re-read on each attempt (edits take effect at once), asynchronously: an attempt is
   // a client's message, and must not block the server.
@@ -187,6 +222,30 @@ async function run(args: string[]): Promise<number> {
     return false;
   };
 
+  // authorized_keys options that limit forwarding (sshd's restrict, no-port-forwarding, permitopen=,
+  // permitlisten=), read from the line of the key that logged in, as the file is now.
+  const keyPolicy = async (req: ForwardRequest): Promise<boolean> => {
+    if (!req.key || req.certificate || !authorizedPath) return true;
+    const key = req.key;
+    const entry = parseAuthorizedKeys(await readFile(authorizedPath, 'utf8')).find(
+      (e) => e.key.equals(key) && !e.options.some((o) => o.name === 'cert-authority'),
+    );
+    if (!entry) return true;
+    const has = (n: string) => entry.options.some((o) => o.name === n);
+    const values = (n: string) => entry.options.filter((o) => o.name === n).map((o) => o.value ?? '');
+    if (has('no-port-forwarding') || (has('restrict') && !has('port-forwarding'))) return false;
+    if (req.kind === 'direct-tcpip' || req.kind === 'direct-streamlocal') {
+      const open = values('permitopen');
+      if (open.length === 0) return true;
+      return req.kind === 'direct-tcpip' && permitOpenAllows(open, req.host, req.port);
+    }
+    if (req.kind === 'tcpip-forward') {
+      const listen = values('permitlisten');
+      return listen.length === 0 || permitListenAllows(listen, req.bindHost, req.bindPort);
+    }
+    return true;
+  };
+
   let server: Server;
   try {
     server = new Server({
@@ -195,7 +254,15 @@ async function run(args: string[]): Promise<number> {
       ...(userCAs.length > 0 ? { trustedUserCAKeys: userCAs } : {}),
       authenticate,
       authMethods: methods,
-      ...(v.banner !== undefined ? { banner: `${v.banner}\n` } : {}),
+      ...(banner !== undefined ? { banner } : {}),
+      ...(cfg.maxAuthTries !== undefined ? { maxAuthTries: cfg.maxAuthTries } : {}),
+      ...(cfg.maxSessions !== undefined ? { maxSessions: cfg.maxSessions } : {}),
+      ...(cfg.maxStartups !== undefined ? { maxUnauthenticated: cfg.maxStartups } : {}),
+      ...(cfg.loginGraceTime !== undefined ? { loginGraceTime: cfg.loginGraceTime } : {}),
+      ...(cfg.clientAliveInterval !== undefined ? { keepaliveInterval: cfg.clientAliveInterval } : {}),
+      ...(cfg.clientAliveCountMax !== undefined ? { keepaliveCountMax: cfg.clientAliveCountMax } : {}),
+      algorithms: cfg.algorithms,
+      forwarding: { ...cfg.forwarding, policy: keyPolicy },
     });
   } catch (e) {
     process.stderr.write(`secsh server: ${(e as Error).message}\n`);
@@ -223,7 +290,19 @@ async function run(args: string[]): Promise<number> {
       );
     };
   }
-  server.on('session', localProcessHandler({ subsystems }));
+  server.on(
+    'session',
+    localProcessHandler({
+      subsystems,
+      agentForwarding: cfg.agentForwarding,
+      x11Forwarding: cfg.x11Forwarding
+        ? {
+            ...(cfg.x11DisplayOffset !== undefined ? { displayOffset: cfg.x11DisplayOffset } : {}),
+            ...(cfg.xauthLocation !== undefined ? { xauthPath: cfg.xauthLocation } : {}),
+          }
+        : false,
+    }),
+  );
   server.on('connection', (conn) => {
     log(`connection from ${conn.remoteAddress ?? '?'}`);
     conn.on('close', (err?: Error) => log(`closed ${conn.remoteAddress ?? '?'}${err ? `: ${err.message}` : ''}`));
@@ -240,7 +319,7 @@ async function run(args: string[]): Promise<number> {
 
   let addr: Awaited<ReturnType<Server['listen']>>;
   try {
-    addr = await server.listen({ port, host: v.host ?? '127.0.0.1' });
+    addr = await server.listen({ port, host: v.host ?? listen?.host ?? '127.0.0.1' });
   } catch (e) {
     process.stderr.write(`secsh server: ${(e as Error).message}\n`);
     return 1;
@@ -288,6 +367,8 @@ function parse(args: string[]) {
       'sftp-root': { type: 'string' },
       'sftp-read-only': { type: 'boolean' },
       'no-sftp': { type: 'boolean' },
+      option: { type: 'string', short: 'o', multiple: true },
+      config: { type: 'string', short: 'f' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
     },

@@ -323,3 +323,27 @@ export async function decide(s: ForwardingSettings, req: ForwardRequest): Promis
     return 'refused by policy (it threw)';
   }
 }
+
+/**
+ * True when PermitOpen-style entries (`host:port`, `*` wildcards; `any`, `none`) allow `host:port`;
+ * for an authorized_keys line's `permitopen=` values. Malformed entries allow nothing.
+ */
+export function permitOpenAllows(list: readonly string[], host: string, port: number): boolean {
+  try {
+    return openPermitted(parsePermitOpen(list), host, port);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * True when PermitListen-style entries (`[host:]port`, `*` wildcards; `any`, `none`) allow listening
+ * on `host:port`; for an authorized_keys line's `permitlisten=` values. Malformed entries allow nothing.
+ */
+export function permitListenAllows(list: readonly string[], host: string, port: number): boolean {
+  try {
+    return listenPermitted(parsePermitListen(list), host, port);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,195 @@
+/**
+ * OpenSSH's `ssh` forwarding through `secsh server` (the CLI): sshd's defaults (forwarding on),
+ * and sshd's keywords given with `-o` and `-f` (AllowTcpForwarding, AllowStreamLocalForwarding,
+ * PermitOpen, PermitListen) and authorized_keys options (no-port-forwarding, permitopen=,
+ * permitlisten=) each refusing what they forbid, with ssh reporting the refusal.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { generatePrivateKey } from '../../src/keys/index.js';
+import { type CliServer, startCliServer } from '../e2e/server-helpers.js';
+import { runSshRaw, type SshTarget, sshArgs } from '../helpers/openssh.js';
+import { hasPeer, requirePeer } from '../helpers/peers.js';
+import { freePort, keygen, stopChild } from '../helpers/sshd.js';
+import { backgroundSsh, echoServer, roundTrip, waitListening } from './server-forward-helpers.js';
+
+let dir = '';
+let keyPath = '';
+let userPub = '';
+let hostKeyPath = '';
+let hostPub = '';
+let echo: Awaited<ReturnType<typeof echoServer>> | undefined;
+let unixEchoPath = '';
+let unixEcho: Awaited<ReturnType<typeof echoServer>> | undefined;
+const servers: CliServer[] = [];
+
+before(async () => {
+  if (!hasPeer('ssh') || !hasPeer('ssh-keygen')) return;
+  dir = await mkdtemp(join(tmpdir(), 'secsh-server-forward-cli-'));
+  keyPath = join(dir, 'id_ed25519');
+  await keygen(keyPath, ['-t', 'ed25519']);
+  userPub = (await readFile(`${keyPath}.pub`, 'utf8')).trim();
+  const hostKey = generatePrivateKey('ed25519');
+  hostKeyPath = join(dir, 'host_key');
+  await writeFile(hostKeyPath, hostKey.toOpenSSH('host'), { mode: 0o600 });
+  hostPub = hostKey.publicKey.toString();
+  echo = await echoServer();
+  unixEchoPath = join(dir, 'echo.sock');
+  unixEcho = await echoServer(unixEchoPath);
+});
+
+after(async () => {
+  for (const s of servers) await stopChild(s.child);
+  await echo?.close();
+  await unixEcho?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Starts `secsh server` with an authorized_keys line `options key` and the extra arguments. */
+async function cli(extra: string[], keyOptions = ''): Promise<SshTarget> {
+  const ak = join(dir, `authorized_keys.${servers.length}`);
+  await writeFile(ak, `${keyOptions ? `${keyOptions} ` : ''}${userPub}\n`);
+  const s = await startCliServer([
+    '--import',
+    'tsx',
+    'src/cli/main.ts',
+    'server',
+    '--port',
+    '0',
+    '--quiet',
+    '--host-key',
+    hostKeyPath,
+    '--authorized-keys',
+    ak,
+    ...extra,
+  ]);
+  servers.push(s);
+  const file = join(dir, `known_hosts.${s.port}`);
+  await writeFile(file, `[127.0.0.1]:${s.port} ${hostPub}\n`);
+  return { port: s.port, keyPath, knownHosts: file };
+}
+
+function w(target: SshTarget, dest: string, input = 'ping\n') {
+  return runSshRaw(sshArgs(target, ['-W', dest]), { input, timeoutMs: 30_000 });
+}
+
+function remoteForward(target: SshTarget, spec: string) {
+  return backgroundSsh(sshArgs(target, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', spec]));
+}
+
+test('secsh server with sshd defaults serves ssh -L, -W and -R 0', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const target = await cli([]);
+  const r = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.toString(), 'ping\n');
+  const lport = await freePort();
+  const l = backgroundSsh(
+    sshArgs(target, ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${lport}:127.0.0.1:${echo?.port}`]),
+  );
+  try {
+    await waitListening({ port: lport });
+    assert.equal((await roundTrip({ port: lport, host: '127.0.0.1' }, Buffer.from('via -L'))).toString(), 'via -L');
+  } finally {
+    await l.stop();
+  }
+  const rf = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
+  try {
+    const m = await rf.waitFor(/Allocated port (\d+) for remote forward/);
+    const back = await roundTrip({ port: Number(m[1]), host: '127.0.0.1' }, Buffer.from('via -R'));
+    assert.equal(back.toString(), 'via -R');
+  } finally {
+    await rf.stop();
+  }
+});
+
+test('-o AllowTcpForwarding=no: ssh -W is refused and ssh -R fails with ExitOnForwardFailure', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const target = await cli(['-o', 'AllowTcpForwarding=no']);
+  const r = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /open failed: administratively prohibited/);
+  const rf = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
+  assert.equal(await rf.exited, 255);
+  assert.match(rf.stderr(), /remote port forwarding failed for listen port 0/);
+});
+
+test('-o AllowTcpForwarding=local with -o PermitOpen: only the listed destination, and no -R', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const target = await cli(['-o', 'AllowTcpForwarding=local', '-o', `PermitOpen=127.0.0.1:${echo?.port}`]);
+  const ok = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.toString(), 'ping\n');
+  const other = await w(target, `localhost:${echo?.port}`);
+  assert.equal(other.code, 255);
+  assert.match(other.stderr, /open failed: administratively prohibited/);
+  const rf = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
+  assert.equal(await rf.exited, 255);
+  assert.match(rf.stderr(), /remote port forwarding failed/);
+});
+
+test('-f sshd_config: comments, Keyword=value and Keyword value lines, PermitListen and AllowStreamLocalForwarding no', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const allowed = await freePort();
+  const conf = join(dir, 'sshd_config');
+  await writeFile(
+    conf,
+    `# forwarding for the test\n\nallowstreamlocalforwarding no\nPermitListen=localhost:${allowed}   # ssh -R without an address asks for "localhost"\nGATEWAYPORTS no\n`,
+  );
+  const target = await cli(['-f', conf]);
+  const rf = remoteForward(target, `${allowed}:127.0.0.1:${echo?.port}`);
+  try {
+    await waitListening({ port: allowed });
+    assert.equal((await roundTrip({ port: allowed, host: '127.0.0.1' }, Buffer.from('listed'))).toString(), 'listed');
+  } finally {
+    await rf.stop();
+  }
+  const refused = remoteForward(target, `${await freePort()}:127.0.0.1:${echo?.port}`);
+  assert.equal(await refused.exited, 255);
+  assert.match(refused.stderr(), /remote port forwarding failed/);
+  const lport = await freePort();
+  const l = backgroundSsh(sshArgs(target, ['-N', '-L', `${lport}:${unixEchoPath}`]));
+  try {
+    await waitListening({ port: lport });
+    const back = await roundTrip({ port: lport, host: '127.0.0.1' }, Buffer.from('nope')).catch(
+      (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? Buffer.alloc(0) : Promise.reject(e)),
+    );
+    assert.equal(back.length, 0);
+    await l.waitFor(/open failed: administratively prohibited/);
+  } finally {
+    await l.stop();
+  }
+});
+
+test('authorized_keys permitopen= and permitlisten= limit what that key may forward', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const listen = await freePort();
+  const target = await cli([], `permitopen="127.0.0.1:${echo?.port}",permitlisten="${listen}"`);
+  const ok = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(ok.code, 0, ok.stderr);
+  const closed = await freePort();
+  const no = await w(target, `127.0.0.1:${closed}`);
+  assert.equal(no.code, 255);
+  assert.match(no.stderr, /open failed: administratively prohibited/);
+  const rf = remoteForward(target, `${listen}:127.0.0.1:${echo?.port}`);
+  try {
+    await waitListening({ port: listen });
+  } finally {
+    await rf.stop();
+  }
+  const rf2 = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
+  assert.equal(await rf2.exited, 255);
+});
+
+test('authorized_keys no-port-forwarding refuses every forward of that key', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const target = await cli([], 'no-port-forwarding');
+  const r = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /open failed: administratively prohibited/);
+  const rf = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
+  assert.equal(await rf.exited, 255);
+});
