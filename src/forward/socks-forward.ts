@@ -5,7 +5,7 @@
 import type { Connection } from '../connection/index.js';
 import { InvalidArgumentError, TimeoutError } from '../errors.js';
 import { openDirectTcpip } from './local.js';
-import { type ForwardLink, ListenerForward } from './relay-local.js';
+import { checkBind, type ForwardLink, ListenerForward } from './relay-local.js';
 import {
   parseSocks,
   SOCKS_MAX_REQUEST,
@@ -124,6 +124,10 @@ export function startDynamicForward(connection: Connection, o: DynamicForwardOpt
     return Promise.reject(new InvalidArgumentError('handshakeTimeout must be a positive number of ms'));
   if ((o as { bindPath?: unknown }).bindPath !== undefined)
     return Promise.reject(new InvalidArgumentError('forwardDynamic listens on TCP only (bindPort)'));
-  if (o.bindPort === undefined) return Promise.reject(new InvalidArgumentError('bindPort is required'));
+  try {
+    checkBind({ bindPort: o.bindPort, ...(o.bindHost !== undefined ? { bindHost: o.bindHost } : {}) });
+  } catch (e) {
+    return Promise.reject(e);
+  }
   return DynamicForward.start(connection, o);
 }
