@@ -104,12 +104,18 @@ test('two forwards on one connection: each open goes to the forward whose port (
   const a = await forwardRemote(client, {
     bindHost: '127.0.0.1',
     bindPort: 7001,
-    onConnection: (ch) => (hits.push('a'), ch.end()),
+    onConnection: (ch) => {
+      hits.push('a');
+      ch.end();
+    },
   });
   const b = await forwardRemote(client, {
     bindHost: '',
     bindPort: 7002,
-    onConnection: (ch) => (hits.push('b'), ch.end()),
+    onConnection: (ch) => {
+      hits.push('b');
+      ch.end();
+    },
   });
   for (const [port, host] of [
     [7002, ''],
