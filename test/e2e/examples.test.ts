@@ -30,6 +30,7 @@ const PEERS: PeerName[] = ['sshd', 'ssh', 'ssh-keygen', 'ssh-agent', 'ssh-add'];
 const TESTED = [
   'agent.ts',
   'exec.ts',
+  'forward-local.ts',
   'jump-host.ts',
   'keys.ts',
   'known-hosts.ts',
@@ -321,6 +322,50 @@ describe('examples', { concurrency: 2 }, () => {
       assertExit('tunnel.ts', r);
       assert.match(r.stdout, /^connection from 127\.0\.0\.1:\d+ forwarded$/m);
       assert.match(r.stdout, /^tunnel closed$/m);
+    } finally {
+      ex.child.kill('SIGKILL');
+      echo.close();
+    }
+  });
+
+  test('forward-local.ts: forwardLocal and forwardDynamic (SOCKS 5) carry TCP conversations, then stop on SIGTERM', async (t) => {
+    if (!requirePeer(t, ...PEERS) || !sshd) return;
+    const echo: NetServer = createServer({ allowHalfOpen: true }, (s) => s.pipe(s));
+    echo.listen(0, '127.0.0.1');
+    await once(echo, 'listening');
+    const echoPort = (echo.address() as { port: number }).port;
+    const ex = startExample('forward-local.ts', {
+      env: { ...target(sshd), FORWARD_HOST: '127.0.0.1', FORWARD_PORT: String(echoPort) },
+    });
+    /** Sends `data` to `port` (ending our side) and returns all that came back. */
+    const talk = async (port: number, data: Buffer): Promise<Buffer> => {
+      const sock = netConnect(port, '127.0.0.1');
+      const chunks: Buffer[] = [];
+      sock.on('data', (c: Buffer) => chunks.push(c));
+      sock.end(data);
+      await once(sock, 'close');
+      return Buffer.concat(chunks);
+    };
+    try {
+      const m = await ex.waitFor(/^forwarding 127\.0\.0\.1:(\d+) → 127\.0\.0\.1:(\d+)/m);
+      assert.equal(Number(m[2]), echoPort);
+      const message = 'through forwardLocal\n'.repeat(2000);
+      assert.equal((await talk(Number(m[1]), Buffer.from(message))).toString(), message);
+      const s = await ex.waitFor(/^SOCKS on 127\.0\.0\.1:(\d+)$/m);
+      // SOCKS 5: no-auth greeting, CONNECT to the echo server by IPv4 address, then data, in one write
+      const req = Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, echoPort >> 8, echoPort & 0xff]);
+      const back = await talk(Number(s[1]), Buffer.concat([req, Buffer.from('through SOCKS')]));
+      assert.deepEqual(back.subarray(0, 12), Buffer.from([5, 0, 5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
+      assert.equal(back.subarray(12).toString(), 'through SOCKS');
+      process.kill(ex.child.pid as number, 'SIGTERM');
+      const r = await ex.done;
+      assertExit('forward-local.ts', r);
+      assert.match(r.stdout, /^connection from 127\.0\.0\.1:\d+ forwarded$/m);
+      assert.match(
+        r.stdout,
+        new RegExp(`^local forward: 1 connections, ${message.length} bytes out, ${message.length} bytes in$`, 'm'),
+      );
+      assert.match(r.stdout, /^forwards closed$/m);
     } finally {
       ex.child.kill('SIGKILL');
       echo.close();
