@@ -90,8 +90,11 @@ export type {
   ServerForwardingOptions,
 } from './forward/policy.js';
 export { permitListenAllows, permitOpenAllows } from './forward/policy.js';
+export type { RemoteForwardOptions, RemoteOrigin } from './forward/remote.js';
 export type { ServerForwardStats } from './forward/server-forwarding.js';
 export { serverForwardStats } from './forward/server-forwarding.js';
+export type { SessionForwardOptions } from './forward/session-forward.js';
+export type { X11Options } from './forward/x11.js';
 export type {
   AllowedSigner,
   AuthorizedKey,

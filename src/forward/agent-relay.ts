@@ -4,6 +4,8 @@
  * local agent's Unix socket. Before such a request, or once the connection has none, they are refused
  * (a server must not reach our agent unasked).
  */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import type { Channel, ChannelOpenRequest, Connection } from '../connection/index.js';
 import { ChannelDispatcher } from './dispatch.js';
@@ -30,7 +32,7 @@ interface RelayState {
 const states = new WeakMap<Connection, RelayState>();
 
 /**
- * The agent socket `agentForward` names: a path as given, `true` for `$SSH_AUTH_SOCK` (undefined when
+ * The agent socket `agentForward` names: a path (a leading `~/` is the home directory), `true` for `$SSH_AUTH_SOCK` (undefined when
  * that is not set), false/undefined for none.
  */
 export function agentSocketFor(
@@ -38,7 +40,9 @@ export function agentSocketFor(
   env: NodeJS.ProcessEnv = process.env,
 ): string | undefined {
   if (agentForward === true) return env.SSH_AUTH_SOCK || undefined;
-  if (typeof agentForward === 'string' && agentForward !== '') return agentForward;
+  if (typeof agentForward === 'string' && agentForward !== '') {
+    return agentForward.startsWith('~/') ? join(homedir(), agentForward.slice(2)) : agentForward;
+  }
   return undefined;
 }
 

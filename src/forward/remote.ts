@@ -100,6 +100,10 @@ function registry(connection: Connection): Set<RemoteForward> {
     const forwards = new Set<RemoteForward>();
     set = forwards;
     registries.set(connection, forwards);
+    // One listener per connection (not per forward): a dead connection closes every forward.
+    connection.once('close', () => {
+      for (const f of [...forwards]) void f.close({ endConnections: true });
+    });
     const d = ChannelDispatcher.for(connection);
     d.on('forwarded-tcpip', (req) => {
       let t: ReturnType<typeof decodeTcpipOpen>;
@@ -191,7 +195,6 @@ class RemoteForward extends EventEmitter implements Forward {
       forwards.delete(this);
       throw e;
     }
-    this.connection.once('close', () => void this.close({ endConnections: true }));
   }
 
   /** An open the dispatcher matched to this forward. */

@@ -6,13 +6,13 @@
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Channel, Connection } from '../../../src/connection/index.js';
 import { decodeSessionRequest } from '../../../src/connection/requests.js';
 import { ChannelOpenError } from '../../../src/errors.js';
-import { agentRelayStats, requestAgentForwarding } from '../../../src/forward/agent-relay.js';
+import { agentRelayStats, agentSocketFor, requestAgentForwarding } from '../../../src/forward/agent-relay.js';
 import { ChannelDispatcher } from '../../../src/forward/dispatch.js';
 import { requestX11Forwarding, x11Stats } from '../../../src/forward/x11.js';
 import { encodeX11Setup, parseX11Setup } from '../../../src/forward/x11-setup.js';
@@ -233,4 +233,14 @@ test('agent: auth-agent@openssh.com is refused before auth-agent-req, then relay
   assert.equal(stats?.accepted, 2);
   assert.equal(stats?.failed, 1);
   assert.equal(stats?.open, 0);
+});
+
+test('agentSocketFor: true is $SSH_AUTH_SOCK (none when unset or empty), a path is taken as given with ~/ expanded, false is none', () => {
+  assert.equal(agentSocketFor(true, { SSH_AUTH_SOCK: '/run/a.sock' }), '/run/a.sock');
+  assert.equal(agentSocketFor(true, {}), undefined);
+  assert.equal(agentSocketFor(true, { SSH_AUTH_SOCK: '' }), undefined);
+  assert.equal(agentSocketFor('/x/agent', {}), '/x/agent');
+  assert.equal(agentSocketFor('~/agent.sock', {}), join(homedir(), 'agent.sock'));
+  assert.equal(agentSocketFor(false, { SSH_AUTH_SOCK: '/run/a.sock' }), undefined);
+  assert.equal(agentSocketFor(undefined, { SSH_AUTH_SOCK: '/run/a.sock' }), undefined);
 });
