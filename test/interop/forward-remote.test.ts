@@ -232,3 +232,45 @@ test('forwardRemote that sshd refuses (the port is taken on the server) rejects 
     await client.close();
   }
 });
+
+test('forwardRemote carries 20 concurrent connections from the server, each echoed byte-identical, and the counters return to zero', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
+  const sshd = await shared.get();
+  const echo = await echoServer();
+  const client = await connectSshd(sshd);
+  try {
+    const fwd = await client.forwardRemote({ bindPort: 0, host: '127.0.0.1', port: echo.port });
+    const port = (fwd.address as { port: number }).port;
+    const py = [
+      'import socket,os,threading',
+      'bad=[]',
+      'def one(i):',
+      `  s=socket.create_connection(("127.0.0.1",${port}))`,
+      '  d=os.urandom(65536+i)',
+      '  w=threading.Thread(target=lambda: (s.sendall(d), s.shutdown(socket.SHUT_WR))); w.start()',
+      '  b=bytearray()',
+      '  while True:',
+      '    c=s.recv(65536)',
+      '    if not c: break',
+      '    b+=c',
+      '  w.join()',
+      '  if bytes(b)!=d: bad.append(i)',
+      'ts=[threading.Thread(target=one,args=(i,)) for i in range(20)]',
+      '[x.start() for x in ts]; [x.join() for x in ts]',
+      'print("bad",len(bad))',
+    ].join('\n');
+    const r = await client.exec('/usr/bin/python3 -', { stdin: py });
+    assert.equal(r.stdout.trim(), 'bad 0', r.stderr);
+    await waitFor(() => fwd.stats.open === 0);
+    assert.equal(fwd.stats.accepted, 20);
+    assert.equal(fwd.stats.failed, 0);
+    const total = 20 * 65536 + (19 * 20) / 2;
+    assert.equal(fwd.stats.bytesOut, total);
+    assert.equal(fwd.stats.bytesIn, total);
+    await fwd.close();
+    await waitFor(() => client.stats.channels === 0);
+  } finally {
+    await client.close();
+    echo.server.close();
+  }
+});
