@@ -286,6 +286,29 @@ test('hostile forward requests are refused and the connection keeps working', as
   }
 });
 
+test('a forwarded connection the client refuses is closed, and the listener lives on', async () => {
+  const s = await setup({ allowTcp: true });
+  try {
+    // A raw tcpip-forward: the client has no forward to match what comes back, so it refuses.
+    const r = await s.client.connection.globalRequest('tcpip-forward', tcpip('127.0.0.1', 0));
+    assert.ok(Buffer.isBuffer(r));
+    const port = r.readUInt32BE(0);
+    const stats = serverForwardStats(s.conn.connection);
+    for (let i = 0; i < 3; i++) {
+      const back = await roundTrip({ port, host: '127.0.0.1' }, Buffer.from('refused')).catch(
+        (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? Buffer.alloc(0) : Promise.reject(e)),
+      );
+      assert.equal(back.length, 0);
+    }
+    await until(() => stats?.refused === 3, 'three refusals counted');
+    assert.equal(stats?.listeners, 1);
+    assert.equal(stats?.open, 0);
+    assert.equal(s.conn.connection.stats.channels, 0);
+  } finally {
+    await s.done();
+  }
+});
+
 test('a bind the policy forbids is refused before any socket exists', async () => {
   const seen: string[] = [];
   const port = await new Promise<number>((resolve) => {
