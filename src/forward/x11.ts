@@ -66,6 +66,8 @@ interface Grant {
   display: X11Display;
   singleConnection: boolean;
   used: boolean;
+  /** Untrusted cookies expire (xauth's timeout): x11 channels after this time (ms) are refused, as ssh does. */
+  expires: number;
 }
 
 interface X11State {
@@ -77,6 +79,8 @@ const states = new WeakMap<Connection, X11State>();
 /** How long an x11 channel may take to send its setup (ms). */
 const SETUP_TIMEOUT_MS = 30_000;
 const MAX_GRANTS = 64;
+/** Lifetime of a generated untrusted cookie (s), ssh's ForwardX11Timeout default. */
+const UNTRUSTED_TIMEOUT_S = 1200;
 
 /** Counters of the X11 relays of `connection` (undefined before any x11-req). */
 export function x11Stats(connection: Connection): Readonly<X11Stats> | undefined {
@@ -103,17 +107,33 @@ async function realCookie(d: X11Display, opts: X11Options, warn: (m: string) => 
       const dir = await mkdtemp(join(tmpdir(), 'secsh-xauth-'));
       try {
         const file = join(dir, 'xauthfile');
-        await run(xauth, ['-f', file, 'generate', d.xauthName, MIT_MAGIC_COOKIE, 'untrusted', 'timeout', '1200']);
+        await run(xauth, [
+          '-f',
+          file,
+          'generate',
+          d.xauthName,
+          MIT_MAGIC_COOKIE,
+          'untrusted',
+          'timeout',
+          String(UNTRUSTED_TIMEOUT_S),
+        ]);
         cookie = parseXauthList(await run(xauth, ['-f', file, 'list', d.xauthName]));
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
     }
   } catch (e) {
-    why = `${why}: ${(e as Error).message.split('\n')[0]}`;
+    // The reason without the command line (it names a temporary path).
+    const err = e as NodeJS.ErrnoException & { killed?: boolean; code?: string | number };
+    why = `${why}: ${err.code === 'ENOENT' ? `${xauth} not found` : err.killed ? 'xauth timed out' : `xauth failed (${err.code ?? 'error'})`}`;
   }
   if (!cookie) warn(`secsh: no xauth data for the X11 display (${why}); X11 connections go without authorization`);
   return cookie;
+}
+
+/** A grant still takes connections: not a used single-connection one, not past its timeout. */
+function usable(g: Grant): boolean {
+  return !(g.singleConnection && g.used) && Date.now() < g.expires;
 }
 
 /** Decodes an `x11` open: originator address and port. */
@@ -164,7 +184,7 @@ function relay(ch: Channel, state: X11State): void {
       return;
     }
     if (setup === 'bad') return fail('malformed X11 setup');
-    const grant = state.grants.find((g) => !(g.singleConnection && g.used) && setupHasCookie(setup, g.fake));
+    const grant = state.grants.find((g) => usable(g) && setupHasCookie(setup, g.fake));
     if (!grant) return fail('X11 setup with a wrong authentication cookie');
     settled = true;
     cleanup();
@@ -204,7 +224,7 @@ function accept(req: ChannelOpenRequest, state: X11State): boolean {
   } catch {
     return false;
   }
-  if (!state.grants.some((g) => !(g.singleConnection && g.used))) return false;
+  if (!state.grants.some(usable)) return false;
   let ch: Channel;
   try {
     ch = req.accept();
@@ -244,6 +264,7 @@ export async function requestX11Forwarding(
     display,
     singleConnection: opts.singleConnection === true,
     used: false,
+    expires: opts.trusted || !real ? Number.POSITIVE_INFINITY : Date.now() + UNTRUSTED_TIMEOUT_S * 1000,
   });
   const data = new SshWriter()
     .bool(opts.singleConnection === true)
