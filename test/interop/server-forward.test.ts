@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,4 +271,44 @@ test('ssh -L port:/unix/socket refused by the policy: the open fails and ssh say
   } finally {
     await ssh.stop();
   }
+});
+
+test('ssh -R from a Unix socket on the server side to the client side target; the socket file goes with ssh', async (t) => {
+  if (!ready(t)) return;
+  const remote = join(dir, 'remote.sock');
+  const ssh = backgroundSsh(
+    sshArgs(target, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `${remote}:127.0.0.1:${echo?.port}`]),
+  );
+  try {
+    await waitListening({ path: remote });
+    const data = randomBytes(128 * 1024);
+    assert.ok((await roundTrip({ path: remote }, data)).equals(data));
+    const req = seen.find((x) => x.kind === 'streamlocal-forward');
+    assert.ok(req && req.kind === 'streamlocal-forward' && req.path === remote);
+  } finally {
+    await ssh.stop();
+  }
+  const end = Date.now() + 5000;
+  let gone = false;
+  while (!gone && Date.now() < end) {
+    gone = await stat(remote).then(
+      () => false,
+      () => true,
+    );
+    if (!gone) await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.ok(gone, 'the remote-forward socket file is still there after ssh exited');
+});
+
+test('ssh -R of a Unix socket refused by the policy: ssh exits 255 and no socket file is made', async (t) => {
+  if (!ready(t)) return;
+  deny.add('streamlocal-forward');
+  const remote = join(dir, 'refused.sock');
+  const r = await runSshRaw(
+    sshArgs(target, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `${remote}:127.0.0.1:${echo?.port}`]),
+    { timeoutMs: 30_000 },
+  );
+  assert.equal(r.code, 255);
+  assert.match(r.stderr, /remote port forwarding failed for listen path/);
+  await assert.rejects(stat(remote));
 });
