@@ -19,7 +19,7 @@ import { encodeTcpipOpen } from '../../src/connection/index.js';
 import { ChannelOpenError, ChannelOpenFailure } from '../../src/errors.js';
 import type { ServerForwardingOptions } from '../../src/forward/policy.js';
 import { serverForwardStats } from '../../src/forward/server-forwarding.js';
-import { generatePrivateKey } from '../../src/keys/index.js';
+import { generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import type { ServerConnection } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
 import { SshWriter } from '../../src/wire/index.js';
@@ -374,5 +374,70 @@ test('StreamLocalBindUnlink: a stale socket file blocks the forward unless unlin
     assert.equal(await readFile(regular, 'utf8'), 'keep me');
   } finally {
     await unlink.done();
+  }
+});
+
+test('a user certificate without permit-port-forwarding refuses every forward; with it the policy sees the certificate', async () => {
+  const hostKey = generatePrivateKey('ed25519');
+  const ca = generatePrivateKey('ed25519');
+  const userKey = generatePrivateKey('ed25519');
+  const certs: string[] = [];
+  const server = new Server({
+    hostKeys: [hostKey],
+    authMethods: ['publickey'],
+    trustedUserCAKeys: [ca.publicKey],
+    authenticate: (ctx) => ctx.certificate !== undefined,
+    forwarding: {
+      allowTcp: true,
+      allowStreamLocal: true,
+      policy: (req) => {
+        certs.push(req.certificate?.keyId ?? 'none');
+        return true;
+      },
+    },
+  });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const login = async (extensions: Record<string, string>) => {
+    const cert = await issueCertificate(ca, userKey.publicKey, {
+      type: 'user',
+      keyId: Object.keys(extensions).join(',') || 'bare',
+      principals: ['alice'],
+      extensions,
+    });
+    return Client.connect({
+      host: '127.0.0.1',
+      port,
+      username: 'alice',
+      privateKey: userKey,
+      certificate: cert.toString(),
+      hostKeyFingerprint: hostKey.publicKey.fingerprint(),
+    });
+  };
+  try {
+    const bare = await login({ 'permit-pty': '' });
+    try {
+      assert.equal(
+        await openRefusal(bare.forwardOut('127.0.0.1', echo?.port as number)),
+        ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+      );
+      assert.equal(await bare.connection.globalRequest('tcpip-forward', tcpip('127.0.0.1', 0)), false);
+      const sock = join(dir, 'cert.sock');
+      assert.equal(await bare.connection.globalRequest('streamlocal-forward@openssh.com', path(sock)), false);
+      await assert.rejects(lstat(sock));
+    } finally {
+      await bare.close();
+    }
+    assert.deepEqual(certs, [], 'refused before the policy');
+    const permitted = await login({ 'permit-port-forwarding': '' });
+    try {
+      const ch = await permitted.forwardOut('127.0.0.1', echo?.port as number);
+      assert.equal((await channelRoundTrip(ch, Buffer.from('cert ok'))).toString(), 'cert ok');
+      assert.ok(Buffer.isBuffer(await permitted.connection.globalRequest('tcpip-forward', tcpip('127.0.0.1', 0))));
+    } finally {
+      await permitted.close();
+    }
+    assert.deepEqual(certs, ['permit-port-forwarding', 'permit-port-forwarding']);
+  } finally {
+    await server.close();
   }
 });
