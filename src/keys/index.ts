@@ -54,6 +54,7 @@ export {
 export type { PpkArgon2Options } from './formats/ppk.js';
 export { type GenerateOptions, generatePrivateKey } from './generate.js';
 export { algorithmFits, isKeyType, signatureAlgorithmsFor } from './kinds/index.js';
+export { isKeyRevoked, isKrl, MAX_KRL, parseRevokedKeys, RevocationList } from './krl.js';
 export { type ParsePrivateKeyOptions, parseKey, parsePrivateKey, parsePublicKey } from './parse.js';
 export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
 export { PublicKey, type PublicKeyExportOptions } from './public-key.js';

@@ -4,7 +4,8 @@
  */
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { type AllowedSigner, matchSshPattern, matchSshPatternList, parseAllowedSigners } from './allowed-signers.js';
-import { Certificate, isCertificateType } from './certificate.js';
+import type { Certificate } from './certificate.js';
+import { isKeyRevoked, parseRevokedKeys, type RevocationList } from './krl.js';
 import { PublicKey } from './public-key.js';
 import {
   checkSshsigSignature,
@@ -34,10 +35,11 @@ export interface VerifySshsigOptions {
   /** The time the validity windows are checked at (default now; `ssh-keygen -O verify-time=`). */
   at?: Date | number;
   /**
-   * Keys whose signatures are refused (`ssh-keygen -r`): public keys, or the text of a file of public key
-   * lines. A certificate is refused when its key or its CA is listed. (Binary KRLs are not read.)
+   * Keys whose signatures are refused (`ssh-keygen -r`): a binary KRL (`ssh-keygen -k`) as bytes or parsed, the
+   * text of a file of public key lines, or public keys. A certificate is refused when its key or its CA is
+   * listed (and, in a KRL, by its serial or key ID). A list that cannot be read refuses every signature.
    */
-  revokedKeys?: string | readonly PublicKey[];
+  revokedKeys?: string | Uint8Array | readonly PublicKey[] | RevocationList;
 }
 
 /** What {@link verifySshsig} found. */
@@ -171,23 +173,6 @@ function allowedBy(
   throw new SshsigError('not-allowed', `SSH signature refused: the key is not an allowed signer${who}`);
 }
 
-function readRevoked(list: string | readonly PublicKey[]): PublicKey[] {
-  if (typeof list !== 'string') return [...list];
-  const out: PublicKey[] = [];
-  for (const raw of list.split('\n')) {
-    const m = /^[ \t]*(\S+)[ \t]+([A-Za-z0-9+/]+={0,2})/.exec(raw);
-    if (!m || raw.trimStart().startsWith('#')) continue;
-    const [, type = '', b64 = ''] = m;
-    try {
-      const blob = Buffer.from(b64, 'base64');
-      out.push(isCertificateType(type) ? Certificate.fromBlob(blob).publicKey : PublicKey.fromBlob(blob));
-    } catch (e) {
-      if (!(e instanceof KeyError)) throw e;
-    }
-  }
-  return out;
-}
-
 function toSignature(signature: string | Uint8Array | SshSignature): SshSignature {
   return typeof signature === 'string' || signature instanceof Uint8Array ? parseSshsig(signature) : signature;
 }
@@ -220,8 +205,20 @@ export async function verifySshsig(
   const sig = toSignature(signature);
   if (sig.namespace !== opts.namespace) throw new SshsigError('namespace', 'SSH signature namespace does not match');
   if (opts.revokedKeys !== undefined) {
-    const ca = sig.certificate?.signatureKey;
-    if (readRevoked(opts.revokedKeys).some((k) => k.equals(sig.publicKey) || (ca !== undefined && k.equals(ca)))) {
+    const r = opts.revokedKeys;
+    let list: RevocationList | readonly PublicKey[];
+    try {
+      list = typeof r === 'string' || r instanceof Uint8Array ? parseRevokedKeys(r) : r;
+    } catch (e) {
+      throw new SshsigError(
+        'revoked',
+        `SSH signature refused: the revoked keys cannot be read (${e instanceof Error ? e.message : String(e)})`,
+        {
+          cause: e,
+        },
+      );
+    }
+    if (isKeyRevoked(list, sig.publicKey, sig.certificate)) {
       throw new SshsigError('revoked', 'SSH signature refused: the key is revoked');
     }
   }
