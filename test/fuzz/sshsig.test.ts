@@ -1,6 +1,7 @@
 /**
  * SSHSIG parsers: signature blobs (binary, and re-armored), armored texts mutated as text, allowed_signers
- * lines and files, pattern lists, and verification and find-principals over mutated inputs. Only KeyError
+ * lines and files, pattern lists, KRLs and revoked-key lists, and verification and find-principals over
+ * mutated inputs. Only KeyError
  * (SshsigError is one) may be thrown, every promise settles, and no input takes long or allocates much.
  */
 import { test } from 'node:test';
@@ -16,10 +17,13 @@ import {
   type PrivateKey,
   parseAllowedSignerLine,
   parseAllowedSigners,
+  parseRevokedKeys,
   parseSshsig,
+  RevocationList,
   signSshsigBlob,
   verifySshsig,
 } from '../../src/keys/index.js';
+import { SshWriter } from '../../src/wire/index.js';
 import { bytesFrom, fuzz, fuzzAsync, only, runs } from './harness.js';
 
 const keys: PrivateKey[] = [
@@ -122,4 +126,66 @@ test('verifySshsig and findPrincipals over mutated signatures and allowed_signer
     ([sig, file]) => findPrincipals(sig, latin1(file), { at }),
     { numRuns: runs(400, 8), allowed: keyErrors },
   );
+});
+
+/** A KRL with every section kind (as ssh-keygen -k writes them), unsigned and signed. */
+function krlSeeds(): Buffer[] {
+  const k = keys[0] as PrivateKey;
+  const sub = (t: number, b: Uint8Array) => new SshWriter(64).byte(t).string(b).toBuffer();
+  const certs = new SshWriter(512)
+    .string(ca.publicKey.blob)
+    .string('')
+    .raw(sub(0x20, new SshWriter(16).uint64(5n).uint64(9n).toBuffer()))
+    .raw(sub(0x21, new SshWriter(16).uint64(10n).uint64(20n).toBuffer()))
+    .raw(
+      sub(
+        0x22,
+        new SshWriter(16)
+          .uint64(64n)
+          .string(Buffer.from([0x05, 0x81]))
+          .toBuffer(),
+      ),
+    )
+    .raw(sub(0x23, new SshWriter(16).string('lost').toBuffer()))
+    .toBuffer();
+  const body = new SshWriter(2048)
+    .raw(Buffer.from('SSHKRL\n\0', 'latin1'))
+    .uint32(1)
+    .uint64(1n)
+    .uint64(0n)
+    .uint64(0n)
+    .string('')
+    .string('c')
+    .raw(sub(1, certs))
+    .raw(sub(2, new SshWriter(64).string(k.publicKey.blob).toBuffer()))
+    .raw(sub(3, new SshWriter(32).string(Buffer.alloc(20, 1)).toBuffer()))
+    .raw(sub(5, new SshWriter(48).string(Buffer.alloc(32, 2)).toBuffer()))
+    .toBuffer();
+  const pre = Buffer.concat([body, new SshWriter(64).byte(4).string(ca.publicKey.blob).toBuffer()]);
+  const sig = ca.signSync(pre, 'ssh-ed25519');
+  return [Buffer.from(body), Buffer.concat([pre, new SshWriter(sig.length + 4).string(sig).toBuffer()])];
+}
+
+test('KRLs and revoked-key lists: mutated ones throw only KeyError; isRevoked never throws', async () => {
+  const krls = krlSeeds();
+  const probe = await issueCertificate(ca, (keys[1] as PrivateKey).publicKey, {
+    type: 'user',
+    keyId: 'lost',
+    serial: 9n,
+  });
+  fuzz(
+    'krl',
+    bytesFrom(krls),
+    (b) => {
+      const l = RevocationList.parse(b);
+      l.isRevoked(probe);
+      l.isRevoked(probe.publicKey);
+    },
+    { numRuns: runs(1500, 4), allowed: keyErrors },
+  );
+  const list = Buffer.from(`# revoked\n${keys.map((k) => k.publicKey.toString()).join('\n')}\n`);
+  fuzz('revoked keys list', bytesFrom([list]), (b) => parseRevokedKeys(latin1(b)), {
+    numRuns: runs(800, 2),
+    allowed: keyErrors,
+  });
 });
