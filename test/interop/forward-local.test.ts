@@ -60,8 +60,8 @@ async function roundTrip(sock: Socket, data: Buffer): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function connectTo(where: { port: number } | { path: string }): Promise<Socket> {
-  const s = 'path' in where ? netConnect(where.path) : netConnect(where.port, '127.0.0.1');
+function connectTo(where: { port: number } | { path: string }, allowHalfOpen = false): Promise<Socket> {
+  const s = netConnect({ ...where, ...('port' in where ? { host: '127.0.0.1' } : {}), allowHalfOpen });
   return once(s, 'connect').then(() => s);
 }
 
@@ -100,6 +100,41 @@ test('forwardLocal carries 64 MiB both ways byte-identical to an echo server, ha
     assert.equal(got.sha256, src.digest());
     await until('the connection to settle', () => fwd.stats.open === 0);
     assert.deepEqual(fwd.stats, { accepted: 1, open: 0, failed: 0, bytesOut: total, bytesIn: total });
+    await fwd.close();
+  } finally {
+    await client.close();
+  }
+});
+
+test('half-close from the far side: the target ends first, the client still sends and the target gets it all', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
+  const client = await connectSshd(await shared.get());
+  try {
+    const upload = randomBytes(3 * 1024 * 1024);
+    let resolveGot: (b: Buffer) => void = () => {};
+    const got = new Promise<Buffer>((r) => {
+      resolveGot = r;
+    });
+    const target = createServer({ allowHalfOpen: true }, (s) => {
+      const chunks: Buffer[] = [];
+      s.on('data', (c: Buffer) => chunks.push(c));
+      s.on('end', () => resolveGot(Buffer.concat(chunks)));
+      s.end('bye first\n'); // our side is done before the client has sent anything
+    });
+    target.listen(0, '127.0.0.1');
+    await once(target, 'listening');
+    cleanups.push(() => new Promise((r) => target.close(r)));
+    const fwd = await client.forwardLocal({ bindPort: 0, host: '127.0.0.1', port: portOf(target) });
+    const sock = await connectTo({ port: portOf(fwd) }, true);
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    await once(sock, 'end'); // the target's EOF arrived as ours
+    assert.equal(Buffer.concat(chunks).toString(), 'bye first\n');
+    const closed = once(sock, 'close');
+    sock.end(upload); // and the other direction is still open
+    assert.equal(sha(await got), sha(upload));
+    await closed;
+    await until('the connection to settle', () => fwd.stats.open === 0);
     await fwd.close();
   } finally {
     await client.close();
