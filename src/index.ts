@@ -16,6 +16,8 @@ export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS 
 export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
 export { authenticateClient } from './auth/client.js';
 export { MessageQueue } from './auth/queue.js';
+export type { AuthRestrictions } from './auth/restrictions.js';
+export { authorizedKeyFromAllows, authorizedKeyRestrictions } from './auth/restrictions.js';
 export type {
   AuthContext,
   AuthDecision,

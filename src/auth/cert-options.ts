@@ -144,6 +144,13 @@ export interface SessionPermissions {
   readonly portForwarding: boolean;
   /** x11-req is allowed. */
   readonly x11Forwarding: boolean;
+  /**
+   * When set, direct-tcpip may reach only these `host:port` entries (an authorized_keys line's
+   * `permitopen=` values), on top of the server's own PermitOpen; Unix-socket opens are refused.
+   */
+  readonly permitOpen?: readonly string[];
+  /** When set, tcpip-forward may listen only on these `[host:]port` entries (`permitlisten=`). */
+  readonly permitListen?: readonly string[];
 }
 
 /** Everything allowed: a login with no certificate. */

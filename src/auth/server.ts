@@ -15,6 +15,7 @@ import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { SessionPermissions } from './cert-options.js';
 import { certificateForceCommand, certificateSourceRefusal, effectivePermissions } from './cert-options.js';
 import type { MessageQueue } from './queue.js';
+import { type AuthRestrictions, restrictPermissions } from './restrictions.js';
 
 /** Methods the server implements. */
 export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
@@ -79,7 +80,8 @@ export interface AuthContext {
 /**
  * The policy's answer: `true` accepts, `false` refuses; `{ partial: true }` (or a list of methods
  * still needed) says this step passed but more are required; `{ changePassword: prompt }` (password
- * method only) asks the client for a new password.
+ * method only) asks the client for a new password; `{ accept: true, restrict }` accepts with limits
+ * (pty, agent/port/X11 forwarding, permitopen/permitlisten, a forced command) on top of a certificate's.
  */
 export type AuthDecision =
   | boolean
@@ -93,6 +95,12 @@ export type AuthDecision =
   | {
       /** Ask the client for a new password with this prompt (password method only). */
       changePassword: string;
+    }
+  | {
+      /** Accepts, as `true` does. */
+      accept: true;
+      /** What this login may not do (an authorized_keys line's options: see `authorizedKeyRestrictions`). */
+      restrict: AuthRestrictions;
     };
 
 /** The policy callback. */
@@ -413,7 +421,8 @@ export async function authenticateServer(
 
     if (answered) continue;
 
-    if (decision === true && step) {
+    const restrict = acceptedWith(decision);
+    if (restrict && step) {
       steps.push(step);
       t.send(Buffer.from([MSG.USERAUTH_SUCCESS]));
       const last = [...steps].reverse().find((s) => s.key);
@@ -421,11 +430,13 @@ export async function authenticateServer(
         username,
         steps,
         key: last?.key,
-        permissions: effectivePermissions(steps.map((s) => s.certificate)),
+        permissions: restrictPermissions(effectivePermissions(steps.map((s) => s.certificate)), restrict),
       };
       if (last?.certificate) result.certificate = last.certificate;
-      // As sshd merges the options of several publickey steps, the first forced command wins.
-      const forced = steps.map((s) => certificateForceCommand(s.certificate)).find((c) => c !== undefined);
+      // As sshd merges the options of several publickey steps, the first forced command wins (a
+      // certificate's before the policy's).
+      const forced =
+        steps.map((s) => certificateForceCommand(s.certificate)).find((c) => c !== undefined) ?? restrict.forceCommand;
       if (forced !== undefined) result.forceCommand = forced;
       return result;
     }
@@ -446,6 +457,13 @@ export async function authenticateServer(
     }
     failure(false);
   }
+}
+
+/** The restrictions of an accepting decision (none for `true`), or undefined when it does not accept. */
+function acceptedWith(d: AuthDecision): AuthRestrictions | undefined {
+  if (d === true) return {};
+  if (typeof d === 'object' && d !== null && 'accept' in d && d.accept === true) return d.restrict ?? {};
+  return undefined;
 }
 
 /** The methods a partial-success decision leaves, or undefined when it is not partial success. */

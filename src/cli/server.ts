@@ -7,8 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { AuthContext, AuthMethod, Certificate, ForwardRequest, PrivateKey, PublicKey, Session } from '../index.js';
+import type { AuthContext, AuthMethod, Certificate, PrivateKey, PublicKey, Session } from '../index.js';
 import {
+  authorizedKeyFromAllows,
+  authorizedKeyRestrictions,
   generatePrivateKey,
   LocalFsBackend,
   localProcessHandler,
@@ -16,8 +18,6 @@ import {
   parseCertificate,
   parsePrivateKey,
   parsePublicKey,
-  permitListenAllows,
-  permitOpenAllows,
   Server,
   serveSftp,
 } from '../index.js';
@@ -61,8 +61,9 @@ const HELP = `usage: secsh server [options]
 Commands run as the user running secsh. At least one of --authorized-keys, --password-file and
 --trusted-user-ca-keys (or AuthorizedKeysFile / TrustedUserCAKeys) is required. Flags win over
 keywords. Defaults are sshd's: TCP, Unix-socket and agent forwarding allowed, GatewayPorts no,
-X11Forwarding no. authorized_keys options restrict, no-port-forwarding, port-forwarding, permitopen
-and permitlisten are applied to forwarding.
+X11Forwarding no. authorized_keys options are applied as sshd does: from=, command=, restrict,
+no-pty, no-agent-forwarding, no-port-forwarding, no-X11-forwarding (and their positive forms),
+permitopen= and permitlisten=.
 `;
 
 /** Reads an authorized_keys file: one key per line, options before the key type are skipped. */
@@ -95,6 +96,15 @@ export function readPasswords(text: string): { user: string | undefined; digest:
     out.push({ user, digest: createHash('sha256').update(pw).digest() });
   }
   return out;
+}
+
+/** The IP of `ip:port` / `[v6]:port` (AuthContext.remoteAddress). */
+function clientIp(remote: string | undefined): string | undefined {
+  if (remote === undefined) return undefined;
+  const b = /^\[([^\]]+)\]:\d+$/.exec(remote);
+  if (b) return b[1];
+  const m = /^([^:]+):\d+$/.exec(remote);
+  return m ? m[1] : remote;
 }
 
 function loadHostKey(path: string, log: (m: string) => void): PrivateKey {
@@ -207,9 +217,19 @@ async function run(args: string[]): Promise<number> {
     // Verified by the server for this user name, CA, validity and critical options.
     if (ctx.method === 'publickey' && ctx.certificate) return true;
     if (ctx.method === 'publickey' && ctx.key && authorizedPath) {
-      // Re-read on each attempt, like sshd, so edits take effect at once.
-      const keys = readAuthorizedKeys(await readFile(authorizedPath, 'utf8'));
-      return keys.some((k) => k.equals(ctx.key as PublicKey));
+      // Re-read on each attempt, like sshd, so edits take effect at once. The first line of this key
+      // whose from= admits the client decides, its options limiting the login (no-pty, permitopen=, …).
+      const key = ctx.key;
+      const ip = clientIp(ctx.remoteAddress);
+      const entry = parseAuthorizedKeys(await readFile(authorizedPath, 'utf8')).find(
+        (e) =>
+          e.key.equals(key) &&
+          !e.options.some((o) => o.name === 'cert-authority') &&
+          authorizedKeyFromAllows(e.options, ip),
+      );
+      if (!entry) return false;
+      const restrict = authorizedKeyRestrictions(entry.options);
+      return Object.keys(restrict).length > 0 ? { accept: true as const, restrict } : true;
     }
     if (ctx.method === 'password' && ctx.password !== undefined) {
       if (ctx.newPassword !== undefined) return false;
@@ -220,30 +240,6 @@ async function run(args: string[]): Promise<number> {
       return checkPassword(ctx.username, answer ?? '');
     }
     return false;
-  };
-
-  // authorized_keys options that limit forwarding (sshd's restrict, no-port-forwarding, permitopen=,
-  // permitlisten=), read from the line of the key that logged in, as the file is now.
-  const keyPolicy = async (req: ForwardRequest): Promise<boolean> => {
-    if (!req.key || req.certificate || !authorizedPath) return true;
-    const key = req.key;
-    const entry = parseAuthorizedKeys(await readFile(authorizedPath, 'utf8')).find(
-      (e) => e.key.equals(key) && !e.options.some((o) => o.name === 'cert-authority'),
-    );
-    if (!entry) return true;
-    const has = (n: string) => entry.options.some((o) => o.name === n);
-    const values = (n: string) => entry.options.filter((o) => o.name === n).map((o) => o.value ?? '');
-    if (has('no-port-forwarding') || (has('restrict') && !has('port-forwarding'))) return false;
-    if (req.kind === 'direct-tcpip' || req.kind === 'direct-streamlocal') {
-      const open = values('permitopen');
-      if (open.length === 0) return true;
-      return req.kind === 'direct-tcpip' && permitOpenAllows(open, req.host, req.port);
-    }
-    if (req.kind === 'tcpip-forward') {
-      const listen = values('permitlisten');
-      return listen.length === 0 || permitListenAllows(listen, req.bindHost, req.bindPort);
-    }
-    return true;
   };
 
   let server: Server;
@@ -262,7 +258,7 @@ async function run(args: string[]): Promise<number> {
       ...(cfg.clientAliveInterval !== undefined ? { keepaliveInterval: cfg.clientAliveInterval } : {}),
       ...(cfg.clientAliveCountMax !== undefined ? { keepaliveCountMax: cfg.clientAliveCountMax } : {}),
       algorithms: cfg.algorithms,
-      forwarding: { ...cfg.forwarding, policy: keyPolicy },
+      forwarding: cfg.forwarding,
     });
   } catch (e) {
     process.stderr.write(`secsh server: ${(e as Error).message}\n`);

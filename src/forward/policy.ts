@@ -291,21 +291,32 @@ export function privilegedPort(port: number): boolean {
 export function refusal(s: ForwardingSettings, req: ForwardRequest): string | undefined {
   if (!req.permissions.portForwarding) return 'port forwarding is not permitted for this login';
   switch (req.kind) {
-    case 'direct-tcpip':
+    case 'direct-tcpip': {
       if (!s.tcpLocal) return 'TCP forwarding is disabled';
       if (!openPermitted(s.permitOpen, req.host, req.port)) return 'destination not permitted (PermitOpen)';
+      const own = req.permissions.permitOpen;
+      if (own && !permitOpenAllows(own, req.host, req.port))
+        return 'destination not permitted for this key (permitopen)';
       return undefined;
+    }
     case 'direct-streamlocal':
       if (!s.streamLocal) return 'Unix socket forwarding is disabled';
       if (!openPathPermitted(s.permitOpen, req.path)) return 'destination not permitted (PermitOpen)';
+      if (req.permissions.permitOpen) return 'destination not permitted for this key (permitopen)';
       return undefined;
-    case 'tcpip-forward':
+    case 'tcpip-forward': {
       if (!s.tcpRemote) return 'TCP forwarding is disabled';
       if (req.bindPort > 65535) return 'port out of range';
-      if (!listenPermitted(s.permitListen, req.bindHost, req.bindPort))
+      if (!listenPermitted(s.permitListen, req.bindHost, req.bindPort)) {
         return 'listen address not permitted (PermitListen)';
+      }
+      const own = req.permissions.permitListen;
+      if (own && !permitListenAllows(own, req.bindHost, req.bindPort)) {
+        return 'listen address not permitted for this key (permitlisten)';
+      }
       if (privilegedPort(req.bindPort)) return 'privileged port';
       return undefined;
+    }
     case 'streamlocal-forward':
       if (!s.streamRemote) return 'Unix socket forwarding is disabled';
       return undefined;

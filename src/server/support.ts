@@ -71,7 +71,7 @@ export function checkHostCertificates(
 }
 
 /** Channel types a client may open only with a permission (sshd's checks on certificate extensions). */
-const CHANNEL_PERMISSION: Readonly<Record<string, keyof SessionPermissions>> = {
+const CHANNEL_PERMISSION: Readonly<Record<string, 'portForwarding' | 'x11Forwarding' | 'agentForwarding'>> = {
   'direct-tcpip': 'portForwarding',
   'forwarded-tcpip': 'portForwarding',
   'direct-streamlocal@openssh.com': 'portForwarding',
@@ -82,7 +82,7 @@ const CHANNEL_PERMISSION: Readonly<Record<string, keyof SessionPermissions>> = {
 
 export function channelPermitted(type: string, permissions: SessionPermissions): boolean {
   const needed = Object.hasOwn(CHANNEL_PERMISSION, type) ? CHANNEL_PERMISSION[type] : undefined;
-  return needed === undefined || permissions[needed];
+  return needed === undefined || permissions[needed] === true;
 }
 
 /** `ip:port`, with IPv6 addresses in brackets. */
@@ -109,6 +109,9 @@ export function describe(d: AuthDecision, ctx: AuthContext): AuthAttempt['result
   if (d === false) return 'rejected';
   if (Array.isArray(d)) return 'partial';
   if (typeof d === 'object' && 'changePassword' in d) return 'change-password';
+  if (typeof d === 'object' && 'accept' in d && d.accept === true) {
+    return ctx.method === 'publickey' && !ctx.signed ? 'pk-ok' : 'accepted';
+  }
   if (ctx.method === 'publickey' && !ctx.signed) return 'pk-ok';
   return 'partial';
 }

@@ -441,3 +441,51 @@ test('a user certificate without permit-port-forwarding refuses every forward; w
     await server.close();
   }
 });
+
+test('a policy that accepts with restrictions: permitopen and permitlisten narrow the forwards, the auth event says accepted', async () => {
+  const hostKey = generatePrivateKey('ed25519');
+  const results: string[] = [];
+  const server = new Server({
+    hostKeys: [hostKey],
+    authenticate: (ctx) =>
+      ctx.method === 'password' && ctx.password === 'pw'
+        ? {
+            accept: true,
+            restrict: { pty: false, permitOpen: [`127.0.0.1:${echo?.port}`], permitListen: ['localhost:*'] },
+          }
+        : false,
+    forwarding: { allowTcp: true, allowStreamLocal: true },
+  });
+  server.on('auth', (a: { result: string }) => results.push(a.result));
+  const connected = new Promise<ServerConnection>((r) => server.once('connection', r));
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const client = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    hostKeyFingerprint: hostKey.publicKey.fingerprint(),
+  });
+  try {
+    const conn = await connected;
+    assert.equal(conn.permissions?.pty, false);
+    assert.equal(conn.permissions?.portForwarding, true);
+    assert.deepEqual(conn.permissions?.permitOpen, [`127.0.0.1:${echo?.port}`]);
+    const ch = await client.forwardOut('127.0.0.1', echo?.port as number);
+    assert.equal((await channelRoundTrip(ch, Buffer.from('listed'))).toString(), 'listed');
+    assert.equal(
+      await openRefusal(client.forwardOut('localhost', echo?.port as number)),
+      ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+    );
+    assert.equal(
+      await openRefusal(client.connection.openChannel('direct-streamlocal@openssh.com', path('/tmp/x.sock'))),
+      ChannelOpenFailure.ADMINISTRATIVELY_PROHIBITED,
+    );
+    assert.equal(await client.connection.globalRequest('tcpip-forward', tcpip('127.0.0.1', 0)), false);
+    assert.ok(Buffer.isBuffer(await client.connection.globalRequest('tcpip-forward', tcpip('localhost', 0))));
+    assert.ok(results.includes('accepted'));
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});

@@ -193,3 +193,25 @@ test('authorized_keys no-port-forwarding refuses every forward of that key', asy
   const rf = remoteForward(target, `0:127.0.0.1:${echo?.port}`);
   assert.equal(await rf.exited, 255);
 });
+
+test('authorized_keys restrict,port-forwarding: forwarding works, a pty is refused; command= is forced; from= refuses other addresses', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const target = await cli([], 'restrict,port-forwarding');
+  const ok = await w(target, `127.0.0.1:${echo?.port}`);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout.toString(), 'ping\n');
+  const pty = await runSshRaw(sshArgs(target, ['-tt'], 'echo ran'), { timeoutMs: 30_000 });
+  assert.match(pty.stderr, /PTY allocation request failed/);
+  // A forced tty that cannot be had makes ssh close the session (OpenSSH's client does so with sshd too).
+  assert.equal(pty.code, 255);
+  const forced = await cli([], 'command="echo forced"');
+  const f = await runSshRaw(sshArgs(forced, [], 'echo asked'), { timeoutMs: 30_000 });
+  assert.equal(f.stdout.toString(), 'forced\n');
+  const elsewhere = await cli([], 'from="10.0.0.0/8"');
+  const e = await runSshRaw(sshArgs(elsewhere, [], 'true'), { timeoutMs: 30_000 });
+  assert.equal(e.code, 255);
+  assert.match(e.stderr, /Permission denied/);
+  const here = await cli([], 'from="10.0.0.0/8,127.0.0.1"');
+  const h = await runSshRaw(sshArgs(here, [], 'echo in'), { timeoutMs: 30_000 });
+  assert.equal(h.stdout.toString(), 'in\n');
+});
