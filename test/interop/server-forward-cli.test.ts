@@ -5,7 +5,9 @@
  * permitlisten=) each refusing what they forbid, with ssh reporting the refusal.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -14,7 +16,7 @@ import { type CliServer, startCliServer } from '../e2e/server-helpers.js';
 import { runSshRaw, type SshTarget, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 import { freePort, keygen, stopChild } from '../helpers/sshd.js';
-import { backgroundSsh, echoServer, roundTrip, waitListening } from './server-forward-helpers.js';
+import { backgroundSsh, echoServer, requireCurl, roundTrip, waitListening } from './server-forward-helpers.js';
 
 let dir = '';
 let keyPath = '';
@@ -214,4 +216,45 @@ test('authorized_keys restrict,port-forwarding: forwarding works, a pty is refus
   const here = await cli([], 'from="10.0.0.0/8,127.0.0.1"');
   const h = await runSshRaw(sshArgs(here, [], 'echo in'), { timeoutMs: 30_000 });
   assert.equal(h.stdout.toString(), 'in\n');
+});
+
+test('ssh -D through secsh server: curl --socks5-hostname gets through by default, and is refused under -o AllowTcpForwarding=remote', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen') || !requireCurl(t)) return;
+  const http = createHttpServer((_req, res) => res.end('socks ok\n'));
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const a = http.address();
+  const httpPort = a && typeof a === 'object' ? a.port : 0;
+  const curl = (socks: number) =>
+    new Promise<{ code: number; stdout: string }>((resolve) =>
+      execFile(
+        '/usr/bin/curl',
+        ['-sS', '--max-time', '20', '--socks5-hostname', `127.0.0.1:${socks}`, `http://localhost:${httpPort}/`],
+        (err, stdout) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout }),
+      ),
+    );
+  try {
+    for (const [extra, allowed] of [
+      [[], true],
+      [['-o', 'AllowTcpForwarding=remote'], false],
+    ] as const) {
+      const target = await cli([...extra]);
+      const lport = await freePort();
+      const d = backgroundSsh(sshArgs(target, ['-N', '-D', `127.0.0.1:${lport}`]));
+      try {
+        await waitListening({ port: lport });
+        const r = await curl(lport);
+        if (allowed) {
+          assert.equal(r.code, 0);
+          assert.equal(r.stdout, 'socks ok\n');
+        } else {
+          assert.notEqual(r.code, 0);
+          await d.waitFor(/open failed: administratively prohibited/);
+        }
+      } finally {
+        await d.stop();
+      }
+    }
+  } finally {
+    await new Promise<void>((r) => http.close(() => r()));
+  }
 });
