@@ -80,7 +80,8 @@ export function openDirect(req: ChannelOpenRequest, ctx: ServerForwardContext): 
   try {
     if (req.type === 'direct-tcpip') {
       const t = decodeTcpipOpen(req.data);
-      if (t.port > 65535) throw new RangeError('port out of range');
+      // An empty host would be taken as localhost by net.connect: refused as malformed instead.
+      if (t.port > 65535 || t.host.length === 0 || t.host.includes('\0')) throw new RangeError('bad destination');
       fr = { ...ctx.user, kind: 'direct-tcpip', ...t };
     } else {
       const path = decodeStreamLocalOpen(req.data);

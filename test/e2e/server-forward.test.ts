@@ -266,6 +266,11 @@ test('hostile forward requests are refused and the connection keeps working', as
     // Malformed direct opens.
     const bad = s.client.connection.openChannel('direct-tcpip', Buffer.from([0, 0, 0, 9, 1]));
     assert.equal(await openRefusal(bad), ChannelOpenFailure.CONNECT_FAILED);
+    const emptyHost = s.client.connection.openChannel(
+      'direct-tcpip',
+      encodeTcpipOpen({ host: '', port: echo?.port as number, originHost: '127.0.0.1', originPort: 1 }),
+    );
+    assert.equal(await openRefusal(emptyHost), ChannelOpenFailure.CONNECT_FAILED, 'an empty host is not localhost');
     const badUnix = s.client.connection.openChannel('direct-streamlocal@openssh.com', Buffer.alloc(2));
     assert.equal(await openRefusal(badUnix), ChannelOpenFailure.CONNECT_FAILED);
     // The cap: two listeners, the third refused; a cancel makes room.
