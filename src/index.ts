@@ -84,6 +84,7 @@ export {
   supportedAlgorithms,
 } from './crypto/algorithms.js';
 export * from './errors.js';
+export type { BindOptions, LocalForwardOptions } from './forward/local.js';
 export type {
   ForwardDirection,
   ForwardPolicy,
@@ -96,6 +97,8 @@ export type { RemoteForwardOptions, RemoteOrigin } from './forward/remote.js';
 export type { ServerForwardStats } from './forward/server-forwarding.js';
 export { serverForwardStats } from './forward/server-forwarding.js';
 export type { SessionForwardOptions } from './forward/session-forward.js';
+export type { DynamicForwardOptions } from './forward/socks-forward.js';
+export type { Forward, ForwardAddress, ForwardCloseOptions, ForwardStats } from './forward/types.js';
 export type { X11Options } from './forward/x11.js';
 export type {
   AllowedSigner,
