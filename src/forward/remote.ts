@@ -227,7 +227,8 @@ class RemoteForward extends EventEmitter implements Forward {
         this.stats.bytesIn += chunk.length;
         write(chunk, enc, cb);
       };
-      ch.once('close', () => {
+      // Over on the wire (both CLOSEs, or the connection died), whether or not the callback read it all.
+      ch.once('released', () => {
         this.channels.delete(ch);
         this.stats.open--;
       });

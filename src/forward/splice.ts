@@ -57,8 +57,12 @@ export function splice(channel: Channel, socket: Socket, counters: SpliceCounter
     if (!channel.writableEnded) channel.destroy();
   });
   // The channel is over (the peer closed it, or the connection died): nothing more can go either way.
+  // What the socket still has to write goes out first; its reading side is not waited for (a target
+  // that never sends its FIN would otherwise hold the socket open for ever).
   channel.once('close', () => {
-    if (!socket.destroyed && !socket.writableEnded) socket.destroy();
+    if (socket.destroyed) return;
+    if (!socket.writableEnded || socket.writableFinished) socket.destroy();
+    else socket.once('finish', () => socket.destroy());
   });
 
   if (head && head.length > 0) {

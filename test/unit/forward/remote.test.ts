@@ -213,3 +213,34 @@ test('close({ endConnections }) ends the connections still open; a connection th
     code: 'ERR_SSH_CONNECTION_LOST',
   });
 });
+
+test('a forwarded connection the server closes is ended locally even when the local target never sends its FIN', async () => {
+  const { client, server } = pair();
+  grantingServer(server, 40700);
+  const got: Buffer[] = [];
+  const sockets: Array<{ destroy(): void }> = [];
+  const target: NetServer = createServer({ allowHalfOpen: true }, (s) => {
+    sockets.push(s);
+    s.on('data', (d: Buffer) => got.push(d));
+    s.on('end', () => {}); // half-closed by us; it never ends its own side
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const fwd = await forwardRemote(client, {
+    bindPort: 0,
+    host: '127.0.0.1',
+    port: (target.address() as { port: number }).port,
+  });
+  const ch = await server.openChannel('forwarded-tcpip', tcpipOpen(40700));
+  ch.resume();
+  ch.end('last words');
+  for (let i = 0; i < 100 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const open = () => fwd.stats.open;
+  assert.equal(open(), 1, 'half-closed: still open, as TCP');
+  ch.destroy(); // the server's CLOSE
+  for (let i = 0; i < 200 && open() !== 0; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(Buffer.concat(got).toString(), 'last words');
+  assert.equal(open(), 0, 'the local socket was closed (open counts until both sides have closed)');
+  await fwd.close();
+  for (const s of sockets) s.destroy();
+  await new Promise<void>((r) => target.close(() => r()));
+});
