@@ -76,19 +76,24 @@ async function curl(args: string[]): Promise<string> {
 }
 
 /** Connects to the SOCKS port, writes `data`, and collects what comes back until close (or `ms`). */
-async function exchange(port: number, data: Buffer, ms = 5000): Promise<{ bytes: Buffer; closed: boolean }> {
+async function exchange(
+  port: number,
+  data: Buffer,
+  ms = 5000,
+): Promise<{ bytes: Buffer; closed: boolean; localPort: number }> {
   const sock: Socket = netConnect(port, '127.0.0.1');
   sock.on('error', () => {});
   const chunks: Buffer[] = [];
   sock.on('data', (c: Buffer) => chunks.push(c));
   await once(sock, 'connect');
+  const localPort = sock.localPort ?? 0;
   sock.write(data);
   const closed = await Promise.race([
     once(sock, 'close').then(() => true),
     new Promise<boolean>((r) => setTimeout(() => r(false), ms)),
   ]);
   sock.destroy();
-  return { bytes: Buffer.concat(chunks), closed };
+  return { bytes: Buffer.concat(chunks), closed, localPort };
 }
 
 test('curl --socks5-hostname and --socks4a through forwardDynamic; the name reaches sshd unresolved', async (t) => {
@@ -113,7 +118,7 @@ test('curl --socks5-hostname and --socks4a through forwardDynamic; the name reac
   assert.ok(s.accepted >= 4 && s.bytesIn > 0 && s.bytesOut > 0);
 });
 
-test('a SOCKS 5 greeting, request and HTTP request in one write: the bytes after the request reach the target', async (t) => {
+test('a SOCKS 5 greeting, request and HTTP request in one write: the bytes after the request reach the target; the originator is the client', async (t) => {
   if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
   const { socks, httpPort, token } = await setup();
   const name = Buffer.from('127.0.0.1');
@@ -126,8 +131,13 @@ test('a SOCKS 5 greeting, request and HTTP request in one write: the bytes after
     port,
     Buffer.from('GET /pipelined HTTP/1.0\r\n\r\n'),
   ]);
-  const { bytes, closed } = await exchange(socksPort(socks), req);
+  const { bytes, closed, localPort } = await exchange(socksPort(socks), req);
   assert.ok(closed);
+  // the open names the SOCKS client's own address and port as its originator
+  assert.match(
+    (await shared.get()).logs(),
+    new RegExp(`originator 127\\.0\\.0\\.1 port ${localPort}, target 127\\.0\\.0\\.1 port ${httpPort}`),
+  );
   assert.deepEqual(bytes.subarray(0, 2), Buffer.from([5, 0]));
   assert.deepEqual(bytes.subarray(2, 12), Buffer.from([5, 0, 0, 1, 0, 0, 0, 0, 0, 0]));
   assert.match(bytes.subarray(12).toString(), new RegExp(`^HTTP/1.1 200 OK[\\s\\S]*${token} GET /pipelined$`));
