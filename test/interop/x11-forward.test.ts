@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
 import { createServer, type Server as NetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ let dir: string | undefined;
 let socketPath: string | undefined;
 let fakeX: NetServer | undefined;
 let display = '';
+let createdDir = false;
 const seen: Seen[] = [];
 const realCookie = randomBytes(16).toString('hex');
 
@@ -46,6 +47,7 @@ before(async () => {
   if (!existsSync(XAUTH) || !hasPeer('sshd')) return;
   // A display number nobody uses: its socket is where X clients look, /tmp/.X11-unix/X<n>.
   if (!existsSync('/tmp/.X11-unix')) {
+    createdDir = true;
     await mkdir('/tmp/.X11-unix', { recursive: true });
     await chmod('/tmp/.X11-unix', 0o1777);
   }
@@ -82,6 +84,8 @@ before(async () => {
 after(async () => {
   if (fakeX) await new Promise<void>((r) => (fakeX as NetServer).close(() => r()));
   if (socketPath) await rm(socketPath, { force: true });
+  // The folder goes too when this file made it and nothing else is in it (rmdir refuses otherwise).
+  if (createdDir) await rmdir('/tmp/.X11-unix').catch(() => {});
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
