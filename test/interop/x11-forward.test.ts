@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, rmdir } from 'node:fs/promises';
-import { createServer, type Server as NetServer } from 'node:net';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -43,39 +43,48 @@ let createdDir = false;
 const seen: Seen[] = [];
 const realCookie = randomBytes(16).toString('hex');
 
+/** The fake X server: records each setup and what follows it within 100 ms, then answers and hangs up. */
+function onFakeX(s: Socket): void {
+  let buf = Buffer.alloc(0);
+  let timer: NodeJS.Timeout | undefined;
+  s.on('data', (c: Buffer) => {
+    buf = Buffer.concat([buf, c]);
+    const setup = parseX11Setup(buf);
+    if (typeof setup === 'string' || timer) return;
+    // A real client such as xauth then fails at once instead of waiting for its timeout.
+    timer = setTimeout(() => {
+      seen.push({
+        authName: setup.authName.toString('latin1'),
+        authData: setup.authData.toString('hex'),
+        after: buf.subarray(setup.length).toString('latin1'),
+      });
+      s.end('FAKE-X-REPLY');
+    }, 100);
+  });
+  s.on('error', () => {});
+}
+
 before(async () => {
   if (!existsSync(XAUTH) || !hasPeer('sshd')) return;
-  // A display number nobody uses: its socket is where X clients look, /tmp/.X11-unix/X<n>.
-  if (!existsSync('/tmp/.X11-unix')) {
-    createdDir = true;
-    await mkdir('/tmp/.X11-unix', { recursive: true });
-    await chmod('/tmp/.X11-unix', 0o1777);
-  }
-  let n = 63;
-  while (existsSync(`/tmp/.X11-unix/X${n}`)) n++;
-  display = `:${n}`;
-  socketPath = `/tmp/.X11-unix/X${n}`;
-  fakeX = createServer((s) => {
-    let buf = Buffer.alloc(0);
-    let timer: NodeJS.Timeout | undefined;
-    s.on('data', (c: Buffer) => {
-      buf = Buffer.concat([buf, c]);
-      const setup = parseX11Setup(buf);
-      if (typeof setup === 'string' || timer) return;
-      // Records the setup and what follows it within 100 ms, then answers and hangs up (a real
-      // client such as xauth then fails at once).
-      timer = setTimeout(() => {
-        seen.push({
-          authName: setup.authName.toString('latin1'),
-          authData: setup.authData.toString('hex'),
-          after: buf.subarray(setup.length).toString('latin1'),
-        });
-        s.end('FAKE-X-REPLY');
-      }, 100);
+  // The fake display's socket is where X clients look: /tmp/.X11-unix/X<n>.
+  createdDir = (await mkdir('/tmp/.X11-unix', { recursive: true, mode: 0o1777 })) !== undefined;
+  if (createdDir) await chmod('/tmp/.X11-unix', 0o1777);
+  // A high display number nobody uses (other X11 tests take 61-79); a socket file that exists, or a
+  // listen that fails, means someone may be using it: try the next.
+  for (let n = 83; n < 100 && !fakeX; n++) {
+    const path = `/tmp/.X11-unix/X${n}`;
+    if (existsSync(path)) continue;
+    const srv = createServer(onFakeX);
+    const ok = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(path, () => resolve(true));
     });
-    s.on('error', () => {});
-  });
-  await new Promise<void>((r) => (fakeX as NetServer).listen(socketPath, r));
+    if (!ok) continue;
+    fakeX = srv;
+    display = `:${n}`;
+    socketPath = path;
+  }
+  if (!fakeX) throw new Error('no free fake X display under /tmp/.X11-unix');
   dir = await mkdtemp(join(tmpdir(), 'secsh-x11-'));
   const xauthority = join(dir, 'Xauthority');
   await run(XAUTH, ['-f', xauthority, 'add', display, 'MIT-MAGIC-COOKIE-1', realCookie]);
