@@ -119,6 +119,7 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
     username: opts.username ?? s.username,
   };
   if (opts.agent === undefined && !s.identitiesOnly && s.agent !== false) eff.agent = s.agent;
+  if (opts.agentForward === undefined && s.forwardAgent !== false) eff.agentForward = s.forwardAgent;
   eff.algorithms = { ...s.algorithms, ...opts.algorithms };
   if (opts.readyTimeout === undefined && s.readyTimeout !== undefined) eff.readyTimeout = s.readyTimeout;
   if (opts.keepaliveInterval === undefined && s.keepaliveInterval > 0) eff.keepaliveInterval = s.keepaliveInterval;

@@ -32,6 +32,8 @@ export interface SshConfigConnectSettings {
   identitiesOnly: boolean;
   /** Agent socket path, `true` for $SSH_AUTH_SOCK, `false` for none. */
   agent: string | boolean;
+  /** ForwardAgent: `true` for $SSH_AUTH_SOCK, an agent socket path (a `$VAR` resolved), `false` for none. */
+  forwardAgent: string | boolean;
   /** Algorithm options (OpenSSH edit strings or lists), restricted to names secsh implements. */
   algorithms: Partial<Record<AlgorithmKind, string>>;
   /** Milliseconds, from ConnectTimeout. */
@@ -88,6 +90,13 @@ export function strictnessFromConfig(v: ResolvedSshConfig['strictHostKeyChecking
   return 'strict';
 }
 
+/** ForwardAgent's value: yes/no as is, `$VAR` from the environment (none when unset), a path as given. */
+function forwardAgentOf(v: string | boolean, env: NodeJS.ProcessEnv): string | boolean {
+  if (typeof v === 'boolean') return v;
+  if (v.startsWith('$')) return env[v.slice(1).replace(/^\{(.*)\}$/, '$1')] || false;
+  return v;
+}
+
 /** Derives client settings from a resolved config. `env` is consulted for `$VAR` agent paths. */
 export function sshConfigConnectSettings(
   r: ResolvedSshConfig,
@@ -120,6 +129,7 @@ export function sshConfigConnectSettings(
     certificateFiles: r.certificateFile,
     identitiesOnly: r.identitiesOnly,
     agent,
+    forwardAgent: forwardAgentOf(r.forwardAgent, env),
     algorithms,
     keepaliveInterval: r.serverAliveInterval * 1000,
     keepaliveCountMax: r.serverAliveCountMax,

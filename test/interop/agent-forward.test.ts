@@ -4,6 +4,8 @@
  * authenticates a second hop with it. Without agentForward the session has no agent.
  */
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { agentRelayStats } from '../../src/forward/agent-relay.js';
 import { connectSshd, installTripwire, sharedSshd } from '../helpers/interop.js';
@@ -109,5 +111,46 @@ test('agentForward: true takes SSH_AUTH_SOCK; without it the client warns and fo
   } finally {
     if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
     else process.env.SSH_AUTH_SOCK = saved;
+  }
+});
+
+test('ssh_config ForwardAgent (an agent socket path, or $VAR) turns agent forwarding on for the host; ForwardAgent no leaves it off', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+  const sshd = await shared.get();
+  const a = agent as Agent;
+  const configPath = join(sshd.dir, 'client_config');
+  await writeFile(
+    configPath,
+    [
+      'Host fwd-path',
+      `  ForwardAgent ${a.sock}`,
+      'Host fwd-var',
+      '  ForwardAgent $SECSH_TEST_AGENT',
+      'Host fwd-no',
+      '  ForwardAgent no',
+      'Host *',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd.port}`,
+      '  IdentitiesOnly yes',
+      '',
+    ].join('\n'),
+  );
+  process.env.SECSH_TEST_AGENT = a.sock;
+  try {
+    for (const [alias, listed] of [
+      ['fwd-path', true],
+      ['fwd-var', true],
+      ['fwd-no', false],
+    ] as const) {
+      const client = await connectSshd(sshd, { config: configPath, host: alias });
+      try {
+        const r = await client.exec('ssh-add -l');
+        assert.equal(r.code === 0, listed, `${alias}: ${r.stdout}${r.stderr}`);
+      } finally {
+        await client.close();
+      }
+    }
+  } finally {
+    delete process.env.SECSH_TEST_AGENT;
   }
 });
