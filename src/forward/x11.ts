@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import type { Channel, ChannelOpenRequest, Connection } from '../connection/index.js';
+import { InvalidArgumentError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { ChannelDispatcher } from './dispatch.js';
 import { connectTarget, type SpliceCounters, splice } from './splice.js';
@@ -247,7 +248,11 @@ export async function requestX11Forwarding(
   env: NodeJS.ProcessEnv,
   warn: (m: string) => void,
 ): Promise<boolean> {
+  if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('x11 must be true or an options object');
   const display = parseDisplay(opts.display ?? env.DISPLAY ?? '');
+  const screen = opts.screen ?? display.screen;
+  if (!Number.isInteger(screen) || screen < 0 || screen > 65535)
+    throw new InvalidArgumentError('x11 screen must be an integer 0-65535');
   const real = await realCookie(display, opts, warn);
   const fake = randomBytes(16);
   let state = states.get(connection);
@@ -270,7 +275,7 @@ export async function requestX11Forwarding(
     .bool(opts.singleConnection === true)
     .string(MIT_MAGIC_COOKIE)
     .string(fake.toString('hex'))
-    .uint32(opts.screen ?? display.screen)
+    .uint32(screen)
     .toBuffer();
   return channel.request('x11-req', data, true);
 }

@@ -244,3 +244,21 @@ test('agentSocketFor: true is $SSH_AUTH_SOCK (none when unset or empty), a path 
   assert.equal(agentSocketFor(false, { SSH_AUTH_SOCK: '/run/a.sock' }), undefined);
   assert.equal(agentSocketFor(undefined, { SSH_AUTH_SOCK: '/run/a.sock' }), undefined);
 });
+
+test('x11 with a bad display or screen is an InvalidArgumentError before anything is sent', async () => {
+  const { client, server } = pair();
+  const { ch, requests } = await session(client, server);
+  for (const opts of [{ display: 'nodisplay' }, { display: ':1', screen: -1 }, { display: ':1', screen: 1.5 }]) {
+    await assert.rejects(
+      requestX11Forwarding(client, ch, { ...opts, trusted: true, xauthPath: '/bin/true' }, {}, () => {}),
+      {
+        code: 'ERR_SSH_INVALID_ARGUMENT',
+      },
+    );
+  }
+  await assert.rejects(
+    requestX11Forwarding(client, ch, {}, {}, () => {}),
+    { code: 'ERR_SSH_INVALID_ARGUMENT' },
+  );
+  assert.deepEqual(requests, []);
+});
