@@ -69,7 +69,7 @@ test('forwardRemote against the secsh server: port 0 allocated, connections carr
     assert.ok(port > 0);
     const datas = [randomBytes(1 << 20), randomBytes(10), randomBytes(70_000)];
     const back = await Promise.all(datas.map((d) => roundTrip({ port }, d)));
-    back.forEach((b, i) => assert.ok(b.equals(datas[i] as Buffer), `connection ${i} byte-identical`));
+    for (const [i, b] of back.entries()) assert.ok(b.equals(datas[i] as Buffer), `connection ${i} byte-identical`);
     assert.equal(fwd.stats.accepted, 3);
     await fwd.close();
     await assert.rejects(roundTrip({ port }, Buffer.from('x')), { code: 'ECONNREFUSED' });
