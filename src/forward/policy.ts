@@ -6,6 +6,7 @@
 import type { SessionPermissions } from '../auth/cert-options.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Certificate, PublicKey } from '../keys/index.js';
+import { matchPattern } from '../keys/pattern.js';
 
 /** Which forwarding directions a switch allows: true both, 'local' (direct-*) only, 'remote' (*-forward) only. */
 export type ForwardDirection = boolean | 'local' | 'remote';
@@ -215,31 +216,6 @@ export function resolveForwarding(o: ServerForwardingOptions): ForwardingSetting
     bindUnlink: o.streamLocalBindUnlink === true,
     policy: o.policy,
   };
-}
-
-/** sshd's match_pattern: `*` any run, `?` any one character; the whole string must match. */
-export function matchPattern(s: string, pattern: string): boolean {
-  let si = 0;
-  let pi = 0;
-  let star = -1;
-  let mark = 0;
-  while (si < s.length) {
-    const pc = pattern[pi];
-    if (pc === '*') {
-      star = pi++;
-      mark = si;
-    } else if (pc !== undefined && (pc === '?' || pc === s[si])) {
-      pi++;
-      si++;
-    } else if (star >= 0) {
-      pi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
 }
 
 /** PermitOpen check of a direct-tcpip destination (sshd's open_match: exact host, `*` wildcards). */

@@ -11,6 +11,7 @@
 import { KeyError } from '../errors.js';
 import { Certificate, isCertificateType } from './certificate.js';
 import { isKeyType } from './kinds/index.js';
+import { matchPattern } from './pattern.js';
 import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
 import { certificateSignatureValid } from './sshsig.js';
 
@@ -47,30 +48,6 @@ const MAX_LINE = 64 * 1024;
 const MAX_SUBPATTERN = 1023;
 const MAX_PATTERN = 8192;
 
-/** True when `s` matches the glob `pattern` (`*` any run, `?` one character), as OpenSSH's match_pattern. */
-export function matchSshPattern(s: string, pattern: string): boolean {
-  if (s.length > MAX_PATTERN || pattern.length > MAX_PATTERN) return false;
-  let si = 0;
-  let pi = 0;
-  let starP = -1;
-  let starS = 0;
-  while (si < s.length) {
-    const pc = pattern[pi];
-    if (pc === '*') {
-      starP = pi++;
-      starS = si;
-    } else if (pc !== undefined && (pc === '?' || pc === s[si])) {
-      pi++;
-      si++;
-    } else if (starP >= 0) {
-      pi = starP + 1;
-      si = ++starS;
-    } else return false;
-  }
-  while (pattern[pi] === '*') pi++;
-  return pi === pattern.length;
-}
-
 /**
  * OpenSSH's match_pattern_list, case-sensitive: 1 when a pattern of the comma-separated `list` matches and
  * no negated (`!`) one does, -1 when a negated one matches, 0 otherwise (also when a sub-pattern is too long).
@@ -87,7 +64,7 @@ export function matchSshPatternList(s: string, list: string): 1 | 0 | -1 {
     if (end - i >= MAX_SUBPATTERN) return 0;
     const sub = list.slice(i, end);
     i = end < list.length ? end + 1 : end;
-    if (matchSshPattern(s, sub)) {
+    if (matchPattern(s, sub)) {
       if (negated) return -1;
       positive = true;
     }

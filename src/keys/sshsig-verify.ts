@@ -3,9 +3,10 @@
  * `ssh-keygen -Y verify` does, with `-Y find-principals` and `-Y match-principals`, and revoked keys.
  */
 import { InvalidArgumentError, KeyError } from '../errors.js';
-import { type AllowedSigner, matchSshPattern, matchSshPatternList, parseAllowedSigners } from './allowed-signers.js';
+import { type AllowedSigner, matchSshPatternList, parseAllowedSigners } from './allowed-signers.js';
 import type { Certificate } from './certificate.js';
 import { isKeyRevoked, parseRevokedKeys, type RevocationList } from './krl.js';
+import { matchPattern } from './pattern.js';
 import { PublicKey } from './public-key.js';
 import {
   checkSshsigSignature,
@@ -132,7 +133,7 @@ function checkLine(
       for (const pattern of splitPrincipals(e.principals)) {
         problem = certProblem(cert, t, undefined);
         if (problem) continue;
-        for (const p of cert.principals) if (matchSshPattern(p, pattern)) principals.push(p);
+        for (const p of cert.principals) if (matchPattern(p, pattern)) principals.push(p);
       }
       if (principals.length === 0) {
         return problem

@@ -11,7 +11,6 @@ import { UNRESTRICTED_PERMISSIONS } from '../../../src/auth/cert-options.js';
 import type { ChannelOpenRequest, Connection } from '../../../src/connection/index.js';
 import { InvalidArgumentError } from '../../../src/errors.js';
 import {
-  matchPattern,
   parsePermitListen,
   parsePermitOpen,
   resolveForwarding,
@@ -19,6 +18,7 @@ import {
 } from '../../../src/forward/policy.js';
 import { openDirect, type ServerForwardContext } from '../../../src/forward/server-direct.js';
 import { REMOTE_FORWARD_REQUESTS, RemoteForwards } from '../../../src/forward/server-listen.js';
+import { matchPattern } from '../../../src/keys/pattern.js';
 import { SshWriter } from '../../../src/wire/index.js';
 
 const NAMES = [...REMOTE_FORWARD_REQUESTS];

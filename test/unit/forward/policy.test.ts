@@ -12,7 +12,6 @@ import {
   decide,
   type ForwardRequest,
   listenPermitted,
-  matchPattern,
   openPathPermitted,
   openPermitted,
   parsePermitListen,
@@ -21,6 +20,7 @@ import {
   permitOpenAllows,
   resolveForwarding,
 } from '../../../src/forward/policy.js';
+import { matchPattern } from '../../../src/keys/pattern.js';
 
 const user = {
   username: 'u',
