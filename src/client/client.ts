@@ -48,7 +48,9 @@ import { SftpClient } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
 import { SlabInput } from '../transport/slab-input.js';
 import { Transport } from '../transport/transport.js';
+import { type ConfigForwards, setUpConfigForwards } from './config-forwards.js';
 import { hasJump, jumpHops, lastHopOptions } from './jump.js';
+import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import { checkMaxSessions, SessionSlots } from './sessions.js';
@@ -94,6 +96,7 @@ export class Client extends EventEmitter {
   private keepaliveTimer: NodeJS.Timeout | undefined;
   private closedPromise: Promise<void>;
   private readonly slots: SessionSlots;
+  private readonly active = new Set<Forward>();
   /** Agent and X11 requests per session (set once connected). */
   private forwarding: SessionForwarding | undefined;
 
@@ -113,12 +116,30 @@ export class Client extends EventEmitter {
    * Connects, verifies the host key and authenticates. Host keys are checked against
    * `~/.ssh/known_hosts` unless hostVerifier, hostKeyFingerprint or insecureAcceptAnyHostKey is given.
    */
-  static connect(opts: ConnectOptions): Promise<Client> {
-    return Client.connectTo(opts, false);
+  static async connect(opts: ConnectOptions): Promise<Client> {
+    let cfg: ConfigForwards | undefined;
+    const client = await Client.connectTo(opts, false, (r) => {
+      cfg = r;
+    });
+    if (cfg && opts.configForwards !== false) {
+      const warn = (m: string) =>
+        opts.logger?.warn ? opts.logger.warn(`secsh: ${m}`) : process.emitWarning(m, { code: 'SECSH_FORWARD' });
+      try {
+        await setUpConfigForwards(client, cfg, warn);
+      } catch (e) {
+        await client.close();
+        throw e;
+      }
+    }
+    return client;
   }
 
   /** {@link connect}, for the destination (`jumpHost` false) or for a hop of another connection's proxyJump. */
-  private static async connectTo(opts: ConnectOptions, jumpHost: boolean): Promise<Client> {
+  private static async connectTo(
+    opts: ConnectOptions,
+    jumpHost: boolean,
+    onConfig?: (resolved: ConfigForwards) => void,
+  ): Promise<Client> {
     if (!opts || typeof opts !== 'object') throw new InvalidArgumentError('options are required');
     checkConnectOptions(opts);
     if (opts.maxSessions !== undefined) checkMaxSessions(opts.maxSessions);
@@ -133,6 +154,7 @@ export class Client extends EventEmitter {
       });
       for (const w of resolved.warnings) opts.logger?.warn?.(`secsh: ${w}`);
       settings = sshConfigConnectSettings(resolved);
+      onConfig?.(resolved);
     }
     const eff = applyConfigSettings(opts, settings);
     if (typeof eff.username !== 'string') throw new InvalidArgumentError('username is required');
@@ -399,7 +421,12 @@ export class Client extends EventEmitter {
       client.emit('close', err);
     });
     if (opts.keepaliveInterval && opts.keepaliveInterval > 0)
-      client.startKeepalive(opts.keepaliveInterval, opts.keepaliveCountMax ?? 3);
+      client.keepaliveTimer = startKeepalive(
+        transport,
+        connection,
+        opts.keepaliveInterval,
+        opts.keepaliveCountMax ?? 3,
+      );
     return client;
   }
 
@@ -427,27 +454,6 @@ export class Client extends EventEmitter {
    */
   get stats(): ConnectionStats {
     return this.connection.stats;
-  }
-
-  private startKeepalive(interval: number, countMax: number): void {
-    let missed = 0;
-    this.keepaliveTimer = setInterval(() => {
-      if (Date.now() - this.transport.lastReceived < interval) {
-        missed = 0;
-        return;
-      }
-      if (++missed > countMax) {
-        this.transport.destroy(new TimeoutError(`no answer to ${countMax} keepalives`));
-        return;
-      }
-      this.connection.globalRequest('keepalive@openssh.com', undefined, true).then(
-        () => {
-          missed = 0;
-        },
-        () => {},
-      );
-    }, interval);
-    this.keepaliveTimer.unref();
   }
 
   /** Sessions open on this connection and opens waiting for one of the `maxSessions` slots. */
@@ -605,7 +611,7 @@ export class Client extends EventEmitter {
    * await fwd.close();
    */
   forwardLocal(opts: LocalForwardOptions): Promise<Forward> {
-    return startLocalForward(this.connection, opts);
+    return this.track(startLocalForward(this.connection, opts));
   }
 
   /**
@@ -616,7 +622,7 @@ export class Client extends EventEmitter {
    * const socks = await client.forwardDynamic({ bindPort: 1080 }); // curl --socks5-hostname 127.0.0.1:1080 …
    */
   forwardDynamic(opts: DynamicForwardOptions): Promise<Forward> {
-    return startDynamicForward(this.connection, opts);
+    return this.track(startDynamicForward(this.connection, opts));
   }
 
   /**
@@ -630,7 +636,19 @@ export class Client extends EventEmitter {
    * console.log(fwd.address); // { host: 'localhost', port: 41234 } on the server
    */
   forwardRemote(opts: RemoteForwardOptions): Promise<Forward> {
-    return forwardRemote(this.connection, opts);
+    return this.track(forwardRemote(this.connection, opts));
+  }
+
+  /** The forwards running on this client (from forwardLocal, forwardRemote, forwardDynamic or ssh_config). */
+  get forwards(): Forward[] {
+    return [...this.active];
+  }
+
+  private async track(started: Promise<Forward>): Promise<Forward> {
+    const fwd = await started;
+    this.active.add(fwd);
+    fwd.once('close', () => this.active.delete(fwd));
+    return fwd;
   }
 
   /** Forces a key re-exchange; resolves when the new keys are in use. */

@@ -52,6 +52,12 @@ export interface ConnectOptions {
    * (a warning, and no forwarding, when it is not set) or an agent socket path. Sessions may override it.
    */
   agentForward?: boolean | string;
+  /**
+   * With `config`: set up the host's LocalForward, RemoteForward and DynamicForward once connected
+   * (default true), as `ssh` does; GatewayPorts, ExitOnForwardFailure and ClearAllForwardings apply.
+   * Each forward that is not set up is named in a warning (`logger.warn`, else a process warning).
+   */
+  configForwards?: boolean;
   /** Answers keyboard-interactive questions: one answer per prompt, in order. */
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password; resolve with it. */
