@@ -81,6 +81,8 @@ export interface RunSshOptions {
   input?: string | Buffer | ((stdin: Writable) => void);
   /** Kill the process and reject if it has not exited after this many ms. */
   timeoutMs?: number;
+  /** Variables added to the environment (e.g. SSH_AUTH_SOCK). */
+  env?: Record<string, string>;
 }
 
 export interface RunSshResult<T> {
@@ -94,7 +96,10 @@ export function runSshRaw(args: readonly string[], opts: RunSshOptions = {}): Pr
   const bin = opts.bin ?? binPath('ssh');
   const { input, timeoutMs } = opts;
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, {
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      ...(opts.env ? { env: { ...process.env, ...opts.env } } : {}),
+    });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const stderr = () => Buffer.concat(err).toString();

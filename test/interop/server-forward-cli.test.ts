@@ -15,7 +15,7 @@ import { generatePrivateKey } from '../../src/keys/index.js';
 import { type CliServer, startCliServer } from '../e2e/server-helpers.js';
 import { runSshRaw, type SshTarget, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
-import { freePort, keygen, stopChild } from '../helpers/sshd.js';
+import { freePort, keygen, startAgent, stopChild } from '../helpers/sshd.js';
 import { backgroundSsh, echoServer, requireCurl, roundTrip, waitListening } from './server-forward-helpers.js';
 
 let dir = '';
@@ -256,5 +256,35 @@ test('ssh -D through secsh server: curl --socks5-hostname gets through by defaul
     }
   } finally {
     await new Promise<void>((r) => http.close(() => r()));
+  }
+});
+
+test('secsh server forwards the agent of ssh -A by default (sshd: AllowAgentForwarding yes) and refuses it with -o AllowAgentForwarding=no', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+  const agent = await startAgent();
+  try {
+    await agent.add(keyPath);
+    const fp = (await runSshRaw(['-l', '-f', `${keyPath}.pub`], { bin: 'ssh-keygen' })).stdout.toString().split(' ')[1];
+    assert.match(fp ?? '', /^SHA256:/);
+    for (const [extra, allowed] of [
+      [[], true],
+      [['-o', 'AllowAgentForwarding=no'], false],
+    ] as const) {
+      const target = await cli([...extra]);
+      const r = await runSshRaw(sshArgs(target, ['-A'], 'ssh-add -l; echo "status $?"'), {
+        timeoutMs: 30_000,
+        env: { SSH_AUTH_SOCK: agent.sock },
+      });
+      const out = r.stdout.toString();
+      if (allowed) {
+        assert.ok(out.includes(fp ?? '-'), out + r.stderr);
+        assert.match(out, /status 0/);
+      } else {
+        assert.ok(!out.includes(fp ?? '-'), out);
+        assert.match(out, /status 2/, out + r.stderr);
+      }
+    }
+  } finally {
+    await agent.stop();
   }
 });
