@@ -1,65 +1,111 @@
-/** An ssh-agent client over a UNIX socket: list identities and sign with them. */
-import { connect, type Socket } from 'node:net';
-import { AgentError, KeyError } from '../errors.js';
-import { algorithmFits, type PrivateKey, PublicKey, type SignatureAlgorithm, type Signer } from '../keys/index.js';
+/**
+ * An ssh-agent client (draft-miller-ssh-agent, OpenSSH PROTOCOL.agent): list, sign, add with
+ * constraints, add certificates, remove, lock, unlock, extensions (`query`, `session-bind@openssh.com`).
+ */
+import { AgentError, InvalidArgumentError, KeyError, SshError } from '../errors.js';
+import {
+  algorithmFits,
+  Certificate,
+  CertificateSigner,
+  isCertificateType,
+  type PrivateKey,
+  PublicKey,
+  type SignatureAlgorithm,
+  type Signer,
+} from '../keys/index.js';
 import { SshReader, SshWriter } from '../wire/index.js';
-import { AGENT_MSG, MAX_AGENT_RESPONSE, MAX_IDENTITIES, SIGN_FLAGS } from './protocol.js';
-
-interface Pending {
-  resolve(body: Buffer): void;
-  reject(err: Error): void;
-}
+import {
+  type AddConstraints,
+  certificatePrivateBlob,
+  decodeIdentities,
+  decodeQueryAnswer,
+  encodeConstraints,
+  encodeSessionBind,
+  type SessionBinding,
+} from './codec.js';
+import { AgentConnection, defaultAgentPath } from './connection.js';
+import { AGENT_EXT, AGENT_MSG, LEGACY_FAILURES, MAX_SIGN_DATA, SIGN_FLAGS } from './protocol.js';
 
 /** One identity held by the agent. */
 export interface AgentIdentity {
-  /** The public key (its comment is the agent's comment). */
+  /** The public key (for a certificate, the certified key); its comment is the agent's comment. */
   key: PublicKey;
   /** The comment the key was added with (often the key file's path or `user@host`). */
   comment: string;
+  /** The certificate, when the identity is one. */
+  certificate?: Certificate;
+  /** The identity's blob as the agent sent it (the certificate's blob for a certificate). */
+  blob: Buffer;
+}
+
+/** Options of {@link AgentClient}. */
+export interface AgentClientOptions {
+  /** Milliseconds each request may wait for the agent (default 30000; 0 for no limit). A `confirm` key waits for the user. */
+  timeout?: number;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+
+function isFailure(code: number): boolean {
+  return code === AGENT_MSG.FAILURE || code === AGENT_MSG.EXTENSION_FAILURE || LEGACY_FAILURES.includes(code);
 }
 
 /**
- * Talks to an ssh-agent (default: `$SSH_AUTH_SOCK`). The socket is opened on first use and kept open until
- * {@link AgentClient.close} (it does not keep the process alive while idle); requests are sent one at a time,
- * in call order.
+ * Talks to an ssh-agent (default: `$SSH_AUTH_SOCK`; on Windows, OpenSSH's `\\.\pipe\openssh-ssh-agent`
+ * when that is unset). The socket is opened on first use and kept open until {@link AgentClient.close} (it
+ * does not keep the process alive while idle); requests are sent one at a time, in call order. Every
+ * failure is an {@link AgentError}: a refusal, a malformed or oversized reply, no reply within `timeout`.
+ * Session bindings (`bindSession`) belong to the socket: a new socket (after a failure) has none.
  */
 export class AgentClient {
-  /** The agent's socket path; undefined when none was given and `$SSH_AUTH_SOCK` is unset (requests then fail with an {@link AgentError}). */
+  /** The agent's socket path; undefined when none was given and none is known (requests then fail with an {@link AgentError}). */
   readonly socketPath: string | undefined;
-  #socket: Socket | undefined;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
-  #expected: number | undefined;
-  #pending: Pending | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-  #closed = false;
+  /** Milliseconds each request may wait (0: no limit). */
+  readonly timeout: number;
+  readonly #conn: AgentConnection;
 
-  constructor(socketPath: string | undefined = process.env.SSH_AUTH_SOCK) {
+  constructor(socketPath: string | undefined = defaultAgentPath(), opts: AgentClientOptions = {}) {
+    const timeout = opts.timeout ?? DEFAULT_TIMEOUT;
+    if (!Number.isFinite(timeout) || timeout < 0 || timeout > 0x7fffffff)
+      throw new InvalidArgumentError(`timeout must be from 0 to 2147483647 ms, not ${timeout}`);
     this.socketPath = socketPath;
+    this.timeout = timeout;
+    this.#conn = new AgentConnection(socketPath, timeout);
   }
 
-  /** Lists the agent's identities (SSH_AGENTC_REQUEST_IDENTITIES). Keys this library cannot parse are skipped. */
+  /** A new client for the same agent and options, on its own socket (so with its own session bindings). */
+  fork(): AgentClient {
+    return new AgentClient(this.socketPath, { timeout: this.timeout });
+  }
+
+  /** Connects now (requests connect on demand); rejects with AgentError when the agent cannot be reached. */
+  connect(): Promise<void> {
+    return this.#conn.open();
+  }
+
+  /** Lists the agent's identities (SSH_AGENTC_REQUEST_IDENTITIES), certificates included. Keys of types this library cannot parse are skipped. */
   async list(): Promise<AgentIdentity[]> {
-    const body = await this.#request(Buffer.from([AGENT_MSG.REQUEST_IDENTITIES]));
+    const body = await this.#conn.request(Buffer.from([AGENT_MSG.REQUEST_IDENTITIES]));
     try {
       const r = new SshReader(body);
       const code = r.byte();
-      if (code === AGENT_MSG.FAILURE) throw new AgentError('agent refused to list identities');
+      if (isFailure(code)) throw new AgentError('agent refused to list identities');
       if (code !== AGENT_MSG.IDENTITIES_ANSWER)
         throw new AgentError(`unexpected agent reply ${code} to identities request`);
-      const n = r.uint32();
-      if (n > MAX_IDENTITIES) throw new AgentError(`agent listed too many identities (${n})`);
       const out: AgentIdentity[] = [];
-      for (let i = 0; i < n; i++) {
-        const blob = r.string();
-        const comment = r.string(8192).toString('utf8');
+      for (const { blob, comment } of decodeIdentities(r)) {
         try {
-          out.push({ key: PublicKey.fromBlob(blob, comment), comment });
+          const type = new SshReader(blob).ascii(128);
+          if (isCertificateType(type)) {
+            const certificate = Certificate.fromBlob(blob, comment);
+            out.push({ key: certificate.publicKey, comment, certificate, blob });
+          } else {
+            out.push({ key: PublicKey.fromBlob(blob, comment), comment, blob });
+          }
         } catch (e) {
-          if (!(e instanceof KeyError)) throw e; // certificates and unknown key types are skipped
+          if (!(e instanceof KeyError) && !(e instanceof SshError)) throw e; // unknown types are skipped
         }
       }
-      r.ensureEnd('agent identities answer');
       return out;
     } catch (e) {
       if (e instanceof AgentError) throw e;
@@ -68,12 +114,15 @@ export class AgentClient {
   }
 
   /**
-   * Asks the agent to sign `data` with `key` (SSH_AGENTC_SIGN_REQUEST, with the rsa-sha2 flags for RSA).
-   * Returns the SSH signature blob; throws {@link AgentError} when the agent refuses or answers with
-   * a different algorithm.
+   * Asks the agent to sign `data` with `key` (SSH_AGENTC_SIGN_REQUEST, with the rsa-sha2 flags for RSA);
+   * `key` may be a certificate (the agent must hold it as one). Returns the SSH signature blob; throws
+   * {@link AgentError} when the agent refuses or answers with another algorithm.
    */
-  async sign(key: PublicKey, data: Uint8Array, algorithm: SignatureAlgorithm): Promise<Buffer> {
-    if (!algorithmFits(key.type, algorithm)) throw new AgentError(`${algorithm} cannot be used with a ${key.type} key`);
+  async sign(key: PublicKey | Certificate, data: Uint8Array, algorithm: SignatureAlgorithm): Promise<Buffer> {
+    const plain = key instanceof Certificate ? key.publicKey : key;
+    if (!algorithmFits(plain.type, algorithm))
+      throw new AgentError(`${algorithm} cannot be used with a ${plain.type} key`);
+    if (data.length > MAX_SIGN_DATA) throw new AgentError(`${data.length} bytes is too much data to sign`);
     const flags =
       algorithm === 'rsa-sha2-256'
         ? SIGN_FLAGS.RSA_SHA2_256
@@ -86,41 +135,54 @@ export class AgentClient {
       .string(data)
       .uint32(flags)
       .toBuffer();
-    const body = await this.#request(Buffer.from(req));
-    let sig: Buffer;
+    const body = await this.#conn.request(Buffer.from(req));
     try {
       const r = new SshReader(body);
       const code = r.byte();
-      if (code === AGENT_MSG.FAILURE) throw new AgentError('agent refused to sign');
+      if (isFailure(code)) throw new AgentError('agent refused to sign');
       if (code !== AGENT_MSG.SIGN_RESPONSE) throw new AgentError(`unexpected agent reply ${code} to sign request`);
-      sig = Buffer.from(r.string());
+      const sig = Buffer.from(r.string());
       r.ensureEnd('agent sign response');
       const name = new SshReader(sig).ascii(64);
       if (name !== algorithm)
         throw new AgentError(`agent made a ${name.slice(0, 64)} signature, ${algorithm} was asked`);
+      return sig;
     } catch (e) {
       if (e instanceof AgentError) throw e;
       throw new AgentError('malformed agent sign response', { cause: e });
     }
-    return sig;
   }
 
-  /** Adds a private key to the agent (SSH_AGENTC_ADD_IDENTITY); `comment` defaults to the key's own. */
-  async add(key: PrivateKey, comment: string = key.comment): Promise<void> {
-    const priv = key.toPrivateBlob();
-    const w = new SshWriter(priv.length + comment.length + 16).byte(AGENT_MSG.ADD_IDENTITY).raw(priv).string(comment);
+  /**
+   * Adds a private key (SSH_AGENTC_ADD_IDENTITY, or ADD_ID_CONSTRAINED with `constraints`); `comment` defaults
+   * to the key's own. With `certificate`, the certified key is added (the key itself is not: add both for both).
+   */
+  async add(
+    key: PrivateKey,
+    opts: { comment?: string; constraints?: AddConstraints; certificate?: Certificate } | string = {},
+  ): Promise<void> {
+    const o = typeof opts === 'string' ? { comment: opts } : opts;
+    const comment = o.comment ?? key.comment;
+    const constraints = encodeConstraints(o.constraints);
+    const priv = o.certificate ? certificatePrivateBlob(key, o.certificate) : key.toPrivateBlob();
+    const type = constraints.length > 0 ? AGENT_MSG.ADD_ID_CONSTRAINED : AGENT_MSG.ADD_IDENTITY;
+    const w = new SshWriter(priv.length + comment.length + constraints.length + 16)
+      .byte(type)
+      .raw(priv)
+      .string(comment)
+      .raw(constraints);
     const req = Buffer.from(w.toBuffer());
     priv.fill(0);
     w.toBuffer().fill(0);
     try {
-      await this.#expectSuccess(req, 'add the key');
+      await this.#expectSuccess(req, o.certificate ? 'add the certificate' : 'add the key');
     } finally {
       req.fill(0);
     }
   }
 
-  /** Removes one identity (SSH_AGENTC_REMOVE_IDENTITY). */
-  async remove(key: PublicKey): Promise<void> {
+  /** Removes one identity (SSH_AGENTC_REMOVE_IDENTITY); pass a Certificate to remove a certificate identity. */
+  async remove(key: PublicKey | Certificate): Promise<void> {
     const req = new SshWriter(key.blob.length + 8).byte(AGENT_MSG.REMOVE_IDENTITY).string(key.blob).toBuffer();
     await this.#expectSuccess(Buffer.from(req), 'remove the key');
   }
@@ -130,123 +192,97 @@ export class AgentClient {
     await this.#expectSuccess(Buffer.from([AGENT_MSG.REMOVE_ALL_IDENTITIES]), 'remove all keys');
   }
 
+  /** Locks the agent with a passphrase (SSH_AGENTC_LOCK): it then lists nothing and signs nothing. */
+  async lock(passphrase: string | Uint8Array): Promise<void> {
+    await this.#lockRequest(AGENT_MSG.LOCK, passphrase, 'lock');
+  }
+
+  /** Unlocks the agent (SSH_AGENTC_UNLOCK); a wrong passphrase is an AgentError. */
+  async unlock(passphrase: string | Uint8Array): Promise<void> {
+    await this.#lockRequest(AGENT_MSG.UNLOCK, passphrase, 'unlock');
+  }
+
+  async #lockRequest(type: number, passphrase: string | Uint8Array, what: string): Promise<void> {
+    const pass = typeof passphrase === 'string' ? Buffer.from(passphrase, 'utf8') : Buffer.from(passphrase);
+    const w = new SshWriter(pass.length + 8).byte(type).string(pass);
+    const req = Buffer.from(w.toBuffer());
+    pass.fill(0);
+    w.toBuffer().fill(0);
+    try {
+      await this.#expectSuccess(req, `${what} the agent`);
+    } finally {
+      req.fill(0);
+    }
+  }
+
+  /**
+   * Sends an extension request (SSH_AGENTC_EXTENSION: `name` then `contents`, OpenSSH's form). Resolves with
+   * the reply (type byte included) when it is SUCCESS or EXTENSION_RESPONSE; a refusal is an AgentError.
+   */
+  async extension(name: string, contents: Uint8Array = Buffer.alloc(0)): Promise<Buffer> {
+    const req = new SshWriter(name.length + contents.length + 16)
+      .byte(AGENT_MSG.EXTENSION)
+      .string(name)
+      .raw(contents)
+      .toBuffer();
+    return this.#extensionReply(Buffer.from(req), name);
+  }
+
+  async #extensionReply(req: Buffer, name: string): Promise<Buffer> {
+    const body = await this.#conn.request(req);
+    const code = body[0] as number;
+    if (isFailure(code)) throw new AgentError(`agent refused the ${name} extension`);
+    if (code !== AGENT_MSG.SUCCESS && code !== AGENT_MSG.EXTENSION_RESPONSE)
+      throw new AgentError(`unexpected agent reply ${code} to the ${name} extension`);
+    return body;
+  }
+
+  /** The extensions the agent says it supports (the `query` extension); an agent without it rejects with AgentError. */
+  async query(): Promise<string[]> {
+    const body = await this.extension(AGENT_EXT.QUERY);
+    try {
+      return decodeQueryAnswer(body);
+    } catch (e) {
+      throw new AgentError('malformed agent query answer', { cause: e });
+    }
+  }
+
+  /**
+   * Binds this client's socket to an SSH session (`session-bind@openssh.com`): the agent checks the host
+   * key's signature over the session id and then applies destination constraints to later requests on this
+   * socket. An agent without the extension rejects with AgentError.
+   */
+  async bindSession(binding: SessionBinding): Promise<void> {
+    const body = await this.#extensionReply(encodeSessionBind(binding), AGENT_EXT.SESSION_BIND);
+    if (body.length !== 1 || body[0] !== AGENT_MSG.SUCCESS)
+      throw new AgentError('unexpected agent reply to session-bind@openssh.com');
+  }
+
   async #expectSuccess(req: Buffer, what: string): Promise<void> {
-    const body = await this.#request(req);
+    const body = await this.#conn.request(req);
     if (body.length === 1 && body[0] === AGENT_MSG.SUCCESS) return;
-    if (body.length === 1 && body[0] === AGENT_MSG.FAILURE) throw new AgentError(`agent refused to ${what}`);
+    if (body.length === 1 && isFailure(body[0] as number)) throw new AgentError(`agent refused to ${what}`);
     throw new AgentError(`unexpected agent reply to a request to ${what}`);
   }
 
-  /** One {@link Signer} per identity the agent holds (skipping keys this library cannot parse). */
+  /**
+   * One {@link Signer} per identity the agent holds (skipping keys this library cannot parse); a certificate
+   * identity is a {@link CertificateSigner} whose signatures the agent makes with the certificate.
+   */
   async signers(): Promise<Signer[]> {
     const ids = await this.list();
-    return ids.map(({ key }) => ({
-      publicKey: key,
-      sign: (data: Uint8Array, algorithm: SignatureAlgorithm) => this.sign(key, data, algorithm),
-    }));
+    return ids.map(({ key, certificate }) => {
+      const target = certificate ?? key;
+      const signer: Signer = {
+        publicKey: key,
+        sign: (data: Uint8Array, algorithm: SignatureAlgorithm) => this.sign(target, data, algorithm),
+      };
+      return certificate ? new CertificateSigner(signer, certificate) : signer;
+    });
   }
 
   /** Closes the socket; later requests fail with {@link AgentError}. */
   close(): void {
-    this.#closed = true;
-    this.#fail(new AgentError('agent client closed'));
-  }
-
-  /** Queues one request; resolves with the response body (without its length). */
-  #request(body: Buffer): Promise<Buffer> {
-    const run = () => this.#send(body);
-    const p = this.#queue.then(run, run);
-    this.#queue = p.catch(() => undefined);
-    return p;
-  }
-
-  async #send(body: Buffer): Promise<Buffer> {
-    if (this.#closed) throw new AgentError('agent client closed');
-    const socket = await this.#connect();
-    return new Promise<Buffer>((resolve, reject) => {
-      this.#pending = { resolve, reject };
-      socket.ref();
-      const frame = Buffer.alloc(4 + body.length);
-      frame.writeUInt32BE(body.length, 0);
-      body.copy(frame, 4);
-      socket.write(frame);
-    });
-  }
-
-  #connect(): Promise<Socket> {
-    if (this.#socket) return Promise.resolve(this.#socket);
-    const path = this.socketPath;
-    if (!path) return Promise.reject(new AgentError('no ssh-agent: SSH_AUTH_SOCK is not set'));
-    return new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ path });
-      const onConnectError = (err: Error) => {
-        socket.destroy();
-        reject(new AgentError(`cannot connect to ssh-agent: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
-      };
-      socket.once('error', onConnectError);
-      socket.once('connect', () => {
-        socket.off('error', onConnectError);
-        this.#socket = socket;
-        this.#chunks = [];
-        this.#buffered = 0;
-        this.#expected = undefined;
-        socket.on('data', (chunk: Buffer) => this.#onData(socket, chunk));
-        socket.on('error', (err) => {
-          if (this.#socket === socket) this.#fail(new AgentError('ssh-agent connection failed', { cause: err }));
-        });
-        socket.on('close', () => {
-          if (this.#socket === socket) this.#fail(new AgentError('ssh-agent closed the connection'));
-        });
-        resolve(socket);
-      });
-    });
-  }
-
-  #onData(socket: Socket, chunk: Buffer): void {
-    if (this.#socket !== socket) return;
-    if (!this.#pending) {
-      this.#fail(new AgentError('unsolicited data from ssh-agent'));
-      return;
-    }
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    if (this.#expected === undefined) {
-      if (this.#buffered < 4) return;
-      const head = Buffer.concat(this.#chunks);
-      this.#chunks = [head];
-      const len = head.readUInt32BE(0);
-      if (len === 0 || len > MAX_AGENT_RESPONSE) {
-        this.#fail(new AgentError(`agent response length ${len} out of range`));
-        return;
-      }
-      this.#expected = len;
-    }
-    const total = 4 + this.#expected;
-    if (this.#buffered < total) return;
-    if (this.#buffered > total) {
-      this.#fail(new AgentError('ssh-agent sent more than one response'));
-      return;
-    }
-    const frame = Buffer.concat(this.#chunks, total);
-    const pending = this.#pending;
-    this.#pending = undefined;
-    this.#chunks = [];
-    this.#buffered = 0;
-    this.#expected = undefined;
-    socket.unref();
-    pending.resolve(frame.subarray(4));
-  }
-
-  /** Drops the connection and rejects the request in flight. */
-  #fail(err: AgentError): void {
-    const socket = this.#socket;
-    this.#socket = undefined;
-    this.#chunks = [];
-    this.#buffered = 0;
-    this.#expected = undefined;
-    socket?.destroy();
-    const pending = this.#pending;
-    this.#pending = undefined;
-    pending?.reject(err);
+    this.#conn.close();
   }
 }

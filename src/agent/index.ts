@@ -1,3 +1,13 @@
 /** The ssh-agent layer: a client whose identities act as {@link Signer}s. */
-export { AgentClient, type AgentIdentity } from './client.js';
-export { AGENT_MSG, MAX_AGENT_RESPONSE, SIGN_FLAGS } from './protocol.js';
+export { AgentClient, type AgentClientOptions, type AgentIdentity } from './client.js';
+export {
+  type AddConstraints,
+  type AllowedDestination,
+  type DestinationHop,
+  type ExtensionConstraint,
+  encodeSessionBind,
+  type HostKeySpec,
+  type SessionBinding,
+} from './codec.js';
+export { defaultAgentPath, exchangeOnce, WINDOWS_AGENT_PIPE } from './connection.js';
+export { AGENT_CONSTRAIN, AGENT_EXT, AGENT_MSG, MAX_AGENT_RESPONSE, SIGN_FLAGS } from './protocol.js';
