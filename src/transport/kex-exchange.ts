@@ -30,6 +30,9 @@ export interface KexResult {
   hostKey?: PublicKey;
   /** Client only: the host certificate, when a `*-cert-v01@openssh.com` algorithm was negotiated (not yet verified against a CA). */
   hostCertificate?: Certificate;
+  /** Client only: K_S as sent (a host certificate's blob for a certificate) and the server's signature over H (for session-bind@openssh.com). */
+  hostKeyBlob?: Buffer;
+  signature?: Buffer;
 }
 
 /** GEX sizes a client asks for. */
@@ -160,7 +163,17 @@ export class ClientKex {
         throw new HostKeyError('server host key signature over the exchange hash is invalid', hostKey.fingerprint());
       }
       this.step = 'done';
-      return { result: { k, h, hash: this.info.hash, hostKey, ...(hostCertificate ? { hostCertificate } : {}) } };
+      return {
+        result: {
+          k,
+          h,
+          hash: this.info.hash,
+          hostKey,
+          hostKeyBlob,
+          signature,
+          ...(hostCertificate ? { hostCertificate } : {}),
+        },
+      };
     }
     throw new ProtocolError(`unexpected key exchange message ${n}`, DisconnectReason.PROTOCOL_ERROR);
   }

@@ -110,6 +110,8 @@ export class Transport extends EventEmitter {
   sessionId: Buffer | undefined;
   /** The server's host key (client role), from the first exchange. */
   hostKey: PublicKey | undefined;
+  /** Client role: the first exchange's host key blob as sent and its signature over H (what `session-bind@openssh.com` carries). */
+  sessionHostKey: { blob: Buffer; signature: Buffer } | undefined;
   /** The last negotiation. */
   negotiated: NegotiatedAlgorithms | undefined;
   /** Extensions the peer announced in SSH_MSG_EXT_INFO. */
@@ -559,7 +561,11 @@ export class Transport extends EventEmitter {
   /** Derives both directions' keys from K and H. */
   private finishMethod(run: KexRun, result: KexResult): void {
     run.result = result;
-    if (!this.sessionId) this.sessionId = Buffer.from(result.h);
+    if (!this.sessionId) {
+      this.sessionId = Buffer.from(result.h);
+      if (result.hostKeyBlob && result.signature)
+        this.sessionHostKey = { blob: Buffer.from(result.hostKeyBlob), signature: Buffer.from(result.signature) };
+    }
     const neg = run.negotiated as Negotiated;
     const keys = deriveSessionKeys(this.role, neg, result, this.sessionId);
     run.outgoing = { sealer: createSealer(keys.outKeys), compression: keys.outCompression };
