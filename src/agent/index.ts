@@ -1,4 +1,6 @@
 /** The ssh-agent layer: a client whose identities act as {@link Signer}s. */
+export type { ConstraintHop as AgentServerHop, DestinationConstraint as AgentServerDestination } from './constraints.js';
+export { AGENT_SERVER_MSG, type AgentAddOptions, AgentServer, type AgentServerOptions, MAX_AGENT_REQUEST } from './server.js';
 export { AgentClient, type AgentClientOptions, type AgentIdentity } from './client.js';
 export {
   type AddConstraints,

@@ -3,7 +3,6 @@
  * Unix socket or on any Duplex (a forwarded agent channel, for example).
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
 import { chmod, link, lstat, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,10 @@ import type { Duplex } from 'node:stream';
 import { AgentError, InvalidArgumentError, KeyError, WireError } from '../errors.js';
 import { algorithmFits, Certificate, type PrivateKey, type PublicKey } from '../keys/index.js';
 import { SshReader, SshWriter } from '../wire/index.js';
+import { AgentConnection, MAX_AGENT_REQUEST } from './connection-server.js';
+
+export { MAX_AGENT_REQUEST };
+
 import {
   type DestinationConstraint,
   identityPermitted,
@@ -19,7 +22,6 @@ import {
   parseConstraints,
   parseHostKeyBlob,
   parseUserauthRequest,
-  type SessionBinding,
   sameKey,
 } from './constraints.js';
 import { type Identity, Keyring, MAX_COMMENT, readAgentKey, signAlgorithm, typeOf } from './keyring.js';
@@ -42,8 +44,6 @@ export const AGENT_SERVER_MSG = {
   EXTENSION_FAILURE: 28,
 } as const;
 
-/** Largest request accepted (OpenSSH's AGENT_MAX_LEN); a longer length prefix closes the connection. */
-export const MAX_AGENT_REQUEST = 256 * 1024;
 /** Most session binds recorded per connection (as OpenSSH). */
 export const MAX_SESSION_BINDS = 16;
 /** Extensions answered by `query`. */
@@ -93,91 +93,6 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 /** Longest timer Node accepts. */
 const MAX_TIMER = 0x7fff_ffff;
-
-/** Per-connection state: framing, queue, session binds. */
-class AgentConnection {
-  readonly bindings: SessionBinding[] = [];
-  bindAttempted = false;
-  #chunks: Buffer[] = [];
-  #buffered = 0;
-  readonly #queue: Buffer[] = [];
-  #running = false;
-  #closed = false;
-
-  constructor(
-    readonly server: AgentServer,
-    readonly stream: Duplex,
-    readonly maxPending: number,
-  ) {
-    stream.on('data', (chunk: Buffer) => this.#onData(chunk));
-    stream.on('error', () => this.close());
-    stream.on('close', () => this.close());
-    stream.on('end', () => this.close());
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#chunks = [];
-    this.#queue.length = 0;
-    this.stream.destroy();
-    this.server._forget(this);
-  }
-
-  #onData(chunk: Buffer): void {
-    if (this.#closed) return;
-    this.#chunks.push(chunk);
-    this.#buffered += chunk.length;
-    while (this.#buffered >= 4) {
-      const head = this.#chunks.length === 1 ? (this.#chunks[0] as Buffer) : Buffer.concat(this.#chunks);
-      this.#chunks = [head];
-      const len = head.readUInt32BE(0);
-      if (len === 0 || len > MAX_AGENT_REQUEST) {
-        this.server._debug(`closing connection: request length ${len} out of range`);
-        this.close();
-        return;
-      }
-      if (this.#buffered < 4 + len) break;
-      this.#queue.push(Buffer.from(head.subarray(4, 4 + len)));
-      const rest = head.subarray(4 + len);
-      this.#chunks = rest.length > 0 ? [rest] : [];
-      this.#buffered = rest.length;
-    }
-    if (this.#queue.length >= this.maxPending) this.stream.pause();
-    void this.#run();
-  }
-
-  async #run(): Promise<void> {
-    if (this.#running) return;
-    this.#running = true;
-    try {
-      for (let req = this.#queue.shift(); req !== undefined && !this.#closed; req = this.#queue.shift()) {
-        if (this.#queue.length < this.maxPending / 2 && this.stream.isPaused()) this.stream.resume();
-        let reply: Buffer;
-        try {
-          reply = await this.server._handle(this, req);
-        } catch (e) {
-          this.server._debug(`request failed: ${e instanceof Error ? e.message : String(e)}`);
-          reply = Buffer.from([AGENT_SERVER_MSG.FAILURE]);
-        }
-        if (this.#closed) return;
-        const frame = Buffer.alloc(4 + reply.length);
-        frame.writeUInt32BE(reply.length, 0);
-        reply.copy(frame, 4);
-        if (!this.stream.write(frame)) {
-          await Promise.race([once(this.stream, 'drain'), once(this.stream, 'close')]).catch(() => undefined);
-        }
-      }
-      if (this.stream.isPaused() && !this.#closed) this.stream.resume();
-    } finally {
-      this.#running = false;
-    }
-  }
-}
 
 /**
  * An ssh-agent: holds keys in memory and signs with them for clients on its socket or on streams handed to
