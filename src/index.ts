@@ -10,8 +10,7 @@
  */
 
 export type { AgentIdentity } from './agent/index.js';
-export { AgentClient } from './agent/index.js';
-export { type AgentAddOptions, AgentServer, type AgentServerOptions } from './agent/index.js';
+export { type AgentAddOptions, AgentClient, AgentServer, type AgentServerOptions } from './agent/index.js';
 export type { SessionPermissions } from './auth/cert-options.js';
 export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
 export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';

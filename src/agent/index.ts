@@ -1,6 +1,5 @@
 /** The ssh-agent layer: a client whose identities act as {@link Signer}s. */
-export type { ConstraintHop as AgentServerHop, DestinationConstraint as AgentServerDestination } from './constraints.js';
-export { AGENT_SERVER_MSG, type AgentAddOptions, AgentServer, type AgentServerOptions, MAX_AGENT_REQUEST } from './server.js';
+
 export { AgentClient, type AgentClientOptions, type AgentIdentity } from './client.js';
 export {
   type AddConstraints,
@@ -12,4 +11,15 @@ export {
   type SessionBinding,
 } from './codec.js';
 export { defaultAgentPath, exchangeOnce, WINDOWS_AGENT_PIPE } from './connection.js';
+export type {
+  ConstraintHop as AgentServerHop,
+  DestinationConstraint as AgentServerDestination,
+} from './constraints.js';
 export { AGENT_CONSTRAIN, AGENT_EXT, AGENT_MSG, MAX_AGENT_RESPONSE, SIGN_FLAGS } from './protocol.js';
+export {
+  AGENT_SERVER_MSG,
+  type AgentAddOptions,
+  AgentServer,
+  type AgentServerOptions,
+  MAX_AGENT_REQUEST,
+} from './server.js';
