@@ -28,30 +28,51 @@ export const DEFAULT_USER_EXTENSIONS: readonly string[] = [
   'permit-user-rc',
 ];
 
-/** True when `name` is a certificate key type (`ssh-ed25519-cert-v01@openssh.com`, …). */
-export function isCertificateType(name: string): boolean {
-  return name.endsWith(SUFFIX) && isKeyType(name.slice(0, -SUFFIX.length));
+/**
+ * The plain key type or signature algorithm of a certificate name, or undefined when `name` is not one:
+ * `ssh-ed25519-cert-v01@openssh.com` → `ssh-ed25519`, and for the security-key names, which drop their own
+ * `@openssh.com` (PROTOCOL.u2f), `sk-ssh-ed25519-cert-v01@openssh.com` → `sk-ssh-ed25519@openssh.com`.
+ */
+function plainName(name: string): string | undefined {
+  if (!name.endsWith(SUFFIX)) return undefined;
+  const base = name.slice(0, -SUFFIX.length);
+  return base.startsWith('sk-') ? `${base}@openssh.com` : base;
 }
 
-/** The certificate key type for a plain key type. */
+/** A certificate name for a plain key type or signature algorithm (the inverse of {@link plainName}). */
+function certName(plain: string): string {
+  return plain.startsWith('sk-') && plain.endsWith('@openssh.com')
+    ? `${plain.slice(0, -'@openssh.com'.length)}${SUFFIX}`
+    : `${plain}${SUFFIX}`;
+}
+
+/** True when `name` is a certificate key type (`ssh-ed25519-cert-v01@openssh.com`, …). */
+export function isCertificateType(name: string): boolean {
+  const plain = plainName(name);
+  return plain !== undefined && isKeyType(plain);
+}
+
+/** The certificate key type for a plain key type (`sk-ssh-ed25519@openssh.com` → `sk-ssh-ed25519-cert-v01@openssh.com`). */
 export function certificateTypeFor(type: KeyType): string {
-  return `${type}${SUFFIX}`;
+  return certName(type);
 }
 
 /**
  * The public key algorithm name a certificate is offered under for a signature algorithm, e.g.
- * `rsa-sha2-512` → `rsa-sha2-512-cert-v01@openssh.com`, `ssh-ed25519` → `ssh-ed25519-cert-v01@openssh.com`.
+ * `rsa-sha2-512` → `rsa-sha2-512-cert-v01@openssh.com`, `ssh-ed25519` → `ssh-ed25519-cert-v01@openssh.com`,
+ * `sk-ssh-ed25519@openssh.com` → `sk-ssh-ed25519-cert-v01@openssh.com`.
  */
 export function certificateAlgorithmFor(alg: SignatureAlgorithm): string {
-  return `${alg}${SUFFIX}`;
+  return certName(alg);
 }
 
 /**
  * The signature algorithm a public key algorithm signs with: for a certificate algorithm the plain one
- * (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`, PROTOCOL.certkeys), otherwise `alg` itself.
+ * (`rsa-sha2-512-cert-v01@openssh.com` → `rsa-sha2-512`, PROTOCOL.certkeys;
+ * `sk-ecdsa-sha2-nistp256-cert-v01@openssh.com` → `sk-ecdsa-sha2-nistp256@openssh.com`), otherwise `alg` itself.
  */
 export function plainSignatureAlgorithm(alg: string): string {
-  return alg.endsWith(SUFFIX) ? alg.slice(0, -SUFFIX.length) : alg;
+  return plainName(alg) ?? alg;
 }
 
 /** Options (critical options or extensions) as name → value; flags have the value `''`. */
@@ -165,7 +186,7 @@ export class Certificate {
       const certType = r.ascii(64);
       if (!isCertificateType(certType))
         throw new KeyError(`not a certificate type: ${certType.replace(/[^\x20-\x7e]/g, '?')}`);
-      const keyType = certType.slice(0, -SUFFIX.length) as KeyType;
+      const keyType = plainName(certType) as KeyType;
       const nonce = Buffer.from(r.string(256));
       const start = r.offset;
       kindOf(keyType).readPublic(keyType, r);

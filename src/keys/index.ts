@@ -53,13 +53,23 @@ export {
 } from './files.js';
 export type { PpkArgon2Options } from './formats/ppk.js';
 export { type GenerateOptions, generatePrivateKey } from './generate.js';
-export { algorithmFits, isKeyType, signatureAlgorithmsFor } from './kinds/index.js';
+export {
+  algorithmFits,
+  isKeyType,
+  isSecurityKeyType,
+  SK_RESIDENT_KEY,
+  SK_USER_PRESENT,
+  SK_USER_VERIFIED,
+  signatureAlgorithmsFor,
+  skSignedData,
+} from './kinds/index.js';
 export { isKeyRevoked, isKrl, MAX_KRL, parseRevokedKeys, RevocationList } from './krl.js';
 export { type ParsePrivateKeyOptions, parseKey, parsePrivateKey, parsePublicKey } from './parse.js';
 export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
-export { PublicKey, type PublicKeyExportOptions } from './public-key.js';
+export { PublicKey, type PublicKeyExportOptions, type SignatureVerification } from './public-key.js';
 export { randomart, shortTypeName } from './randomart.js';
 export type { Signer } from './signer.js';
+export { type ParseSecurityKeyFileOptions, parseSecurityKeyFile, type SecurityKeyFile } from './sk-private.js';
 export {
   armorSshsig,
   checkSshsigSignature,
@@ -83,4 +93,4 @@ export {
   type VerifySshsigOptions,
   verifySshsig,
 } from './sshsig-verify.js';
-export type { KeyType, SignatureAlgorithm } from './types.js';
+export type { KeyType, SecurityKeySignatureInfo, SecurityKeyType, SignatureAlgorithm } from './types.js';

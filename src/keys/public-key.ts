@@ -3,13 +3,30 @@ import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshReader } from '../wire/index.js';
 import { encodeRfc4716 } from './formats/rfc4716.js';
-import { algorithmFits, isKeyType, kindOf, type PublicMaterial, signatureAlgorithmsFor } from './kinds/index.js';
+import {
+  algorithmFits,
+  isKeyType,
+  kindOf,
+  type PublicMaterial,
+  signatureAlgorithmsFor,
+  skSignedData,
+} from './kinds/index.js';
 import { randomart, shortTypeName } from './randomart.js';
-import type { KeyType, SignatureAlgorithm } from './types.js';
+import type { KeyType, SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
 import { asKeyError } from './util.js';
 
 /** Largest public key blob accepted (a 16384-bit RSA key is ~2 KiB; DSA 3072 ~1.6 KiB). */
 export const MAX_PUBLIC_BLOB = 8 * 1024;
+
+/** What {@link PublicKey.verifyDetailed} found. */
+export interface SignatureVerification {
+  /** True when the signature verifies. */
+  readonly valid: boolean;
+  /** A valid security-key (sk) signature: the authenticator's flags and counter. */
+  readonly securityKey?: SecurityKeySignatureInfo;
+}
+
+const INVALID: SignatureVerification = Object.freeze({ valid: false });
 
 /** Options for {@link PublicKey.export}. */
 export interface PublicKeyExportOptions {
@@ -56,20 +73,50 @@ export class PublicKey {
   /**
    * Verifies `signature` (an SSH signature blob: string alg-name || string sig) made with `algorithm`. The name
    * inside the blob must equal `algorithm` and be valid for this key type. Returns false for a bad or malformed
-   * signature; never throws for malformed input.
+   * signature; never throws for malformed input. For a security key (sk) the blob also carries the
+   * authenticator's flags and counter (see {@link PublicKey.verifyDetailed} to read them): this says only that
+   * the signature is valid, not that the user touched the key.
    */
   verify(data: Uint8Array, signature: Uint8Array, algorithm: SignatureAlgorithm): boolean {
-    if (!algorithmFits(this.type, algorithm)) return false;
+    return this.verifyDetailed(data, signature, algorithm).valid;
+  }
+
+  /**
+   * As {@link PublicKey.verify}, also returning what a security key (sk) reported with the signature: its flags
+   * (0x01 user present, 0x04 user verified) and counter (PROTOCOL.u2f). Callers decide what they require
+   * (sshd requires user presence unless `no-touch-required`).
+   */
+  verifyDetailed(data: Uint8Array, signature: Uint8Array, algorithm: SignatureAlgorithm): SignatureVerification {
+    if (!algorithmFits(this.type, algorithm)) return INVALID;
     try {
       const r = new SshReader(signature);
       const name = r.ascii(64);
-      if (name !== algorithm) return false;
+      if (name !== algorithm) return INVALID;
       const sig = r.string(4096);
+      const app = this.#material.application;
+      if (app === undefined) {
+        r.ensureEnd();
+        return { valid: kindOf(this.type).verify(this.#material, this.type, algorithm, data, sig) };
+      }
+      const flags = r.byte();
+      const counter = r.uint32();
       r.ensureEnd();
-      return kindOf(this.type).verify(this.#material, this.type, algorithm, data, sig);
+      const signed = skSignedData(app, flags, counter, data);
+      if (!kindOf(this.type).verify(this.#material, this.type, algorithm, signed, sig)) return INVALID;
+      return { valid: true, securityKey: Object.freeze({ flags, counter }) };
     } catch {
-      return false;
+      return INVALID;
     }
+  }
+
+  /** A security key's (sk) FIDO application string, usually `ssh:`; undefined for other keys. */
+  get application(): string | undefined {
+    return this.#material.application?.toString('utf8');
+  }
+
+  /** True for security-key types (`sk-ssh-ed25519@openssh.com`, `sk-ecdsa-sha2-nistp256@openssh.com`). */
+  get isSecurityKey(): boolean {
+    return this.#material.application !== undefined;
   }
 
   /** `SHA256:base64-without-padding` as `ssh-keygen -l` prints it; `MD5:aa:bb:…` for `'md5'`. */
@@ -122,6 +169,7 @@ export class PublicKey {
       case 'rfc4716':
         return encodeRfc4716(this.blob, comment);
       case 'spki':
+        if (this.isSecurityKey) throw new KeyError('a security-key (sk) public key has no SPKI form');
         return this.#material.key.export({ type: 'spki', format: 'pem' }).toString();
       default:
         throw new KeyError(`unknown public key format: ${String(opts.format)}`);

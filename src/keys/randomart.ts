@@ -12,15 +12,19 @@ export function shortTypeName(type: string): string {
   const cert = type.includes('-cert-v01@openssh.com');
   const base = type.replace(/-cert-v01@openssh\.com$/, '');
   const name =
-    base === 'ssh-ed25519'
-      ? 'ED25519'
-      : base.startsWith('ecdsa-sha2-')
-        ? 'ECDSA'
-        : base === 'ssh-rsa'
-          ? 'RSA'
-          : base === 'ssh-dss'
-            ? 'DSA'
-            : base.toUpperCase();
+    base === 'sk-ssh-ed25519@openssh.com' || base === 'sk-ssh-ed25519'
+      ? 'ED25519-SK'
+      : base.startsWith('sk-ecdsa-sha2-')
+        ? 'ECDSA-SK'
+        : base === 'ssh-ed25519'
+          ? 'ED25519'
+          : base.startsWith('ecdsa-sha2-')
+            ? 'ECDSA'
+            : base === 'ssh-rsa'
+              ? 'RSA'
+              : base === 'ssh-dss'
+                ? 'DSA'
+                : base.toUpperCase();
   return cert ? `${name}-CERT` : name;
 }
 

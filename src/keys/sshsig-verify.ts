@@ -17,7 +17,7 @@ import {
   type SshsigFailure,
   type SshsigHashAlgorithm,
 } from './sshsig.js';
-import type { SignatureAlgorithm } from './types.js';
+import type { SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
 
 /** Options of {@link verifySshsig}. */
 export interface VerifySshsigOptions {
@@ -58,6 +58,11 @@ export interface SshsigVerification {
   readonly principals: readonly string[];
   /** The allowed_signers line that allowed the key. */
   readonly signer: AllowedSigner | undefined;
+  /**
+   * A security key's (sk) flags (0x01 user present, 0x04 user verified) and counter. Like `ssh-keygen -Y verify`,
+   * verification does not require user presence: check the flags here when it matters.
+   */
+  readonly securityKey?: SecurityKeySignatureInfo;
 }
 
 /** Options of {@link findPrincipals}. */
@@ -230,8 +235,9 @@ export async function verifySshsig(
   } else if (opts.allowedSigners !== undefined) {
     found = allowedBy(signersOf(opts.allowedSigners), sig, opts.principal, opts.namespace, t);
   }
-  await checkSshsigSignature(data, sig, opts.namespace);
+  const securityKey = await checkSshsigSignature(data, sig, opts.namespace);
   return {
+    ...(securityKey ? { securityKey } : {}),
     publicKey: sig.publicKey,
     certificate: sig.certificate,
     namespace: sig.namespace,

@@ -11,7 +11,7 @@ import { Certificate, certificateOf, isCertificateType, MAX_CERT_BLOB } from './
 import { algorithmFits, isKeyType } from './kinds/index.js';
 import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
-import type { SignatureAlgorithm } from './types.js';
+import type { SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
 
 /** The hash algorithms SSHSIG allows: the data is hashed with one of them before it is signed. */
 export type SshsigHashAlgorithm = 'sha256' | 'sha512';
@@ -205,6 +205,11 @@ export function parseSshsig(input: string | Uint8Array): SshSignature {
     const sr = new SshReader(signature);
     const alg = sr.ascii(64);
     sr.string(SSHSIG_LIMITS.maxSignature);
+    if (publicKey.isSecurityKey) {
+      // A security key's signature carries the authenticator's flags and counter (PROTOCOL.u2f).
+      sr.byte();
+      sr.uint32();
+    }
     sr.ensureEnd('SSH signature blob');
     if (!algorithmFits(publicKey.type, alg)) {
       throw new SshsigError(
@@ -314,15 +319,23 @@ export async function signSshsig(data: SshsigData, signer: Signer, opts: SignSsh
 
 /**
  * Checks that `sig` was made over `data` for `namespace` by its own key (what `ssh-keygen -Y check-novalidate`
- * checks). Throws {@link SshsigError}: `namespace` or `bad-signature`.
+ * checks). Throws {@link SshsigError}: `namespace` or `bad-signature`. Resolves with a security key's (sk) flags
+ * and counter, undefined for other keys.
  */
-export async function checkSshsigSignature(data: SshsigData, sig: SshSignature, namespace: string): Promise<void> {
+export async function checkSshsigSignature(
+  data: SshsigData,
+  sig: SshSignature,
+  namespace: string,
+): Promise<SecurityKeySignatureInfo | undefined> {
   checkNamespace(namespace);
   if (sig.namespace !== namespace) {
     throw new SshsigError('namespace', 'SSH signature namespace does not match');
   }
   const signed = sshsigSignedData(namespace, sig.hashAlgorithm, await hashSshsigData(data, sig.hashAlgorithm));
-  if (!sig.publicKey.verify(signed, sig.signature, sig.signatureAlgorithm)) {
+  const result = sig.publicKey.verifyDetailed(signed, sig.signature, sig.signatureAlgorithm);
+  if (!result.valid) {
     throw new SshsigError('bad-signature', 'SSH signature does not verify');
   }
+  // A security key's flags are reported, not required: ssh-keygen -Y verify accepts a signature without user presence.
+  return result.securityKey;
 }

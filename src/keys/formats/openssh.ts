@@ -41,6 +41,33 @@ export function parseOpenSSHPrivateKey(
   passphrase?: Uint8Array,
   maxRounds: number = DEFAULT_MAX_ROUNDS,
 ): DecodedPrivateKey {
+  return readOpenSSHKeyFile(text, passphrase, maxRounds, (type, pr, publicBlob) => {
+    if (!isKeyType(type)) throw new KeyError(`unsupported key type: ${type.replace(/[^\x20-\x7e]/g, '?')}`);
+    const kind = kindOf(type);
+    const key = kind.readPrivate(type, pr);
+    return {
+      value: { type, key, publicBlob },
+      check: () => {
+        if (!kind.publicBlob(type, key).equals(publicBlob)) {
+          throw new KeyError('private key does not match the public key in the file');
+        }
+      },
+    };
+  });
+}
+
+/**
+ * Opens an `openssh-key-v1` file (decrypting it when it is encrypted) and hands the private section, after the
+ * check values and the key type, to `body`; then reads the comment and checks the padding. `body` returns its
+ * value and a check run after the padding (a mismatch with the public key is reported after a wrong
+ * passphrase would have been). Errors as {@link parseOpenSSHPrivateKey}.
+ */
+export function readOpenSSHKeyFile<T>(
+  text: string,
+  passphrase: Uint8Array | undefined,
+  maxRounds: number,
+  body: (type: string, r: SshReader, publicBlob: Buffer) => { value: T; check: () => void },
+): T & { comment: string } {
   const data = dearmor(text, OPENSSH_LABEL);
   return asKeyError('malformed OpenSSH private key', () => {
     if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
@@ -100,9 +127,7 @@ export function parseOpenSSHPrivateKey(
       throw new KeyError('corrupt OpenSSH private key (check values differ)');
     }
     const type = pr.ascii(64);
-    if (!isKeyType(type)) throw new KeyError(`unsupported key type: ${type.replace(/[^\x20-\x7e]/g, '?')}`);
-    const kind = kindOf(type);
-    const key = kind.readPrivate(type, pr);
+    const { value, check } = body(type, pr, publicBlob);
     const comment = pr.string(MAX_COMMENT).toString('utf8');
     const pad = pr.rest();
     // OpenSSH checks only the 1, 2, 3, … pattern (PuTTY pads unencrypted keys to 16 bytes); bound it anyway.
@@ -110,9 +135,8 @@ export function parseOpenSSHPrivateKey(
     for (let i = 0; i < pad.length; i++) {
       if (pad[i] !== i + 1) throw new KeyError('bad padding in private section');
     }
-    const derived = kind.publicBlob(type, key);
-    if (!derived.equals(publicBlob)) throw new KeyError('private key does not match the public key in the file');
-    return { type, key, publicBlob, comment };
+    check();
+    return { ...value, comment };
   });
 }
 

@@ -7,8 +7,11 @@ import { ecdsa } from './ecdsa.js';
 import { ed25519 } from './ed25519.js';
 import type { KeyKind } from './kind.js';
 import { rsa } from './rsa.js';
+import { skEcdsa } from './sk-ecdsa.js';
+import { skEd25519 } from './sk-ed25519.js';
 
 export type { KeyKind, PublicMaterial } from './kind.js';
+export { isSecurityKeyType, SK_RESIDENT_KEY, SK_USER_PRESENT, SK_USER_VERIFIED, skSignedData } from './sk.js';
 
 interface Row {
   readonly kind: KeyKind;
@@ -23,6 +26,8 @@ const TABLE: Record<KeyType, Row> = {
   'ecdsa-sha2-nistp521': { kind: ecdsa, algorithms: ['ecdsa-sha2-nistp521'] },
   'ssh-rsa': { kind: rsa, algorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] },
   'ssh-dss': { kind: dsa, algorithms: ['ssh-dss'] },
+  'sk-ssh-ed25519@openssh.com': { kind: skEd25519, algorithms: ['sk-ssh-ed25519@openssh.com'] },
+  'sk-ecdsa-sha2-nistp256@openssh.com': { kind: skEcdsa, algorithms: ['sk-ecdsa-sha2-nistp256@openssh.com'] },
 };
 
 /** True when `name` is a key type this library knows. */

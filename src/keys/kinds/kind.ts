@@ -7,6 +7,8 @@ import type { KeyType, SignatureAlgorithm } from '../types.js';
 export interface PublicMaterial {
   readonly key: KeyObject;
   readonly bits: number;
+  /** Security-key (sk) kinds: the FIDO application string (`ssh:` usually), as bytes. */
+  readonly application?: Buffer;
 }
 
 /** Operations of one key family. Signatures here are the inner bytes (without the algorithm name). */
