@@ -48,6 +48,7 @@ import { SftpClient } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
 import { SlabInput } from '../transport/slab-input.js';
 import { Transport } from '../transport/transport.js';
+import { bindForwardedAgents, boundAgentSigners } from './agent-bind.js';
 import { type ConfigForwards, setUpConfigForwards } from './config-forwards.js';
 import { hasJump, jumpHops, lastHopOptions } from './jump.js';
 import { startKeepalive } from './keepalive.js';
@@ -325,6 +326,7 @@ export class Client extends EventEmitter {
 
     const client = new Client(transport, connection, opts.maxSessions);
     client.forwarding = new SessionForwarding(connection, opts.agentForward, (m) => log?.warn?.(m));
+    bindForwardedAgents(connection, transport);
     const timeoutMs = opts.readyTimeout ?? 20000;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -369,13 +371,15 @@ export class Client extends EventEmitter {
       if (opts.agent) {
         agent =
           opts.agent instanceof AgentClient
-            ? opts.agent
+            ? opts.agent.fork() // a socket of its own: session-bind binds a socket to one session
             : new AgentClient(typeof opts.agent === 'string' ? expandHome(opts.agent) : undefined);
       }
       const auth = authenticateClient(transport, authQueue, {
         username: opts.username,
         signers,
-        ...(agent ? { loadSigners: () => (agent as AgentClient).signers() } : {}),
+        ...(agent
+          ? { loadSigners: () => boundAgentSigners(agent as AgentClient, transport, (m) => log?.debug?.(m)) }
+          : {}),
         ...(opts.password !== undefined ? { password: opts.password } : {}),
         ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
         ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
@@ -388,7 +392,7 @@ export class Client extends EventEmitter {
       try {
         await Promise.race([auth, guard]);
       } finally {
-        if (agent && !(opts.agent instanceof AgentClient)) agent.close();
+        agent?.close();
       }
       // USERAUTH_SUCCESS and a fatal packet in the same read: the transport closed before this ran.
       if (transport.closed) throw transport.closeError ?? new ConnectionLostError('connection closed');

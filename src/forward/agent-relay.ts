@@ -4,12 +4,15 @@
  * local agent's Unix socket. Before such a request, or once the connection has none, they are refused
  * (a server must not reach our agent unasked).
  */
+
+import type { Socket } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { debuglog } from 'node:util';
 import type { Channel, ChannelOpenRequest, Connection } from '../connection/index.js';
+import { ChannelOpenFailure } from '../errors.js';
 import { ChannelDispatcher } from './dispatch.js';
-import { acceptToTarget, type SpliceCounters } from './splice.js';
+import { acceptToTarget, connectTarget, type SpliceCounters, splice } from './splice.js';
 
 const debug = debuglog('secsh');
 
@@ -30,6 +33,43 @@ interface RelayState {
 }
 
 const states = new WeakMap<Connection, RelayState>();
+/** Per connection: what runs on each new agent socket before it is joined to its channel (session-bind). */
+const preparers = new WeakMap<Connection, (socket: Socket) => Promise<void>>();
+
+/**
+ * Sets what runs on each agent socket of `connection` before it is joined to its forwarded channel (the
+ * client binds it to the session with `session-bind@openssh.com`, as ssh does); a rejection refuses the channel.
+ */
+export function setAgentRelayPreparer(connection: Connection, prepare: (socket: Socket) => Promise<void>): void {
+  preparers.set(connection, prepare);
+}
+
+async function acceptPrepared(
+  req: ChannelOpenRequest,
+  path: string,
+  prepare: (socket: Socket) => Promise<void>,
+  stats: AgentRelayStats,
+): Promise<{ splice: { done: Promise<unknown> } }> {
+  let sock: Socket;
+  try {
+    sock = await connectTarget({ path });
+    await prepare(sock).catch((e: unknown) => {
+      sock.destroy();
+      throw e;
+    });
+  } catch (e) {
+    req.reject(ChannelOpenFailure.CONNECT_FAILED, 'connect failed');
+    throw e;
+  }
+  let channel: Channel;
+  try {
+    channel = req.accept();
+  } catch (e) {
+    sock.destroy();
+    throw e;
+  }
+  return { splice: splice(channel, sock, stats) };
+}
 
 /**
  * The agent socket `agentForward` names: a path (a leading `~/` is the home directory), `true` for `$SSH_AUTH_SOCK` (undefined when
@@ -51,11 +91,12 @@ export function agentRelayStats(connection: Connection): Readonly<AgentRelayStat
   return states.get(connection)?.stats;
 }
 
-function relay(req: ChannelOpenRequest, state: RelayState): void {
+function relay(req: ChannelOpenRequest, state: RelayState, connection: Connection): void {
   const stats = state.stats;
   stats.accepted++;
   stats.open++;
-  acceptToTarget(req, { path: state.path }, stats).then(
+  const prepare = preparers.get(connection);
+  (prepare ? acceptPrepared(req, state.path, prepare, stats) : acceptToTarget(req, { path: state.path }, stats)).then(
     ({ splice }) => {
       debug('forward: agent channel relayed');
       void splice.done.then(() => {
@@ -90,7 +131,7 @@ export async function requestAgentForwarding(
     states.set(connection, s);
     ChannelDispatcher.for(connection).on('auth-agent@openssh.com', (req) => {
       if (req.data.length !== 0) return false; // the open carries nothing type-specific
-      relay(req, s);
+      relay(req, s, connection);
       return true;
     });
   }
