@@ -2,12 +2,14 @@
 /**
  * The `secsh` command line. Subcommands live in their own files and register here.
  */
+import { agentCommand } from './agent.js';
 import type { Command } from './command.js';
 import { serverCommand } from './server.js';
 
 export type { Command } from './command.js';
 
 const COMMANDS: Record<string, Command> = {
+  agent: agentCommand,
   server: serverCommand,
 };
 
