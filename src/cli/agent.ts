@@ -180,7 +180,6 @@ function startDaemon(argv: string[]): Promise<{ pid: number; socket: string } | 
   const child = spawn(process.execPath, [...process.execArgv, script, 'agent', CHILD_FLAG, ...argv], {
     detached: true,
     stdio: ['ignore', 'pipe', 'ignore'],
-    cwd: '/',
   });
   return new Promise((resolve) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -217,6 +216,7 @@ async function runAgent(argv: string[]): Promise<number> {
     try {
       const path = await server.listen(a.socket);
       process.stdout.write(`ready ${path}\n`);
+      process.chdir('/'); // as ssh-agent: do not keep the starting directory busy
     } catch (e) {
       process.stdout.write(`error ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
