@@ -2,7 +2,7 @@
  * What an accepted login may not do, as an authorized_keys line says it (sshd(8) AUTHORIZED_KEYS
  * FILE FORMAT): `restrict`, `no-pty`, `no-agent-forwarding`, `no-port-forwarding`,
  * `no-X11-forwarding` (and their positive forms after `restrict`), `permitopen=`, `permitlisten=`,
- * `command=`, and the `from=` check. A policy returns them with `{ accept: true, restrict }`.
+ * `command=`, `no-touch-required` and `verify-required` (security keys), and the `from=` check. A policy returns them with `{ accept: true, restrict }`.
  */
 import type { AuthorizedKeyOption } from '../keys/index.js';
 import { matchSourceAddress, parseIp, type SessionPermissions } from './cert-options.js';
@@ -23,6 +23,10 @@ export interface AuthRestrictions {
   permitListen?: readonly string[];
   /** A command every session runs instead of the client's (sshd's command=). */
   forceCommand?: string;
+  /** true: a security key (sk) may sign without user presence (sshd's no-touch-required). */
+  noTouchRequired?: boolean;
+  /** true: a security key (sk) must report user verification, a PIN or biometric (sshd's verify-required). */
+  verifyRequired?: boolean;
 }
 
 /** `permissions` narrowed by `r`: a permission stays only if both allow it; `r`'s lists are added (certificates have none). */
@@ -56,6 +60,8 @@ export function authorizedKeyRestrictions(options: readonly AuthorizedKeyOption[
   if (listen.length > 0) r.permitListen = listen;
   const command = values('command')[0];
   if (command !== undefined) r.forceCommand = command;
+  if (has('no-touch-required')) r.noTouchRequired = true;
+  if (has('verify-required')) r.verifyRequired = true;
   return r;
 }
 

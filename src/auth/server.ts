@@ -9,8 +9,8 @@
 import { debuglog } from 'node:util';
 import type { DisconnectReasonCode } from '../errors.js';
 import { AuthError, DisconnectReason, ProtocolError } from '../errors.js';
-import { Certificate, PublicKey, plainSignatureAlgorithm } from '../keys/index.js';
-import type { SignatureAlgorithm } from '../keys/types.js';
+import { Certificate, PublicKey, plainSignatureAlgorithm, SK_USER_PRESENT, SK_USER_VERIFIED } from '../keys/index.js';
+import type { SecurityKeySignatureInfo, SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { SessionPermissions } from './cert-options.js';
 import { certificateForceCommand, certificateSourceRefusal, effectivePermissions } from './cert-options.js';
@@ -36,6 +36,8 @@ export interface AuthStep {
   key?: PublicKey;
   /** The user certificate the key was presented with, for publickey with a certificate. */
   certificate?: Certificate;
+  /** For a security key (sk): the flags and counter its authenticator reported with the signature. */
+  securityKey?: SecurityKeySignatureInfo;
 }
 
 /** What the policy callback sees for one attempt. */
@@ -66,6 +68,14 @@ export interface AuthContext {
   signed?: boolean;
   /** publickey: the signature algorithm the client used. */
   signatureAlgorithm?: string;
+  /**
+   * publickey with a security key (`sk-*`), once signed: the authenticator's flags (0x01 user present,
+   * 0x04 user verified) and counter. Whatever the policy answers, the login also needs user presence unless
+   * it accepts with `restrict.noTouchRequired` (a certificate: the `no-touch-required` extension), and user
+   * verification when `restrict.verifyRequired`, a certificate's `verify-required` or
+   * {@link ServerAuthOptions.securityKeys} asks for it — sshd's rules.
+   */
+  securityKey?: SecurityKeySignatureInfo;
   /** Steps of a multi-step policy that already passed (in order). */
   previous: readonly AuthStep[];
   /** The peer's address, when the stream is a socket. */
@@ -131,6 +141,11 @@ export interface ServerAuthOptions {
   sourceAddress?: string;
   /** CA keys trusted to sign user certificates (like sshd's TrustedUserCAKeys); none: certificates are refused. */
   trustedUserCAKeys?: readonly PublicKey[];
+  /**
+   * Security-key (sk) signatures, as sshd's PubkeyAuthOptions: `touchRequired` demands user presence even
+   * where `no-touch-required` waives it; `verifyRequired` demands user verification (PIN or biometric) for all.
+   */
+  securityKeys?: { touchRequired?: boolean; verifyRequired?: boolean };
 }
 
 /** The result of a successful authentication. */
@@ -170,6 +185,8 @@ export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
   'ecdsa-sha2-nistp521',
   'rsa-sha2-512',
   'rsa-sha2-256',
+  'sk-ssh-ed25519@openssh.com',
+  'sk-ecdsa-sha2-nistp256@openssh.com',
 ]);
 
 const SERVICE = 'ssh-connection';
@@ -352,12 +369,18 @@ export async function authenticateServer(
         if (!sid) throw new ProtocolError('authentication before key exchange');
         const data = new SshWriter(sid.length + signedEnd + 8).string(sid).raw(p.subarray(0, signedEnd)).toBuffer();
         let ok = false;
+        let securityKey: SecurityKeySignatureInfo | undefined;
         try {
-          ok = sigAlgorithm(sig) === sigAlg && key.verify(data, sig, sigAlg as SignatureAlgorithm);
+          if (sigAlgorithm(sig) === sigAlg) {
+            const v = key.verifyDetailed(data, sig, sigAlg as SignatureAlgorithm);
+            ok = v.valid;
+            securityKey = v.securityKey;
+          }
         } catch {
           ok = false;
         }
         if (ok) {
+          const skField = securityKey ? { securityKey } : {};
           decision = await o.authenticate({
             ...base,
             method,
@@ -365,9 +388,17 @@ export async function authenticateServer(
             ...certField,
             signed: true,
             signatureAlgorithm: alg,
+            ...skField,
             prompt: noPrompt,
           });
-          step = { method, key, ...certField };
+          step = { method, key, ...certField, ...skField };
+          const unmet = securityKey && securityKeyRefusal(securityKey, decision, certificate, o.securityKeys);
+          if (unmet) {
+            // As sshd: a valid signature that lacks the touch or PIN the login needs is a failed attempt.
+            debug('publickey %j for %j refused: %s', alg, username, unmet);
+            decision = false;
+            step = undefined;
+          }
         }
       }
     } else {
@@ -457,6 +488,32 @@ export async function authenticateServer(
     }
     failure(false);
   }
+}
+
+/**
+ * Why a security key's signature does not satisfy the login (sshd's auth2-pubkey rules), or undefined when it
+ * does: user presence (flag 0x01) unless waived by `no-touch-required` (the policy's `restrict.noTouchRequired`
+ * for a plain key, the certificate's extension for a certificate) and not forced by `touchRequired`; user
+ * verification (flag 0x04) when `restrict.verifyRequired`, the certificate's `verify-required` or `verifyRequired`.
+ */
+function securityKeyRefusal(
+  sk: SecurityKeySignatureInfo,
+  decision: AuthDecision,
+  cert: Certificate | undefined,
+  global: ServerAuthOptions['securityKeys'],
+): string | undefined {
+  if (decision === false) return undefined;
+  const restrict = acceptedWith(decision) ?? {};
+  const noTouch = cert ? cert.extensions.has('no-touch-required') : restrict.noTouchRequired === true;
+  if ((global?.touchRequired === true || !noTouch) && (sk.flags & SK_USER_PRESENT) === 0) {
+    return 'user presence (authenticator touch) requirement not met';
+  }
+  const verify =
+    global?.verifyRequired === true ||
+    restrict.verifyRequired === true ||
+    (cert?.criticalOptions.has('verify-required') ?? false);
+  if (verify && (sk.flags & SK_USER_VERIFIED) === 0) return 'user verification requirement not met';
+  return undefined;
 }
 
 /** The restrictions of an accepting decision (none for `true`), or undefined when it does not accept. */

@@ -84,6 +84,11 @@ export interface ServerOptions {
    * key and `ctx.certificate`. Without it certificates are refused.
    */
   trustedUserCAKeys?: readonly PublicKey[];
+  /**
+   * Security-key (sk) logins, as sshd's PubkeyAuthOptions: `touchRequired` demands user presence even where the
+   * policy accepts with `restrict.noTouchRequired`; `verifyRequired` demands user verification (PIN) for all.
+   */
+  securityKeys?: { touchRequired?: boolean; verifyRequired?: boolean };
   /** Failed attempts allowed per connection; the next failure disconnects (default 6). */
   maxAuthAttempts?: number;
   /** Milliseconds from connect to successful authentication (default 120000; 0 = no limit). */
@@ -349,6 +354,7 @@ export class Server extends EventEmitter {
       ...(o.authFailureDelay !== undefined ? { failureDelay: o.authFailureDelay } : {}),
       ...(o.publicKeyAlgorithms ? { publicKeyAlgorithms: o.publicKeyAlgorithms } : {}),
       ...(o.trustedUserCAKeys ? { trustedUserCAKeys: o.trustedUserCAKeys } : {}),
+      ...(o.securityKeys ? { securityKeys: o.securityKeys } : {}),
       ...(remoteAddress ? { remoteAddress } : {}),
       ...(sourceAddress ? { sourceAddress } : {}),
     }).then(
