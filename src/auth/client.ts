@@ -8,7 +8,7 @@ import { authChannel, type ClientAuthEvent } from '../diagnostics.js';
 
 export type { ClientAuthEvent } from '../diagnostics.js';
 
-import { AuthError, ProtocolError } from '../errors.js';
+import { AgentError, AuthError, ProtocolError } from '../errors.js';
 import { certificateAlgorithmFor, certificateOf, type Signer } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
@@ -202,7 +202,16 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         const sid = t.sessionId as Buffer;
         const tail = base().string('publickey').bool(true).string(keyAlg).string(blob).toBuffer();
         const data = new SshWriter(sid.length + tail.length + 8).string(sid).raw(tail).toBuffer();
-        const sig = await signer.sign(data, alg);
+        let sig: Buffer;
+        try {
+          sig = await signer.sign(data, alg);
+        } catch (e) {
+          // As ssh: a key the agent will not sign with (locked, destination-constrained, not confirmed) is skipped.
+          if (!(e instanceof AgentError)) throw e;
+          debug('auth: the agent did not sign with %s: %s', shown, e.message);
+          failures.push(`publickey (${shown}: ${e.message})`);
+          continue;
+        }
         t.send(new SshWriter(tail.length + sig.length + 8).raw(tail).string(sig).toBuffer());
         r = await reply();
         if (r.kind === 'method') throw new ProtocolError('unexpected message after publickey signature');
