@@ -9,7 +9,16 @@
  * @module secsh
  */
 
-export type { AgentIdentity } from './agent/index.js';
+export type {
+  AddConstraints,
+  AgentClientOptions,
+  AgentIdentity,
+  AllowedDestination,
+  DestinationHop,
+  ExtensionConstraint,
+  HostKeySpec,
+  SessionBinding,
+} from './agent/index.js';
 export { type AgentAddOptions, AgentClient, AgentServer, type AgentServerOptions } from './agent/index.js';
 export type { SessionPermissions } from './auth/cert-options.js';
 export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
