@@ -71,7 +71,9 @@ export interface PacketOpener {
   packetLength(seq: number, header: Buffer): number;
   /**
    * Verifies and decrypts one whole packet: `data` is exactly 4 + packet_length + macLength bytes as
-   * received. Returns the plaintext `padding_length || payload || padding` (packet_length bytes).
+   * received. Returns the plaintext `padding_length || payload || padding` (packet_length bytes) in
+   * a buffer of its own: `data` may be reused memory (a read buffer, the decoder's join buffer), valid
+   * only during the call, so the result is never a view of it.
    * Throws MacError on a bad MAC or tag (comparisons are constant-time).
    */
   open(seq: number, data: Buffer): Buffer;

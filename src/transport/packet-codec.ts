@@ -10,7 +10,18 @@ import { MacError, ProtocolError } from '../errors.js';
 /** RFC 4253 requires 35000; OpenSSH accepts 256 KiB. This is the limit on packet_length. */
 export const MAX_PACKET_LENGTH = 256 * 1024;
 
-/** Collects chunks and hands out exact byte ranges with at most one copy. */
+/**
+ * Where packets that span chunks are joined, shared by every decoder of the process (each use ends
+ * before the call that made it returns): a packet every other read would otherwise allocate its own
+ * buffer, and the garbage collector's work follows the bytes allocated.
+ */
+let joinScratch: Buffer | undefined;
+
+/**
+ * Collects chunks and hands out exact byte ranges with at most one copy. A range that spans chunks is
+ * joined in the shared scratch buffer: what {@link take} returns is valid only until the next take,
+ * which is all the decoder needs, since openers never keep views of their input.
+ */
 class ChunkQueue {
   private chunks: Buffer[] = [];
   private head = 0; // offset into chunks[0]
@@ -22,11 +33,21 @@ class ChunkQueue {
     this.length += b.length;
   }
 
-  /** Returns the first n bytes without consuming (a view when possible). */
-  peek(n: number): Buffer {
+  /**
+   * Returns the first n bytes without consuming (a view when possible). With `reuse`, a range that
+   * spans chunks is joined in the shared scratch buffer (valid until the next call with `reuse`).
+   */
+  peek(n: number, reuse = false): Buffer {
     const first = this.chunks[0] as Buffer;
     if (first.length - this.head >= n) return first.subarray(this.head, this.head + n);
-    const out = Buffer.allocUnsafe(n);
+    let out: Buffer;
+    if (reuse) {
+      if (joinScratch === undefined || joinScratch.length < n)
+        joinScratch = Buffer.allocUnsafeSlow(Math.max(n, 64 * 1024));
+      out = joinScratch.subarray(0, n);
+    } else {
+      out = Buffer.allocUnsafe(n);
+    }
     let got = 0;
     let off = this.head;
     for (const c of this.chunks) {
@@ -65,9 +86,12 @@ class ChunkQueue {
     return 0;
   }
 
-  /** Consumes n bytes and returns them. */
+  /**
+   * Consumes n bytes and returns them: a view of a chunk, or the joined bytes in the reused buffer,
+   * valid until the next call.
+   */
   take(n: number): Buffer {
-    const out = this.peek(n);
+    const out = this.peek(n, true);
     this.length -= n;
     // Drop whole chunks with one splice (shift() per chunk is quadratic when a packet came in many reads).
     let left = n;
