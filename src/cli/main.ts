@@ -2,6 +2,7 @@
 /**
  * The `secsh` command line. Subcommands live in their own files and register here.
  */
+import { addCommand } from './add.js';
 import { agentCommand } from './agent.js';
 import type { Command } from './command.js';
 import { serverCommand } from './server.js';
@@ -9,6 +10,7 @@ import { serverCommand } from './server.js';
 export type { Command } from './command.js';
 
 const COMMANDS: Record<string, Command> = {
+  add: addCommand,
   agent: agentCommand,
   server: serverCommand,
 };
