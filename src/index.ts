@@ -119,10 +119,13 @@ export type {
   IssueCertificateOptions,
   ParseAuthorizedKeysOptions,
   ParsePrivateKeyOptions,
+  ParseSecurityKeyFileOptions,
   PpkArgon2Options,
   PrivateKeyExportOptions,
   PublicKeyExportOptions,
   ReadPrivateKeyFileOptions,
+  SecurityKeyFile,
+  SignatureVerification,
   Signer,
   SignSshsigOptions,
   SshSignature,
@@ -152,6 +155,7 @@ export {
   parsePrivateKey,
   parsePublicKey,
   parseRevokedKeys,
+  parseSecurityKeyFile,
   parseSshsig,
   RevocationList,
   readPrivateKeyFile,
@@ -160,7 +164,7 @@ export {
   verifySshsig,
   writePrivateKeyFile,
 } from './keys/index.js';
-export type { KeyType, SignatureAlgorithm } from './keys/types.js';
+export type { KeyType, SecurityKeySignatureInfo, SecurityKeyType, SignatureAlgorithm } from './keys/types.js';
 export type { LocalForwardingOptions, LocalProcessOptions, X11ForwardingOptions } from './server/local.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
 export type { AuthAttempt, ServerOptions } from './server/server.js';
