@@ -496,7 +496,7 @@ export async function authenticateServer(
  * for a plain key, the certificate's extension for a certificate) and not forced by `touchRequired`; user
  * verification (flag 0x04) when `restrict.verifyRequired`, the certificate's `verify-required` or `verifyRequired`.
  */
-function securityKeyRefusal(
+export function securityKeyRefusal(
   sk: SecurityKeySignatureInfo,
   decision: AuthDecision,
   cert: Certificate | undefined,

@@ -12,7 +12,7 @@ import { debuglog } from 'node:util';
 import type { SessionPermissions } from '../auth/cert-options.js';
 import { MessageQueue } from '../auth/queue.js';
 import type { AuthContext, AuthDecision, AuthHandler, AuthMethod, AuthResult } from '../auth/server.js';
-import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from '../auth/server.js';
+import { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS, securityKeyRefusal } from '../auth/server.js';
 import type { ChannelOpenRequest } from '../connection/index.js';
 import { Connection } from '../connection/index.js';
 import type { AlgorithmOptions } from '../crypto/algorithms.js';
@@ -381,7 +381,11 @@ export class Server extends EventEmitter {
       const attempt: AuthAttempt = {
         username: ctx.username,
         method: ctx.method,
-        result: describe(d, ctx),
+        // A security key's signature without the touch or PIN the login needs is refused after the policy accepted it.
+        result:
+          ctx.securityKey && securityKeyRefusal(ctx.securityKey, d, ctx.certificate, this.opts.securityKeys)
+            ? 'rejected'
+            : describe(d, ctx),
         remoteAddress,
       };
       if (ctx.key) {

@@ -29,7 +29,7 @@ import {
   type SecurityKeySignatureInfo,
   signSshsig,
 } from '../../src/keys/index.js';
-import { Server } from '../../src/server/server.js';
+import { type AuthAttempt, Server } from '../../src/server/server.js';
 import { installTripwire, sharedSshd } from '../helpers/interop.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { SoftwareAuthenticator } from '../helpers/sk-authenticator.js';
@@ -240,6 +240,7 @@ describe('publickey authentication with sk keys: sshd and the secsh server decid
   // One secsh server: the policy reads the same authorized_keys text sshd reads, as secsh server does.
   let authorized = '';
   const seen: SecurityKeySignatureInfo[] = [];
+  const results: string[] = [];
   let server: Server | undefined;
   let serverPort = 0;
   const policy = (ctx: AuthContext): AuthDecision => {
@@ -259,6 +260,9 @@ describe('publickey authentication with sk keys: sshd and the secsh server decid
       authenticate: policy,
       trustedUserCAKeys: [ca.publicKey],
       authFailureDelay: 0,
+    });
+    server.on('auth', (attempt: AuthAttempt) => {
+      if (attempt.signed) results.push(attempt.result);
     });
     serverPort = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
   });
@@ -283,10 +287,13 @@ describe('publickey authentication with sk keys: sshd and the secsh server decid
         assert.equal(bySshd, c.accepted, `sshd: ${log}`);
         if (c.refusal) assert.match(log, c.refusal);
         seen.length = 0;
+        results.length = 0;
         const bySecsh = await login(serverPort, sshd.username, a, cert);
         assert.equal(bySecsh, bySshd, 'the secsh server decides as sshd');
         // The policy saw the authenticator's flags and counter for the signed attempt.
         assert.deepEqual(seen.at(-1), { flags: c.flags, counter: a.counter });
+        // The 'auth' event reports the outcome, not the policy's answer alone.
+        assert.deepEqual(results, [c.accepted ? 'accepted' : 'rejected']);
       });
     }
   }
