@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { authorizedKeyRestrictions } from '../../../src/auth/restrictions.js';
+import { KnownHosts } from '../../../src/config/known-hosts.js';
 import { KeyError } from '../../../src/errors.js';
 import {
   certificateAlgorithmFor,
@@ -263,6 +264,31 @@ describe('sk in authorized_keys and SSHSIG', () => {
         (await verifySshsig('data\n', untouched, { namespace: 'file', publicKey: a.publicKey })).securityKey?.flags,
         0,
       );
+    });
+  }
+});
+
+describe('sk keys elsewhere', () => {
+  test('a known_hosts line with an sk key matches that key and no other', () => {
+    const a = new SoftwareAuthenticator('ecdsa');
+    const b = new SoftwareAuthenticator('ecdsa');
+    const kh = new KnownHosts(`example.com ${a.publicKeyLine()}\n`);
+    assert.equal(kh.find('example.com').length, 1);
+    assert.equal(kh.lookup('example.com', 22, a.publicKey).status, 'match');
+    assert.notEqual(kh.lookup('example.com', 22, b.publicKey).status, 'match');
+  });
+
+  for (const kind of KINDS) {
+    test(`${kind}-sk: every truncation and every single-byte change of a signature is refused without throwing`, () => {
+      const a = new SoftwareAuthenticator(kind);
+      const msg = Buffer.from('m');
+      const sig = a.signMessage(msg);
+      for (let i = 0; i < sig.length; i++) {
+        assert.equal(a.publicKey.verify(msg, sig.subarray(0, i), a.type), false, `truncated at ${i}`);
+        const bad = Buffer.from(sig);
+        bad[i] = (bad[i] as number) ^ 0x01;
+        assert.equal(a.publicKey.verify(msg, bad, a.type), false, `byte ${i} changed`);
+      }
     });
   }
 });
