@@ -121,6 +121,8 @@ export function signAlgorithm(id: Identity, flags: number): SignatureAlgorithm {
 /** Identities by blob, in the order they were first added. */
 export class Keyring {
   readonly #ids = new Map<string, Identity>();
+  /** Earliest expiry among the identities (infinity when none expires). */
+  #nextExpiry = Number.POSITIVE_INFINITY;
 
   get size(): number {
     return this.#ids.size;
@@ -135,6 +137,7 @@ export class Keyring {
     const old = this.get(id.blob);
     if (old?.timer) clearTimeout(old.timer);
     this.#ids.set(id.blob.toString('base64'), id);
+    if (id.expiresAt !== undefined) this.#nextExpiry = Math.min(this.#nextExpiry, id.expiresAt);
   }
 
   delete(blob: Uint8Array): boolean {
@@ -150,10 +153,16 @@ export class Keyring {
     this.#ids.clear();
   }
 
-  /** Removes identities whose lifetime is over. */
+  /** Removes identities whose lifetime is over (a scan only once the earliest expiry has passed). */
   expire(now: number = Date.now()): void {
-    for (const id of [...this.#ids.values()])
-      if (id.expiresAt !== undefined && id.expiresAt <= now) this.delete(id.blob);
+    if (now < this.#nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const id of [...this.#ids.values()]) {
+      if (id.expiresAt === undefined) continue;
+      if (id.expiresAt <= now) this.delete(id.blob);
+      else next = Math.min(next, id.expiresAt);
+    }
+    this.#nextExpiry = next;
   }
 
   values(): IterableIterator<Identity> {
