@@ -41,6 +41,21 @@ interface Listening {
   readonly waiting: Set<Socket>;
 }
 
+/**
+ * A listener being set up: connections that arrive after the bind but before the forward is
+ * registered wait here (paused) instead of being dropped, and go on once it is, or are closed when
+ * the request fails.
+ */
+interface Holder {
+  l?: Listening;
+  registered?: boolean;
+  failed?: boolean;
+  early: Socket[];
+}
+
+/** Connections held per listener while it is being set up. */
+const MAX_EARLY = 64;
+
 /** `::ffff:192.0.2.1` → `192.0.2.1`. */
 function bareAddress(a: string | undefined): string {
   if (!a) return '';
@@ -170,27 +185,29 @@ export class RemoteForwards {
     const admitted = this.admit(fr);
     this.inProgress++;
     let l: Listening;
+    const holder: Holder = { early: [] };
     try {
       const no = await admitted;
       if (no !== undefined) return this.refuse('tcpip-forward', no);
       if (this.closed) return false;
-      const holder: { l?: Listening } = {};
       const servers: NetServer[] = [];
       const bound = await this.bindTcp(bindTarget(host, this.ctx.settings.gatewayPorts), port, servers, (sock) =>
-        this.accepted(holder.l, sock),
+        this.accepted(holder, sock),
       );
       l = { key: `tcp ${host} ${bound}`, servers, host, port: bound, askedPort: port, waiting: new Set() };
       holder.l = l;
       if (this.closed || this.forwards.has(l.key)) {
         for (const srv of servers) srv.close();
+        abandon(holder);
         return this.refuse('tcpip-forward', 'already forwarded');
       }
     } catch (e) {
+      abandon(holder);
       return this.refuse('tcpip-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     } finally {
       this.inProgress--;
     }
-    this.register(l);
+    this.register(l, holder);
     debug('server: tcpip-forward for %j listening on port %d', this.ctx.user.username, l.port);
     return port === 0 ? new SshWriter(4).uint32(l.port as number).toBuffer() : true;
   }
@@ -204,6 +221,7 @@ export class RemoteForwards {
     const admitted = this.admit(fr);
     this.inProgress++;
     let l: Listening;
+    const holder: Holder = { early: [] };
     try {
       const no = await admitted;
       if (no !== undefined) return this.refuse('streamlocal-forward', no);
@@ -211,8 +229,7 @@ export class RemoteForwards {
       if (this.closed || this.forwards.has(key)) return this.refuse('streamlocal-forward', 'already forwarded');
       const s = this.ctx.settings;
       if (s.bindUnlink) await unlinkStaleSocket(path);
-      const holder: { l?: Listening } = {};
-      const srv = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accepted(holder.l, sock));
+      const srv = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accepted(holder, sock));
       l = { key, servers: [srv], path, waiting: new Set() };
       holder.l = l;
       await listenUnix(srv, path, s.bindMask);
@@ -220,22 +237,26 @@ export class RemoteForwards {
       l.ino = st?.ino;
       if (this.closed) {
         srv.close();
+        abandon(holder);
         void removeIfOurs(path, l.ino);
         return false;
       }
     } catch (e) {
+      abandon(holder);
       return this.refuse('streamlocal-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     } finally {
       this.inProgress--;
     }
-    this.register(l);
+    this.register(l, holder);
     debug('server: streamlocal-forward for %j listening', this.ctx.user.username);
     return true;
   }
 
-  private register(l: Listening): void {
+  private register(l: Listening, holder: Holder): void {
     this.forwards.set(l.key, l);
     this.ctx.stats.listeners++;
+    holder.registered = true;
+    for (const sock of holder.early.splice(0)) if (!sock.destroyed) this.accepted(holder, sock);
   }
 
   /** Binds every address of `target` on one port (the first bind picks it when 0); resolves with the port. */
@@ -277,10 +298,20 @@ export class RemoteForwards {
     return bound;
   }
 
-  /** A connection to a listener; `l` is undefined while the listener is still being bound. */
-  private accepted(l: Listening | undefined, sock: Socket): void {
+  /** A connection to a listener; held until the listener is registered (see {@link Holder}). */
+  private accepted(holder: Holder, sock: Socket): void {
     sock.on('error', () => {});
-    if (l === undefined || this.closed || this.forwards.get(l.key) !== l) {
+    const l = holder.l;
+    if (this.closed || holder.failed) {
+      sock.destroy();
+      return;
+    }
+    if (!holder.registered) {
+      if (holder.early.length >= MAX_EARLY) sock.destroy();
+      else holder.early.push(sock);
+      return;
+    }
+    if (l === undefined || this.forwards.get(l.key) !== l) {
       sock.destroy();
       return;
     }
@@ -326,4 +357,10 @@ async function unlinkStaleSocket(path: string): Promise<void> {
 async function removeIfOurs(path: string, ino: number | undefined): Promise<void> {
   const st = await lstat(path).catch(() => undefined);
   if (st?.isSocket() && (ino === undefined || st.ino === ino)) await unlink(path).catch(() => {});
+}
+
+/** The request failed after binding: connections held meanwhile are closed. */
+function abandon(holder: Holder): void {
+  holder.failed = true;
+  for (const sock of holder.early.splice(0)) sock.destroy();
 }
