@@ -7,7 +7,7 @@ import { SshWriter } from '../../src/wire/index.js';
 
 export class RawAgent {
   readonly socket: Socket;
-  #buf = Buffer.alloc(0);
+  #buf: Buffer = Buffer.alloc(0);
   readonly #waiting: ((b: Buffer | null) => void)[] = [];
   #closed = false;
 
