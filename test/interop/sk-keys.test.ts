@@ -298,3 +298,48 @@ describe('publickey authentication with sk keys: sshd and the secsh server decid
     }
   }
 });
+
+describe("sshd's PubkeyAuthOptions touch-required verify-required and the secsh server's securityKeys option", () => {
+  const strict = sharedSshd({
+    hostKeyTypes: ['ed25519'],
+    extraConfig: ['LogLevel DEBUG1', 'PubkeyAuthOptions touch-required verify-required'],
+  });
+  let authorized = '';
+  let server: Server | undefined;
+  let serverPort = 0;
+  before(async () => {
+    if (!hasPeer('sshd')) return;
+    server = new Server({
+      hostKeys: [generatePrivateKey('ed25519')],
+      securityKeys: { touchRequired: true, verifyRequired: true },
+      authFailureDelay: 0,
+      authenticate: (ctx) => {
+        const key = ctx.key;
+        const line = key && parseAuthorizedKeys(authorized).find((l) => l.key.equals(key));
+        return line ? { accept: true, restrict: authorizedKeyRestrictions(line.options) } : false;
+      },
+    });
+    serverPort = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
+  });
+  after(async () => {
+    await server?.close();
+  });
+
+  for (const [flags, accepted] of [
+    [0x00, false],
+    [0x01, false],
+    [0x04, false],
+    [0x05, true],
+  ] as const) {
+    test(`a no-touch-required key signing with flags 0x0${flags} is ${accepted ? 'accepted' : 'refused'} by both`, async (t) => {
+      if (!requirePeer(t, 'sshd')) return;
+      const sshd = await strict.get();
+      const a = new SoftwareAuthenticator('ed25519', { signFlags: flags });
+      authorized = `no-touch-required ${a.publicKeyLine()}\n`;
+      await writeFile(join(sshd.dir, 'authorized_keys'), authorized, { mode: 0o600 });
+      const bySshd = await login(sshd.port, sshd.username, a);
+      assert.equal(bySshd, accepted, sshd.logs().slice(-2000));
+      assert.equal(await login(serverPort, sshd.username, a), bySshd, 'the secsh server decides as sshd');
+    });
+  }
+});
