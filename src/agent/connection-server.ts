@@ -22,6 +22,8 @@ export class AgentConnection {
   readonly #queue: Buffer[] = [];
   #running = false;
   #closed = false;
+  /** The client finished sending: answer what is queued, then end. */
+  #ended = false;
 
   constructor(
     readonly server: AgentConnectionHost,
@@ -31,7 +33,23 @@ export class AgentConnection {
     stream.on('data', (chunk: Buffer) => this.#onData(chunk));
     stream.on('error', () => this.close());
     stream.on('close', () => this.close());
-    stream.on('end', () => this.close());
+    stream.on('end', () => {
+      this.#ended = true;
+      this.#chunks = []; // a partial request is dropped
+      if (!this.#running) this.#finish();
+    });
+  }
+
+  /** After the client's end: once every queued request is answered, end our side too. */
+  #finish(): void {
+    if (this.#closed || this.#queue.length > 0) return;
+    this.#closed = true;
+    this.#queue.length = 0;
+    this.server._forget(this);
+    this.stream.end();
+    const t = setTimeout(() => this.stream.destroy(), 5000);
+    t.unref();
+    this.stream.once('close', () => clearTimeout(t));
   }
 
   get closed(): boolean {
@@ -48,7 +66,7 @@ export class AgentConnection {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#ended) return;
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     while (this.#buffered >= 4) {
@@ -94,6 +112,7 @@ export class AgentConnection {
       if (this.stream.isPaused() && !this.#closed) this.stream.resume();
     } finally {
       this.#running = false;
+      if (this.#ended) this.#finish();
     }
   }
 }

@@ -155,7 +155,7 @@ export class AgentServer {
       privateDir = await mkdtemp(join(dirname(path), `.${basename(path)}.`));
       sockPath = join(privateDir, 's');
     }
-    const server = createServer((s) => this.#accept(s));
+    const server = createServer({ allowHalfOpen: true }, (s) => this.#accept(s));
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
