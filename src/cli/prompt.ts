@@ -2,7 +2,7 @@
  * Passphrase prompts on the controlling terminal (/dev/tty, echo off), as OpenSSH's read_passphrase does;
  * without a terminal, one line from stdin.
  */
-import { open } from 'node:fs';
+import { closeSync, open } from 'node:fs';
 import { ReadStream, WriteStream } from 'node:tty';
 import { promisify } from 'node:util';
 
@@ -41,8 +41,14 @@ export async function readPassphrase(prompt: string): Promise<string> {
   let outFd: number;
   try {
     inFd = await openFd('/dev/tty', 'r');
+  } catch {
+    process.stderr.write(prompt);
+    return readStdinLine();
+  }
+  try {
     outFd = await openFd('/dev/tty', 'w');
   } catch {
+    closeSync(inFd);
     process.stderr.write(prompt);
     return readStdinLine();
   }
