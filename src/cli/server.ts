@@ -51,7 +51,7 @@ const HELP = `usage: secsh server [options]
                          ListenAddress, HostKey, HostCertificate, AuthorizedKeysFile,
                          TrustedUserCAKeys, Banner (a file), MaxAuthTries, MaxSessions, MaxStartups,
                          LoginGraceTime, ClientAliveInterval, ClientAliveCountMax, KexAlgorithms,
-                         Ciphers, MACs, HostKeyAlgorithms, PubkeyAuthentication,
+                         Ciphers, MACs, HostKeyAlgorithms, PubkeyAuthentication, PubkeyAuthOptions,
                          PasswordAuthentication, KbdInteractiveAuthentication, X11DisplayOffset,
                          XAuthLocation. Unknown keywords, Match and Include are errors (exit 255).
   -f FILE                an sshd_config file with those keywords
@@ -248,6 +248,7 @@ async function run(args: string[]): Promise<number> {
       hostKeys,
       hostCertificates,
       ...(userCAs.length > 0 ? { trustedUserCAKeys: userCAs } : {}),
+      securityKeys: cfg.pubkeyAuthOptions,
       authenticate,
       authMethods: methods,
       ...(banner !== undefined ? { banner } : {}),

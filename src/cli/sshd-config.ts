@@ -42,6 +42,8 @@ export interface SshdSettings {
   clientAliveCountMax: number | undefined;
   algorithms: AlgorithmOptions;
   pubkeyAuthentication: boolean;
+  /** PubkeyAuthOptions (security keys): touch-required and verify-required, for the Server's `securityKeys`. */
+  pubkeyAuthOptions: { touchRequired: boolean; verifyRequired: boolean };
   passwordAuthentication: boolean;
   kbdInteractiveAuthentication: boolean;
   /** For the Server's `forwarding` option: TCP/Unix forwarding as sshd's keywords set it. */
@@ -191,6 +193,19 @@ const ONCE: Record<string, Handler> = {
   pubkeyauthentication: (s, a, l) => {
     s.pubkeyAuthentication = yesNo(l, a);
   },
+  pubkeyauthoptions: (s, a, l) => {
+    // As sshd: `none`, or touch-required and/or verify-required as separate words.
+    one(l, a);
+    const opts = { touchRequired: false, verifyRequired: false };
+    for (const w of a) {
+      const v = w.toLowerCase();
+      if (v === 'none') continue;
+      if (v === 'touch-required') opts.touchRequired = true;
+      else if (v === 'verify-required') opts.verifyRequired = true;
+      else throw new SshdConfigError(`${l.where}: unsupported PubkeyAuthOptions option ${w}`);
+    }
+    s.pubkeyAuthOptions = opts;
+  },
   passwordauthentication: (s, a, l) => {
     s.passwordAuthentication = yesNo(l, a);
   },
@@ -309,6 +324,7 @@ export function sshdSettings(lines: readonly SshdConfigLine[]): SshdSettings {
     clientAliveCountMax: undefined,
     algorithms: {},
     pubkeyAuthentication: true,
+    pubkeyAuthOptions: { touchRequired: false, verifyRequired: false },
     passwordAuthentication: true,
     kbdInteractiveAuthentication: true,
     // sshd's defaults: TCP and Unix forwarding on, GatewayPorts no, PermitOpen/PermitListen any.

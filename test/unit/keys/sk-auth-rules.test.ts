@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { securityKeyRefusal } from '../../../src/auth/server.js';
+import { parseSshdConfig, SshdConfigError, sshdSettings } from '../../../src/cli/sshd-config.js';
 import { generatePrivateKey, issueCertificate } from '../../../src/keys/index.js';
 import { SoftwareAuthenticator } from '../../helpers/sk-authenticator.js';
 
@@ -58,4 +59,20 @@ test("a certificate: its no-touch-required extension waives touch (the policy's 
   assert.equal(securityKeyRefusal(untouched, true, noTouch, undefined), undefined);
   assert.match(securityKeyRefusal({ flags: 1, counter: 1 }, true, uv, undefined) ?? '', UV);
   assert.equal(securityKeyRefusal({ flags: 5, counter: 1 }, true, uv, undefined), undefined);
+});
+
+test("secsh server's sshd_config PubkeyAuthOptions: none, touch-required and verify-required as sshd reads them", () => {
+  const settings = (text: string) => sshdSettings(parseSshdConfig(text, 'sshd_config')).pubkeyAuthOptions;
+  assert.deepEqual(settings(''), { touchRequired: false, verifyRequired: false });
+  assert.deepEqual(settings('PubkeyAuthOptions none\n'), { touchRequired: false, verifyRequired: false });
+  assert.deepEqual(settings('PubkeyAuthOptions touch-required verify-required\n'), {
+    touchRequired: true,
+    verifyRequired: true,
+  });
+  assert.deepEqual(settings('PubkeyAuthOptions verify-required\nPubkeyAuthOptions touch-required\n'), {
+    touchRequired: false,
+    verifyRequired: true,
+  });
+  // sshd refuses the comma form too ("unsupported PubkeyAuthOptions option touch-required,verify-required").
+  assert.throws(() => settings('PubkeyAuthOptions touch-required,verify-required\n'), SshdConfigError);
 });
