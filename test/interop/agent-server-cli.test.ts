@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -145,4 +145,36 @@ test('secsh agent: bad lifetime, -k without SSH_AGENT_PID and unknown flags exit
   const unknown = await secshAgent(['-Z']);
   assert.equal(unknown.code, 1);
   assert.match(unknown.stderr, /unknown option -- Z/);
+});
+
+test('secsh agent asks $SSH_ASKPASS (SSH_ASKPASS_PROMPT=confirm) before a confirm key signs; a refusal fails ssh-add -T', async (t) => {
+  if (!requirePeer(t, 'ssh-add')) return;
+  const asked = join(dir, 'asked');
+  for (const [answer, status] of [
+    ['yes', 0],
+    ['no', 1],
+  ] as const) {
+    const script = join(dir, `askpass-${answer}.sh`);
+    await writeFile(script, `#!/bin/sh\necho "$SSH_ASKPASS_PROMPT|$1" >> ${asked}\nexit ${status}\n`, { mode: 0o700 });
+    const sock = join(dir, `confirm-${answer}.sock`);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'agent', '-D', '-a', sock], {
+      env: { ...process.env, SSH_ASKPASS: script },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    children.push(child);
+    for (let i = 0; i < 200 && !existsSync(sock); i++) await delay(50);
+    const env = { SSH_AUTH_SOCK: sock };
+    assert.equal((await runTool('ssh-add', ['-c', key], env)).code, 0);
+    const tested = await runTool('ssh-add', ['-T', `${key}.pub`], env);
+    if (answer === 'yes') assert.equal(tested.code, 0, tested.stderr);
+    else assert.notEqual(tested.code, 0, 'the key signed although askpass refused');
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  const prompts = await readFile(asked, 'utf8');
+  assert.match(
+    prompts,
+    /^confirm\|Allow use of key cli-key\?\nKey fingerprint SHA256:\S+\.\nconfirm\|Allow use of key cli-key\?/,
+  );
 });
