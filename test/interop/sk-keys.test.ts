@@ -18,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { authorizedKeyRestrictions } from '../../src/auth/restrictions.js';
 import type { AuthContext, AuthDecision } from '../../src/auth/server.js';
+import { KeyPassphraseError } from '../../src/errors.js';
 import { Client } from '../../src/index.js';
 import {
   type Certificate,
@@ -26,6 +27,7 @@ import {
   parseAuthorizedKeys,
   parseCertificate,
   parsePublicKey,
+  parseSecurityKeyFile,
   type SecurityKeySignatureInfo,
   signSshsig,
 } from '../../src/keys/index.js';
@@ -89,6 +91,25 @@ describe('ssh-keygen reads what the software authenticator writes', () => {
       const y = await keygen(['-y', '-f', path]);
       assert.equal(y.code, 0, y.out);
       assert.equal(parsePublicKey(y.out.trim()).fingerprint(), a.publicKey.fingerprint());
+    });
+
+    test(`${kind}-sk: a key file ssh-keygen -p re-wrote with a passphrase parses with it, keeping the key handle`, async (t) => {
+      if (!requirePeer(t, 'ssh-keygen')) return;
+      const a = new SoftwareAuthenticator(kind, { enrolFlags: 0x05, application: 'ssh:rewritten' });
+      const path = join(dir, `enc_${kind}_sk`);
+      await writeFile(path, a.privateKeyFile('before'), { mode: 0o600 });
+      const r = await keygen(['-q', '-p', '-P', '', '-N', 'sekrit', '-f', path]);
+      assert.equal(r.code, 0, r.out);
+      const text = await readFile(path, 'utf8');
+      assert.notEqual(text, a.privateKeyFile('before'));
+      assert.throws(() => parseSecurityKeyFile(text), KeyPassphraseError);
+      assert.throws(() => parseSecurityKeyFile(text, { passphrase: 'wrong' }), KeyPassphraseError);
+      const f = parseSecurityKeyFile(text, { passphrase: 'sekrit' });
+      assert.ok(f.publicKey.equals(a.publicKey));
+      assert.deepEqual(f.keyHandle, a.keyHandle);
+      assert.equal(f.flags, 0x05);
+      assert.equal(f.application, 'ssh:rewritten');
+      assert.equal(f.comment, 'before');
     });
 
     test(`${kind}-sk: ssh-keygen -Y verify accepts SSHSIG made through the authenticator (sha256, sha512) and refuses other data`, async (t) => {
