@@ -6,7 +6,7 @@ import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { chmod, link, lstat, mkdtemp, rm, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { AgentError, InvalidArgumentError, KeyError, WireError } from '../errors.js';
 import { algorithmFits, Certificate, type PrivateKey, type PublicKey } from '../keys/index.js';
@@ -60,7 +60,7 @@ export interface AgentServerOptions {
   defaultLifetime?: number;
   /** Most keys held (default 2048); adding more fails. */
   maxKeys?: number;
-  /** Most simultaneous connections (default 256); more are closed at once. */
+  /** Most simultaneous connections (default 1024); more are closed at once. */
   maxConnections?: number;
   /** Requests queued per connection before the server stops reading from it (default 128). */
   maxPending?: number;
@@ -114,7 +114,7 @@ export class AgentServer {
     const { defaultLifetime } = opts;
     if (defaultLifetime !== undefined && !(Number.isInteger(defaultLifetime) && defaultLifetime >= 0))
       throw new InvalidArgumentError('defaultLifetime must be a non-negative integer number of seconds');
-    this.#opts = { maxKeys: 2048, maxConnections: 256, maxPending: 128, ...opts };
+    this.#opts = { maxKeys: 2048, maxConnections: 1024, maxPending: 128, ...opts };
   }
 
   /** The Unix socket path after {@link AgentServer.listen}. */
@@ -147,12 +147,13 @@ export class AgentServer {
       privateDir = await mkdtemp(join(tmpdir(), 'ssh-'));
       sockPath = join(privateDir, `agent.${process.pid}`);
     } else {
+      path = resolvePath(path); // the agent may change directory later (secsh agent does)
       const exists = await lstat(path).then(
         () => true,
         (e: NodeJS.ErrnoException) => e.code !== 'ENOENT',
       );
       if (exists) throw new AgentError(`agent socket path already exists: ${path}`);
-      privateDir = await mkdtemp(join(dirname(path), `.${basename(path)}.`));
+      privateDir = await mkdtemp(join(dirname(path), '.sa-')); // short: socket paths are limited to ~107 bytes
       sockPath = join(privateDir, 's');
     }
     const server = createServer({ allowHalfOpen: true }, (s) => this.#accept(s));

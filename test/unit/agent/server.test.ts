@@ -282,3 +282,33 @@ test('10,000 keys: with maxKeys 10000 all are added and listed; with the default
   assert.equal(capped.server.size, 2048);
   c2.close();
 });
+
+test('connections past maxConnections are closed at once; the others are served', async () => {
+  const { path } = await start({ maxConnections: 2 });
+  const a = await RawAgent.open(path);
+  const b = await RawAgent.open(path);
+  const extra = await RawAgent.open(path);
+  assert.equal(await extra.request(Buffer.from([M.REQUEST_IDENTITIES])), null);
+  for (const c of [a, b]) {
+    assert.deepEqual(
+      await c.request(Buffer.from([M.REQUEST_IDENTITIES])),
+      Buffer.from([M.IDENTITIES_ANSWER, 0, 0, 0, 0]),
+    );
+    c.close();
+  }
+});
+
+test('a relative socket path is made absolute (the agent may change directory later)', async () => {
+  const server = new AgentServer();
+  servers.push(server);
+  const cwd = process.cwd();
+  process.chdir(dir);
+  let got: string;
+  try {
+    got = await server.listen('rel.sock');
+  } finally {
+    process.chdir(cwd);
+  }
+  assert.equal(got, join(dir, 'rel.sock'));
+  assert.equal((await stat(got)).mode & 0o777, 0o600);
+});
