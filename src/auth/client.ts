@@ -57,6 +57,19 @@ export interface AuthTransport {
   readonly sessionId: Buffer | undefined;
   /** The server's `server-sig-algs` (from EXT_INFO), when it sent one. */
   readonly serverSigAlgs: string[] | undefined;
+  /** Extensions the server announced in EXT_INFO (`publickey-hostbound@openssh.com` turns on host-bound publickey). */
+  readonly peerExtensions?: ReadonlyMap<string, Buffer>;
+  /** The host key blob of the first key exchange, as the server sent it (signed into host-bound publickey requests). */
+  readonly sessionHostKey?: { readonly blob: Buffer } | undefined;
+}
+
+/**
+ * The server's host key blob when it offers `publickey-hostbound-v00@openssh.com` (OpenSSH PROTOCOL §2.5), as
+ * ssh uses it: the signature then also covers the host key, which an agent with destination constraints checks.
+ */
+function hostBoundKey(t: AuthTransport): Buffer | undefined {
+  if (t.peerExtensions?.get('publickey-hostbound@openssh.com')?.toString('latin1') !== '0') return undefined;
+  return t.sessionHostKey?.blob;
 }
 
 const SERVICE = 'ssh-connection';
@@ -190,7 +203,13 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       const keyAlg = cert ? certificateAlgorithmFor(alg) : alg;
       const offered = { ...keyInfo, algorithm: keyAlg };
       debug('auth: offering publickey %s %s (%s)', offered.type, offered.fingerprint, keyAlg);
-      t.send(base().string('publickey').bool(false).string(keyAlg).string(blob).toBuffer());
+      const hostKey = hostBoundKey(t);
+      const method = hostKey ? 'publickey-hostbound-v00@openssh.com' : 'publickey';
+      const request = (sign: boolean) => {
+        const w = base().string(method).bool(sign).string(keyAlg).string(blob);
+        return (hostKey ? w.string(hostKey) : w).toBuffer();
+      };
+      t.send(request(false));
       let r = await reply();
       if (r.kind === 'method') {
         const pr = new SshReader(r.payload, 1);
@@ -200,7 +219,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         pr.ensureEnd('USERAUTH_PK_OK');
         note({ role: 'client', username: o.username, method: 'publickey', result: 'pk-ok', key: offered });
         const sid = t.sessionId as Buffer;
-        const tail = base().string('publickey').bool(true).string(keyAlg).string(blob).toBuffer();
+        const tail = request(true);
         const data = new SshWriter(sid.length + tail.length + 8).string(sid).raw(tail).toBuffer();
         let sig: Buffer;
         try {

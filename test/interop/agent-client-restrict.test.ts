@@ -6,7 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { appendFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { AgentClient } from '../../src/agent/index.js';
@@ -156,6 +158,34 @@ describe('destination-constrained agent keys (OpenSSH ssh-agent)', { concurrency
       assert.doesNotMatch(r.stdout, /via-a/);
     } finally {
       await ca.close();
+    }
+  });
+  test('secsh as the next hop: ssh -A to A, secsh on A reaches B with the forwarded agent (host-bound publickey)', async (t) => {
+    if (!requirePeer(t, ...PEERS)) return;
+    const sb = b as Sshd;
+    const toA = { to: { hostname: 'host-a', hostKeys: [{ key: hostA }] } };
+    const aToB = {
+      from: { hostname: 'host-a', hostKeys: [{ key: hostA }] },
+      to: { hostname: 'host-b', hostKeys: [{ key: hostB }] },
+    };
+    await addRestricted({ constraints: { destinations: [toA, aToB] } });
+    const dir = await mkdtemp(join(tmpdir(), 'secsh-hop-'));
+    try {
+      const script = join(dir, 'hop.mts');
+      await writeFile(
+        script,
+        `import { Client } from ${JSON.stringify(join(process.cwd(), 'src/client/client.ts'))};\n` +
+          `const c = await Client.connect({ host: '127.0.0.1', port: ${sb.port}, username: ${JSON.stringify(sb.username)}, agent: true, hostKeyFingerprint: ${JSON.stringify((sb.hostKeys[0] as { fingerprint: string }).fingerprint)}, authMethods: ['publickey'] });\n` +
+          `process.stdout.write((await c.exec('echo secsh-hop')).stdout);\nawait c.close();\n`,
+      );
+      const remote = `cd ${process.cwd()} && ${process.execPath} --import tsx ${script}`;
+      const sa = a as Sshd;
+      const { stdout } = await run(binPath('ssh'), ['-A', ...sshArgs(sa.port, sa.username), sa.host, remote], {
+        env: { ...process.env, SSH_AUTH_SOCK: (agent as Agent).sock },
+      });
+      assert.equal(stdout.trim(), 'secsh-hop');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
