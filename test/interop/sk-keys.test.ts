@@ -24,6 +24,7 @@ import {
   type Certificate,
   CertificateSigner,
   generatePrivateKey,
+  issueCertificate,
   parseAuthorizedKeys,
   parseCertificate,
   parsePublicKey,
@@ -167,6 +168,23 @@ describe('ssh-keygen reads what the software authenticator writes', () => {
       assert.equal(cert.extensions.has('no-touch-required'), true);
       assert.equal(cert.criticalOptions.has('verify-required'), true);
       cert.verify({ trustedCAs: [ca.publicKey], type: 'user', principal: 'me' });
+      // And the other way: ssh-keygen -L reads a certificate secsh issues for the sk key.
+      const ours = await issueCertificate(ca, a.publicKey, {
+        type: 'user',
+        keyId: 'secsh-issued',
+        principals: ['me'],
+        extensions: { 'no-touch-required': '' },
+      });
+      await writeFile(`${path}-secsh-cert.pub`, `${ours.toString()}\n`);
+      const l = await keygen(['-L', '-f', `${path}-secsh-cert.pub`]);
+      assert.equal(l.code, 0, l.out);
+      assert.match(l.out, new RegExp(`Type: ${cert.certType} user certificate`));
+      assert.ok(
+        l.out.includes(`Public key: ${kind === 'ed25519' ? 'ED25519' : 'ECDSA'}-SK-CERT ${a.publicKey.fingerprint()}`),
+        l.out,
+      );
+      assert.match(l.out, /Key ID: "secsh-issued"/);
+      assert.match(l.out, /no-touch-required/);
     });
   }
 });
