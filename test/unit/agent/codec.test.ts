@@ -117,3 +117,12 @@ test('query answers in both forms give the names; other replies are refused', ()
   assert.throws(() => decodeQueryAnswer(Buffer.from([AGENT_MSG.FAILURE])));
   assert.throws(() => decodeQueryAnswer(Buffer.from([AGENT_MSG.SUCCESS, 0, 0, 0, 9])));
 });
+
+test('the default agent is $SSH_AUTH_SOCK, else on Windows OpenSSH named pipe, else none', async () => {
+  const { defaultAgentPath, WINDOWS_AGENT_PIPE } = await import('../../../src/agent/index.js');
+  assert.equal(defaultAgentPath({ SSH_AUTH_SOCK: '/tmp/a.sock' }, 'linux'), '/tmp/a.sock');
+  assert.equal(defaultAgentPath({ SSH_AUTH_SOCK: '/tmp/a.sock' }, 'win32'), '/tmp/a.sock');
+  assert.equal(defaultAgentPath({}, 'win32'), '\\\\.\\pipe\\openssh-ssh-agent');
+  assert.equal(WINDOWS_AGENT_PIPE, '\\\\.\\pipe\\openssh-ssh-agent');
+  assert.equal(defaultAgentPath({}, 'linux'), undefined);
+});
