@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { AgentServer } from '../../src/agent/index.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
-import { keygen, type Sshd, startSshd } from '../helpers/sshd.js';
+import { keygen, type Sshd, startAgent, startSshd } from '../helpers/sshd.js';
 import { lines, runTool } from './agent-server-helpers.js';
 
 let dir = '';
@@ -125,4 +125,45 @@ test('a user pattern in the destination (-h user@host) limits the user the key s
   await addRestricted(`${a.username}@host_a`);
   const right = await ssh('host_a', 'echo ok');
   assert.equal(right.code, 0, right.stderr);
+});
+
+test('the same destination scenarios give the same outcomes with OpenSSH ssh-agent and the secsh agent (ssh -A chains and ssh -J)', async (t) => {
+  if (!requirePeer(t, 'ssh', 'sshd', 'ssh-add', 'ssh-agent') || !a) return;
+  const openAgent = await startAgent();
+  try {
+    const scenarios: string[][] = [['host_a'], ['host_a', 'host_a>host_b'], ['host_b'], ['host_a', 'host_b']];
+    const commands: string[][] = [
+      ['host_a', 'echo ok'],
+      ['host_b', 'echo ok'],
+      ['-A', 'host_a', `ssh -F ${cfg} host_b echo ok`],
+      ['-J', 'host_a', 'host_b', 'echo ok'],
+      ['-A', 'host_a', 'ssh-add -l >/dev/null && echo ok'],
+    ];
+    const outcomes = async (sockPath: string) => {
+      const e = { SSH_AUTH_SOCK: sockPath };
+      const out: string[] = [];
+      for (const hops of scenarios) {
+        await runTool('ssh-add', ['-D'], e);
+        const added = await runTool(
+          'ssh-add',
+          ['-H', join(dir, 'known_hosts'), ...hops.flatMap((h) => ['-h', h]), key],
+          e,
+        );
+        assert.equal(added.code, 0, added.stderr);
+        for (const cmd of commands) {
+          const r = await runTool('ssh', ['-F', cfg, ...cmd], e);
+          out.push(`${hops.join(',')} | ${cmd.slice(0, -1).join(' ')}: ${r.stdout.trim() === 'ok' ? 'ok' : 'refused'}`);
+        }
+      }
+      return out;
+    };
+    const theirs = await outcomes(openAgent.sock);
+    const ours = await outcomes(sock);
+    assert.deepEqual(ours, theirs);
+    t.diagnostic(ours.join('; '));
+    // The scenarios are not trivial: both outcomes occur.
+    assert.ok(theirs.some((l) => l.endsWith('ok')) && theirs.some((l) => l.endsWith('refused')));
+  } finally {
+    await openAgent.stop();
+  }
 });
