@@ -167,3 +167,40 @@ test('the same destination scenarios give the same outcomes with OpenSSH ssh-age
     await openAgent.stop();
   }
 });
+
+test('a destination named by a host CA (@cert-authority in known_hosts) admits a host whose certificate that CA signed', async (t) => {
+  if (!requirePeer(t, 'ssh', 'sshd', 'ssh-add', 'ssh-keygen') || !a) return;
+  const ca = join(dir, 'host_ca');
+  await keygen(ca, ['-t', 'ed25519'], 'host-ca');
+  const hk = join(dir, 'host_c_key');
+  await keygen(hk, ['-t', 'ed25519'], 'host-c');
+  const signed = await runTool('ssh-keygen', ['-q', '-s', ca, '-h', '-I', 'host_c', '-n', 'host_c', `${hk}.pub`]);
+  assert.equal(signed.code, 0, signed.stderr);
+  const c = await startSshd({ hostKeyTypes: [], extraConfig: [`HostKey ${hk}`, `HostCertificate ${hk}-cert.pub`] });
+  try {
+    await appendFile(join(c.dir, 'authorized_keys'), await readFile(`${key}.pub`, 'utf8'));
+    const caLine = (await readFile(`${ca}.pub`, 'utf8')).split(' ').slice(0, 2).join(' ');
+    const kh = join(dir, 'known_hosts_ca');
+    await writeFile(kh, `@cert-authority host_c ${caLine}\n`);
+    const cfgC = join(dir, 'ssh_config_c');
+    await writeFile(
+      cfgC,
+      `Host host_c\n  Hostname 127.0.0.1\n  Port ${c.port}\n  HostKeyAlias host_c\n` +
+        (await readFile(cfg, 'utf8')).replace(/UserKnownHostsFile \S+/, `UserKnownHostsFile ${kh}`),
+    );
+    const e = env();
+    await runTool('ssh-add', ['-D'], e);
+    const added = await runTool('ssh-add', ['-H', kh, '-h', 'host_c', key], e);
+    assert.equal(added.code, 0, added.stderr);
+    const r = await runTool('ssh', ['-F', cfgC, 'host_c', 'echo reached-c'], e);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), 'reached-c');
+    // Restricted to host_a instead, the same host is refused.
+    await runTool('ssh-add', ['-D'], e);
+    assert.equal((await runTool('ssh-add', ['-H', join(dir, 'known_hosts'), '-h', 'host_a', key], e)).code, 0);
+    const refused = await runTool('ssh', ['-F', cfgC, 'host_c', 'echo reached-c'], e);
+    assert.notEqual(refused.code, 0);
+  } finally {
+    await c.stop();
+  }
+});
