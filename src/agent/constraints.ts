@@ -133,7 +133,7 @@ function hopMatches(key: PublicKey | Certificate, hop: ConstraintHop, now: numbe
     if (!key.signatureKey.equals(spec.key)) continue;
     try {
       key.verify({ type: 'host', now, principal: hop.hostname ?? '(ORIGIN)' });
-      if (hop.hostname !== undefined && key.principals.length === 0) continue;
+      if (key.principals.length === 0) continue; // as OpenSSH: a host certificate must name its principals
       return true;
     } catch (e) {
       if (!(e instanceof KeyError)) throw e;
