@@ -184,7 +184,7 @@ export class AgentServer {
     server.on('error', (e) => this._debug(`listener error: ${e.message}`));
     this.#server = server;
     this.#socketPath = sockPath;
-    this._debug(`listening on ${sockPath}`);
+    this._debug('listening');
     return sockPath;
   }
 
