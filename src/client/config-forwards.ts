@@ -35,9 +35,15 @@ function describe(kind: string, f: SshForward): string {
   return `${kind} ${end(f.listen)}${f.connect ? ` ${end(f.connect)}` : ''}`;
 }
 
-function bindOf(e: ForwardEnd, defaultHost: string): Bind {
+/**
+ * The listen end as a bind: for a local forward an absent host is `defaultHost` and `*` or empty
+ * every address; for a remote one (`remote`) ssh asks for `localhost` when no host is given and the
+ * empty string (every address, if the server allows it) for `*`.
+ */
+function bindOf(e: ForwardEnd, defaultHost: string, remote = false): Bind {
   if (e.path !== undefined) return { bindPath: e.path };
-  const host = e.host === undefined ? defaultHost : e.host === '*' || e.host === '' ? '0.0.0.0' : e.host;
+  const any = remote ? '' : '0.0.0.0';
+  const host = e.host === undefined ? defaultHost : e.host === '*' || e.host === '' ? any : e.host;
   return { bindHost: host, bindPort: e.port ?? 0 };
 }
 
@@ -66,7 +72,10 @@ export async function setUpConfigForwards(
     ...cfg.remoteForward.map((f) => ({
       what: describe('RemoteForward', f),
       // without a target it is a SOCKS proxy run by ssh on the server's behalf; secsh does not do that
-      start: () => (f.connect ? client.forwardRemote({ ...bindOf(f.listen, ''), ...targetOf(f.connect) }) : undefined),
+      start: () =>
+        f.connect
+          ? client.forwardRemote({ ...bindOf(f.listen, 'localhost', true), ...targetOf(f.connect) })
+          : undefined,
     })),
     ...cfg.dynamicForward.map((f) => ({
       what: describe('DynamicForward', f),

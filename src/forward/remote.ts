@@ -205,7 +205,13 @@ class RemoteForward extends EventEmitter implements Forward {
     }
     this.stats.accepted++;
     this.stats.open++;
-    this.emit('connection', { origin });
+    try {
+      this.emit('connection', { origin });
+    } catch (e) {
+      // the dispatcher refuses the open: nothing will be released
+      this.stats.open--;
+      throw e;
+    }
     if (this.target === undefined) {
       let ch: Channel;
       try {

@@ -13,7 +13,9 @@ const debug = debuglog('secsh');
 export interface SessionForwardOptions {
   /**
    * Forward the local ssh-agent to this session (`ssh -A`): `true` for `$SSH_AUTH_SOCK`, or an agent
-   * socket path; `false` turns off the connection's default. Off by default.
+   * socket path; `false` turns off the connection's default for this session's request. Off by default.
+   * As with OpenSSH, once any session has asked, the server's agent connections are relayed for the
+   * whole connection (the protocol does not say which session one belongs to), to the agent last named.
    */
   agentForward?: boolean | string;
   /** Forward X11 connections to the local display (`ssh -X`; `{ trusted: true }` for `ssh -Y`). */

@@ -87,14 +87,23 @@ export function splice(channel: Channel, socket: Socket, counters: SpliceCounter
   };
 }
 
+/** How long a connect to a local target may take (a remote forward's target, the agent, the display). */
+export const CONNECT_TIMEOUT_MS = 30_000;
+
 /**
  * Connects to `target`; resolves with the socket once connected, rejects with a ChannelOpenError
  * (CONNECT_FAILED, the Node error code in its message) otherwise.
  */
-export function connectTarget(target: SocketTarget): Promise<Socket> {
+export function connectTarget(target: SocketTarget, timeoutMs = CONNECT_TIMEOUT_MS): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const sock = netConnect({ ...target, allowHalfOpen: true });
+    // An unreachable host would otherwise hold the peer's channel open until the kernel gives up.
+    const timer = setTimeout(
+      () => onError({ code: 'ETIMEDOUT', message: 'connect timed out' } as NodeJS.ErrnoException),
+      timeoutMs,
+    );
     const onError = (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
       sock.destroy();
       reject(
         new ChannelOpenError(
@@ -106,6 +115,7 @@ export function connectTarget(target: SocketTarget): Promise<Socket> {
     };
     sock.once('error', onError);
     sock.once('connect', () => {
+      clearTimeout(timer);
       sock.off('error', onError);
       if ('port' in target) sock.setNoDelay(true);
       resolve(sock);

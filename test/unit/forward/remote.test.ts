@@ -244,3 +244,18 @@ test('a forwarded connection the server closes is ended locally even when the lo
   for (const s of sockets) s.destroy();
   await new Promise<void>((r) => target.close(() => r()));
 });
+
+test("a 'connection' listener that throws refuses that open and leaves the forward's open count balanced", async () => {
+  const { client, server } = pair();
+  grantingServer(server, 40200);
+  const fwd = await forwardRemote(client, { bindPort: 0, onConnection: () => {} });
+  fwd.on('connection', () => {
+    throw new Error('listener failed');
+  });
+  client.on('error', () => {});
+  await refusedWith(server.openChannel('forwarded-tcpip', tcpipOpen(40200)), 1);
+  assert.equal(fwd.stats.accepted, 1);
+  assert.equal(fwd.stats.open, 0);
+  await fwd.close();
+  await settle();
+});
