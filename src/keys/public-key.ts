@@ -8,8 +8,9 @@ import {
   isKeyType,
   kindOf,
   type PublicMaterial,
+  readSkTrailer,
   signatureAlgorithmsFor,
-  skSignedData,
+  skSignedDataFor,
 } from './kinds/index.js';
 import { randomart, shortTypeName } from './randomart.js';
 import type { KeyType, SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
@@ -98,11 +99,11 @@ export class PublicKey {
         r.ensureEnd();
         return { valid: kindOf(this.type).verify(this.#material, this.type, algorithm, data, sig) };
       }
-      const flags = r.byte();
-      const counter = r.uint32();
+      const trailer = readSkTrailer(r, algorithm);
       r.ensureEnd();
-      const signed = skSignedData(app, flags, counter, data);
-      if (!kindOf(this.type).verify(this.#material, this.type, algorithm, signed, sig)) return INVALID;
+      const signed = skSignedDataFor(app, trailer, data);
+      if (!signed || !kindOf(this.type).verify(this.#material, this.type, algorithm, signed, sig)) return INVALID;
+      const { flags, counter } = trailer;
       return { valid: true, securityKey: Object.freeze({ flags, counter }) };
     } catch {
       return INVALID;

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { Certificate, certificateOf, isCertificateType, MAX_CERT_BLOB } from './certificate.js';
-import { algorithmFits, isKeyType } from './kinds/index.js';
+import { algorithmFits, isKeyType, readSkTrailer } from './kinds/index.js';
 import { MAX_PUBLIC_BLOB, PublicKey } from './public-key.js';
 import type { Signer } from './signer.js';
 import type { SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
@@ -205,11 +205,8 @@ export function parseSshsig(input: string | Uint8Array): SshSignature {
     const sr = new SshReader(signature);
     const alg = sr.ascii(64);
     sr.string(SSHSIG_LIMITS.maxSignature);
-    if (publicKey.isSecurityKey) {
-      // A security key's signature carries the authenticator's flags and counter (PROTOCOL.u2f).
-      sr.byte();
-      sr.uint32();
-    }
+    // A security key's signature carries the authenticator's flags and counter (PROTOCOL.u2f), and more for webauthn.
+    if (publicKey.isSecurityKey) readSkTrailer(sr, alg);
     sr.ensureEnd('SSH signature blob');
     if (!algorithmFits(publicKey.type, alg)) {
       throw new SshsigError(

@@ -22,7 +22,8 @@ export type SignatureAlgorithm =
   | 'ssh-rsa'
   | 'ssh-dss'
   | 'sk-ssh-ed25519@openssh.com'
-  | 'sk-ecdsa-sha2-nistp256@openssh.com';
+  | 'sk-ecdsa-sha2-nistp256@openssh.com'
+  | 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com';
 
 /** Security-key (FIDO/U2F, PROTOCOL.u2f) key types. */
 export type SecurityKeyType = 'sk-ssh-ed25519@openssh.com' | 'sk-ecdsa-sha2-nistp256@openssh.com';

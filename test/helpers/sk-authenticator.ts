@@ -93,6 +93,40 @@ export class SoftwareAuthenticator {
     );
   }
 
+  /**
+   * A `webauthn-sk-ecdsa-sha2-nistp256@openssh.com` signature (P-256 only), as a browser's WebAuthn API returns it
+   * in OpenSSH's encoding: the token signs SHA256(application) || flags || counter || SHA256(clientData), where
+   * clientData is the JSON holding base64url(message) as its challenge. `clientData` overrides that JSON.
+   */
+  signWebauthn(message: Uint8Array, origin: string, opts: { flags?: number; clientData?: string } = {}): Buffer {
+    if (this.type !== 'sk-ecdsa-sha2-nistp256@openssh.com') throw new Error('webauthn signatures are P-256 only');
+    const flags = opts.flags ?? this.signFlags;
+    this.counter = (this.counter + 1) >>> 0;
+    const clientData = Buffer.from(
+      opts.clientData ??
+        `{"type":"webauthn.get","challenge":"${Buffer.from(message).toString('base64url')}","origin":"${origin}","crossOrigin":false}`,
+    );
+    const signed = skSignedData(Buffer.from(this.application, 'utf8'), flags, this.counter, message, {
+      clientData,
+      extensions: Buffer.alloc(0),
+    });
+    const rs = sign('sha256', signed, { key: this.#key, dsaEncoding: 'ieee-p1363' });
+    const inner = Buffer.from(
+      new SshWriter(80).mpintFromUnsigned(rs.subarray(0, 32)).mpintFromUnsigned(rs.subarray(32)).toBuffer(),
+    );
+    return Buffer.from(
+      new SshWriter(inner.length + clientData.length + 256)
+        .string('webauthn-sk-ecdsa-sha2-nistp256@openssh.com')
+        .string(inner)
+        .byte(flags)
+        .uint32(this.counter)
+        .string(origin)
+        .string(clientData)
+        .string(Buffer.alloc(0))
+        .toBuffer(),
+    );
+  }
+
   /** A {@link Signer} that signs through this authenticator (what an agent holding the sk key would return). */
   signer(): Signer {
     return {

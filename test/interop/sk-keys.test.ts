@@ -11,6 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import type { AuthContext, AuthDecision } from '../../src/auth/server.js';
 import { KeyPassphraseError } from '../../src/errors.js';
 import { Client } from '../../src/index.js';
 import {
+  armorSshsig,
   type Certificate,
   CertificateSigner,
   generatePrivateKey,
@@ -31,8 +33,11 @@ import {
   parseSecurityKeyFile,
   type SecurityKeySignatureInfo,
   signSshsig,
+  verifySshsig,
 } from '../../src/keys/index.js';
+import { sshsigSignedData } from '../../src/keys/sshsig.js';
 import { type AuthAttempt, Server } from '../../src/server/server.js';
+import { SshWriter } from '../../src/wire/index.js';
 import { installTripwire, sharedSshd } from '../helpers/interop.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { SoftwareAuthenticator } from '../helpers/sk-authenticator.js';
@@ -186,6 +191,59 @@ describe('ssh-keygen reads what the software authenticator writes', () => {
       assert.match(l.out, /Key ID: "secsh-issued"/);
       assert.match(l.out, /no-touch-required/);
     });
+  }
+});
+
+test('webauthn-sk-ecdsa: ssh-keygen -Y verify and secsh agree on SSHSIG carrying webauthn signatures, good and forged', async (t) => {
+  if (!requirePeer(t, 'ssh-keygen')) return;
+  const a = new SoftwareAuthenticator('ecdsa');
+  const signers = join(dir, 'allowed_webauthn');
+  await writeFile(signers, `me ${a.publicKeyLine()}\n`);
+  const data = 'webauthn body\n';
+  const signed = sshsigSignedData('file', 'sha512', createHash('sha512').update(data).digest());
+  const sshsig = (sig: Buffer) =>
+    armorSshsig(
+      Buffer.from(
+        new SshWriter(2048)
+          .raw(Buffer.from('SSHSIG'))
+          .uint32(1)
+          .string(a.publicKey.blob)
+          .string('file')
+          .string(Buffer.alloc(0))
+          .string('sha512')
+          .string(sig)
+          .toBuffer(),
+      ),
+    );
+  const origin = 'https://example.com';
+  const cases = [
+    { name: 'good', sig: a.signWebauthn(signed, origin), ok: true },
+    {
+      name: 'challenge of other data',
+      sig: a.signWebauthn(signed, origin, {
+        clientData: `{"type":"webauthn.get","challenge":"${Buffer.from('x').toString('base64url')}","origin":"${origin}"}`,
+      }),
+      ok: false,
+    },
+    {
+      name: 'another origin in clientData',
+      sig: a.signWebauthn(signed, origin, {
+        clientData: `{"type":"webauthn.get","challenge":"${signed.toString('base64url')}","origin":"https://evil.example"}`,
+      }),
+      ok: false,
+    },
+  ];
+  for (const c of cases) {
+    const text = sshsig(c.sig);
+    const file = join(dir, `webauthn-${c.name.replace(/\W+/g, '-')}.sig`);
+    await writeFile(file, text);
+    const r = await keygen(['-Y', 'verify', '-n', 'file', '-f', signers, '-I', 'me', '-s', file], data);
+    assert.equal(r.code === 0, c.ok, `ssh-keygen, ${c.name}: ${r.out}`);
+    const ours = await verifySshsig(data, text, { namespace: 'file', publicKey: a.publicKey }).then(
+      () => true,
+      () => false,
+    );
+    assert.equal(ours, c.ok, `secsh, ${c.name}`);
   }
 });
 

@@ -11,7 +11,17 @@ import { skEcdsa } from './sk-ecdsa.js';
 import { skEd25519 } from './sk-ed25519.js';
 
 export type { KeyKind, PublicMaterial } from './kind.js';
-export { isSecurityKeyType, SK_RESIDENT_KEY, SK_USER_PRESENT, SK_USER_VERIFIED, skSignedData } from './sk.js';
+export {
+  isSecurityKeyType,
+  readSkTrailer,
+  SK_RESIDENT_KEY,
+  SK_USER_PRESENT,
+  SK_USER_VERIFIED,
+  type SkSignatureTrailer,
+  skSignedData,
+  skSignedDataFor,
+  WEBAUTHN_SK_ECDSA,
+} from './sk.js';
 
 interface Row {
   readonly kind: KeyKind;
@@ -27,7 +37,11 @@ const TABLE: Record<KeyType, Row> = {
   'ssh-rsa': { kind: rsa, algorithms: ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] },
   'ssh-dss': { kind: dsa, algorithms: ['ssh-dss'] },
   'sk-ssh-ed25519@openssh.com': { kind: skEd25519, algorithms: ['sk-ssh-ed25519@openssh.com'] },
-  'sk-ecdsa-sha2-nistp256@openssh.com': { kind: skEcdsa, algorithms: ['sk-ecdsa-sha2-nistp256@openssh.com'] },
+  'sk-ecdsa-sha2-nistp256@openssh.com': {
+    kind: skEcdsa,
+    // webauthn-…: the signature a browser's WebAuthn API makes with the same key (verified, never made here).
+    algorithms: ['sk-ecdsa-sha2-nistp256@openssh.com', 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com'],
+  },
 };
 
 /** True when `name` is a key type this library knows. */

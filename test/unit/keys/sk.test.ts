@@ -67,8 +67,8 @@ describe('sk public keys', () => {
       assert.ok(key.equals(a.publicKey));
       assert.equal(key.toString(), a.publicKeyLine());
       assert.equal(key.application, 'ssh:test');
-      assert.deepEqual(key.signatureAlgorithms, [a.type]);
-      assert.deepEqual(signatureAlgorithmsFor(a.type), [a.type]);
+      assert.equal(key.signatureAlgorithms[0], a.type);
+      assert.deepEqual(signatureAlgorithmsFor(a.type), key.signatureAlgorithms);
       assert.match(key.randomart().split('\n')[0] ?? '', kind === 'ed25519' ? /ED25519-SK 256/ : /ECDSA-SK 256/);
       assert.throws(() => key.export({ format: 'spki' }), KeyError);
       assert.equal(parsePublicKey(key.export()).fingerprint(), key.fingerprint());
@@ -291,4 +291,48 @@ describe('sk keys elsewhere', () => {
       }
     });
   }
+});
+
+describe('webauthn-sk-ecdsa-sha2-nistp256@openssh.com signatures', () => {
+  const WA = 'webauthn-sk-ecdsa-sha2-nistp256@openssh.com';
+  const challenge = (m: Buffer) => m.toString('base64url');
+
+  test('a webauthn signature of an sk-ecdsa key verifies with its flags and counter; sk-ecdsa signs with the plain algorithm first', () => {
+    const a = new SoftwareAuthenticator('ecdsa');
+    const msg = Buffer.from('session data');
+    const sig = a.signWebauthn(msg, 'https://example.com', { flags: 0x05 });
+    assert.deepEqual(a.publicKey.verifyDetailed(msg, sig, WA), { valid: true, securityKey: { flags: 5, counter: 1 } });
+    assert.equal(a.publicKey.verify(Buffer.from('other'), sig, WA), false);
+    assert.equal(a.publicKey.verify(msg, sig, a.type), false, 'the name in the blob must be the one asked for');
+    assert.deepEqual(a.publicKey.signatureAlgorithms, [a.type, WA]);
+  });
+
+  test('clientData must start with the type, the base64url challenge of the message and the origin, in that order', () => {
+    const a = new SoftwareAuthenticator('ecdsa');
+    const msg = Buffer.from('m');
+    const o = 'https://example.com';
+    const ok = `{"type":"webauthn.get","challenge":"${challenge(msg)}","origin":"${o}"}`;
+    assert.equal(a.publicKey.verify(msg, a.signWebauthn(msg, o, { clientData: ok }), WA), true);
+    for (const clientData of [
+      `{"type":"webauthn.create","challenge":"${challenge(msg)}","origin":"${o}"}`,
+      `{"type":"webauthn.get","challenge":"${challenge(Buffer.from('x'))}","origin":"${o}"}`,
+      `{"type":"webauthn.get","challenge":"${challenge(msg)}","origin":"https://evil.example"}`,
+      `{"challenge":"${challenge(msg)}","type":"webauthn.get","origin":"${o}"}`,
+    ]) {
+      assert.equal(a.publicKey.verify(msg, a.signWebauthn(msg, o, { clientData }), WA), false, clientData);
+    }
+  });
+
+  test('an origin with a quote, the AT flag, or the ED flag without extensions is refused', () => {
+    const a = new SoftwareAuthenticator('ecdsa');
+    const msg = Buffer.from('m');
+    assert.equal(a.publicKey.verify(msg, a.signWebauthn(msg, 'https://a"b'), WA), false);
+    assert.equal(a.publicKey.verify(msg, a.signWebauthn(msg, 'https://a', { flags: 0x41 }), WA), false);
+    assert.equal(a.publicKey.verify(msg, a.signWebauthn(msg, 'https://a', { flags: 0x81 }), WA), false);
+  });
+
+  test('an sk-ed25519 key does not take webauthn signatures', () => {
+    const a = new SoftwareAuthenticator('ed25519');
+    assert.equal(signatureAlgorithmsFor(a.type).includes(WA as never), false);
+  });
 });
