@@ -14,8 +14,18 @@ import { relay } from './server-relay.js';
 
 const debug = debuglog('secsh');
 
-/** Longest Unix socket path accepted from the client (sun_path is 108 bytes on Linux). */
+/** Longest Unix socket path string read from the client. */
 const MAX_PATH = 4096;
+/**
+ * sun_path holds 108 bytes on Linux (104 on the BSDs and macOS) with its terminating NUL: Node would
+ * silently truncate a longer path and reach another socket, so such paths are refused.
+ */
+export const SUN_PATH_MAX = process.platform === 'linux' ? 108 : 104;
+
+/** True when `path` fits in sun_path with its NUL. */
+export function fitsSunPath(path: string): boolean {
+  return Buffer.byteLength(path, 'utf8') < SUN_PATH_MAX;
+}
 
 /** What a server connection's forwarding handlers share. */
 export interface ServerForwardContext {
@@ -85,7 +95,7 @@ export function openDirect(req: ChannelOpenRequest, ctx: ServerForwardContext): 
       fr = { ...ctx.user, kind: 'direct-tcpip', ...t };
     } else {
       const path = decodeStreamLocalOpen(req.data);
-      if (path.length === 0 || path.includes('\0')) throw new RangeError('bad path');
+      if (path.length === 0 || path.includes('\0') || !fitsSunPath(path)) throw new RangeError('bad path');
       fr = { ...ctx.user, kind: 'direct-streamlocal', path };
     }
   } catch {

@@ -5,13 +5,15 @@
  * socket file gone when the connection ends. Each accepted connection opens `forwarded-tcpip` /
  * `forwarded-streamlocal@openssh.com` to the client; a refusal closes that socket, the listener lives.
  */
-import { lstat, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, link, lstat, unlink } from 'node:fs/promises';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { debuglog } from 'node:util';
 import { encodeTcpipOpen } from '../connection/index.js';
 import { SshReader, SshWriter } from '../wire/index.js';
 import { type BindTarget, bindTarget, decide, type ForwardRequest } from './policy.js';
-import type { ServerForwardContext } from './server-direct.js';
+import { fitsSunPath, type ServerForwardContext } from './server-direct.js';
 import { relay } from './server-relay.js';
 
 const debug = debuglog('secsh');
@@ -62,7 +64,10 @@ function bareAddress(a: string | undefined): string {
   return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
 }
 
-function listenOn(srv: NetServer, opts: { host: string; port: number } | { path: string }): Promise<void> {
+function listenOn(
+  srv: NetServer,
+  opts: { host: string; port: number } | { path: string; exclusive: boolean },
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const failed = (e: Error): void => reject(e);
     srv.once('error', failed);
@@ -74,26 +79,43 @@ function listenOn(srv: NetServer, opts: { host: string; port: number } | { path:
   });
 }
 
-/** Binds a Unix socket with the process umask set to `mask` for the bind (sshd's StreamLocalBindMask). */
-function listenUnix(srv: NetServer, path: string, mask: number): Promise<void> {
-  let old: number | undefined;
-  try {
-    old = process.umask(mask);
-  } catch {
-    old = undefined; // a worker thread: the mode is fixed by chmod below instead
+/**
+ * Binds a Unix socket listener at `path` with mode 0666 & ~mask (sshd's StreamLocalBindMask), without
+ * touching the process umask (which throws in worker threads). The socket is bound at a private
+ * temporary name in the same directory, chmod-ed there, then hard-linked onto `path` (which fails, as
+ * bind would, when something is already there) and the temporary name removed: the path never exists
+ * with a looser mode, and when the listener closes libuv unlinks only its own (temporary) name — never
+ * a socket another forward has since bound at `path`. Resolves with the inode now at `path`.
+ */
+async function listenUnix(srv: NetServer, path: string, mask: number): Promise<number> {
+  const temp = join(dirname(path), `.secsh-${randomBytes(6).toString('hex')}`);
+  if (!fitsSunPath(temp)) {
+    // No room for the temporary name: bind in place (libuv will unlink `path` on close).
+    await listenOn(srv, { path, exclusive: true });
+    await chmod(path, 0o666 & ~mask);
+    return (await lstat(path)).ino;
   }
+  await listenOn(srv, { path: temp, exclusive: true });
   try {
-    // The bind itself happens synchronously inside listen(), while the umask is in force.
-    return listenOn(srv, { path });
-  } finally {
-    if (old !== undefined) process.umask(old);
+    await chmod(temp, 0o666 & ~mask);
+    await link(temp, path);
+  } catch (e) {
+    srv.close(); // libuv removes the temporary name
+    throw e;
   }
+  await unlink(temp).catch(() => {});
+  return (await lstat(path)).ino;
 }
 
 /** One connection's remote forwards. */
 export class RemoteForwards {
   private readonly ctx: ServerForwardContext;
   private readonly forwards = new Map<string, Listening>();
+  /**
+   * Keys of requests being set up: taken before their first await, so a second request for the same
+   * address, arriving meanwhile, is refused instead of binding (or unlinking) over the first.
+   */
+  private readonly pendingKeys = new Set<string>();
   /** Requests between their arrival and their answer: they count against the cap too. */
   private inProgress = 0;
   private closed = false;
@@ -182,6 +204,14 @@ export class RemoteForwards {
     const port = r.uint32();
     r.ensureEnd('tcpip-forward');
     const fr: ForwardRequest = { ...this.ctx.user, kind: 'tcpip-forward', bindHost: host, bindPort: port };
+    // Port 0 binds a fresh port each time; a fixed one is reserved until this request is answered.
+    const reserved = port === 0 ? undefined : `tcp ${host} ${port}`;
+    if (reserved !== undefined) {
+      if (this.forwards.has(reserved) || this.pendingKeys.has(reserved)) {
+        return this.refuse('tcpip-forward', 'already forwarded');
+      }
+      this.pendingKeys.add(reserved);
+    }
     const admitted = this.admit(fr);
     this.inProgress++;
     let l: Listening;
@@ -206,6 +236,7 @@ export class RemoteForwards {
       return this.refuse('tcpip-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     } finally {
       this.inProgress--;
+      if (reserved !== undefined) this.pendingKeys.delete(reserved);
     }
     this.register(l, holder);
     debug('server: tcpip-forward for %j listening on port %d', this.ctx.user.username, l.port);
@@ -217,6 +248,12 @@ export class RemoteForwards {
     const path = r.string(MAX_PATH).toString('utf8');
     r.ensureEnd('streamlocal-forward');
     if (path.length === 0 || path.includes('\0')) return this.refuse('streamlocal-forward', 'bad path');
+    // Node would truncate a longer path silently and bind somewhere else.
+    if (!fitsSunPath(path)) return this.refuse('streamlocal-forward', 'path too long for a Unix socket');
+    const key = `unix ${path}`;
+    if (this.forwards.has(key) || this.pendingKeys.has(key))
+      return this.refuse('streamlocal-forward', 'already forwarded');
+    this.pendingKeys.add(key);
     const fr: ForwardRequest = { ...this.ctx.user, kind: 'streamlocal-forward', path };
     const admitted = this.admit(fr);
     this.inProgress++;
@@ -225,16 +262,13 @@ export class RemoteForwards {
     try {
       const no = await admitted;
       if (no !== undefined) return this.refuse('streamlocal-forward', no);
-      const key = `unix ${path}`;
-      if (this.closed || this.forwards.has(key)) return this.refuse('streamlocal-forward', 'already forwarded');
+      if (this.closed) return false;
       const s = this.ctx.settings;
       if (s.bindUnlink) await unlinkStaleSocket(path);
       const srv = createServer({ allowHalfOpen: true, pauseOnConnect: true }, (sock) => this.accepted(holder, sock));
       l = { key, servers: [srv], path, waiting: new Set() };
       holder.l = l;
-      await listenUnix(srv, path, s.bindMask);
-      const st = await lstat(path).catch(() => undefined);
-      l.ino = st?.ino;
+      l.ino = await listenUnix(srv, path, s.bindMask);
       if (this.closed) {
         srv.close();
         abandon(holder);
@@ -246,6 +280,7 @@ export class RemoteForwards {
       return this.refuse('streamlocal-forward', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     } finally {
       this.inProgress--;
+      this.pendingKeys.delete(key);
     }
     this.register(l, holder);
     debug('server: streamlocal-forward for %j listening', this.ctx.user.username);
