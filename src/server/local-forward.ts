@@ -174,9 +174,11 @@ class SessionForwarding {
 
   /**
    * Adds SSH_AUTH_SOCK and DISPLAY to the command's `env` once the sockets are ready, and adds the X11
-   * cookie with xauth (with the command's own environment, so its XAUTHORITY or HOME).
+   * cookie with xauth run with `xauthEnv`: an environment the server built (its base environment and
+   * the user's HOME/USER), never the client's env requests — a client-sent XAUTHORITY would otherwise
+   * make xauth write a file wherever the client names, even under a forced command.
    */
-  async prepare(env: NodeJS.ProcessEnv): Promise<void> {
+  async prepare(env: NodeJS.ProcessEnv, xauthEnv: NodeJS.ProcessEnv): Promise<void> {
     const agent = await this.agent;
     if (agent) env.SSH_AUTH_SOCK = agent.path;
     await this.x11Pending;
@@ -190,7 +192,7 @@ class SessionForwarding {
     // The x11 listener was made only after xauth was found (or with xauthPath null).
     if (xauth === null) return;
     const authDisplay = `unix:${display}.${screen}`;
-    await runXauth(xauth, `remove ${authDisplay}\nadd ${authDisplay} ${authProtocol} ${authCookie}\n`, env);
+    await runXauth(xauth, `remove ${authDisplay}\nadd ${authDisplay} ${authProtocol} ${authCookie}\n`, xauthEnv);
   }
 
   private close(): void {
@@ -234,7 +236,9 @@ export function attachForwarding(session: Session, opts: LocalForwardingOptions)
 }
 
 /** What {@link runLocalProcess} waits for before it starts a command; undefined when nothing is forwarded. */
-export function forwardingFor(session: Session): { prepare(env: NodeJS.ProcessEnv): Promise<void> } | undefined {
+export function forwardingFor(
+  session: Session,
+): { prepare(env: NodeJS.ProcessEnv, xauthEnv: NodeJS.ProcessEnv): Promise<void> } | undefined {
   const state = states.get(session);
   return state?.active ? state : undefined;
 }

@@ -136,14 +136,14 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
  */
 export function runLocalProcess(session: Session, command: string | undefined, opts: LocalProcessOptions = {}): void {
   const wantPty = session.pty !== undefined && opts.usePty !== false;
-  const env = commandEnv(session, opts);
+  const { env, serverEnv } = commandEnv(session, opts);
   const forwarding = forwardingFor(session);
   if (!wantPty && !forwarding) {
     startLocalProcess(session, command, opts, null, env);
     return;
   }
   // SSH_AUTH_SOCK and DISPLAY once their sockets are ready, and the X11 cookie added, first.
-  const ready = forwarding ? forwarding.prepare(env).catch(() => {}) : Promise.resolve();
+  const ready = forwarding ? forwarding.prepare(env, serverEnv).catch(() => {}) : Promise.resolve();
   ready
     .then(() => (wantPty ? locateScript() : null))
     .then(
@@ -152,18 +152,25 @@ export function runLocalProcess(session: Session, command: string | undefined, o
     );
 }
 
-/** The command's environment: the base one, the user's identity, the session's env, sshd's variables. */
-function commandEnv(session: Session, opts: LocalProcessOptions): NodeJS.ProcessEnv {
+/**
+ * The command's environment (`env`: the base one, the user's identity, the session's env, sshd's
+ * variables) and the server's own part of it (`serverEnv`: without anything the client sent), for the
+ * helpers the server runs itself such as xauth.
+ */
+function commandEnv(
+  session: Session,
+  opts: LocalProcessOptions,
+): { env: NodeJS.ProcessEnv; serverEnv: NodeJS.ProcessEnv } {
   const shell = opts.shell ?? process.env.SHELL ?? '/bin/sh';
   const user = serverUser() ?? { username: session.username, homedir: homedir() };
-  const env: NodeJS.ProcessEnv = {
+  const serverEnv: NodeJS.ProcessEnv = {
     ...(opts.env ?? process.env),
     USER: user.username,
     LOGNAME: user.username,
     HOME: user.homedir,
     SHELL: shell,
-    ...session.env,
   };
+  const env: NodeJS.ProcessEnv = { ...serverEnv, ...session.env };
   if (opts.originalCommand !== undefined) env.SSH_ORIGINAL_COMMAND = opts.originalCommand;
   // As sshd: SSH_CONNECTION and SSH_CLIENT (client ip, client port, server port).
   if (session.sshConnection) {
@@ -171,7 +178,7 @@ function commandEnv(session: Session, opts: LocalProcessOptions): NodeJS.Process
     env.SSH_CONNECTION = session.sshConnection;
     env.SSH_CLIENT = `${cip} ${cport} ${sport}`;
   }
-  return env;
+  return { env, serverEnv };
 }
 
 function startLocalProcess(

@@ -140,7 +140,7 @@ export interface SessionOptions {
 }
 
 const DENIED_ENV =
-  /^(LD_|DYLD_)|^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|NODE_OPTIONS|PYTHONPATH|PERL5OPT|HOME|SHELL|USER|LOGNAME)$/;
+  /^(LD_|DYLD_)|^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|NODE_OPTIONS|PYTHONPATH|PERL5OPT|HOME|SHELL|USER|LOGNAME|XAUTHORITY|DISPLAY|SSH_AUTH_SOCK|TMPDIR|GCONV_PATH|LOCPATH|MALLOC_.*)$/;
 
 /** Accepts ordinary variable names; refuses loader, shell-startup and identity variables. */
 export function defaultAcceptEnv(name: string, value: string): boolean {
