@@ -1,5 +1,5 @@
 /**
- * The server's side of X11 forwarding (RFC 4254 §6.3): a TCP listener on the loopback address at
+ * The server's side of X11 forwarding (RFC 4254 §6.3): TCP listeners on the loopback addresses at
  * 6000 + display (sshd's X11UseLocalhost yes, displays from X11DisplayOffset up); each connection an
  * X client makes to it is carried to the client over an `x11` channel (§6.3.2) that names the X
  * client's address and port.
@@ -22,7 +22,7 @@ export interface X11ListenOptions {
   maxDisplays?: number;
   /** Carry only the first connection, then stop listening (the x11-req's single_connection). */
   singleConnection?: boolean;
-  /** Where to listen (default `127.0.0.1`). */
+  /** Where to listen (default: every loopback address, `127.0.0.1` and `::1` when the host has IPv6). */
   host?: string;
   /** Most X11 connections open at once; more are closed at once (default 64). */
   maxConnections?: number;
@@ -61,19 +61,29 @@ function listenOn(server: NetServer, host: string, port: number): Promise<NodeJS
   });
 }
 
+/** Errors that mean "this host has no such address" (no IPv6): the address is skipped. */
+const NO_ADDRESS = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT']);
+
 /**
- * Binds the first free display from `displayOffset` and relays its connections. Rejects when no
- * display in the range is free, or with the bind error when it is not "address in use".
+ * Binds the first free display from `displayOffset` and relays its connections. As sshd, a display is
+ * bound on every loopback address (127.0.0.1 and ::1 when the host has IPv6), and a display whose port
+ * is taken on any of them is skipped: otherwise another local user holding [::1]:6000+N would receive
+ * the X connections of a DISPLAY=localhost:N that resolves to ::1. Rejects when no display in the
+ * range is free, or with the bind error when it is not "address in use".
  */
 export async function listenX11Forward(connection: Connection, opts: X11ListenOptions = {}): Promise<X11Listener> {
   const offset = opts.displayOffset ?? 10;
   const count = opts.maxDisplays ?? 1000;
-  const host = opts.host ?? '127.0.0.1';
+  const hosts = opts.host !== undefined ? [opts.host] : ['127.0.0.1', '::1'];
+  const host = hosts[0] as string;
   const max = opts.maxConnections ?? 64;
   const stats = emptyStats();
-  let server: NetServer | undefined;
+  let servers: NetServer[] = [];
+  const closeAll = (): void => {
+    for (const s of servers) if (s.listening) s.close();
+  };
   const onConnection = (sock: Socket) => {
-    if (opts.singleConnection) server?.close();
+    if (opts.singleConnection) closeAll();
     if (stats.open >= max || (opts.singleConnection && stats.accepted > 0)) {
       stats.failed++;
       sock.destroy();
@@ -83,26 +93,36 @@ export async function listenX11Forward(connection: Connection, opts: X11ListenOp
     void relayToChannel(sock, connection, 'x11', extra, stats, opts.onError);
   };
   for (let display = offset; display < offset + count && X11_BASE_PORT + display <= 65535; display++) {
-    const candidate = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
     const port = X11_BASE_PORT + display;
-    const err = await listenOn(candidate, host, port);
-    if (err) {
+    const bound: NetServer[] = [];
+    let inUse = false;
+    for (const [i, h] of hosts.entries()) {
+      const candidate = createServer({ allowHalfOpen: true, pauseOnConnect: true }, onConnection);
+      const err = await listenOn(candidate, h, port);
+      if (!err) {
+        candidate.on('error', () => {});
+        bound.push(candidate);
+        continue;
+      }
       candidate.close();
-      if (err.code === 'EADDRINUSE') continue;
-      throw new ListenError(`cannot listen for X11 display ${display}: ${err.message}`, host, port, err.code, {
+      // A host without IPv6 has 127.0.0.1 alone.
+      if (i > 0 && opts.host === undefined && err.code !== undefined && NO_ADDRESS.has(err.code)) continue;
+      for (const s of bound) s.close();
+      if (err.code === 'EADDRINUSE') {
+        inUse = true;
+        break;
+      }
+      throw new ListenError(`cannot listen for X11 display ${display}: ${err.message}`, h, port, err.code, {
         cause: err,
       });
     }
-    candidate.on('error', () => {});
-    server = candidate;
-    const bound = candidate;
+    if (inUse || bound.length === 0) continue;
+    servers = bound;
     return {
       display,
       port,
       stats,
-      close: () => {
-        if (bound.listening) bound.close();
-      },
+      close: closeAll,
     };
   }
   throw new ListenError(

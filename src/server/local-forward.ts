@@ -39,7 +39,7 @@ export interface LocalForwardingOptions {
    */
   agentForwarding?: boolean;
   /**
-   * Serve `ssh -X` (x11-req): a display on 127.0.0.1:6000+N (N from 10), DISPLAY=localhost:N.screen,
+   * Serve `ssh -X` (x11-req): a display on 127.0.0.1 and ::1 port 6000+N (N from 10), DISPLAY=localhost:N.screen,
    * the client's cookie added with `xauth` before the command starts, each X connection relayed to the
    * client. Default false (sshd's X11Forwarding, off in the library).
    */
