@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { relative, resolve, sep } from 'node:path';
 import { parseArgs } from 'node:util';
+import { authorizedKeyOptionsRefusal, normaliseMappedAddress } from '../auth/restrictions.js';
 import type { AuthContext, AuthMethod, Certificate, PrivateKey, PublicKey, Session } from '../index.js';
 import {
   authorizedKeyFromAllows,
@@ -98,13 +99,13 @@ export function readPasswords(text: string): { user: string | undefined; digest:
   return out;
 }
 
-/** The IP of `ip:port` / `[v6]:port` (AuthContext.remoteAddress). */
+/** The IP of `ip:port` / `[v6]:port` (AuthContext.remoteAddress), `::ffff:a.b.c.d` as `a.b.c.d`. */
 function clientIp(remote: string | undefined): string | undefined {
   if (remote === undefined) return undefined;
   const b = /^\[([^\]]+)\]:\d+$/.exec(remote);
-  if (b) return b[1];
+  if (b) return normaliseMappedAddress(b[1] as string);
   const m = /^([^:]+):\d+$/.exec(remote);
-  return m ? m[1] : remote;
+  return normaliseMappedAddress(m ? (m[1] as string) : remote);
 }
 
 function loadHostKey(path: string, log: (m: string) => void): PrivateKey {
@@ -221,12 +222,16 @@ async function run(args: string[]): Promise<number> {
       // whose from= admits the client decides, its options limiting the login (no-pty, permitopen=, …).
       const key = ctx.key;
       const ip = clientIp(ctx.remoteAddress);
-      const entry = parseAuthorizedKeys(await readFile(authorizedPath, 'utf8')).find(
-        (e) =>
-          e.key.equals(key) &&
-          !e.options.some((o) => o.name === 'cert-authority') &&
-          authorizedKeyFromAllows(e.options, ip),
-      );
+      // As sshd, a line with options it does not know, or whose expiry-time has passed, is not used.
+      const entry = parseAuthorizedKeys(await readFile(authorizedPath, 'utf8')).find((e) => {
+        if (!e.key.equals(key) || e.options.some((o) => o.name === 'cert-authority')) return false;
+        const refusal = authorizedKeyOptionsRefusal(e.options);
+        if (refusal !== undefined) {
+          log(`authorized_keys line ${e.line} not used for ${JSON.stringify(ctx.username)}: ${refusal}`);
+          return false;
+        }
+        return authorizedKeyFromAllows(e.options, ip);
+      });
       if (!entry) return false;
       const restrict = authorizedKeyRestrictions(entry.options);
       return Object.keys(restrict).length > 0 ? { accept: true as const, restrict } : true;
