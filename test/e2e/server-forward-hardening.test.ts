@@ -11,6 +11,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { Client } from '../../src/client/client.js';
 import type { Connection } from '../../src/connection/index.js';
 import type { ServerForwardingOptions } from '../../src/forward/policy.js';
@@ -240,5 +241,63 @@ test('a listener whose path another connection took over (StreamLocalBindUnlink)
     await b.client.close();
     await a.server.close();
     await b.server.close();
+  }
+});
+
+test('in a worker thread (where process.umask cannot be set) a forwarded Unix socket still gets mode 0600', async () => {
+  const root = new URL('../../', import.meta.url);
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    (async () => {
+      const { register } = await import(workerData.tsxApi);
+      register();
+      const { Server } = await import(new URL('src/server/server.ts', workerData.rootUrl).href);
+      const { generatePrivateKey } = await import(new URL('src/keys/index.ts', workerData.rootUrl).href);
+      const hostKey = generatePrivateKey('ed25519');
+      const server = new Server({
+        hostKeys: [hostKey],
+        authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw',
+        forwarding: { allowStreamLocal: true },
+      });
+      const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+      parentPort.postMessage({ port, fingerprint: hostKey.publicKey.fingerprint() });
+      parentPort.once('message', () => server.close().then(() => parentPort.postMessage('closed')));
+    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));
+  `;
+  const worker = new Worker(code, {
+    eval: true,
+    workerData: { rootUrl: root.href, tsxApi: import.meta.resolve('tsx/esm/api') },
+  });
+  try {
+    const ready = await new Promise<{ port: number; fingerprint: string; error?: string }>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    assert.equal(ready.error, undefined);
+    const client = await Client.connect({
+      host: '127.0.0.1',
+      port: ready.port,
+      username: 'u',
+      password: 'pw',
+      hostKeyFingerprint: ready.fingerprint,
+    });
+    try {
+      const raw = (client as unknown as { connection: Connection }).connection;
+      const p = join(dir, 'in-worker');
+      assert.notEqual(
+        await raw.globalRequest('streamlocal-forward@openssh.com', new SshWriter().string(p).toBuffer()),
+        false,
+      );
+      const st = await stat(p);
+      assert.ok(st.isSocket());
+      assert.equal((st.mode & 0o777).toString(8), '600');
+    } finally {
+      await client.close();
+    }
+    const closed = new Promise((r) => worker.once('message', r));
+    worker.postMessage('close');
+    await closed;
+  } finally {
+    await worker.terminate();
   }
 });
