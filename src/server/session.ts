@@ -142,7 +142,10 @@ export interface SessionOptions {
 const DENIED_ENV =
   /^(LD_|DYLD_)|^(PATH|IFS|ENV|BASH_ENV|SHELLOPTS|BASHOPTS|PS4|NODE_OPTIONS|PYTHONPATH|PERL5OPT|HOME|SHELL|USER|LOGNAME|XAUTHORITY|DISPLAY|SSH_AUTH_SOCK|TMPDIR|GCONV_PATH|LOCPATH|MALLOC_.*)$/;
 
-/** Accepts ordinary variable names; refuses loader, shell-startup and identity variables. */
+/**
+ * Accepts ordinary variable names; refuses loader, shell-startup and identity variables, and those the
+ * server sets for forwarding (DISPLAY, XAUTHORITY, SSH_AUTH_SOCK) or that steer libc (TMPDIR, GCONV_PATH, …).
+ */
 export function defaultAcceptEnv(name: string, value: string): boolean {
   return /^[A-Za-z_][A-Za-z0-9_]{0,127}$/.test(name) && !DENIED_ENV.test(name) && value.length <= 32 * 1024;
 }
