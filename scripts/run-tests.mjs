@@ -6,9 +6,14 @@ import { join } from 'node:path';
 
 const given = process.argv.slice(2);
 const roots = given.length ? given : ['test'];
-// The long suites (the full interop matrix, the soak, the packed package) have their own npm scripts; `npm test` leaves
+// The long suites (the full interop matrix, the soak, the packed package, the slowest interop proofs) have their own npm scripts; `npm test` leaves
 // them out unless their folder is named.
-const LONG = new Set([join('test', 'matrix'), join('test', 'soak'), join('test', 'package')]);
+const LONG = new Set([
+  join('test', 'matrix'),
+  join('test', 'soak'),
+  join('test', 'package'),
+  join('test', 'interop-long'),
+]);
 const files = [];
 function walk(p) {
   const st = statSync(p);

@@ -220,12 +220,15 @@ test('ssh-add -x locks the secsh agent (no keys listed, ssh cannot sign), -X wit
 
 test('ssh-add -t: the key is gone from the secsh agent after its lifetime, and ssh can no longer use it', async (t) => {
   if (!requirePeer(t, 'ssh', 'sshd', 'ssh-add') || !sshd) return;
-  const added = await runTool('ssh-add', ['-t', '2', sshd.userKeys.ecdsa.privatePath], env());
+  const t0 = Date.now();
+  const added = await runTool('ssh-add', ['-t', '6', sshd.userKeys.ecdsa.privatePath], env());
   assert.equal(added.code, 0, added.stderr);
-  assert.match(added.stderr, /Lifetime set to 2 seconds/);
+  assert.match(added.stderr, /Lifetime set to 6 seconds/);
   assert.equal(lines((await runTool('ssh-add', ['-l'], env())).stdout).length, 1);
-  assert.equal((await sshTo(sshd, join(dir, 'ecdsa.pub'))).code, 0);
-  await delay(2600);
+  const login = await sshTo(sshd, join(dir, 'ecdsa.pub'));
+  // on a loaded machine the login may outlast the lifetime; only one well inside it must succeed
+  if (Date.now() - t0 < 4000) assert.equal(login.code, 0);
+  await delay(Math.max(0, t0 + 6600 - Date.now()));
   const after = await runTool('ssh-add', ['-l'], env());
   assert.equal(after.code, 1);
   assert.notEqual((await sshTo(sshd, join(dir, 'ecdsa.pub'))).code, 0);
