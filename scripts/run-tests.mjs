@@ -6,13 +6,13 @@ import { join } from 'node:path';
 
 const given = process.argv.slice(2);
 const roots = given.length ? given : ['test'];
-// The long suites (the full interop matrix, the soak, the packed package, the slowest interop proofs) have their own npm scripts; `npm test` leaves
+// The long suites (the full interop matrix, the soak, the packed package, the slowest proofs) have their own npm scripts; `npm test` leaves
 // them out unless their folder is named.
 const LONG = new Set([
   join('test', 'matrix'),
   join('test', 'soak'),
   join('test', 'package'),
-  join('test', 'interop-long'),
+  join('test', 'long'),
 ]);
 const files = [];
 function walk(p) {

@@ -21,11 +21,18 @@ export async function readmeBlock(heading: string): Promise<string> {
   return m[1];
 }
 
-/** Runs `tsc --strict --noEmit` on `source` (an ES module importing 'secsh'); resolves with its output. */
-export async function typecheck(source: string): Promise<{ code: number | null; output: string }> {
+/**
+ * Runs `tsc --strict --noEmit` on `source` (an ES module importing 'secsh'), or on several named
+ * `.mts` sources at once; resolves with its output (errors start with the file's name).
+ */
+export async function typecheck(
+  source: string | Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'secsh-readme-tsc-'));
+  // Several sources (file name → text) compile in one tsc run: each run type-checks the package anew.
+  const files = typeof source === 'string' ? { 'snippet.mts': source } : source;
   try {
-    await writeFile(join(dir, 'snippet.mts'), source);
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
     await writeFile(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
@@ -41,7 +48,7 @@ export async function typecheck(source: string): Promise<{ code: number | null; 
           noEmit: true,
           paths: { secsh: [join(ROOT, 'src/index.ts')] },
         },
-        files: ['snippet.mts'],
+        files: Object.keys(files),
       }),
     );
     const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
