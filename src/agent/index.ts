@@ -17,7 +17,6 @@ export type {
 } from './constraints.js';
 export { AGENT_CONSTRAIN, AGENT_EXT, AGENT_MSG, MAX_AGENT_RESPONSE, SIGN_FLAGS } from './protocol.js';
 export {
-  AGENT_SERVER_MSG,
   type AgentAddOptions,
   AgentServer,
   type AgentServerOptions,

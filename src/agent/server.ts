@@ -25,24 +25,7 @@ import {
   sameKey,
 } from './constraints.js';
 import { type Identity, Keyring, MAX_COMMENT, readAgentKey, signAlgorithm, typeOf } from './keyring.js';
-
-/** Message numbers the server handles or sends (draft-miller-ssh-agent §6.1). */
-export const AGENT_SERVER_MSG = {
-  FAILURE: 5,
-  SUCCESS: 6,
-  REQUEST_IDENTITIES: 11,
-  IDENTITIES_ANSWER: 12,
-  SIGN_REQUEST: 13,
-  SIGN_RESPONSE: 14,
-  ADD_IDENTITY: 17,
-  REMOVE_IDENTITY: 18,
-  REMOVE_ALL_IDENTITIES: 19,
-  LOCK: 22,
-  UNLOCK: 23,
-  ADD_ID_CONSTRAINED: 25,
-  EXTENSION: 27,
-  EXTENSION_FAILURE: 28,
-} as const;
+import { AGENT_MSG } from './protocol.js';
 
 /** Most session binds recorded per connection (as OpenSSH). */
 export const MAX_SESSION_BINDS = 16;
@@ -281,7 +264,7 @@ export class AgentServer {
     this.#keys.expire();
     const r = new SshReader(req);
     const type = r.byte();
-    const M = AGENT_SERVER_MSG;
+    const M = AGENT_MSG;
     if (this.#lock && type !== M.UNLOCK) {
       if (type === M.REQUEST_IDENTITIES) return Buffer.from([M.IDENTITIES_ANSWER, 0, 0, 0, 0]);
       return Buffer.from([M.FAILURE]);
@@ -322,7 +305,7 @@ export class AgentServer {
   }
 
   #status(ok: boolean): Buffer {
-    return Buffer.from([ok ? AGENT_SERVER_MSG.SUCCESS : AGENT_SERVER_MSG.FAILURE]);
+    return Buffer.from([ok ? AGENT_MSG.SUCCESS : AGENT_MSG.FAILURE]);
   }
 
   #visible(conn: AgentConnection, id: Identity): boolean {
@@ -331,7 +314,7 @@ export class AgentServer {
 
   #list(conn: AgentConnection): Buffer {
     const ids = [...this.#keys.values()].filter((id) => this.#visible(conn, id));
-    const w = new SshWriter(64 + ids.length * 128).byte(AGENT_SERVER_MSG.IDENTITIES_ANSWER).uint32(ids.length);
+    const w = new SshWriter(64 + ids.length * 128).byte(AGENT_MSG.IDENTITIES_ANSWER).uint32(ids.length);
     for (const id of ids) w.string(id.blob).string(id.comment);
     return Buffer.from(w.toBuffer());
   }
@@ -365,7 +348,7 @@ export class AgentServer {
     }
     const alg = signAlgorithm(id, flags);
     const sig = id.privateKey.signSync(data, alg);
-    return Buffer.from(new SshWriter(sig.length + 16).byte(AGENT_SERVER_MSG.SIGN_RESPONSE).string(sig).toBuffer());
+    return Buffer.from(new SshWriter(sig.length + 16).byte(AGENT_MSG.SIGN_RESPONSE).string(sig).toBuffer());
   }
 
   /** OpenSSH's checks before a destination-constrained key signs. */
@@ -465,7 +448,7 @@ export class AgentServer {
     const name = r.ascii(256);
     if (name === 'query') {
       r.ensureEnd('query');
-      const w = new SshWriter(128).byte(AGENT_SERVER_MSG.SUCCESS);
+      const w = new SshWriter(128).byte(AGENT_MSG.SUCCESS);
       for (const ext of AGENT_EXTENSIONS) w.string(ext);
       return Buffer.from(w.toBuffer());
     }
