@@ -19,7 +19,14 @@ export type {
   HostKeySpec,
   SessionBinding,
 } from './agent/index.js';
-export { type AgentAddOptions, AgentClient, AgentServer, type AgentServerOptions } from './agent/index.js';
+export {
+  type AgentAddOptions,
+  AgentClient,
+  AgentServer,
+  type AgentServerDestination,
+  type AgentServerHop,
+  type AgentServerOptions,
+} from './agent/index.js';
 export type { SessionPermissions } from './auth/cert-options.js';
 export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
 export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';

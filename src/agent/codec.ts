@@ -30,12 +30,15 @@ export interface DestinationHop {
 
 /** A permitted hop: from `from` (default: the agent's own host) to `to`. */
 export interface AllowedDestination {
+  /** The host the hop starts from (absent: the agent's own host). */
   from?: DestinationHop;
+  /** The host the key may be used on. */
   to: DestinationHop;
 }
 
 /** A constraint extension sent as is (`name` then `data`, OpenSSH's form: the data is not a nested string). */
 export interface ExtensionConstraint {
+  /** The extension's name, e.g. `restrict-destination-v00@openssh.com`. */
   name: string;
   /** The extension's own bytes, appended after its name. */
   data: Uint8Array;

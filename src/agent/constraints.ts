@@ -23,12 +23,20 @@ export interface ConstraintHop {
   user: string | undefined;
   /** Host name (for matching host certificates' principals and for display); undefined = the origin. */
   hostname: string | undefined;
-  keys: { key: PublicKey | Certificate; isCa: boolean }[];
+  /** The host's keys (a session bound to one of them is this host). */
+  keys: {
+    /** A host key, or a CA key when `isCa`. */
+    key: PublicKey | Certificate;
+    /** The key is a host CA: any host certificate it signed for `hostname` matches. */
+    isCa: boolean;
+  }[];
 }
 
 /** A permitted hop `from` → `to`. `from` with no hostname and no keys is the agent's own host. */
 export interface DestinationConstraint {
+  /** Where the hop starts. */
   from: ConstraintHop;
+  /** Where the key may be used. */
   to: ConstraintHop;
 }
 

@@ -53,12 +53,15 @@ export interface AgentServerOptions {
 
 /** Options of {@link AgentServer.add}. */
 export interface AgentAddOptions {
+  /** The key's comment, as listed (default: the key's own). */
   comment?: string;
   /** Seconds until the key is removed. */
   lifetime?: number;
+  /** Each signature asks `onConfirm` first. */
   confirm?: boolean;
   /** Serve the key under this certificate (which must certify it) instead of as a plain key. */
   certificate?: Certificate;
+  /** Where the key may be used (`ssh-add -h`): checked against each connection's session binds. */
   destinations?: DestinationConstraint[];
 }
 
@@ -213,7 +216,12 @@ export class AgentServer {
   }
 
   /** The keys held (public halves or certificates) with their comments. */
-  identities(): { key: PublicKey | Certificate; comment: string }[] {
+  identities(): {
+    /** The key, or the certificate it is served under. */
+    key: PublicKey | Certificate;
+    /** Its comment. */
+    comment: string;
+  }[] {
     this.#keys.expire();
     return [...this.#keys.values()].map((id) => ({ key: id.publicKey, comment: id.comment }));
   }

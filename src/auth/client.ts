@@ -60,7 +60,12 @@ export interface AuthTransport {
   /** Extensions the server announced in EXT_INFO (`publickey-hostbound@openssh.com` turns on host-bound publickey). */
   readonly peerExtensions?: ReadonlyMap<string, Buffer>;
   /** The host key blob of the first key exchange, as the server sent it (signed into host-bound publickey requests). */
-  readonly sessionHostKey?: { readonly blob: Buffer } | undefined;
+  readonly sessionHostKey?:
+    | {
+        /** The server's host key as sent in the first key exchange. */
+        readonly blob: Buffer;
+      }
+    | undefined;
 }
 
 /**

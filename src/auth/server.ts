@@ -145,7 +145,12 @@ export interface ServerAuthOptions {
    * Security-key (sk) signatures, as sshd's PubkeyAuthOptions: `touchRequired` demands user presence even
    * where `no-touch-required` waives it; `verifyRequired` demands user verification (PIN or biometric) for all.
    */
-  securityKeys?: { touchRequired?: boolean; verifyRequired?: boolean };
+  securityKeys?: {
+    /** User presence (touch) is required even where `no-touch-required` would waive it. */
+    touchRequired?: boolean;
+    /** User verification (PIN or biometric) is required for every sk signature. */
+    verifyRequired?: boolean;
+  };
 }
 
 /** The result of a successful authentication. */

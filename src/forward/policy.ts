@@ -17,10 +17,38 @@ export type ForwardDirection = boolean | 'local' | 'remote';
  */
 export type ForwardRequest = ForwardRequestBase &
   (
-    | { kind: 'direct-tcpip'; host: string; port: number; originHost: string; originPort: number }
-    | { kind: 'direct-streamlocal'; path: string }
-    | { kind: 'tcpip-forward'; bindHost: string; bindPort: number }
-    | { kind: 'streamlocal-forward'; path: string }
+    | {
+        /** A connection to `host:port` from the server (`ssh -L`, `-D`, `-W`). */
+        kind: 'direct-tcpip';
+        /** The destination host, as the client named it. */
+        host: string;
+        /** The destination port. */
+        port: number;
+        /** Where the connection came from on the client's side. */
+        originHost: string;
+        /** Its port. */
+        originPort: number;
+      }
+    | {
+        /** A connection to a Unix socket on the server (`ssh -L …:/path`). */
+        kind: 'direct-streamlocal';
+        /** The socket's path. */
+        path: string;
+      }
+    | {
+        /** A listener on the server (`ssh -R`). */
+        kind: 'tcpip-forward';
+        /** The address asked for (`''` every address, `localhost` loopback). */
+        bindHost: string;
+        /** The port asked for (0: the server picks). */
+        bindPort: number;
+      }
+    | {
+        /** A Unix socket listener on the server (`ssh -R /path:…`). */
+        kind: 'streamlocal-forward';
+        /** The socket's path. */
+        path: string;
+      }
   );
 
 /** What every {@link ForwardRequest} carries about the user. */

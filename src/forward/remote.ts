@@ -15,7 +15,14 @@ import { acceptToTarget, type SocketTarget, type Splice } from './splice.js';
 import type { Forward, ForwardAddress, ForwardCloseOptions, ForwardStats } from './types.js';
 
 /** Where a forwarded connection came from (`{}` for a Unix-socket forward: the server does not say). */
-export type RemoteOrigin = { originHost: string; originPort: number } | Record<string, never>;
+export type RemoteOrigin =
+  | {
+      /** The address that connected to the server's listener. */
+      originHost: string;
+      /** Its port. */
+      originPort: number;
+    }
+  | Record<string, never>;
 
 /**
  * Options of `client.forwardRemote`: where the server listens (`bindPort`, with `bindHost`, or

@@ -5,7 +5,17 @@
 import type { EventEmitter } from 'node:events';
 
 /** A TCP address (`port` is the one actually bound when 0 was asked) or a Unix socket path. */
-export type ForwardAddress = { host: string; port: number } | { path: string };
+export type ForwardAddress =
+  | {
+      /** The address listened on. */
+      host: string;
+      /** The port (the one bound when 0 was asked). */
+      port: number;
+    }
+  | {
+      /** The Unix socket's path. */
+      path: string;
+    };
 
 /** Counters of one forward; they balance (`open` returns to 0) once every connection has ended. */
 export interface ForwardStats {

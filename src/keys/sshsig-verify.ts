@@ -49,8 +49,11 @@ export interface SshsigVerification {
   readonly publicKey: PublicKey;
   /** The certificate the signature carried, if any. */
   readonly certificate: Certificate | undefined;
+  /** The namespace the signature was made in. */
   readonly namespace: string;
+  /** The hash of the signed data: sha256 or sha512. */
   readonly hashAlgorithm: SshsigHashAlgorithm;
+  /** The signature's algorithm, e.g. `rsa-sha2-512`. */
   readonly signatureAlgorithm: SignatureAlgorithm;
   /** The principal asked for, when one was. */
   readonly principal: string | undefined;

@@ -88,7 +88,12 @@ export interface ServerOptions {
    * Security-key (sk) logins, as sshd's PubkeyAuthOptions: `touchRequired` demands user presence even where the
    * policy accepts with `restrict.noTouchRequired`; `verifyRequired` demands user verification (PIN) for all.
    */
-  securityKeys?: { touchRequired?: boolean; verifyRequired?: boolean };
+  securityKeys?: {
+    /** User presence (touch) is required even where `no-touch-required` would waive it. */
+    touchRequired?: boolean;
+    /** User verification (PIN or biometric) is required for every sk signature. */
+    verifyRequired?: boolean;
+  };
   /** Failed attempts allowed per connection; the next failure disconnects (default 6). */
   maxAuthAttempts?: number;
   /** Milliseconds from connect to successful authentication (default 120000; 0 = no limit). */

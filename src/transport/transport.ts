@@ -111,7 +111,14 @@ export class Transport extends EventEmitter {
   /** The server's host key (client role), from the first exchange. */
   hostKey: PublicKey | undefined;
   /** Client role: the first exchange's host key blob as sent and its signature over H (what `session-bind@openssh.com` carries). */
-  sessionHostKey: { blob: Buffer; signature: Buffer } | undefined;
+  sessionHostKey:
+    | {
+        /** The server's host key blob from the first key exchange. */
+        blob: Buffer;
+        /** The host key's signature over the session identifier. */
+        signature: Buffer;
+      }
+    | undefined;
   /** The last negotiation. */
   negotiated: NegotiatedAlgorithms | undefined;
   /** Extensions the peer announced in SSH_MSG_EXT_INFO. */
