@@ -192,7 +192,7 @@ async function openSsh(v: OpenSshVersion, dir: string): Promise<ClientPeer> {
     offer,
     authKinds: ['ed25519', 'ecdsa', 'rsa', 'password'],
     peerRekey: true,
-    // test/interop/server-openssh.test.ts walks every algorithm with ssh 9.2
+    // test/long/server-openssh.test.ts walks every algorithm with ssh 9.2
     algorithmWalk: v === '10',
     account: { user: USER, password: PASSWORD, keys: [keys.ed25519, keys.ecdsa, keys.rsa] },
     run: async (srv, r) => {

@@ -110,7 +110,7 @@ async function openSshd(v: OpenSshVersion, extra: string[] = []): Promise<Server
     offer: s.offer,
     authKinds: ['ed25519', 'ecdsa', 'rsa', 'password'],
     sftp: true,
-    // test/interop/algorithms.test.ts walks every algorithm against sshd 9.2
+    // test/long/algorithms.test.ts walks every algorithm against sshd 9.2
     algorithmWalk: v === '10',
     hostFingerprints: s.hostKeys.map((k) => k.fingerprint),
     connectOptions: async (auth) => ({

@@ -4,7 +4,7 @@
  * 9.2/10 clients against secsh's server — every algorithm both support (from the peer's KEXINIT),
  * each auth kind, SFTP, and 1 MiB through cat with a re-key every 256 KiB by either side, with and
  * without compression. Prints one `matrix <peer> <client|server>: …` line per peer and role.
- * (OpenSSH 9.2's algorithm walk lives in test/interop/algorithms.test.ts and server-openssh.test.ts.)
+ * (OpenSSH 9.2's algorithm walk lives in test/long/algorithms.test.ts and server-openssh.test.ts.)
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
