@@ -18,7 +18,7 @@ import { requirePeer } from '../helpers/peers.js';
 
 installTripwire();
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'paramiko_exec.py');
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', 'interop', 'fixtures', 'paramiko_exec.py');
 const COUNT = 100;
 
 interface ExecReport {
