@@ -202,8 +202,7 @@ interface State {
 function readConfigText(path: string): string | undefined {
   if (path.includes('\0')) return undefined;
   try {
-    // sync-ok: resolveSshConfig is synchronous public API, run when the caller connects; no peer message reaches it
-    const st = statSync(path);
+    const st = statSync(path); // sync-ok: resolveSshConfig is synchronous API run as the caller connects, never on a peer's message
     if (!st.isFile()) return undefined;
     if (st.size > MAX_SSH_CONFIG_FILE) throw new InvalidArgumentError(`ssh config file too large: ${path}`);
     return readFileSync(path, 'utf8'); // sync-ok: as statSync above
@@ -251,8 +250,7 @@ function runExec(s: State, cmd: string, where: string): boolean {
   const host = s.scalars.get('hostname')?.args[0] ?? s.hostArg;
   const t = tokens(s, host, Number(s.scalars.get('port')?.args[0] ?? s.opts.port ?? 22));
   const expanded = expandTokens(cmd, t, where, 'CdhiLlnpru');
-  // sync-ok: Match exec runs while the caller's config is resolved (as ssh does), never on a peer's message
-  const r = spawnSync('/bin/sh', ['-c', expanded], { stdio: 'ignore', timeout: 30_000 });
+  const r = spawnSync('/bin/sh', ['-c', expanded], { stdio: 'ignore', timeout: 30_000 }); // sync-ok: Match exec, run as the caller resolves its config (as ssh does), never on a peer's message
   return r.status === 0;
 }
 

@@ -15,6 +15,14 @@ import type { Negotiated } from './kexinit.js';
 export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
 
 /** Keys and compression of both directions, from our side's point of view. */
+/** Client role: the first exchange's host key as sent and its signature over H (what `session-bind@openssh.com` carries). */
+export interface SessionHostKey {
+  /** The server's host key blob from the first key exchange. */
+  blob: Buffer;
+  /** The host key's signature over the session identifier. */
+  signature: Buffer;
+}
+
 export interface SessionKeys {
   outKeys: DirectionKeys;
   inKeys: DirectionKeys;

@@ -36,6 +36,7 @@ import {
   deriveSessionKeys,
   encodeServerSigAlgs,
   rekeyByteLimit,
+  type SessionHostKey,
 } from './session-keys.js';
 import { SOFTWARE_VERSION, VersionReader } from './version.js';
 
@@ -111,14 +112,7 @@ export class Transport extends EventEmitter {
   /** The server's host key (client role), from the first exchange. */
   hostKey: PublicKey | undefined;
   /** Client role: the first exchange's host key blob as sent and its signature over H (what `session-bind@openssh.com` carries). */
-  sessionHostKey:
-    | {
-        /** The server's host key blob from the first key exchange. */
-        blob: Buffer;
-        /** The host key's signature over the session identifier. */
-        signature: Buffer;
-      }
-    | undefined;
+  sessionHostKey: SessionHostKey | undefined;
   /** The last negotiation. */
   negotiated: NegotiatedAlgorithms | undefined;
   /** Extensions the peer announced in SSH_MSG_EXT_INFO. */
