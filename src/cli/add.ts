@@ -145,15 +145,8 @@ async function deleteFile(agent: AgentClient, path: string, o: AddOptions): Prom
   }
   if (o.keyOnly) return ok;
   const certPath = `${path}-cert.pub`;
-  const certText = await readMaybe(certPath);
-  if (!certText) return ok;
-  let cert: Certificate;
-  try {
-    cert = parseCertificate(certText.toString('utf8'));
-  } catch (e) {
-    err(`Failed to load certificate "${certPath}": ${(e as Error).message}\n`);
-    return ok;
-  }
+  const cert = await loadCertificateBeside(certPath);
+  if (!cert) return ok;
   try {
     await agent.remove(cert);
     ok = true;
@@ -254,15 +247,8 @@ async function addFile(
   }
   if (o.keyOnly) return ok;
   const certPath = `${path}-cert.pub`;
-  const certText = await readMaybe(certPath);
-  if (!certText) return ok;
-  let cert: Certificate;
-  try {
-    cert = parseCertificate(certText.toString('utf8'));
-  } catch (e) {
-    err(`Failed to load certificate "${certPath}": ${(e as Error).message}\n`);
-    return ok;
-  }
+  const cert = await loadCertificateBeside(certPath);
+  if (!cert) return ok;
   if (!cert.publicKey.equals(key.publicKey)) {
     err(`Certificate ${certPath} does not match private key ${path}\n`);
     return ok;
@@ -349,3 +335,15 @@ export const addCommand: Command = {
   summary: 'add, list, remove keys in an ssh-agent; lock and unlock it (like ssh-add)',
   run: runAdd,
 };
+
+/** The certificate at `certPath` (`<key>-cert.pub`), if there is one; a bad one is reported and skipped. */
+async function loadCertificateBeside(certPath: string): Promise<Certificate | undefined> {
+  const certText = await readMaybe(certPath);
+  if (!certText) return undefined;
+  try {
+    return parseCertificate(certText.toString('utf8'));
+  } catch (e) {
+    err(`Failed to load certificate "${certPath}": ${(e as Error).message}\n`);
+    return undefined;
+  }
+}
