@@ -46,7 +46,7 @@ import type { Certificate, PublicKey, Signer } from '../keys/index.js';
 import type { SftpClientOptions } from '../sftp/client.js';
 import { SftpClient } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
-import { SlabInput } from '../transport/slab-input.js';
+import { reusedReadBufferSupported, SlabInput } from '../transport/slab-input.js';
 import { Transport } from '../transport/transport.js';
 import { bindForwardedAgents, boundAgentSigners } from './agent-bind.js';
 import { type ConfigForwards, setUpConfigForwards } from './config-forwards.js';
@@ -282,7 +282,7 @@ export class Client extends EventEmitter {
     const log = opts.logger;
 
     // Our own socket reads into one reused buffer (no allocation per read, packets never joined).
-    const input = opts.sock ? undefined : new SlabInput();
+    const input = opts.sock || !reusedReadBufferSupported() ? undefined : new SlabInput();
     const stream: Duplex =
       opts.sock ??
       netConnect({

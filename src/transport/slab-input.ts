@@ -16,6 +16,17 @@ const INITIAL_SIZE = 1024 * 1024;
  */
 export type SlabSink = (region: Buffer) => number;
 
+/**
+ * Whether socket input may be read through `onread` into a reused buffer: on Node.js only. Bun and
+ * Deno accept the option, but their reads are not proven to land where the last `buffer()` call
+ * pointed (a Deno CI run saw a client decode bytes of an earlier read as a packet header), so there
+ * the transport reads 'data' events, which cost an allocation per read and nothing else.
+ */
+export function reusedReadBufferSupported(): boolean {
+  const v = process.versions as Record<string, string | undefined>;
+  return v.bun === undefined && v.deno === undefined;
+}
+
 /** Owns the read buffer of one socket; pass {@link onread} to `net.connect`. */
 export class SlabInput {
   private slab = Buffer.allocUnsafeSlow(INITIAL_SIZE);
