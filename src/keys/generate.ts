@@ -6,14 +6,17 @@ import { PrivateKey } from './private-key.js';
 
 /** Options for {@link generatePrivateKey}. */
 export interface GenerateOptions {
-  /** ECDSA: 256 (default), 384 or 521. RSA: 1024–16384, default 3072. Ignored for Ed25519. */
+  /** ECDSA: 256 (default), 384 or 521. RSA: 1024–16384, default 3072. DSA: 1024 only. Ignored for Ed25519. */
   bits?: number;
   /** The key's comment (default `''`). */
   comment?: string;
 }
 
-/** Generates a new private key. RSA generation is synchronous and can take a second or more. */
-export function generatePrivateKey(type: 'ed25519' | 'ecdsa' | 'rsa', opts: GenerateOptions = {}): PrivateKey {
+/**
+ * Generates a new private key. RSA generation is synchronous and can take a second or more. `dsa` (1024-bit,
+ * as `ssh-keygen -t dsa`) exists for old peers only: ssh-dss signatures are SHA-1 and off by default.
+ */
+export function generatePrivateKey(type: 'ed25519' | 'ecdsa' | 'rsa' | 'dsa', opts: GenerateOptions = {}): PrivateKey {
   const comment = opts.comment ?? '';
   switch (type) {
     case 'ed25519':
@@ -30,6 +33,11 @@ export function generatePrivateKey(type: 'ed25519' | 'ecdsa' | 'rsa', opts: Gene
         throw new InvalidArgumentError(`RSA keys are ${RSA_MIN_BITS}–${RSA_MAX_BITS} bits, a multiple of 8`);
       }
       const pair = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 65537 });
+      return PrivateKey.fromKeyObject(pair.privateKey, comment);
+    }
+    case 'dsa': {
+      if ((opts.bits ?? 1024) !== 1024) throw new InvalidArgumentError('DSA keys are 1024 bits');
+      const pair = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: 160 });
       return PrivateKey.fromKeyObject(pair.privateKey, comment);
     }
     default:

@@ -64,10 +64,16 @@ export {
   skSignedData,
 } from './kinds/index.js';
 export { isKeyRevoked, isKrl, MAX_KRL, parseRevokedKeys, RevocationList } from './krl.js';
-export { type ParsePrivateKeyOptions, parseKey, parsePrivateKey, parsePublicKey } from './parse.js';
+export {
+  type ParsePrivateKeyOptions,
+  parseKey,
+  parsePrivateKey,
+  parsePublicKey,
+  publicKeyOfPrivateKeyFile,
+} from './parse.js';
 export { PrivateKey, type PrivateKeyExportOptions } from './private-key.js';
 export { PublicKey, type PublicKeyExportOptions, type SignatureVerification } from './public-key.js';
-export { randomart, shortTypeName } from './randomart.js';
+export { type FingerprintHash, randomart, shortTypeName } from './randomart.js';
 export type { Signer } from './signer.js';
 export { type ParseSecurityKeyFileOptions, parseSecurityKeyFile, type SecurityKeyFile } from './sk-private.js';
 export {

@@ -2,7 +2,7 @@
 import { createPublicKey } from 'node:crypto';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { MAX_KEY_FILE } from './formats/armor.js';
-import { isOpenSSHPrivateKey, parseOpenSSHPrivateKey } from './formats/openssh.js';
+import { isOpenSSHPrivateKey, parseOpenSSHPrivateKey, readOpenSSHPublicBlob } from './formats/openssh.js';
 import { isPemPrivateKey, parsePemPrivateKey } from './formats/pem.js';
 import { isPpk, parsePpk } from './formats/ppk.js';
 import { isRfc4716, parseRfc4716 } from './formats/rfc4716.js';
@@ -125,6 +125,19 @@ export function parseKey(data: string | Uint8Array, opts: ParsePrivateKeyOptions
       { cause: e },
     );
   }
+}
+
+/**
+ * The public key of a private key file that can be read without decrypting it: an OpenSSH-format file keeps its
+ * public key in the clear (what `ssh-keygen -l`, `-e` and `-y`-less tools use for an encrypted key). Undefined
+ * for formats that do not (PEM, PuTTY); throws {@link KeyError} for a malformed OpenSSH file. The comment is
+ * empty: it is stored in the (possibly encrypted) private section.
+ */
+export function publicKeyOfPrivateKeyFile(data: string | Uint8Array): PublicKey | undefined {
+  if (data.length > MAX_KEY_FILE) throw new KeyError('key file too large');
+  const text = typeof data === 'string' ? data : utf8.decode(data);
+  if (!isOpenSSHPrivateKey(text)) return undefined;
+  return PublicKey.fromBlob(readOpenSSHPublicBlob(text));
 }
 
 /** One short line that reads as a file path (absolute, ~, ./, a drive letter, or a key file's usual name). */

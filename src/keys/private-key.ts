@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { KeyError } from '../errors.js';
 import { SshWriter } from '../wire/index.js';
 import { encodeOpenSSHPrivateKey } from './formats/openssh.js';
-import { encodePkcs8PrivateKey } from './formats/pem.js';
+import { encodePkcs8PrivateKey, encodeTraditionalPemPrivateKey } from './formats/pem.js';
 import { encodePpk, type PpkArgon2Options } from './formats/ppk.js';
 import { algorithmFits, keyTypeOf, kindOf } from './kinds/index.js';
 import { RSA_MAX_BITS } from './kinds/rsa.js';
@@ -14,8 +14,11 @@ import { asKeyError } from './util.js';
 
 /** Options for {@link PrivateKey.export}. */
 export interface PrivateKeyExportOptions {
-  /** `openssh` (default; `-----BEGIN OPENSSH PRIVATE KEY-----`), `pkcs8` (PEM) or `ppk` (PuTTY v3). */
-  format?: 'openssh' | 'pkcs8' | 'ppk';
+  /**
+   * `openssh` (default; `-----BEGIN OPENSSH PRIVATE KEY-----`), `pkcs8` (PEM), `pem` (PKCS#1 or SEC1 PEM, as
+   * `ssh-keygen -m PEM`; RSA and ECDSA only) or `ppk` (PuTTY v3).
+   */
+  format?: 'openssh' | 'pkcs8' | 'pem' | 'ppk';
   /** Encrypts the output (a string is UTF-8 encoded). Omit for an unencrypted key. */
   passphrase?: string | Uint8Array;
   /** OpenSSH format: bcrypt_pbkdf rounds (default 16). */
@@ -88,7 +91,8 @@ export class PrivateKey implements Signer {
   /**
    * Serialises the private key: `openssh` (default; `openssh-key-v1`, encrypted with bcrypt_pbkdf + aes256-ctr
    * when `passphrase` is given, `rounds` default 16), `pkcs8` (PEM; encrypted with PBES2/PBKDF2 + AES-256-CBC
-   * when `passphrase` is given) or `ppk` (PuTTY v3; Argon2id + AES-256-CBC when `passphrase` is given).
+   * when `passphrase` is given), `pem` (PKCS#1 for RSA, SEC1 for ECDSA; AES-128-CBC legacy PEM encryption when
+   * `passphrase` is given, as `ssh-keygen -m PEM`) or `ppk` (PuTTY v3; Argon2id + AES-256-CBC when `passphrase` is given).
    * The result contains secret material.
    */
   export(opts: PrivateKeyExportOptions = {}): string {
@@ -103,6 +107,8 @@ export class PrivateKey implements Signer {
         });
       case 'pkcs8':
         return encodePkcs8PrivateKey(this.#key, pass);
+      case 'pem':
+        return encodeTraditionalPemPrivateKey(this.#key, pass);
       case 'ppk':
         return encodePpk(this.type, this.#key, this.publicKey.blob, comment, pass, opts.argon2);
       default:

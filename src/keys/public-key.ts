@@ -12,7 +12,7 @@ import {
   signatureAlgorithmsFor,
   skSignedDataFor,
 } from './kinds/index.js';
-import { randomart, shortTypeName } from './randomart.js';
+import { type FingerprintHash, randomart, shortTypeName } from './randomart.js';
 import type { KeyType, SecurityKeySignatureInfo, SignatureAlgorithm } from './types.js';
 import { asKeyError } from './util.js';
 
@@ -120,17 +120,20 @@ export class PublicKey {
     return this.#material.application !== undefined;
   }
 
-  /** `SHA256:base64-without-padding` as `ssh-keygen -l` prints it; `MD5:aa:bb:…` for `'md5'`. */
-  fingerprint(hash: 'sha256' | 'md5' = 'sha256'): string {
+  /**
+   * `SHA256:base64-without-padding` as `ssh-keygen -l` prints it; `MD5:aa:bb:…` for `'md5'`; `SHA1:`, `SHA384:`
+   * and `SHA512:` (base64) for the other digests of `ssh-keygen -E`.
+   */
+  fingerprint(hash: FingerprintHash = 'sha256'): string {
     if (hash === 'md5') {
       const hex = createHash('md5').update(this.blob).digest('hex');
       return `MD5:${hex.match(/../g)?.join(':') ?? ''}`;
     }
-    return `SHA256:${createHash('sha256').update(this.blob).digest('base64').replace(/=+$/, '')}`;
+    return `${hash.toUpperCase()}:${createHash(hash).update(this.blob).digest('base64').replace(/=+$/, '')}`;
   }
 
   /** The randomart picture `ssh-keygen -lv` prints (11 lines, no trailing newline). */
-  randomart(hash: 'sha256' | 'md5' = 'sha256'): string {
+  randomart(hash: FingerprintHash = 'sha256'): string {
     return randomart(this.blob, shortTypeName(this.type), this.bits, hash);
   }
 

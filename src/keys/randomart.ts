@@ -33,11 +33,14 @@ function framed(label: string): string {
   return `+${'-'.repeat(start)}${label}${'-'.repeat(WIDTH - start - label.length)}+`;
 }
 
+/** The digests ssh-keygen's `-E` accepts for fingerprints and randomart. */
+export type FingerprintHash = 'md5' | 'sha1' | 'sha256' | 'sha384' | 'sha512';
+
 /**
  * Draws the randomart of a key blob exactly as `ssh-keygen -lv` (and `-E md5`) prints it: 11 lines joined by
  * `\n`, without a trailing newline. `typeName` is the short name (`ED25519`, `RSA`, …) and `bits` the key size.
  */
-export function randomart(blob: Uint8Array, typeName: string, bits: number, hash: 'sha256' | 'md5' = 'sha256'): string {
+export function randomart(blob: Uint8Array, typeName: string, bits: number, hash: FingerprintHash = 'sha256'): string {
   const digest = createHash(hash).update(blob).digest();
   const field: number[] = new Array(WIDTH * HEIGHT).fill(0);
   let x = Math.floor(WIDTH / 2);
@@ -64,6 +67,6 @@ export function randomart(blob: Uint8Array, typeName: string, bits: number, hash
     for (let col = 0; col < WIDTH; col++) line += SYMBOLS[Math.min(field[row * WIDTH + col] as number, END)];
     lines.push(`${line}|`);
   }
-  lines.push(framed(`[${hash === 'md5' ? 'MD5' : 'SHA256'}]`));
+  lines.push(framed(`[${hash.toUpperCase()}]`));
   return lines.join('\n');
 }

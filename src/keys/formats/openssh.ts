@@ -57,6 +57,26 @@ export function parseOpenSSHPrivateKey(
 }
 
 /**
+ * The public key blob an `openssh-key-v1` file carries in the clear (before its private section), which can be
+ * read without the passphrase of an encrypted key. Throws {@link KeyError} when the file is malformed.
+ */
+export function readOpenSSHPublicBlob(text: string): Buffer {
+  const data = dearmor(text, OPENSSH_LABEL);
+  return asKeyError('malformed OpenSSH private key', () => {
+    if (data.length < MAGIC.length || !data.subarray(0, MAGIC.length).equals(MAGIC)) {
+      throw new KeyError('not an openssh-key-v1 key (bad magic)');
+    }
+    const r = new SshReader(data, MAGIC.length);
+    r.ascii(64);
+    r.ascii(64);
+    r.string(1024);
+    const nkeys = r.uint32();
+    if (nkeys !== 1) throw new KeyError(`OpenSSH key files with ${nkeys} keys are not supported`);
+    return Buffer.from(r.string(MAX_PUBLIC_BLOB));
+  });
+}
+
+/**
  * Opens an `openssh-key-v1` file (decrypting it when it is encrypted) and hands the private section, after the
  * check values and the key type, to `body`; then reads the comment and checks the padding. `body` returns its
  * value and a check run after the padding (a mismatch with the public key is reported after a wrong

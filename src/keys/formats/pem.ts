@@ -91,3 +91,16 @@ export function encodePkcs8PrivateKey(key: KeyObject, passphrase?: Uint8Array): 
     .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: Buffer.from(passphrase) })
     .toString();
 }
+
+/**
+ * Encodes an RSA or ECDSA private key in the "traditional" PEM form `ssh-keygen -m PEM` writes: PKCS#1
+ * (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`); with a passphrase, legacy PEM encryption (AES-128-CBC,
+ * `Proc-Type: 4,ENCRYPTED`) as OpenSSH does. Other key types have no such form ({@link KeyError}).
+ */
+export function encodeTraditionalPemPrivateKey(key: KeyObject, passphrase?: Uint8Array): string {
+  const type = key.asymmetricKeyType === 'rsa' ? 'pkcs1' : key.asymmetricKeyType === 'ec' ? 'sec1' : undefined;
+  if (type === undefined) throw new KeyError(`a ${String(key.asymmetricKeyType)} key has no traditional PEM form`);
+  if (passphrase === undefined) return key.export({ type, format: 'pem' }).toString();
+  if (passphrase.length === 0) throw new KeyError('empty passphrase: omit it to write a plain key');
+  return key.export({ type, format: 'pem', cipher: 'aes-128-cbc', passphrase: Buffer.from(passphrase) }).toString();
+}
