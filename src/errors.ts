@@ -59,7 +59,8 @@ export type SshErrorCode =
   | 'ERR_SSH_INVALID_ARGUMENT'
   | 'ERR_SSH_NOT_CONNECTED'
   | 'ERR_SSH_LISTEN'
-  | 'ERR_SSH_SFTP';
+  | 'ERR_SSH_SFTP'
+  | 'ERR_SSH_SCP';
 
 /** Base class of every error secsh raises. */
 export class SshError extends Error {
@@ -112,13 +113,26 @@ export class NegotiationError extends SshError {
   }
 }
 
+/** Where known_hosts lists another key for a host whose key changed. */
+export interface HostKeyChange {
+  /** The known_hosts file. */
+  path: string;
+  /** Its 1-based line. */
+  line: number;
+  /** The presented key's type (`ssh-ed25519`, …); the listed key has the same type. */
+  keyType: string;
+}
+
 /** The server's host key was not accepted, or its signature did not verify. */
 export class HostKeyError extends SshError {
   /** `SHA256:…` fingerprint of the offending key, when known. */
   readonly fingerprint: string | undefined;
-  constructor(message: string, fingerprint?: string) {
+  /** Set when known_hosts lists a different key of the same type for the host (the key changed). */
+  readonly changed: HostKeyChange | undefined;
+  constructor(message: string, fingerprint?: string, changed?: HostKeyChange) {
     super(message, 'ERR_SSH_HOST_KEY', DisconnectReason.HOST_KEY_NOT_VERIFIABLE);
     this.fingerprint = fingerprint;
+    this.changed = changed;
   }
 }
 

@@ -56,6 +56,7 @@ export type {
   Logger,
   PtyOptions,
   RemoteProcess,
+  SshConfigSource,
 } from './client/client.js';
 export { Client } from './client/client.js';
 export type {
@@ -65,10 +66,12 @@ export type {
   KnownHostsMarker,
   KnownHostsPolicy,
   KnownHostsResult,
+  PassphrasePrompt,
   ResolvedSshConfig,
   ResolveSshConfigOptions,
   SshForward,
   StrictHostKeyChecking,
+  UnknownHostKeyQuestion,
 } from './config/index.js';
 export {
   applyAlgorithmEdit,

@@ -77,6 +77,7 @@ export type {
   Logger,
   PtyOptions,
   RemoteProcess,
+  SshConfigSource,
 } from './options.js';
 
 function noop(): void {}
@@ -148,8 +149,12 @@ export class Client extends EventEmitter {
     let settings: SshConfigConnectSettings | undefined;
     if (opts.config) {
       if (!opts.host) throw new InvalidArgumentError('config needs host (the alias to look up)');
+      const src = typeof opts.config === 'object' ? opts.config : undefined;
       const resolved = resolveSshConfig(opts.host, {
         ...(typeof opts.config === 'string' ? { path: opts.config } : {}),
+        ...(typeof src?.path === 'string' ? { path: src.path } : src?.path === false ? { text: '' } : {}),
+        ...(src?.options ? { options: src.options } : {}),
+        ...(src?.systemPath ? { systemPath: src.systemPath } : {}),
         ...(opts.username !== undefined ? { user: opts.username } : {}),
         ...(opts.port !== undefined ? { port: opts.port } : {}),
       });
@@ -164,7 +169,7 @@ export class Client extends EventEmitter {
     const signers: Signer[] = [];
     if (opts.privateKey !== undefined) signers.push(toSigner(opts.privateKey, opts.passphrase, opts.certificate));
     if (opts.privateKeyPath !== undefined) {
-      const key = await readPrivateKeyPath(opts.privateKeyPath, opts.passphrase);
+      const key = await readPrivateKeyPath(opts.privateKeyPath, opts.passphrase, opts.onPassphrase);
       signers.push(opts.privateKey === undefined ? toSigner(key, undefined, opts.certificate) : key);
     }
     if (settings)
@@ -174,6 +179,7 @@ export class Client extends EventEmitter {
           opts.passphrase,
           (m) => opts.logger?.debug?.(m),
           settings.certificateFiles,
+          settings.batchMode ? undefined : opts.onPassphrase,
         )),
       );
     let algorithms = resolveAlgorithms(eff.algorithms);
@@ -186,6 +192,7 @@ export class Client extends EventEmitter {
             ? [expandHome(opts.knownHosts)]
             : (settings?.knownHostsFiles ?? [KnownHosts.defaultPath()]);
       const mode = opts.strictHostKeyChecking ?? settings?.strictHostKeyChecking ?? 'strict';
+      const ask = settings?.batchMode ? undefined : opts.onUnknownHostKey;
       if (paths.length > 0 || mode === 'off') {
         const files = await loadKnownHostsFiles(paths);
         const port = eff.port ?? 22;
@@ -201,8 +208,9 @@ export class Client extends EventEmitter {
               mode,
               host: eff.host,
               port,
-              ...(opts.hashKnownHosts ? { hash: true } : {}),
+              ...((opts.hashKnownHosts ?? settings?.hashKnownHosts) ? { hash: true } : {}),
               ...(jumpHost ? { jumpHost: true } : {}),
+              ...(ask ? { ask } : {}),
               log: (m) => opts.logger?.info?.(m),
             })
           : async (key) => {
@@ -288,6 +296,7 @@ export class Client extends EventEmitter {
       netConnect({
         host: opts.host as string,
         port: opts.port ?? 22,
+        ...(opts.family ? { family: opts.family } : {}),
         noDelay: true,
         ...(input ? { onread: input.onread } : {}),
       });

@@ -2,12 +2,28 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { AgentClient } from '../agent/index.js';
 import type { KeyboardInteractiveRequest } from '../auth/client.js';
-import type { StrictHostKeyChecking } from '../config/index.js';
+import type { PassphrasePrompt, StrictHostKeyChecking, UnknownHostKeyQuestion } from '../config/index.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import type { AlgorithmOptions } from '../crypto/algorithms.js';
 import type { SessionForwardOptions } from '../forward/session-forward.js';
 import type { Certificate, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import type { RekeyLimit } from '../transport/transport.js';
+
+/**
+ * Where ssh_config comes from, as the `ssh` command assembles it.
+ *
+ * @example
+ * // ssh -F ~/.ssh/work.conf -o Port=2222 web
+ * await Client.connect({ host: 'web', config: { path: '~/.ssh/work.conf', options: ['Port=2222'], systemPath: true } });
+ */
+export interface SshConfigSource {
+  /** The user's file (default `~/.ssh/config`); `false` for none, like `ssh -F none`. */
+  path?: string | false;
+  /** Command-line options (`ssh -o`), `Keyword value` or `Keyword=value` each; they win over the files. */
+  options?: readonly string[];
+  /** The system-wide file read last: `true` for `/etc/ssh/ssh_config`, or a path. Default none. */
+  systemPath?: string | boolean;
+}
 
 /** Something to log to; each method is optional. */
 export interface Logger {
@@ -25,6 +41,8 @@ export type { PtyOptions } from '../connection/index.js';
 export interface ConnectOptions {
   /** Host name or address; with `config`, the Host alias to look up as `ssh` does. */
   host?: string;
+  /** Resolve and connect over IPv4 only (4) or IPv6 only (6), like `ssh -4` / `ssh -6`. Default either. */
+  family?: 4 | 6;
   /** Default 22 (or the config's Port). */
   port?: number;
   /** Required unless `config` is given (then the config's User, or the local user name). */
@@ -78,6 +96,17 @@ export interface ConnectOptions {
    * hosts are checked by their own `proxyJump` options, `hostVerifier` or known_hosts.
    */
   hostKeyFingerprint?: string;
+  /**
+   * Asked about a host key that is not in known_hosts when the policy is `ask` (ssh_config's default
+   * StrictHostKeyChecking): resolve true to accept it (it is then added to the first known_hosts
+   * file), false to refuse. Not called under BatchMode. A command line prompts on the terminal here.
+   */
+  onUnknownHostKey?: (q: UnknownHostKeyQuestion) => boolean | Promise<boolean>;
+  /**
+   * Asked for the passphrase of an encrypted identity (`privateKeyPath` or the config's IdentityFile)
+   * that `passphrase` does not open, up to three times; undefined skips the key.
+   */
+  onPassphrase?: PassphrasePrompt;
   /** Accepts any host key (jump hosts' too). Named for what it is: only for tests and throwaway hosts. */
   insecureAcceptAnyHostKey?: boolean;
   /**
@@ -98,9 +127,10 @@ export interface ConnectOptions {
    * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,
    * PreferredAuthentications, StrictHostKeyChecking, UserKnownHostsFile, ProxyJump, ProxyCommand and
    * Compression are used; options given here win. A config's ProxyCommand is run (see `proxyCommand`):
-   * only pass `config` for a file you trust as you trust your own `~/.ssh/config`.
+   * only pass `config` for a file you trust as you trust your own `~/.ssh/config`. An object adds
+   * command-line options and the system file, as the `ssh` command reads them.
    */
-  config?: boolean | string;
+  config?: boolean | string | SshConfigSource;
   /**
    * Jump hosts like `ssh -J`: `[user@]host[:port]`, comma-separated, first hop first; `none` for none.
    * Or a list, first hop first, each a string or a {@link JumpHost} with its own host key check and

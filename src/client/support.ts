@@ -1,6 +1,6 @@
 /** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
 
-import type { SshConfigConnectSettings } from '../config/index.js';
+import type { PassphrasePrompt, SshConfigConnectSettings } from '../config/index.js';
 import { expandHome } from '../config/index.js';
 import type { Channel } from '../connection/index.js';
 import {
@@ -9,6 +9,7 @@ import {
   HostKeyError,
   InvalidArgumentError,
   KeyError,
+  KeyPassphraseError,
   NegotiationError,
   SshError,
 } from '../errors.js';
@@ -66,6 +67,9 @@ export function checkConnectOptions(opts: ConnectOptions): void {
   if (p !== undefined && (typeof p !== 'number' || !Number.isInteger(p) || p < 1 || p > 65535)) {
     throw new InvalidArgumentError(`port must be an integer from 1 to 65535, not ${String(p)}`);
   }
+  if (opts.family !== undefined && opts.family !== 4 && opts.family !== 6) {
+    throw new InvalidArgumentError(`family must be 4 or 6, not ${String(opts.family)}`);
+  }
   for (const k of ['readyTimeout', 'keepaliveInterval', 'keepaliveCountMax'] as const) {
     const v = opts[k];
     if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 0x7fffffff)) {
@@ -79,16 +83,29 @@ export function checkConnectOptions(opts: ConnectOptions): void {
 }
 
 /** Reads `privateKeyPath` (`~` expanded); a file that cannot be read is a KeyError naming it. */
-export async function readPrivateKeyPath(path: string, passphrase: string | undefined): Promise<PrivateKey> {
+export async function readPrivateKeyPath(
+  path: string,
+  passphrase: string | undefined,
+  ask?: PassphrasePrompt,
+): Promise<PrivateKey> {
   const full = expandHome(path);
-  try {
-    return await readPrivateKeyFile(full, passphrase === undefined ? {} : { passphrase });
-  } catch (e) {
-    if (e instanceof SshError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new KeyError(`cannot read privateKeyPath ${full}: ${why}`, { cause: e });
+  let pass = passphrase;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await readPrivateKeyFile(full, pass === undefined ? {} : { passphrase: pass });
+    } catch (e) {
+      if (!(e instanceof KeyPassphraseError) || !ask || attempt >= 3) return rethrowKeyRead(e, full);
+      pass = await ask(full, attempt);
+      if (pass === undefined) throw e;
+    }
   }
+}
+
+function rethrowKeyRead(e: unknown, full: string): never {
+  if (e instanceof SshError) throw e;
+  const code = (e as NodeJS.ErrnoException).code;
+  const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+  throw new KeyError(`cannot read privateKeyPath ${full}: ${why}`, { cause: e });
 }
 
 export function preferTransportError(e: Error, t: Transport): Error {

@@ -51,7 +51,11 @@ export interface SshConfigConnectSettings {
   };
   /** From PreferredAuthentications and PasswordAuthentication. */
   authMethods?: string[];
-  /** From StrictHostKeyChecking: `yes` and `ask` (the default) become `'strict'` (there is no one to ask), `no` becomes `'off'`. */
+  /** HashKnownHosts: names added to known_hosts are hashed. */
+  hashKnownHosts: boolean;
+  /** BatchMode: no prompts (an `ask` host key policy is then strict). */
+  batchMode: boolean;
+  /** From StrictHostKeyChecking: `yes` becomes `'strict'`, `ask` (the default) `'ask'` (strict without onUnknownHostKey), `no` `'off'`. */
   strictHostKeyChecking: StrictHostKeyChecking;
   /** UserKnownHostsFile paths, expanded (default `~/.ssh/known_hosts` and `known_hosts2`). */
   knownHostsFiles: string[];
@@ -83,10 +87,11 @@ export function supportedAlgorithmOption(kind: AlgorithmKind, value: string | un
   return prefix + names.join(',');
 }
 
-/** Maps StrictHostKeyChecking: yes/ask → strict (no prompts here), accept-new, no → off. */
+/** Maps StrictHostKeyChecking: yes → strict, ask → ask (strict unless there is someone to ask), accept-new, no → off. */
 export function strictnessFromConfig(v: ResolvedSshConfig['strictHostKeyChecking']): StrictHostKeyChecking {
   if (v === 'accept-new') return 'accept-new';
   if (v === 'no') return 'off';
+  if (v === 'ask') return 'ask';
   return 'strict';
 }
 
@@ -135,6 +140,8 @@ export function sshConfigConnectSettings(
     keepaliveCountMax: r.serverAliveCountMax,
     strictHostKeyChecking: strictnessFromConfig(r.strictHostKeyChecking),
     knownHostsFiles: r.userKnownHostsFile,
+    hashKnownHosts: r.hashKnownHosts,
+    batchMode: r.batchMode,
   };
   if (r.connectTimeout !== undefined && r.connectTimeout > 0) out.readyTimeout = r.connectTimeout * 1000;
   if (r.rekeyLimit.bytes > 0 || r.rekeyLimit.seconds > 0) {
@@ -166,9 +173,16 @@ async function readCertificate(path: string, log?: (message: string) => void): P
   }
 }
 
+/** Asked for the passphrase of an encrypted key file; undefined skips the key. */
+export type PassphrasePrompt = (path: string, attempt: number) => string | undefined | Promise<string | undefined>;
+
+/** Wrong passphrases allowed per key before it is skipped, as ssh's NumberOfPasswordPrompts. */
+const PASSPHRASE_ATTEMPTS = 3;
+
 /**
- * Reads the identity files that exist. Encrypted keys are used only when `passphrase` opens them;
- * unreadable, encrypted or unsupported files are skipped (reported through `log`). As `ssh` does, a
+ * Reads the identity files that exist. Encrypted keys are used when `passphrase` opens them, else
+ * when `ask` returns one that does (up to three tries); unreadable, encrypted or unsupported files
+ * are skipped (reported through `log`). As `ssh` does, a
  * certificate for a key — `<identity>-cert.pub`, or one of `certificateFiles` (CertificateFile) whose
  * key matches — is tried first, as a {@link CertificateSigner}, before the plain key.
  */
@@ -177,6 +191,7 @@ export async function loadIdentityFiles(
   passphrase: string | undefined,
   log?: (message: string) => void,
   certificateFiles: readonly string[] = [],
+  ask?: PassphrasePrompt,
 ): Promise<Signer[]> {
   const keys: { path: string; key: PrivateKey }[] = [];
   for (const p of paths) {
@@ -186,12 +201,21 @@ export async function loadIdentityFiles(
     } catch {
       continue;
     }
-    try {
-      keys.push({ path: p, key: parsePrivateKey(data, passphrase === undefined ? {} : { passphrase }) });
-    } catch (e) {
-      if (e instanceof KeyPassphraseError) log?.(`secsh: skipping encrypted identity ${p} (no matching passphrase)`);
-      else if (e instanceof KeyError) log?.(`secsh: skipping identity ${p}: ${e.message}`);
-      else throw e;
+    let pass = passphrase;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        keys.push({ path: p, key: parsePrivateKey(data, pass === undefined ? {} : { passphrase: pass }) });
+        break;
+      } catch (e) {
+        if (e instanceof KeyPassphraseError && ask && attempt < PASSPHRASE_ATTEMPTS) {
+          pass = await ask(p, attempt);
+          if (pass !== undefined) continue;
+        }
+        if (e instanceof KeyPassphraseError) log?.(`secsh: skipping encrypted identity ${p} (no matching passphrase)`);
+        else if (e instanceof KeyError) log?.(`secsh: skipping identity ${p}: ${e.message}`);
+        else throw e;
+        break;
+      }
     }
   }
   const certs: Certificate[] = [];

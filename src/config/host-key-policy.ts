@@ -8,8 +8,27 @@ import { HostKeyError } from '../errors.js';
 import type { Certificate, PublicKey } from '../keys/index.js';
 import { KnownHosts, knownHostsName } from './known-hosts.js';
 
-/** How unknown and changed host keys are treated. */
-export type StrictHostKeyChecking = 'strict' | 'accept-new' | 'off';
+/**
+ * How unknown and changed host keys are treated. `ask` asks a callback about unknown keys (and
+ * records the key when it says yes); without one it is `strict`.
+ */
+export type StrictHostKeyChecking = 'strict' | 'accept-new' | 'ask' | 'off';
+
+/** What an `ask` callback is told about a host key not in known_hosts. */
+export interface UnknownHostKeyQuestion {
+  /** The name the key would be recorded under (as in known_hosts: `host` or `[host]:port`). */
+  name: string;
+  /** The host as connected to. */
+  host: string;
+  /** The port. */
+  port: number;
+  /** The key the server presented. */
+  key: PublicKey;
+  /** True when the host is a jump host (a ProxyJump hop). */
+  jumpHost: boolean;
+  /** Key types known for the host already (then OpenSSH notes that the host has other keys on file). */
+  otherTypes: string[];
+}
 
 /** Options of {@link knownHostsVerifier}. */
 export interface KnownHostsPolicy {
@@ -27,6 +46,8 @@ export interface KnownHostsPolicy {
   log?: (message: string) => void;
   /** The host is a jump host (a ProxyJump hop): messages say so and advise what a hop can use. */
   jumpHost?: boolean;
+  /** In `ask` mode: resolves true to accept an unknown key (it is then added to the first file). */
+  ask?: (q: UnknownHostKeyQuestion) => boolean | Promise<boolean>;
 }
 
 /** Loads each file (missing ones are empty). */
@@ -79,11 +100,26 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
       throw new HostKeyError(
         `HOST KEY CHANGED for ${p.jumpHost ? 'jump host ' : ''}${name}: the server presented ${key.type} ${fp}, but ${where}:${changed.entry.line} lists ${changed.entry.key.fingerprint()}. Someone could be intercepting the connection, or the key was replaced; remove the old entry if you trust the new key`,
         fp,
+        { path: where, line: changed.entry.line, keyType: key.type },
       );
     }
     const otherTypes = results.flatMap((r) => r.known.map((e) => e.key.type));
     const first = p.files[0];
-    if (p.mode === 'accept-new' && first && otherTypes.length === 0) {
+    const asked =
+      p.mode === 'ask' && p.ask
+        ? await p.ask({
+            name,
+            host: p.host,
+            port: p.port,
+            key,
+            jumpHost: p.jumpHost === true,
+            otherTypes: [...new Set(otherTypes)],
+          })
+        : undefined;
+    if (asked === false)
+      throw new HostKeyError(`host key verification failed: ${key.type} ${fp} for ${name} was not accepted`, fp);
+    if (asked === true && !first) return;
+    if (first && (asked === true || (p.mode === 'accept-new' && otherTypes.length === 0))) {
       // Re-read first: another connection (a jump host, another process) may have written meanwhile.
       const fresh = first.path ? await KnownHosts.load(first.path) : first;
       fresh.add(p.host, p.port, key, p.hash ? { hash: true } : {});

@@ -7,6 +7,7 @@
 export {
   type JumpHostSpec,
   loadIdentityFiles,
+  type PassphrasePrompt,
   parseJumpHost,
   type SshConfigConnectSettings,
   sshConfigConnectSettings,
@@ -19,6 +20,7 @@ export {
   loadKnownHostsFiles,
   preferKnownHostKeyAlgorithms,
   type StrictHostKeyChecking,
+  type UnknownHostKeyQuestion,
 } from './host-key-policy.js';
 export {
   hashKnownHostsName,

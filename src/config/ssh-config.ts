@@ -51,6 +51,16 @@ export interface ResolveSshConfigOptions {
   localHostname?: string;
   /** Run `Match exec` commands with /bin/sh. Off by default: such Match lines then never match. */
   allowExec?: boolean;
+  /**
+   * Options given on a command line (`ssh -o`), each `Keyword value` or `Keyword=value`: read before
+   * the file, so they win over it (the first value obtained is used).
+   */
+  options?: readonly string[];
+  /**
+   * The system-wide file read after the user's, as `ssh` reads `/etc/ssh/ssh_config` (`true` for that
+   * path). Not read by default.
+   */
+  systemPath?: string | boolean;
 }
 
 /** The options a client uses, after evaluation (paths expanded). */
@@ -133,6 +143,16 @@ export interface ResolvedSshConfig {
   clearAllForwardings: boolean;
   /** GatewayPorts (default false): local forwards listen on every address, not only loopback. */
   gatewayPorts: boolean;
+  /** HashKnownHosts (default false): names added to known_hosts are written hashed. */
+  hashKnownHosts: boolean;
+  /** BatchMode (default false): never prompt (for passwords, passphrases or unknown host keys). */
+  batchMode: boolean;
+  /**
+   * The first value of every other keyword in effect, as written (keyword lowercased, e.g.
+   * `escapechar`, `requesttty`, `loglevel`, `visualhostkey`): for programs such as a command line
+   * that act on options the library does not.
+   */
+  other: Record<string, string>;
   /** Match lines skipped because they need `exec` and `allowExec` was not given. */
   warnings: string[];
 }
@@ -165,6 +185,8 @@ const SCALAR_KEYS = [
   'exitonforwardfailure',
   'clearallforwardings',
   'gatewayports',
+  'hashknownhosts',
+  'batchmode',
 ] as const;
 type Scalar = (typeof SCALAR_KEYS)[number];
 const MULTI_KEYS = [
@@ -192,6 +214,8 @@ interface State {
   files: number;
   opts: ResolveSshConfigOptions;
   local: { user: string; home: string; hostname: string; uid: number };
+  /** First value of each keyword not interpreted here (see ResolvedSshConfig.other). */
+  other: Map<string, string>;
   warnings: string[];
 }
 
@@ -369,6 +393,8 @@ function readFileInto(s: State, text: string, file: string, depth: number, activ
       const list = s.multis.get(k) ?? [];
       list.push({ args, where });
       s.multis.set(k, list);
+    } else if (kw !== 'match' && kw !== 'include' && !s.other.has(kw) && s.other.size < MAX_OTHER) {
+      s.other.set(kw, (m[2] as string).replace(/[ \t\f]+$/, ''));
     }
   }
 }
@@ -402,6 +428,12 @@ function tokens(s: State, host: string, port: number): TokenValues {
     j: jump && jump.toLowerCase() !== 'none' ? jump : '',
   };
 }
+
+/** Distinct uninterpreted keywords kept (OpenSSH has fewer than 120). */
+const MAX_OTHER = 256;
+
+/** The system-wide client configuration `ssh` reads after the user's. */
+const SYSTEM_SSH_CONFIG = '/etc/ssh/ssh_config';
 
 const DEFAULT_IDENTITIES = ['id_rsa', 'id_ecdsa', 'id_ecdsa_sk', 'id_ed25519', 'id_ed25519_sk', 'id_xmss', 'id_dsa'];
 
@@ -448,10 +480,21 @@ export function resolveSshConfig(host: string, opts: ResolveSshConfigOptions = {
     files: 0,
     opts,
     local,
+    other: new Map(),
     warnings: [],
   };
   const fileName = opts.text !== undefined ? (opts.path ?? 'ssh config') : path;
-  readFileInto(s, text, fileName, 0, true, true);
+  const cli = (opts.options ?? []).join('\n');
+  if (cli.includes('\0') || cli.length > MAX_SSH_CONFIG_FILE)
+    throw new InvalidArgumentError('invalid command-line option');
+  const systemPath = opts.systemPath === true ? SYSTEM_SSH_CONFIG : opts.systemPath || undefined;
+  const systemText = systemPath !== undefined ? (readConfigText(systemPath) ?? '') : '';
+  const readAll = () => {
+    if (cli) readFileInto(s, cli, 'command line', 0, true, true);
+    readFileInto(s, text, fileName, 0, true, true);
+    if (systemText) readFileInto(s, systemText, systemPath as string, 0, true, false);
+  };
+  readAll();
   const hostname = () => {
     const h = s.scalars.get('hostname');
     if (!h) return host.toLowerCase();
@@ -463,7 +506,7 @@ export function resolveSshConfig(host: string, opts: ResolveSshConfigOptions = {
     s.hostForHostLines = h;
     s.finalPass = true;
     s.files = 0;
-    readFileInto(s, text, fileName, 0, true, true);
+    readAll();
   }
   return finish(s, host, hostname());
 }
@@ -507,6 +550,9 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
     clearAllForwardings: flag('clearallforwardings', false),
     gatewayPorts: flag('gatewayports', false),
     proxyUseFdpass: flag('proxyusefdpass', false),
+    hashKnownHosts: flag('hashknownhosts', false),
+    batchMode: flag('batchmode', false),
+    other: Object.fromEntries(s.other),
     warnings: s.warnings,
   };
   const agent = get('identityagent');
