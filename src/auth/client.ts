@@ -29,12 +29,20 @@ export interface KeyboardInteractiveRequest {
   }[];
 }
 
+/** Passwords asked for before the method is given up, as ssh's NumberOfPasswordPrompts. */
+const PASSWORD_TRIES = 3;
+
 /** Settings of {@link authenticateClient}: who to log in as, and with what. */
 export interface ClientAuthOptions {
   /** The user to log in as. */
   username: string;
   /** Password for the `password` method (and to answer a lone keyboard-interactive password prompt). */
   password?: string;
+  /**
+   * Asked for a password when `password` is not given, once per try (`attempt` from 0; three tries,
+   * like ssh's NumberOfPasswordPrompts); undefined stops trying the method.
+   */
+  onPassword?: (attempt: number) => string | undefined | Promise<string | undefined>;
   /** Keys to try in order (files, then agent keys). */
   signers?: readonly Signer[];
   /** Loads more signers lazily (the agent), called once when publickey is first tried. */
@@ -286,8 +294,19 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     }
   }
 
-  async function tryPassword(): Promise<Reply> {
-    const pw = o.password as string;
+  async function tryPasswords(): Promise<Reply | undefined> {
+    if (o.password !== undefined) return tryPassword(o.password);
+    let last: Reply | undefined;
+    for (let attempt = 0; attempt < PASSWORD_TRIES && o.onPassword; attempt++) {
+      const pw = await o.onPassword(attempt);
+      if (pw === undefined) break;
+      last = await tryPassword(pw);
+      if (last.kind !== 'failure' || last.partial || !last.methods.includes('password')) break;
+    }
+    return last;
+  }
+
+  async function tryPassword(pw: string): Promise<Reply> {
     t.send(base().string('password').bool(false).string(pw).toBuffer());
     const r = await reply();
     if (r.kind !== 'method') return r;
@@ -320,9 +339,10 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         tried.add(m);
         r = await tryKeyboardInteractive();
       } else if (m === 'password') {
-        if (tried.has(m) || o.password === undefined) continue;
+        if (tried.has(m) || (o.password === undefined && !o.onPassword)) continue;
         tried.add(m);
-        r = await tryPassword();
+        r = await tryPasswords();
+        if (!r) continue;
       } else {
         continue;
       }

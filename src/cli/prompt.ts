@@ -33,6 +33,60 @@ function readStdinLine(): Promise<string> {
 }
 
 /**
+ * Prompts on /dev/tty with echo on (the terminal's own line editing) and returns the line without its
+ * end; without a terminal, one line from stdin after the prompt on stderr. Rejects with
+ * {@link PromptInterrupted} on Ctrl-C.
+ */
+export async function readTtyLine(prompt: string): Promise<string> {
+  let inFd: number;
+  let outFd: number;
+  try {
+    inFd = await openFd('/dev/tty', 'r');
+    outFd = await openFd('/dev/tty', 'w').catch((e: unknown) => {
+      closeSync(inFd);
+      throw e;
+    });
+  } catch {
+    process.stderr.write(prompt);
+    return readStdinLine();
+  }
+  const input = new ReadStream(inFd);
+  const output = new WriteStream(outFd);
+  try {
+    // Cooked mode: the terminal echoes and edits; a line arrives when Enter is pressed.
+    try {
+      input.setRawMode(false);
+    } catch {
+      // not a terminal after all
+    }
+    output.write(prompt);
+    return await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const onData = (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        if (text.includes('\u0003')) return finish(new PromptInterrupted('interrupted'));
+        const nl = text.indexOf('\n');
+        if (nl >= 0) return finish(undefined, text.slice(0, nl).replace(/\r$/, ''));
+        if (text.length > 4096) finish(undefined, text);
+      };
+      const onEnd = () => finish(undefined, text);
+      const finish = (err?: Error, line?: string) => {
+        input.off('data', onData);
+        input.off('end', onEnd);
+        if (err) reject(err);
+        else resolve(line ?? '');
+      };
+      input.on('data', onData);
+      input.once('end', onEnd);
+    });
+  } finally {
+    input.pause();
+    await new Promise<void>((r) => output.end(r));
+    input.destroy();
+  }
+}
+
+/**
  * Prompts for a secret on /dev/tty with echo off and returns it (empty string for an empty line or end of
  * input). Rejects with {@link PromptInterrupted} on Ctrl-C.
  */

@@ -390,6 +390,7 @@ export class Client extends EventEmitter {
           ? { loadSigners: () => boundAgentSigners(agent as AgentClient, transport, (m) => log?.debug?.(m)) }
           : {}),
         ...(opts.password !== undefined ? { password: opts.password } : {}),
+        ...(opts.onPassword ? { onPassword: opts.onPassword } : {}),
         ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
         ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
         ...(opts.authMethods ? { methods: opts.authMethods } : {}),

@@ -63,6 +63,11 @@ export interface ConnectOptions {
   passphrase?: string;
   /** Password for the `password` method (and a lone keyboard-interactive password prompt). */
   password?: string;
+  /**
+   * Asked for a password when `password` is not given, once per try (`attempt` from 0, up to three);
+   * undefined stops. A command line prompts on the terminal here.
+   */
+  onPassword?: (attempt: number) => string | undefined | Promise<string | undefined>;
   /** An ssh-agent socket path, or `true` for `$SSH_AUTH_SOCK`. */
   agent?: string | boolean | AgentClient;
   /**
