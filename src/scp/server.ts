@@ -1,0 +1,185 @@
+/**
+ * The server side of the legacy scp protocol: answers the exec requests `scp -t …` and `scp -f …`
+ * that `scp -O` (and older scp) sends, from an SFTP backend, without running a program.
+ */
+import type { Duplex } from 'node:stream';
+import type { SftpBackend } from '../sftp/backend.js';
+import type { ScpFs } from './fs.js';
+import type { ScpLimits } from './protocol.js';
+import { formatError, send } from './protocol.js';
+import { scpSink } from './sink.js';
+import { scpSource } from './source.js';
+
+/** A parsed remote scp command line. */
+export interface ScpCommand {
+  /** 't': receive into `paths[0]`; 'f': send `paths`. */
+  mode: 't' | 'f';
+  /** `-r`. */
+  recursive: boolean;
+  /** `-p`. */
+  preserve: boolean;
+  /** `-d`: the target must be a directory. */
+  targetIsDirectory: boolean;
+  /** The paths, after shell-like unquoting (no globbing, no variables). */
+  paths: string[];
+}
+
+/** Splits a command line into words as a shell would for plain words and quotes (no expansions). */
+function words(line: string): string[] | undefined {
+  const out: string[] = [];
+  let cur: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (c === ' ' || c === '\t') {
+      if (cur !== undefined) out.push(cur);
+      cur = undefined;
+    } else if (c === "'") {
+      const end = line.indexOf("'", i + 1);
+      if (end === -1) return undefined;
+      cur = (cur ?? '') + line.slice(i + 1, end);
+      i = end;
+    } else if (c === '"') {
+      let s = '';
+      for (i++; i < line.length && line[i] !== '"'; i++) {
+        if (line[i] === '\\' && i + 1 < line.length && '"\\$`'.includes(line[i + 1] as string)) i++;
+        s += line[i];
+      }
+      if (i >= line.length) return undefined;
+      cur = (cur ?? '') + s;
+    } else if (c === '\\') {
+      if (i + 1 >= line.length) return undefined;
+      cur = (cur ?? '') + line[++i];
+    } else if ('\n;&|<>()`$'.includes(c)) {
+      // A shell would do something else with these: not a plain scp command, not ours.
+      return undefined;
+    } else {
+      cur = (cur ?? '') + c;
+    }
+  }
+  if (cur !== undefined) out.push(cur);
+  return out;
+}
+
+/**
+ * Parses `scp [-dprvq] -t|-f [--] path…` as scp's own option parser would (flags may be grouped);
+ * undefined for any other command, so other exec handlers may take it.
+ */
+export function parseScpCommand(command: string): ScpCommand | undefined {
+  const w = words(command);
+  if (w?.[0] !== 'scp') return undefined;
+  const cmd: ScpCommand = { mode: 't', recursive: false, preserve: false, targetIsDirectory: false, paths: [] };
+  let mode: 't' | 'f' | undefined;
+  let i = 1;
+  for (; i < w.length; i++) {
+    const a = w[i] as string;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    for (const f of a.slice(1)) {
+      if (f === 't' || f === 'f') {
+        if (mode !== undefined && mode !== f) return undefined;
+        mode = f;
+      } else if (f === 'r') cmd.recursive = true;
+      else if (f === 'p') cmd.preserve = true;
+      else if (f === 'd') cmd.targetIsDirectory = true;
+      else if (f !== 'v' && f !== 'q' && f !== 'T') return undefined;
+    }
+  }
+  cmd.paths = w.slice(i);
+  if (mode === undefined || cmd.paths.length === 0 || (mode === 't' && cmd.paths.length !== 1)) return undefined;
+  cmd.mode = mode;
+  return cmd;
+}
+
+/** Settings of {@link scpExecHandler}. */
+export interface ScpServerOptions extends ScpLimits {
+  /** Refuse uploads (`scp -t`) even if the backend would allow them. */
+  readOnly?: boolean;
+  /** Bits cleared from received modes unless the client asked for `-p` (default 0o022). */
+  umask?: number;
+  /** Milliseconds without input before a transfer is given up (default 5 minutes). */
+  idleTimeout?: number;
+  /** Called with each error message sent to the client, for logging. */
+  onError?: (message: string) => void;
+}
+
+/** The part of a server session {@link scpExecHandler} needs (a secsh `Session` has it). */
+export interface ScpSessionLike {
+  /** The session channel: the scp protocol travels on it. */
+  readonly channel: Duplex;
+  /** The authenticated user (a backend factory can pick a root by it). */
+  readonly username: string;
+  /** `accept()` returns false when another handler took the request (a secsh `Session` does so). */
+  on(event: 'exec', fn: (req: { command: string; accept(): unknown; reject(): void }) => void): unknown;
+  /** Ends the session with an exit status: 0, or 1 when any file failed. */
+  exit(code: number | null): void;
+}
+
+/**
+ * A 'session' listener that answers the exec requests of the legacy scp protocol (`scp -t` to
+ * receive, `scp -f` to send — what `scp -O` runs) from `backend` (or a backend made per session),
+ * so scp works against a server whose files are not the local disk. Other commands are declined
+ * and left to the session's other handlers. Paths go to the backend as the client sent them
+ * (relative ones as the backend resolves them); there is no globbing.
+ *
+ * @example
+ * const backend = new LocalFsBackend('/srv/files');
+ * server.on('session', sftpSubsystemHandler(backend));
+ * server.on('session', scpExecHandler(backend));
+ */
+export function scpExecHandler(
+  backend: SftpBackend | ((session: ScpSessionLike) => SftpBackend),
+  opts: ScpServerOptions = {},
+): (session: ScpSessionLike) => void {
+  return (session) => {
+    session.on('exec', (req) => {
+      const cmd = parseScpCommand(req.command);
+      if (!cmd) return req.reject();
+      let b: SftpBackend;
+      try {
+        b = typeof backend === 'function' ? backend(session) : backend;
+      } catch {
+        return req.reject();
+      }
+      if (req.accept() === false) return;
+      const exit = (code: number) => {
+        try {
+          session.exit(code);
+        } catch {
+          // channel already gone
+        }
+      };
+      const common = {
+        recursive: cmd.recursive,
+        preserve: cmd.preserve,
+        maxLine: opts.maxLine,
+        maxSize: opts.maxSize,
+        idleTimeout: opts.idleTimeout ?? 5 * 60_000,
+        onError: (message: string, origin: 'local' | 'peer') => {
+          if (origin === 'local') opts.onError?.(message);
+        },
+      };
+      const fs: ScpFs = b;
+      let run: Promise<{ errors: number }>;
+      if (cmd.mode === 'f') {
+        run = scpSource(session.channel, cmd.paths, fs, common);
+      } else if (opts.readOnly || b.readOnly) {
+        const message = `${cmd.paths[0]}: Read-only file system`;
+        opts.onError?.(message);
+        run = send(session.channel, formatError(message)).then(() => ({ errors: 1 }));
+      } else {
+        run = scpSink(session.channel, cmd.paths[0] as string, fs, {
+          ...common,
+          targetIsDirectory: cmd.targetIsDirectory,
+          umask: opts.umask,
+        });
+      }
+      run.then(
+        (r) => exit(r.errors > 0 ? 1 : 0),
+        () => exit(1),
+      );
+    });
+  };
+}

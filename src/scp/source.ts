@@ -1,0 +1,213 @@
+/**
+ * The scp source: sends files and directories to a sink (`scp -t` on the far side, or {@link scpSink})
+ * as OpenSSH's scp does — T (with preserve), C and its bytes, D … E for directories, one
+ * acknowledgement after each. A file that cannot be read is reported to the sink and to
+ * `onError`, and the others go on.
+ */
+import type { Duplex } from 'node:stream';
+import type { SftpAttrs } from '../sftp/attrs.js';
+import { S_IFDIR, S_IFMT, S_IFREG } from '../sftp/attrs.js';
+import { FXF } from '../sftp/constants.js';
+import type { ScpFile, ScpFs } from './fs.js';
+import { errorText } from './fs.js';
+import type { ScpReaderOptions } from './protocol.js';
+import { formatEntry, formatError, formatTimes, ScpError, ScpReader, send } from './protocol.js';
+
+/** A progress sink for one file (e.g. a progress meter). */
+export interface ScpProgress {
+  /** `bytes` more have been transferred. */
+  update(bytes: number): void;
+  /** The file is over (sent, or failed). */
+  done(): void;
+}
+
+/** Settings shared by {@link scpSource} and {@link scpSink}. */
+export interface ScpTransferOptions extends ScpReaderOptions {
+  /** Directories too (`-r`). */
+  recursive?: boolean;
+  /** Modes and times too (`-p`). */
+  preserve?: boolean;
+  /**
+   * A message for the user: `origin` 'local' for this side's errors (already sent to the peer as
+   * scp does), 'peer' for the text of the peer's error message (it starts with `scp: `).
+   */
+  onError?: (message: string, origin: 'local' | 'peer') => void;
+  /** Called when a file's bytes start to move; what it returns hears of their progress. */
+  progress?: (path: string, size: number) => ScpProgress | undefined;
+}
+
+/** Settings of {@link scpSource}. */
+export interface ScpSourceOptions extends ScpTransferOptions {
+  /** Bytes read from a file at a time (default 256 KiB). */
+  chunkSize?: number;
+}
+
+/** What a transfer did. */
+export interface ScpResult {
+  /** Errors reported (ours and the peer's); scp exits 1 when there were any. */
+  errors: number;
+  /** Files transferred completely. */
+  files: number;
+  /** Bytes of file data transferred. */
+  bytes: number;
+}
+
+function basename(p: string): string {
+  const i = p.lastIndexOf('/');
+  return i === -1 ? p : p.slice(i + 1);
+}
+
+class Source {
+  readonly result: ScpResult = { errors: 0, files: 0, bytes: 0 };
+  private readonly chunk: number;
+
+  constructor(
+    private readonly stream: Duplex,
+    private readonly reader: ScpReader,
+    private readonly fs: ScpFs,
+    private readonly opts: ScpSourceOptions,
+  ) {
+    this.chunk = opts.chunkSize ?? 256 * 1024;
+  }
+
+  /** run_err: counted, sent to the sink, shown locally. */
+  async localError(message: string): Promise<void> {
+    this.result.errors++;
+    this.opts.onError?.(message, 'local');
+    await send(this.stream, formatError(message));
+  }
+
+  /** Waits for the sink's answer; false (and the message reported) when it refused. */
+  async response(what: string): Promise<boolean> {
+    const a = await this.reader.ack(what);
+    if (a.ok) return true;
+    this.result.errors++;
+    this.opts.onError?.(a.message, 'peer');
+    return false;
+  }
+
+  async times(st: SftpAttrs): Promise<boolean> {
+    if (!this.opts.preserve) return true;
+    await send(this.stream, formatTimes(st.mtime ?? 0, st.atime ?? st.mtime ?? 0));
+    return this.response('waiting for the T line ack');
+  }
+
+  async path(raw: string): Promise<void> {
+    let name = raw;
+    while (name.length > 1 && name.endsWith('/')) name = name.slice(0, -1);
+    let st: SftpAttrs;
+    try {
+      st = await this.fs.stat(name);
+    } catch (e) {
+      return this.localError(`${name}: ${errorText(e)}`);
+    }
+    const type = (st.mode ?? 0) & S_IFMT;
+    if (type === S_IFDIR && this.opts.recursive) return this.dir(name, st);
+    if (type !== S_IFREG) return this.localError(`${name}: not a regular file`);
+    return this.file(name, st);
+  }
+
+  async file(name: string, st: SftpAttrs): Promise<void> {
+    let f: ScpFile;
+    try {
+      f = await this.fs.open(name, FXF.READ, {});
+    } catch (e) {
+      return this.localError(`${name}: ${errorText(e)}`);
+    }
+    try {
+      const size = st.size ?? 0;
+      if (!(await this.times(st))) return;
+      await send(this.stream, formatEntry('C', st.mode ?? 0o644, size, basename(name)));
+      if (!(await this.response('waiting for the C line ack'))) return;
+      const meter = this.opts.progress?.(name, size);
+      let failure: unknown;
+      let off = 0;
+      try {
+        while (off < size) {
+          const want = Math.min(this.chunk, size - off);
+          let data: Buffer;
+          if (failure === undefined) {
+            try {
+              data = await f.read(off, want);
+              // A file that shrank: the promised size is sent anyway, padded, as scp does.
+              if (data.length === 0) throw Object.assign(new Error('file shrank'), { code: 'EIO' });
+            } catch (e) {
+              failure = e;
+              data = Buffer.alloc(want);
+            }
+          } else {
+            data = Buffer.alloc(want);
+          }
+          await send(this.stream, data);
+          off += data.length;
+          meter?.update(data.length);
+        }
+      } finally {
+        meter?.done();
+      }
+      if (failure === undefined) {
+        await send(this.stream, Buffer.of(0));
+        this.result.bytes += size;
+      } else {
+        await this.localError(`${name}: ${errorText(failure)}`);
+      }
+      if ((await this.response('waiting for the file ack')) && failure === undefined) this.result.files++;
+    } finally {
+      await f.close().catch(() => {});
+    }
+  }
+
+  async dir(name: string, st: SftpAttrs): Promise<void> {
+    const names: string[] = [];
+    try {
+      const d = await this.fs.opendir(name);
+      try {
+        for (let batch = await d.read(); batch !== null; batch = await d.read()) {
+          for (const n of batch) if (n.filename !== '.' && n.filename !== '..') names.push(n.filename);
+        }
+      } finally {
+        await d.close().catch(() => {});
+      }
+    } catch (e) {
+      return this.localError(`${name}: ${errorText(e)}`);
+    }
+    if (!(await this.times(st))) return;
+    await send(this.stream, formatEntry('D', st.mode ?? 0o755, 0, basename(name)));
+    if (!(await this.response('waiting for the D line ack'))) return;
+    for (const n of names) {
+      if (n.includes('\n')) {
+        await this.localError(`${name}/${n.replace(/\n/g, '\\n')}: name contains a newline`);
+        continue;
+      }
+      await this.path(name === '/' ? `/${n}` : `${name}/${n}`);
+    }
+    await send(this.stream, 'E\n');
+    await this.response('waiting for the E line ack');
+  }
+}
+
+/**
+ * Sends `paths` (files, and directories with `recursive`) from `fs` to the sink at the other end of
+ * `stream`, after the sink's first acknowledgement. Resolves with what was done; a file that failed
+ * counts in `errors` and the others go on. Rejects with {@link ScpError} when the protocol breaks or
+ * the sink reports a fatal error.
+ */
+export async function scpSource(
+  stream: Duplex,
+  paths: readonly string[],
+  fs: ScpFs,
+  opts: ScpSourceOptions = {},
+): Promise<ScpResult> {
+  const reader = new ScpReader(stream, opts);
+  const src = new Source(stream, reader, fs, opts);
+  try {
+    if (!(await src.response('waiting for the sink to start'))) return src.result;
+    for (const p of paths) await src.path(p);
+    return src.result;
+  } catch (e) {
+    if (e instanceof ScpError) throw e;
+    throw new ScpError('peer', `scp source failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+  } finally {
+    reader.detach();
+  }
+}
