@@ -201,3 +201,32 @@ test('forwards: Local/Remote/DynamicForward parsed; ExitOnForwardFailure and Gat
   const plain = resolveSshConfig('other', { ...local, text });
   assert.deepEqual([plain.exitOnForwardFailure, plain.gatewayPorts, plain.clearAllForwardings], [false, false, false]);
 });
+
+test('command-line options come before the file (first value wins), then the system file; other keywords are kept', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secsh-syscfg-'));
+  try {
+    const system = join(dir, 'ssh_config');
+    writeFileSync(system, 'Host *\n  SendEnv LANG LC_*\n  HashKnownHosts yes\n  Port 2200\n  EscapeChar %\n');
+    const r = resolveSshConfig('web', {
+      ...local,
+      text: 'Host web\n  Port 2022\n  User deploy\n  RequestTTY force\n',
+      options: ['User=cli', 'VisualHostKey yes', 'BatchMode yes'],
+      systemPath: system,
+    });
+    assert.equal(r.user, 'cli');
+    assert.equal(r.port, 2022);
+    assert.deepEqual(r.sendEnv, ['LANG', 'LC_*']);
+    assert.equal(r.hashKnownHosts, true);
+    assert.equal(r.batchMode, true);
+    assert.equal(r.other.visualhostkey, 'yes');
+    assert.equal(r.other.requesttty, 'force');
+    assert.equal(r.other.escapechar, '%');
+    // Without systemPath the system file is not read.
+    const plain = resolveSshConfig('web', { ...local, text: 'Host web\n  Port 2022\n' });
+    assert.equal(plain.hashKnownHosts, false);
+    assert.deepEqual(plain.other, {});
+    assert.throws(() => resolveSshConfig('web', { ...local, text: '', options: ['Port'] }), /needs a value/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
