@@ -11,8 +11,9 @@ import { after, before, test } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import type { UnknownHostKeyQuestion } from '../../src/config/index.js';
 import { KnownHosts } from '../../src/config/index.js';
-import { HostKeyError } from '../../src/errors.js';
+import { AuthError, HostKeyError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
+import { startAsyncSsh } from '../helpers/asyncssh.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
@@ -196,4 +197,43 @@ test('-o options win over the file, and config path false reads no file (ssh -F 
     agent: false,
   });
   await c2.close();
+});
+
+test('onPassword: asyncssh refuses the first password, the second logs in; three refusals end in AuthError', async (t) => {
+  if (!requirePeer(t, 'asyncssh')) return;
+  const peer = await startAsyncSsh({ mode: 'password' });
+  try {
+    const attempts: number[] = [];
+    const c = await Client.connect({
+      host: peer.host,
+      port: peer.port,
+      username: peer.username,
+      hostKeyFingerprint: peer.hostKeyFingerprint,
+      agent: false,
+      onPassword: (attempt) => {
+        attempts.push(attempt);
+        return attempt === 0 ? 'wrong' : peer.password;
+      },
+    });
+    await c.close();
+    assert.deepEqual(attempts, [0, 1]);
+    let tries = 0;
+    await assert.rejects(
+      Client.connect({
+        host: peer.host,
+        port: peer.port,
+        username: peer.username,
+        hostKeyFingerprint: peer.hostKeyFingerprint,
+        agent: false,
+        onPassword: () => {
+          tries++;
+          return 'wrong';
+        },
+      }),
+      AuthError,
+    );
+    assert.equal(tries, 3);
+  } finally {
+    await peer.stop();
+  }
 });
