@@ -1,13 +1,211 @@
 /**
- * `secsh ssh`: placeholder until the command lands.
+ * `secsh ssh`: OpenSSH's ssh — flags (ssh-options.ts), `-G` (ssh-config-print.ts), forwards
+ * (ssh-forwards.ts) and the session (ssh-session.ts). Exit status: the remote command's, else 255.
  */
 import type { Command } from './command.js';
+import type { SshOptions } from './ssh-options.js';
+import { optionValue, parseEscapeChar, parseSshArgs, SSH_USAGE, SshUsageError } from './ssh-options.js';
+
+/** The package's version (package.json next to the sources or the build). */
+async function packageVersion(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  for (const rel of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === 'secsh' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return 'unknown';
+}
+
+/** The -o lines the flags stand for, ahead of the user's -o lines (ssh's command line wins over files). */
+function flagOptions(o: SshOptions): string[] {
+  const out: string[] = [];
+  for (const f of o.identityFiles) out.push(`IdentityFile ${f}`);
+  if (o.compression) out.push('Compression yes');
+  if (o.ciphers !== undefined) out.push(`Ciphers ${o.ciphers}`);
+  if (o.macs !== undefined) out.push(`MACs ${o.macs}`);
+  if (o.forwardAgent !== undefined) out.push(`ForwardAgent ${o.forwardAgent ? 'yes' : 'no'}`);
+  if (o.gatewayPorts) out.push('GatewayPorts yes');
+  if (o.jump !== undefined) out.push(`ProxyJump ${o.jump}`);
+  if (o.stdioForward !== undefined) out.push('ClearAllForwardings yes', 'ExitOnForwardFailure yes');
+  return out;
+}
+
+function isYes(v: string | undefined): boolean {
+  return v !== undefined && /^(yes|true)$/i.test(v);
+}
+
+async function run(args: string[]): Promise<number> {
+  if (args[0] === '--help' || args[0] === '-h') {
+    process.stderr.write(SSH_USAGE);
+    return 0;
+  }
+  let o: SshOptions;
+  try {
+    o = parseSshArgs(args);
+  } catch (e) {
+    if (e instanceof SshUsageError) {
+      process.stderr.write(e.message.endsWith('\n') ? e.message : `${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  }
+  if (o.version) {
+    process.stderr.write(
+      `secsh_${await packageVersion()}, Node.js ${process.version}, OpenSSL ${process.versions.openssl}\n`,
+    );
+    return 0;
+  }
+  if (o.destination === undefined) {
+    process.stderr.write(SSH_USAGE);
+    return 255;
+  }
+  const { CliError, parseDestination, reportError } = await import('./ssh-connect.js');
+  try {
+    const dest = parseDestination(o.destination);
+    const user = o.user ?? dest.user;
+    const port = o.port ?? dest.port;
+    const options = [...flagOptions(o), ...o.options];
+    const { ForwardSet } = await import('./ssh-forwards.js');
+    const fwdSpecs = [
+      ...o.localForwards.map((spec) => ({ kind: 'L' as const, spec })),
+      ...o.remoteForwards.map((spec) => ({ kind: 'R' as const, spec })),
+      ...o.dynamicForwards.map((spec) => ({ kind: 'D' as const, spec })),
+    ];
+    const parsedForwards = fwdSpecs.map((f) => ({ ...f, parsed: ForwardSet.parse(f.kind, f.spec) }));
+    let stdioTarget: { host?: string; port?: number; path?: string } | undefined;
+    if (o.stdioForward !== undefined) {
+      const { parseForwardSpec } = await import('./ssh-options.js');
+      const w = parseForwardSpec(o.stdioForward, 'D');
+      const path = o.stdioForward.includes('/') && !o.stdioForward.includes(':') ? o.stdioForward : undefined;
+      if (path !== undefined) stdioTarget = { path };
+      else if (w?.listen.host) stdioTarget = { host: w.listen.host, port: w.listen.port as number };
+      else throw new CliError(`Bad stdio forwarding specification '${o.stdioForward}'`);
+    }
+    const { resolveSshConfig } = await import('../index.js');
+    const configPath = o.configFile === 'none' ? undefined : o.configFile;
+    const resolved = resolveSshConfig(dest.host, {
+      ...(o.configFile === 'none' ? { text: '' } : configPath !== undefined ? { path: configPath } : {}),
+      ...(user !== undefined ? { user } : {}),
+      ...(port !== undefined ? { port } : {}),
+      options,
+      ...(o.configFile === undefined ? { systemPath: true } : {}),
+    });
+    if (o.printConfig) {
+      const { formatSshConfig } = await import('./ssh-config-print.js');
+      const toSsh = (kind: 'L' | 'R' | 'D') =>
+        parsedForwards
+          .filter((f) => f.kind === kind)
+          .map((f) => ({ listen: f.parsed.listen, ...(f.parsed.connect ? { connect: f.parsed.connect } : {}) }));
+      process.stdout.write(
+        formatSshConfig(resolved, {
+          opts: o,
+          options,
+          cliForwards: { local: toSsh('L'), remote: toSsh('R'), dynamic: toSsh('D') },
+        }),
+      );
+      return 0;
+    }
+    if (o.fork) throw new CliError('secsh ssh: -f is not supported');
+    if (
+      optionValue(options, 'ControlMaster') !== undefined &&
+      !/^no$/i.test(optionValue(options, 'ControlMaster') ?? '')
+    )
+      throw new CliError('secsh ssh: connection sharing (ControlMaster, -M) is not supported');
+
+    // What kind of session, and whether it gets a pty (ssh.c's rules).
+    const { requestTtyMode } = await import('./ssh-config-print.js');
+    const quiet = o.quiet || /^(quiet|fatal|error)$/i.test(optionValue(options, 'LogLevel') ?? '');
+    const noSession =
+      o.noCommand || o.stdioForward !== undefined || /^none$/i.test(optionValue(options, 'SessionType') ?? '');
+    const stdinNull = o.stdinNull || isYes(optionValue(options, 'StdinNull'));
+    const mode = requestTtyMode(o, options);
+    let pty =
+      !noSession && (mode === 'force' || mode === 'yes' || (mode === 'auto' && o.command.length === 0 && !o.subsystem));
+    if (pty && (!process.stdin.isTTY || stdinNull) && mode !== 'force') {
+      if (!quiet) process.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n');
+      pty = false;
+    }
+    const escapeText = o.escapeChar ?? optionValue(options, 'EscapeChar') ?? '~';
+    const escapeChar = parseEscapeChar(escapeText);
+    if (escapeChar === undefined) throw new CliError(`Bad escape character '${escapeText}'.`);
+
+    const { connectCli } = await import('./ssh-connect.js');
+    const { client } = await connectCli({
+      program: 'ssh',
+      host: dest.host,
+      ...(user !== undefined ? { user } : {}),
+      ...(port !== undefined ? { port } : {}),
+      ...(o.identityFiles.length > 0 ? { identityFiles: o.identityFiles } : {}),
+      ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
+      options: o.options,
+      ...(o.jump !== undefined ? { jump: o.jump } : {}),
+      verbose: o.verbose,
+      quiet,
+      ...(o.logFile !== undefined ? { logFile: o.logFile } : {}),
+      ...(o.family !== undefined ? { family: o.family } : {}),
+      ...(o.ciphers !== undefined ? { ciphers: o.ciphers } : {}),
+      ...(o.macs !== undefined ? { macs: o.macs } : {}),
+      ...(o.compression ? { compression: true } : {}),
+      ...(o.forwardAgent !== undefined ? { forwardAgent: o.forwardAgent } : {}),
+      configForwards: o.stdioForward === undefined,
+    });
+    try {
+      const forwards = new ForwardSet(client, {
+        gatewayPorts: resolved.gatewayPorts,
+        quiet,
+        warn: (m) => {
+          if (!quiet) process.stderr.write(`${m}\r\n`);
+        },
+      });
+      await forwards.startAll(
+        parsedForwards.map((f) => ({ kind: f.kind, spec: f.spec })),
+        resolved.exitOnForwardFailure || o.stdioForward !== undefined,
+      );
+      const env: Record<string, string> = {};
+      for (const [k, v] of resolved.setEnv) env[k] = v;
+      const { sendEnvNames } = await import('./ssh-session-env.js');
+      for (const name of sendEnvNames(resolved.sendEnv, process.env)) env[name] ??= process.env[name] as string;
+      const x11 = o.forwardX11 ?? isYes(optionValue(options, 'ForwardX11'));
+      const { runSession } = await import('./ssh-session.js');
+      return await runSession(
+        client,
+        {
+          host: resolved.hostname,
+          command: o.command.join(' '),
+          subsystem: o.subsystem,
+          noSession,
+          ...(stdioTarget ? { stdioForward: stdioTarget } : {}),
+          pty,
+          stdinNull,
+          escapeChar: pty ? escapeChar : null,
+          env,
+          ...(o.forwardAgent !== undefined ? { forwardAgent: o.forwardAgent } : {}),
+          ...(x11 ? { x11: { trusted: o.trustedX11 } } : {}),
+          quiet,
+        },
+        forwards,
+      );
+    } finally {
+      await client.close().catch(() => {});
+    }
+  } catch (e) {
+    if (e instanceof SshUsageError) {
+      process.stderr.write(`${e.message}\n`);
+      return e.exitCode;
+    }
+    return reportError('ssh', e);
+  }
+}
 
 /** `secsh ssh`. */
 export const sshCommand: Command = {
   summary: 'ssh',
-  async run(): Promise<number> {
-    process.stderr.write('secsh ssh: not yet implemented\n');
-    return 2;
-  },
+  run,
 };
