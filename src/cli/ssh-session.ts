@@ -97,8 +97,8 @@ export async function runSession(client: Client, plan: SessionPlan, forwards: Fo
   const onClientClose = () => finish?.(255);
   client.once('close', onClientClose);
   try {
-    if (plan.noSession) return await finished;
     if (plan.stdioForward) return await stdioForward(client, plan.stdioForward, finished);
+    if (plan.noSession) return await finished;
     return await session(client, plan, forwards, term, finished, () => killedBy);
   } finally {
     term.restore();
