@@ -1,13 +1,288 @@
 /**
- * `secsh keygen`: placeholder until the command lands.
+ * `secsh keygen`: ssh-keygen's flags and messages — generate keys, change their passphrase or comment, print
+ * fingerprints and public keys, convert to and from RFC 4716 / PKCS#8 / PEM, sign and show certificates,
+ * SSHSIG signatures (`-Y`), and find, remove or hash known_hosts entries. Each mode lives in a
+ * `keygen-*.ts` file loaded only when it runs.
  */
 import type { Command } from './command.js';
+import type { KeygenOptions } from './keygen-common.js';
+import { KeygenExit } from './keygen-common.js';
+
+const USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]
+                  [-m format] [-N new_passphrase] [-t dsa | ecdsa | ed25519 | rsa]
+                  [-Z cipher]
+       secsh keygen -p [-a rounds] [-f keyfile] [-m format] [-N new_passphrase]
+                   [-P old_passphrase] [-Z cipher]
+       secsh keygen -i [-f input_keyfile] [-m key_format]
+       secsh keygen -e [-f input_keyfile] [-m key_format]
+       secsh keygen -y [-f input_keyfile]
+       secsh keygen -c [-a rounds] [-C comment] [-f keyfile] [-P passphrase]
+       secsh keygen -l [-v] [-E fingerprint_hash] [-f input_keyfile]
+       secsh keygen -F hostname [-lv] [-f known_hosts_file]
+       secsh keygen -H [-f known_hosts_file]
+       secsh keygen -R hostname [-f known_hosts_file]
+       secsh keygen -I certificate_identity -s ca_key [-h] [-n principals]
+                  [-O option] [-V validity_interval] [-z serial_number] file ...
+       secsh keygen -L [-f input_keyfile]
+       secsh keygen -Y find-principals -s signature_file -f allowed_signers_file
+       secsh keygen -Y match-principals -I signer_identity -f allowed_signers_file
+       secsh keygen -Y check-novalidate -n namespace -s signature_file
+       secsh keygen -Y sign -f key_file -n namespace file [-O option] ...
+       secsh keygen -Y verify -f allowed_signers_file -I signer_identity
+                  -n namespace -s signature_file [-r krl_file] [-O option]
+`;
+
+/** Flags without a value (ssh-keygen's getopt string, less the ones secsh does not implement). */
+const FLAGS = new Set('HLXceghilopqvy'.split(''));
+/** Flags with a value. */
+const VALUED = new Set('CEFINOPRVYZabfmnrstz'.split(''));
+/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO, KRLs, moduli, SSHFP, bubblebabble). */
+const UNSUPPORTED = new Set('ABDKMQUkuwrg'.split(''));
+
+function usageError(message: string): KeygenExit {
+  return new KeygenExit(`${message}${message ? '\n' : ''}${USAGE}`, 1);
+}
+
+function defaults(): KeygenOptions {
+  return {
+    quiet: false,
+    verbose: 0,
+    fingerprint: false,
+    showCert: false,
+    changePassphrase: false,
+    changeComment: false,
+    exportKey: false,
+    importKey: false,
+    printPublic: false,
+    hashHosts: false,
+    hostCert: false,
+    rounds: undefined,
+    bits: undefined,
+    comment: undefined,
+    hash: 'sha256',
+    file: undefined,
+    findHost: undefined,
+    deleteHost: undefined,
+    keyId: undefined,
+    format: undefined,
+    principals: undefined,
+    newPassphrase: undefined,
+    passphrase: undefined,
+    options: [],
+    caKey: undefined,
+    type: undefined,
+    validity: undefined,
+    signOp: undefined,
+    serial: undefined,
+    cipher: undefined,
+    revoked: undefined,
+    args: [],
+  };
+}
+
+function applyFlag(o: KeygenOptions, f: string): void {
+  switch (f) {
+    case 'H':
+      o.hashHosts = true;
+      break;
+    case 'L':
+      o.showCert = true;
+      break;
+    case 'l':
+      o.fingerprint = true;
+      break;
+    case 'p':
+      o.changePassphrase = true;
+      break;
+    case 'c':
+      o.changeComment = true;
+      break;
+    case 'q':
+      o.quiet = true;
+      break;
+    case 'e':
+      o.exportKey = true;
+      break;
+    case 'h':
+      o.hostCert = true;
+      break;
+    case 'i':
+    case 'X':
+      o.importKey = true;
+      break;
+    case 'y':
+      o.printPublic = true;
+      break;
+    case 'v':
+      o.verbose++;
+      break;
+    default: // -o (new format is the default) and -g are no-ops here
+      break;
+  }
+}
+
+function positive(v: string, what: string): number {
+  if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 0xffff_ffff) fatal255(`${what} ${v}`);
+  return Number(v);
+}
+
+function fatal255(message: string): never {
+  throw new KeygenExit(message, 255);
+}
+
+function applyValue(o: KeygenOptions, f: string, v: string): void {
+  switch (f) {
+    case 'a':
+      o.rounds =
+        /^\d+$/.test(v) && Number(v) >= 1 && Number(v) <= 0x7fff_ffff
+          ? Number(v)
+          : fatal255(`Invalid number: ${v} (${Number(v) < 1 ? 'too small' : 'invalid'})`);
+      break;
+    case 'b':
+      o.bits = positive(v, 'Bits has bad value');
+      break;
+    case 'C':
+      o.comment = v;
+      break;
+    case 'E': {
+      const h = v.toLowerCase();
+      if (h !== 'md5' && h !== 'sha1' && h !== 'sha256' && h !== 'sha384' && h !== 'sha512') {
+        fatal255(`Invalid hash algorithm "${v}"`);
+      }
+      o.hash = h;
+      break;
+    }
+    case 'F':
+      o.findHost = v;
+      break;
+    case 'R':
+      o.deleteHost = v;
+      break;
+    case 'I':
+      o.keyId = v;
+      break;
+    case 'm': {
+      const m = v.toUpperCase();
+      if (m === 'RFC4716' || m === 'SSH2') o.format = 'RFC4716';
+      else if (m === 'PKCS8' || m === 'PEM') o.format = m;
+      else fatal255(`Unsupported conversion format "${v}"`);
+      break;
+    }
+    case 'n':
+      o.principals = v;
+      break;
+    case 'N':
+      o.newPassphrase = v;
+      break;
+    case 'P':
+      o.passphrase = v;
+      break;
+    case 'O':
+      o.options.push(v);
+      break;
+    case 'Z':
+      o.cipher = v;
+      break;
+    case 'f':
+      o.file = v;
+      break;
+    case 's':
+      o.caKey = v;
+      break;
+    case 't':
+      o.type = v;
+      break;
+    case 'V':
+      o.validity = v;
+      break;
+    case 'Y':
+      o.signOp = v;
+      break;
+    case 'z':
+      o.serial = v;
+      break;
+    case 'r':
+      o.revoked = v;
+      break;
+  }
+}
+
+/** Parses ssh-keygen's options as its (BSD) getopt does: options end at the first operand or `--`. */
+export function parseKeygenArgs(args: string[]): KeygenOptions {
+  const o = defaults();
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j] as string;
+      if (VALUED.has(f)) {
+        let v = a.slice(j + 1);
+        if (v === '') {
+          i++;
+          if (i >= args.length) throw usageError(`option requires an argument -- ${f}`);
+          v = args[i] as string;
+        }
+        applyValue(o, f, v);
+        break;
+      }
+      if (UNSUPPORTED.has(f)) throw new KeygenExit(`secsh keygen: option -${f} is not supported`, 1);
+      if (!FLAGS.has(f)) throw usageError(`unknown option -- ${f}`);
+      applyFlag(o, f);
+    }
+  }
+  o.args = args.slice(i);
+  return o;
+}
+
+async function dispatch(o: KeygenOptions): Promise<number> {
+  if (o.signOp !== undefined) return (await import('./keygen-sshsig.js')).runSshsig(o);
+  if (o.caKey !== undefined) {
+    if (o.args.length < 1) throw usageError('Too few arguments.');
+  } else if (o.args.length > 0) {
+    throw usageError('Too many arguments.');
+  }
+  if (o.changePassphrase && o.changeComment) throw usageError('Can only have one of -p and -c.');
+  if (o.fingerprint && (o.deleteHost !== undefined || o.hashHosts)) {
+    throw usageError('Cannot use -l with -H or -R.');
+  }
+  if (o.caKey !== undefined) return (await import('./keygen-cert.js')).signCertificates(o);
+  if (o.showCert) return (await import('./keygen-cert.js')).showCertificates(o);
+  if (o.deleteHost !== undefined || o.hashHosts || o.findHost !== undefined) {
+    return (await import('./keygen-known-hosts.js')).knownHosts(o);
+  }
+  if (o.fingerprint) return (await import('./keygen-print.js')).printFingerprints(o);
+  if (o.changePassphrase) return (await import('./keygen-generate.js')).changePassphrase(o);
+  if (o.changeComment) return (await import('./keygen-generate.js')).changeComment(o);
+  if (o.exportKey) return (await import('./keygen-convert.js')).exportKey(o);
+  if (o.importKey) return (await import('./keygen-convert.js')).importKey(o);
+  if (o.printPublic) return (await import('./keygen-print.js')).printPublic(o);
+  return (await import('./keygen-generate.js')).generate(o);
+}
 
 /** `secsh keygen`. */
 export const keygenCommand: Command = {
-  summary: 'keygen',
-  async run(): Promise<number> {
-    process.stderr.write('secsh keygen: not yet implemented\n');
-    return 2;
+  summary: 'generate, inspect and convert keys, certificates and signatures (like ssh-keygen)',
+  async run(args: string[]): Promise<number> {
+    if (args[0] === '--help') {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    try {
+      return await dispatch(parseKeygenArgs(args));
+    } catch (e) {
+      if (e instanceof KeygenExit) {
+        if (e.message) process.stderr.write(`${e.message.replace(/\n$/, '')}\n`);
+        return e.code;
+      }
+      const { PromptInterrupted } = await import('./prompt.js');
+      if (e instanceof PromptInterrupted) return 1;
+      process.stderr.write(`secsh keygen: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 255;
+    }
   },
 };

@@ -1,0 +1,112 @@
+/** `secsh keygen -l [-v] [-E hash]` (fingerprints of key files, authorized_keys, known_hosts) and `-y`. */
+import { readFile } from 'node:fs/promises';
+import type { Certificate, PublicKey } from '../keys/index.js';
+import type { KeygenOptions } from './keygen-common.js';
+import {
+  fatal,
+  identityFile,
+  loadIdentity,
+  loadPublic,
+  mustExist,
+  out,
+  randomartOf,
+  readKeyLine,
+  strerror,
+  tryLoadPrivate,
+  typeLabel,
+} from './keygen-common.js';
+
+/** fingerprint_one_key: `bits fingerprint comment (TYPE)`, and the randomart under -v. */
+function printOne(o: KeygenOptions, key: PublicKey, cert: Certificate | undefined, comment: string | undefined): void {
+  out(`${key.bits} ${key.fingerprint(o.hash)} ${comment ?? 'no comment'} (${typeLabel(key, cert)})\n`);
+  if (o.verbose > 0) out(`${randomartOf(key, o.hash, cert)}\n`);
+}
+
+/** fingerprint_private: the key of a private key file, with the comment of its .pub or of the key itself. */
+async function fingerprintPrivate(o: KeygenOptions, path: string): Promise<number> {
+  await mustExist(path);
+  const pub = await loadPublic(path);
+  let comment = pub?.comment;
+  let key = pub?.key;
+  if (!pub || !comment) {
+    const priv = await tryLoadPrivate(path);
+    if (priv !== 'encrypted' && !(priv instanceof Error)) {
+      key = priv.publicKey;
+      comment = priv.comment;
+    } else comment = undefined;
+  }
+  if (!key) fatal(`${path} is not a key file.`);
+  printOne(o, key, pub?.cert, comment === '' ? undefined : comment);
+  return 0;
+}
+
+/**
+ * Skips the leading field of an authorized_keys or known_hosts line (options or host names, with quoted
+ * parts) as do_fingerprint does; returns it and the rest, or undefined when nothing follows.
+ */
+function splitLeading(line: string): { first: string; rest: string } | undefined {
+  let quoted = false;
+  let i = 0;
+  for (; i < line.length && (quoted || (line[i] !== ' ' && line[i] !== '\t')); i++) {
+    if (line[i] === '\\' && line[i + 1] === '"') i++;
+    else if (line[i] === '"') quoted = !quoted;
+  }
+  if (i >= line.length) return undefined;
+  return { first: line.slice(0, i), rest: line.slice(i + 1) };
+}
+
+/** `-l`: fingerprints every key in a file (public keys, authorized_keys, known_hosts), or of a private key. */
+export async function printFingerprints(o: KeygenOptions): Promise<number> {
+  const file = await identityFile(o);
+  let text: string;
+  const path = file === '-' ? '(stdin)' : file;
+  try {
+    text = file === '-' ? await readAll() : await readFile(file, 'utf8');
+  } catch (e) {
+    fatal(`secsh keygen: ${path}: ${strerror(e)}`);
+  }
+  let invalid = true;
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  for (let n = 0; n < lines.length; n++) {
+    const cp = (lines[n] as string).replace(/^[ \t]+/, '');
+    if (cp.startsWith('#') || cp === '') continue;
+    if (n === 0 && file !== '-' && cp.includes('PRIVATE KEY')) return fingerprintPrivate(o, file);
+    let comment: string | undefined;
+    let k = readKeyLine(cp);
+    if (!k) {
+      let rest = cp;
+      const m = /^(\d+)[ \t]/.exec(cp);
+      if (!m || Number(m[1]) === 0) {
+        const split = splitLeading(cp);
+        if (!split) continue;
+        comment = split.first;
+        rest = split.rest;
+      }
+      k = readKeyLine(rest);
+      if (!k) continue;
+    }
+    const trailing = k.comment.replace(/^[ \t]+/, '');
+    if (trailing !== '' && !trailing.startsWith('#')) comment = trailing;
+    printOne(o, k.key, k.cert, comment);
+    invalid = false;
+  }
+  if (invalid) fatal(`${path} is not a public key file.`);
+  return 0;
+}
+
+async function readAll(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `-y`: the public key of a private key file, with its comment. */
+export async function printPublic(o: KeygenOptions): Promise<number> {
+  const file = await identityFile(o);
+  await mustExist(file);
+  const key = await loadIdentity(o, file);
+  const line = `${key.type} ${key.publicKey.blob.toString('base64')}`;
+  out(key.comment ? `${line} ${key.comment}\n` : `${line}\n`);
+  return 0;
+}
