@@ -8,21 +8,24 @@ import { homedir } from 'node:os';
 import type { ResolvedSshConfig, SshForward } from '../index.js';
 import { applyAlgorithmEdit, DEFAULT_ALGORITHMS, DEFAULT_PUBLICKEY_ALGORITHMS } from '../index.js';
 import type { SshOptions } from './ssh-options.js';
-import { optionValue } from './ssh-options.js';
 
 /** What -G needs besides the resolved config: the flags and -o values the library does not evaluate. */
 export interface PrintContext {
   opts: SshOptions;
-  /** -o lines, including those made from flags. */
-  options: string[];
   /** The forwards given with -L/-R/-D (they come before the config's). */
   cliForwards: { local: SshForward[]; remote: SshForward[]; dynamic: SshForward[] };
 }
 
 const yn = (b: boolean) => (b ? 'yes' : 'no');
 
-function flagOpt(options: string[], key: string, dflt: boolean): boolean {
-  const v = optionValue(options, key)?.toLowerCase();
+/** The first value of a keyword the resolver keeps as written (from -o or the files). */
+export function otherValue(r: ResolvedSshConfig, key: string): string | undefined {
+  const v = r.other[key.toLowerCase()];
+  return v === undefined ? undefined : v.replace(/^"(.*)"$/, '$1');
+}
+
+function flagOpt(r: ResolvedSshConfig, key: string, dflt: boolean): boolean {
+  const v = otherValue(r, key)?.toLowerCase();
   if (v === 'yes' || v === 'true') return true;
   if (v === 'no' || v === 'false') return false;
   return dflt;
@@ -46,7 +49,7 @@ function tilde(p: string, home: string): string {
 
 /** The -G text for `r` (evaluated with the command line's options). */
 export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string {
-  const { opts, options } = ctx;
+  const { opts } = ctx;
   const lines: string[] = [];
   const put = (k: string, v: string | number | undefined) => {
     if (v !== undefined) lines.push(`${k} ${v}`);
@@ -56,20 +59,20 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
   put('user', r.user);
   put('hostname', r.hostname);
   put('port', r.port);
-  const fam = opts.family ?? optionValue(options, 'AddressFamily');
+  const fam = opts.family ?? otherValue(r, 'AddressFamily');
   put('addressfamily', fam === 4 || fam === 'inet' ? 'inet' : fam === 6 || fam === 'inet6' ? 'inet6' : 'any');
-  put('batchmode', yn(flagOpt(options, 'BatchMode', false)));
+  put('batchmode', yn(r.batchMode));
   put('compression', yn(r.compression));
   put('clearallforwardings', yn(r.clearAllForwardings || stdio));
   put('exitonforwardfailure', yn(r.exitOnForwardFailure || stdio));
-  put('forwardx11', yn(opts.forwardX11 ?? flagOpt(options, 'ForwardX11', false)));
+  put('forwardx11', yn(opts.forwardX11 ?? flagOpt(r, 'ForwardX11', false)));
   put('gatewayports', yn(r.gatewayPorts));
   put('identitiesonly', yn(r.identitiesOnly));
   put('passwordauthentication', yn(r.passwordAuthentication));
   put('proxyusefdpass', yn(r.proxyUseFdpass));
-  put('requesttty', requestTtyText(opts, options));
+  put('requesttty', requestTtyText(opts, r));
   put('sessiontype', opts.noCommand || stdio ? 'none' : opts.subsystem ? 'subsystem' : 'default');
-  put('stdinnull', yn(opts.stdinNull || stdio || flagOpt(options, 'StdinNull', false)));
+  put('stdinnull', yn(opts.stdinNull || stdio || flagOpt(r, 'StdinNull', false)));
   put(
     'stricthostkeychecking',
     { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' }[r.strictHostKeyChecking],
@@ -82,7 +85,7 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
   put('hostkeyalgorithms', alg(DEFAULT_ALGORITHMS.hostKey, r.hostKeyAlgorithms));
   put('identityagent', r.identityAgent);
   put('kexalgorithms', alg(DEFAULT_ALGORITHMS.kex, r.kexAlgorithms));
-  put('loglevel', logLevel(opts, options));
+  put('loglevel', logLevel(opts, r));
   put('macs', alg(DEFAULT_ALGORITHMS.mac, r.macs));
   put('preferredauthentications', r.preferredAuthentications?.join(','));
   put('pubkeyacceptedalgorithms', alg(DEFAULT_PUBLICKEY_ALGORITHMS, r.pubkeyAcceptedAlgorithms));
@@ -99,7 +102,7 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
   for (const [k, v] of r.setEnv) put('setenv', `${k}=${v}`);
   put('forwardagent', typeof r.forwardAgent === 'string' ? r.forwardAgent : yn(r.forwardAgent));
   put('connecttimeout', r.connectTimeout ?? 'none');
-  put('escapechar', opts.escapeChar ?? optionValue(options, 'EscapeChar') ?? '~');
+  put('escapechar', opts.escapeChar ?? otherValue(r, 'EscapeChar') ?? '~');
   put('rekeylimit', `${r.rekeyLimit.bytes} ${r.rekeyLimit.seconds}`);
   put('proxycommand', r.proxyCommand);
   put('proxyjump', r.proxyJump?.join(','));
@@ -107,23 +110,23 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
 }
 
 /** ssh -G's requesttty: auto, false (no), true (yes), force. */
-export function requestTtyMode(opts: SshOptions, options: string[]): 'auto' | 'no' | 'yes' | 'force' {
+export function requestTtyMode(opts: SshOptions, r: ResolvedSshConfig): 'auto' | 'no' | 'yes' | 'force' {
   if (opts.tty >= 2) return 'force';
   if (opts.tty === 1) return 'yes';
   if (opts.noTty || opts.stdioForward !== undefined) return 'no';
-  const v = optionValue(options, 'RequestTTY')?.toLowerCase();
+  const v = otherValue(r, 'RequestTTY')?.toLowerCase();
   if (v === 'force') return 'force';
   if (v === 'yes' || v === 'true') return 'yes';
   if (v === 'no' || v === 'false') return 'no';
   return 'auto';
 }
 
-function requestTtyText(opts: SshOptions, options: string[]): string {
-  return { auto: 'auto', no: 'false', yes: 'true', force: 'force' }[requestTtyMode(opts, options)];
+function requestTtyText(opts: SshOptions, r: ResolvedSshConfig): string {
+  return { auto: 'auto', no: 'false', yes: 'true', force: 'force' }[requestTtyMode(opts, r)];
 }
 
-function logLevel(opts: SshOptions, options: string[]): string {
+function logLevel(opts: SshOptions, r: ResolvedSshConfig): string {
   if (opts.verbose > 0) return `DEBUG${opts.verbose}`;
   if (opts.quiet) return 'SILENT';
-  return optionValue(options, 'LogLevel')?.toUpperCase() ?? 'INFO';
+  return otherValue(r, 'LogLevel')?.toUpperCase() ?? 'INFO';
 }

@@ -3,7 +3,7 @@
  * client.forwardLocal/forwardRemote/forwardDynamic, with ssh's messages and ExitOnForwardFailure.
  */
 import type { Client, Forward } from '../index.js';
-import { CliError } from './ssh-connect.js';
+import { CliError } from './connect.js';
 import { type ForwardSpec, type ForwardSpecEnd, parseForwardSpec } from './ssh-options.js';
 
 type Kind = 'L' | 'R' | 'D';

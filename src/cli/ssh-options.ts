@@ -231,8 +231,7 @@ function applyFlag(o: SshOptions, f: string): void {
     case 'y':
     case '1':
     case '2':
-      // -M (ControlMaster) is refused when connecting; -K/-k (GSSAPI) and -y (syslog) change nothing here.
-      if (f === 'M') o.options.push('ControlMaster=yes');
+      // -M (connection sharing), -K/-k (GSSAPI) and -y (syslog) change nothing here.
       break;
     default:
       break;
@@ -310,16 +309,6 @@ export function parseEscapeChar(s: string): number | null | undefined {
   if (s === 'none') return null;
   if (s.length === 1) return s.charCodeAt(0) & 0xff;
   if (s.length === 2 && s[0] === '^') return s.charCodeAt(1) & 31;
-  return undefined;
-}
-
-/** The first value of an `-o` keyword (first one wins, as in ssh), or undefined. */
-export function optionValue(options: readonly string[], keyword: string): string | undefined {
-  const want = keyword.toLowerCase();
-  for (const line of options) {
-    const m = /^\s*([^\s=]+)\s*(?:=\s*|\s+)(.*?)\s*$/.exec(line);
-    if (m && (m[1] as string).toLowerCase() === want) return (m[2] as string).replace(/^"(.*)"$/, '$1');
-  }
   return undefined;
 }
 

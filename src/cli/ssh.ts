@@ -4,7 +4,7 @@
  */
 import type { Command } from './command.js';
 import type { SshOptions } from './ssh-options.js';
-import { optionValue, parseEscapeChar, parseSshArgs, SSH_USAGE, SshUsageError } from './ssh-options.js';
+import { parseEscapeChar, parseSshArgs, SSH_USAGE, SshUsageError } from './ssh-options.js';
 
 /** The package's version (package.json next to the sources or the build). */
 async function packageVersion(): Promise<string> {
@@ -66,7 +66,7 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write(SSH_USAGE);
     return 255;
   }
-  const { CliError, parseDestination, reportError } = await import('./ssh-connect.js');
+  const { CliError, parseDestination, reportError } = await import('./connect.js');
   try {
     const dest = parseDestination(o.destination);
     const user = o.user ?? dest.user;
@@ -106,45 +106,39 @@ async function run(args: string[]): Promise<number> {
       process.stdout.write(
         formatSshConfig(resolved, {
           opts: o,
-          options,
           cliForwards: { local: toSsh('L'), remote: toSsh('R'), dynamic: toSsh('D') },
         }),
       );
       return 0;
     }
     if (o.fork) throw new CliError('secsh ssh: -f is not supported');
-    if (
-      optionValue(options, 'ControlMaster') !== undefined &&
-      !/^no$/i.test(optionValue(options, 'ControlMaster') ?? '')
-    )
-      throw new CliError('secsh ssh: connection sharing (ControlMaster, -M) is not supported');
 
     // What kind of session, and whether it gets a pty (ssh.c's rules).
-    const { requestTtyMode } = await import('./ssh-config-print.js');
-    const quiet = o.quiet || /^(quiet|fatal|error)$/i.test(optionValue(options, 'LogLevel') ?? '');
-    const noSession =
-      o.noCommand || o.stdioForward !== undefined || /^none$/i.test(optionValue(options, 'SessionType') ?? '');
-    const stdinNull = o.stdinNull || isYes(optionValue(options, 'StdinNull'));
-    const mode = requestTtyMode(o, options);
+    const { otherValue, requestTtyMode } = await import('./ssh-config-print.js');
+    const cfg = (k: string) => otherValue(resolved, k);
+    const quiet = o.quiet || /^(quiet|fatal|error)$/i.test(cfg('LogLevel') ?? '');
+    const noSession = o.noCommand || o.stdioForward !== undefined || /^none$/i.test(cfg('SessionType') ?? '');
+    const stdinNull = o.stdinNull || isYes(cfg('StdinNull'));
+    const mode = requestTtyMode(o, resolved);
     let pty =
       !noSession && (mode === 'force' || mode === 'yes' || (mode === 'auto' && o.command.length === 0 && !o.subsystem));
     if (pty && (!process.stdin.isTTY || stdinNull) && mode !== 'force') {
       if (!quiet) process.stderr.write('Pseudo-terminal will not be allocated because stdin is not a terminal.\r\n');
       pty = false;
     }
-    const escapeText = o.escapeChar ?? optionValue(options, 'EscapeChar') ?? '~';
+    const escapeText = o.escapeChar ?? cfg('EscapeChar') ?? '~';
     const escapeChar = parseEscapeChar(escapeText);
     if (escapeChar === undefined) throw new CliError(`Bad escape character '${escapeText}'.`);
 
-    const { connectCli } = await import('./ssh-connect.js');
-    const { client } = await connectCli({
+    const { connectCli } = await import('./connect.js');
+    const { client, log } = await connectCli({
       program: 'ssh',
       host: dest.host,
       ...(user !== undefined ? { user } : {}),
       ...(port !== undefined ? { port } : {}),
       ...(o.identityFiles.length > 0 ? { identityFiles: o.identityFiles } : {}),
       ...(o.configFile !== undefined ? { configFile: o.configFile } : {}),
-      options: o.options,
+      options: [...(o.gatewayPorts ? ['GatewayPorts yes'] : []), ...o.options],
       ...(o.jump !== undefined ? { jump: o.jump } : {}),
       verbose: o.verbose,
       quiet,
@@ -160,9 +154,7 @@ async function run(args: string[]): Promise<number> {
       const forwards = new ForwardSet(client, {
         gatewayPorts: resolved.gatewayPorts,
         quiet,
-        warn: (m) => {
-          if (!quiet) process.stderr.write(`${m}\r\n`);
-        },
+        warn: (m) => log.info(m),
       });
       await forwards.startAll(
         parsedForwards.map((f) => ({ kind: f.kind, spec: f.spec })),
@@ -172,7 +164,7 @@ async function run(args: string[]): Promise<number> {
       for (const [k, v] of resolved.setEnv) env[k] = v;
       const { sendEnvNames } = await import('./ssh-session-env.js');
       for (const name of sendEnvNames(resolved.sendEnv, process.env)) env[name] ??= process.env[name] as string;
-      const x11 = o.forwardX11 ?? isYes(optionValue(options, 'ForwardX11'));
+      const x11 = o.forwardX11 ?? isYes(cfg('ForwardX11'));
       const { runSession } = await import('./ssh-session.js');
       return await runSession(
         client,
@@ -194,6 +186,7 @@ async function run(args: string[]): Promise<number> {
       );
     } finally {
       await client.close().catch(() => {});
+      await log.close();
     }
   } catch (e) {
     if (e instanceof SshUsageError) {
