@@ -13,8 +13,10 @@ const USERS_GROUPS = 'users-groups-by-id@openssh.com';
 
 /** The terminal's width for the short listing (80 when stdout is not a terminal). */
 export function lsRemoteWidth(s: SftpSession): number {
-  const c = (s.out as { columns?: number; isTTY?: boolean }).columns;
-  return typeof c === 'number' && c > 0 ? c : 80;
+  const out = s.out as { columns?: number; isTTY?: boolean };
+  // sftp asks the terminal (a pty of 0 columns gives one name per line) and uses 80 without one.
+  if (out.isTTY) return typeof out.columns === 'number' ? out.columns : 0;
+  return 80;
 }
 
 /** path_strip: `path` without the leading `strip` directory (and its slash). */
@@ -62,7 +64,7 @@ function lsFlags(f: Set<string>): LsFlags {
   return {
     long: f.has('l') || f.has('n'),
     one: f.has('1'),
-    all: f.has('a') || f.has('f'),
+    all: f.has('a'),
     human: f.has('h'),
     numeric: f.has('n'),
     sort: { by: f.has('f') ? 'none' : f.has('t') ? 'time' : f.has('S') ? 'size' : 'name', reverse: f.has('r') },
@@ -164,7 +166,8 @@ export async function ls(s: SftpSession, arg: string | undefined, flags: Set<str
     const st = await s.sftp.lstat(m.path).catch(() => undefined);
     if (!st) continue;
     const base = m.path.slice(m.path.lastIndexOf('/') + 1);
-    entries.push({ name: pathStrip(m.path, strip), base, stats: st });
+    // GLOB_MARK: a directory (or a link to one) is shown with a trailing '/'.
+    entries.push({ name: pathStrip(m.path, strip) + (m.isDir ? '/' : ''), base, stats: st });
   }
   await print(s, entries, fl, width, 0);
   return true;

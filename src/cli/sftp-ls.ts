@@ -135,7 +135,7 @@ export function columns(names: string[], width: number, extra = 0): string {
   for (const n of names) m = Math.max(m, n.length);
   m += extra;
   const cols = Math.max(1, Math.floor(width / (m + 2)));
-  const colspace = Math.min(Math.floor(width / cols), width);
+  const colspace = Math.max(0, Math.min(Math.floor(width / cols), width));
   let out = '';
   let c = 1;
   for (const n of names) {

@@ -404,7 +404,7 @@ export async function processPut(
     const shown = st.isDirectory() ? `${m.path.replace(/\/+$/, '')}/` : m.path;
     if (!s.quiet) s.print(`${f.resume ? 'Resuming upload of' : 'Uploading'} ${shown} to ${absDst}\n`);
     if (st.isDirectory() && f.recursive) {
-      if (!(await uploadDir(s, m.path, absDst, f))) ok = false;
+      if (!(await uploadDir(s, shown, absDst, f))) ok = false;
     } else if (st.isDirectory()) {
       s.err(`local "${shown}" is not a regular file\n`);
       ok = false;
