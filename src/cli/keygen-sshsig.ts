@@ -200,6 +200,14 @@ async function readAllowed(path: string): Promise<string | undefined> {
   }
 }
 
+/** ssh-keygen's words for the common verification failures; the library's message otherwise. */
+function verifyFailure(e: unknown): string {
+  const failure = (e as { failure?: string }).failure;
+  if (failure === 'bad-signature') return 'Signature verification failed: incorrect signature';
+  if (failure === 'namespace') return "Couldn't verify signature: namespace does not match";
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** `-Y verify` (with allowed signers) and `-Y check-novalidate` (without). */
 async function verify(
   o: KeygenOptions,
@@ -233,7 +241,7 @@ async function verify(
         const k = r.certificate ?? r.publicKey;
         printed = `${r.certificate ? r.certificate.certType : r.publicKey.type} ${k.blob.toString('base64')}\n`;
       } catch (e) {
-        err(`${e instanceof Error ? e.message : String(e)}\n`);
+        err(`${verifyFailure(e)}\n`);
       }
     }
   }
