@@ -1,0 +1,258 @@
+/**
+ * `secsh ssh` against OpenSSH's sshd: a command's output and exit status, stdin piped, signals and
+ * connection errors as 255, ssh's usage and messages, and -L, -R, -D, -W and -J moving bytes.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { requirePeer } from '../helpers/peers.js';
+import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+
+let sshd: Sshd;
+let dir: string;
+let config: string;
+let echo: Server;
+let echoPort: number;
+
+interface Run {
+  code: number | null;
+  stdout: Buffer;
+  stderr: string;
+}
+
+const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'ssh'];
+
+/** The environment secsh runs in: no agent, HOME in the test folder. */
+function env(): NodeJS.ProcessEnv {
+  const e = { ...process.env, HOME: dir };
+  delete e.SSH_AUTH_SOCK;
+  return e;
+}
+
+function startSecsh(args: string[], stdin: 'pipe' | 'ignore' = 'pipe'): ChildProcess {
+  return spawn(process.execPath, [...CLI, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: env() });
+}
+
+function runSecsh(args: string[], input?: Buffer | string, timeoutMs = 30_000): Promise<Run> {
+  const child = startSecsh(args);
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  child.stdin?.end(input ?? '');
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`secsh ssh ${args.join(' ')} did not exit: ${err}`));
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(t);
+      // 'exit' may come before the pipes are drained
+      setImmediate(() => resolve({ code, stdout: Buffer.concat(out), stderr: err }));
+    });
+  });
+}
+
+/** The arguments that reach the private sshd with the test config. */
+const to = (...rest: string[]) => ['-F', config, 'target', ...rest];
+
+async function waitListening(port: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Sends `data` over `sock` and collects what comes back until `data.length` bytes have. */
+function roundTrip(sock: Socket, data: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const got: Buffer[] = [];
+    let n = 0;
+    sock.on('data', (c: Buffer) => {
+      got.push(c);
+      n += c.length;
+      if (n >= data.length) {
+        sock.destroy();
+        resolve(Buffer.concat(got));
+      }
+    });
+    sock.once('error', reject);
+    sock.write(data);
+  });
+}
+
+async function echoThrough(port: number, size = 64 * 1024): Promise<void> {
+  await waitListening(port);
+  const data = randomBytes(size);
+  const sock = connect(port, '127.0.0.1');
+  assert.ok((await roundTrip(sock, data)).equals(data));
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  const code = await exited;
+  clearTimeout(t);
+  return code;
+}
+
+before(async () => {
+  sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+  dir = await mkdtemp(join(tmpdir(), 'secsh-cli-ssh-'));
+  config = join(dir, 'ssh_config');
+  await writeFile(
+    config,
+    [
+      'Host target jump',
+      '  HostName 127.0.0.1',
+      `  Port ${sshd.port}`,
+      `  User ${sshd.username}`,
+      `  IdentityFile ${sshd.userKeys.ed25519.privatePath}`,
+      '  IdentitiesOnly yes',
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+      '  BatchMode yes',
+      '  LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  echo = createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  echoPort = (echo.address() as { port: number }).port;
+});
+
+after(async () => {
+  echo?.close();
+  await sshd?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+test('secsh ssh host cmd: stdout and stderr apart, the remote exit status is ours', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const r = await runSecsh(to('echo out; echo err >&2; exit 7'));
+  assert.equal(r.stdout.toString(), 'out\n');
+  assert.equal(r.stderr, 'err\n');
+  assert.equal(r.code, 7);
+});
+
+test('secsh ssh: stdin is piped to the remote command byte for byte; words after the host are joined', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const data = randomBytes(300 * 1024);
+  const r = await runSecsh(to('cat', '|', 'cat'), data);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout.equals(data));
+  const n = await runSecsh(['-n', ...to('cat; echo done')], 'ignored');
+  assert.equal(n.stdout.toString(), 'done\n');
+});
+
+test('secsh ssh: a remote command killed by a signal exits 255 silently, as ssh', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const r = await runSecsh(to('kill -9 $$'));
+  assert.equal(r.code, 255);
+  assert.equal(r.stderr, '');
+});
+
+test('secsh ssh: connection refused is ssh one line and 255; an unknown flag is ssh usage and 255; -V on stderr', async () => {
+  const port = await freePort();
+  const r = await runSecsh(['-F', 'none', '-o', 'BatchMode=yes', '-p', String(port), '127.0.0.1', 'true']);
+  assert.equal(r.code, 255);
+  // OpenSSH prints only this line; connect.ts also logs a "Warning: connect failed" line before it (reported)
+  assert.ok(r.stderr.endsWith(`\nssh: connect to host 127.0.0.1 port ${port}: Connection refused\n`), r.stderr);
+  const u = await runSecsh(['-Z', 'host']);
+  assert.equal(u.code, 255);
+  assert.match(u.stderr, /^unknown option -- Z\nusage: ssh \[-46AaCfGgKkMNnqsTtVvXxYy\]/);
+  const v = await runSecsh(['-V']);
+  assert.equal(v.code, 0);
+  assert.equal(v.stdout.length, 0);
+  assert.match(v.stderr, /^secsh_\S+, Node\.js v/);
+});
+
+test('secsh ssh -t without a terminal: the pty is not allocated, with ssh message (none under -q); -tt forces it', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const cfg = ['-o', 'LogLevel=INFO'];
+  const r = await runSecsh([...cfg, '-t', ...to('test -t 0 && echo tty || echo notty')]);
+  assert.equal(r.stdout.toString(), 'notty\n');
+  assert.match(r.stderr, /^Pseudo-terminal will not be allocated because stdin is not a terminal\.\r\n/);
+  const q = await runSecsh(['-q', '-t', ...to('true')]);
+  assert.equal(q.stderr, '');
+  const f = await runSecsh(['-tt', ...to('test -t 0 && echo tty || echo notty')]);
+  assert.equal(f.stdout.toString(), 'tty\r\n');
+});
+
+test('secsh ssh -L and -D carry connections to a port beside sshd', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const lport = await freePort();
+  const dport = await freePort();
+  const child = startSecsh(['-N', '-L', `${lport}:127.0.0.1:${echoPort}`, '-D', `127.0.0.1:${dport}`, ...to()]);
+  try {
+    await echoThrough(lport);
+    await waitListening(dport);
+    // SOCKS5: no auth, CONNECT 127.0.0.1:echoPort
+    const s = connect(dport, '127.0.0.1');
+    await new Promise((r) => s.once('connect', r));
+    const reply = await new Promise<Buffer>((resolve) => {
+      let buf = Buffer.alloc(0);
+      const onData = (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        if (buf.length >= 12) {
+          s.off('data', onData);
+          resolve(buf);
+        }
+      };
+      s.on('data', onData);
+      const req = Buffer.from([5, 1, 0, 5, 1, 0, 1, 127, 0, 0, 1, echoPort >> 8, echoPort & 255]);
+      s.write(req);
+    });
+    assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 5, 0]);
+    const data = randomBytes(10_000);
+    assert.ok((await roundTrip(s, data)).equals(data));
+  } finally {
+    // ssh -N ends with 255 when killed
+    assert.equal(await stop(child), 255);
+  }
+});
+
+test('secsh ssh -R makes sshd listen and carries its connections back', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const rport = await freePort();
+  const child = startSecsh(['-N', '-R', `127.0.0.1:${rport}:127.0.0.1:${echoPort}`, ...to()]);
+  try {
+    await echoThrough(rport);
+  } finally {
+    await stop(child);
+  }
+});
+
+test('secsh ssh -W host:port is stdin/stdout to the address (here sshd banner); -J reaches the target through a jump host', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const w = await runSecsh(to('-W', `127.0.0.1:${sshd.port}`), 'SSH-2.0-probe\r\n');
+  assert.match(w.stdout.toString('latin1'), /^SSH-2\.0-OpenSSH_/);
+  const logins = () => (sshd.logs().match(/Accepted publickey/g) ?? []).length;
+  const before = logins();
+  const j = await runSecsh(['-J', 'jump', ...to('echo through; echo $SSH_CONNECTION')]);
+  assert.equal(j.code, 0, j.stderr);
+  const [first, conn] = j.stdout.toString().split('\n');
+  assert.equal(first, 'through');
+  assert.match(conn ?? '', /^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
+  // two logins: the jump host, then the target through its direct-tcpip channel
+  assert.equal(logins() - before, 2);
+});
