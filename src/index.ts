@@ -175,6 +175,45 @@ export {
   writePrivateKeyFile,
 } from './keys/index.js';
 export type { KeyType, SecurityKeySignatureInfo, SecurityKeyType, SignatureAlgorithm } from './keys/types.js';
+export type {
+  ScpAck,
+  ScpClientOptions,
+  ScpClientResult,
+  ScpCommand,
+  ScpControl,
+  ScpErrorKind,
+  ScpExecTarget,
+  ScpFile,
+  ScpFs,
+  ScpLimits,
+  ScpProgress,
+  ScpReaderOptions,
+  ScpRemoteCommandOptions,
+  ScpResult,
+  ScpServerOptions,
+  ScpSessionLike,
+  ScpSinkOptions,
+  ScpSourceOptions,
+  ScpTransferOptions,
+} from './scp/index.js';
+export {
+  formatScpEntry,
+  formatScpTimes,
+  isPlainName as isPlainScpName,
+  localScpFs,
+  parseScpCommand,
+  parseScpControl,
+  SCP_MAX_LINE,
+  ScpError,
+  ScpReader,
+  scpDownload,
+  scpErrorText,
+  scpExecHandler,
+  scpRemoteCommand,
+  scpSink,
+  scpSource,
+  scpUpload,
+} from './scp/index.js';
 export type { LocalForwardingOptions, LocalProcessOptions, X11ForwardingOptions } from './server/local.js';
 export { localProcessHandler, runLocalProcess } from './server/local.js';
 export type { AuthAttempt, ServerOptions } from './server/server.js';

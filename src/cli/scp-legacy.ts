@@ -6,9 +6,8 @@
  */
 import { basename } from 'node:path';
 import type { Duplex } from 'node:stream';
-import type { Client } from '../index.js';
-import type { ScpClientOptions, ScpFs, ScpProgress } from '../scp/index.js';
-import { localScpFs, ScpError, scpDownload, scpRemoteCommand, scpUpload } from '../scp/index.js';
+import type { Client, ScpClientOptions, ScpFs, ScpProgress } from '../index.js';
+import { localScpFs, ScpError, scpDownload, scpRemoteCommand, scpUpload } from '../index.js';
 import type { CopyContext, RateLimit } from './scp-sftp.js';
 
 /** The local disk, each file's reads and writes paced by -l. */
