@@ -74,7 +74,8 @@ test('ssh flags: -L/-R/-D/-W/-J/-e/-E/-F/-G/-c/-m/-4/-6/-l are collected', () =>
 test('ssh flags: an unknown flag or a missing value is ssh usage with exit 255; -V stops parsing', () => {
   assert.throws(
     () => parseSshArgs(['-Z', 'h']),
-    (e: unknown) => e instanceof SshUsageError && e.exitCode === 255 && /^unknown option -- Z\nusage: ssh /.test(e.message),
+    (e: unknown) =>
+      e instanceof SshUsageError && e.exitCode === 255 && /^unknown option -- Z\nusage: ssh /.test(e.message),
   );
   assert.throws(() => parseSshArgs(['h', '-p']), /option requires an argument -- p/);
   assert.throws(() => parseSshArgs(['-p', '70000', 'h']), /Bad port '70000'/);
@@ -99,7 +100,10 @@ test('forward specifications: ssh syntax with bind addresses, IPv6 brackets and 
     listen: { path: '/tmp/l.sock' },
     connect: { path: '/run/r.sock' },
   });
-  assert.deepEqual(parseForwardSpec('9000:/run/r.sock', 'R'), { listen: { port: 9000 }, connect: { path: '/run/r.sock' } });
+  assert.deepEqual(parseForwardSpec('9000:/run/r.sock', 'R'), {
+    listen: { port: 9000 },
+    connect: { path: '/run/r.sock' },
+  });
   assert.deepEqual(parseForwardSpec('/tmp/x.sock:host:22', 'R'), {
     listen: { path: '/tmp/x.sock' },
     connect: { host: 'host', port: 22 },
