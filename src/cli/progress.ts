@@ -114,7 +114,8 @@ export class ProgressMeter {
 
   private columns(): number {
     const c = (this.stream as { columns?: number }).columns;
-    return typeof c === 'number' && c > 0 ? Math.min(c, MAX_COLUMNS) : DEFAULT_COLUMNS;
+    // setscreensize counts the terminating NUL in: the line is one column wider than its arithmetic.
+    return (typeof c === 'number' && c > 0 ? Math.min(c, MAX_COLUMNS) : DEFAULT_COLUMNS) + 1;
   }
 
   /** refresh_progress_meter: one line, redrawn over the last with `\r`. */
