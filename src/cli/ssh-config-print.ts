@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import type { ResolvedSshConfig, SshForward } from '../index.js';
 import { applyAlgorithmEdit, DEFAULT_ALGORITHMS, DEFAULT_PUBLICKEY_ALGORITHMS } from '../index.js';
 import type { SshOptions } from './ssh-options.js';
+import { parseEscapeChar } from './ssh-options.js';
 
 /** What -G needs besides the resolved config: the flags and -o values the library does not evaluate. */
 export interface PrintContext {
@@ -71,8 +72,15 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
   put('passwordauthentication', yn(r.passwordAuthentication));
   put('proxyusefdpass', yn(r.proxyUseFdpass));
   put('requesttty', requestTtyText(opts, r));
-  put('sessiontype', opts.noCommand || stdio ? 'none' : opts.subsystem ? 'subsystem' : 'default');
-  put('stdinnull', yn(opts.stdinNull || stdio || flagOpt(r, 'StdinNull', false)));
+  put(
+    'sessiontype',
+    opts.noCommand || stdio
+      ? 'none'
+      : opts.subsystem
+        ? 'subsystem'
+        : (otherValue(r, 'SessionType')?.toLowerCase() ?? 'default'),
+  );
+  put('stdinnull', yn(opts.stdinNull || flagOpt(r, 'StdinNull', false)));
   put(
     'stricthostkeychecking',
     { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' }[r.strictHostKeyChecking],
@@ -102,7 +110,7 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
   for (const [k, v] of r.setEnv) put('setenv', `${k}=${v}`);
   put('forwardagent', typeof r.forwardAgent === 'string' ? r.forwardAgent : yn(r.forwardAgent));
   put('connecttimeout', r.connectTimeout ?? 'none');
-  put('escapechar', opts.escapeChar ?? otherValue(r, 'EscapeChar') ?? '~');
+  put('escapechar', visEscape(opts.escapeChar ?? otherValue(r, 'EscapeChar') ?? '~'));
   put('rekeylimit', `${r.rekeyLimit.bytes} ${r.rekeyLimit.seconds}`);
   put('proxycommand', r.proxyCommand);
   put('proxyjump', r.proxyJump?.join(','));
@@ -129,4 +137,17 @@ function logLevel(opts: SshOptions, r: ResolvedSshConfig): string {
   if (opts.verbose > 0) return `DEBUG${opts.verbose}`;
   if (opts.quiet) return 'SILENT';
   return otherValue(r, 'LogLevel')?.toUpperCase() ?? 'INFO';
+}
+
+/** The escape character as ssh -G prints it (vis(3) with VIS_WHITE): `~`, `\\^]`, `none`. */
+function visEscape(text: string): string {
+  const c = parseEscapeChar(text);
+  if (c === null) return 'none';
+  if (c === undefined) return text;
+  if (c < 32) return `\\^${String.fromCharCode(c + 64)}`;
+  if (c === 127) return '\\^?';
+  if (c === 32) return '\\040';
+  if (c === 92) return '\\\\';
+  if (c > 127) return `\\M-${visEscape(String.fromCharCode(c - 128))}`;
+  return String.fromCharCode(c);
 }

@@ -66,7 +66,30 @@ async function run(args: string[]): Promise<number> {
     process.stderr.write(SSH_USAGE);
     return 255;
   }
+  if (o.subsystem && o.command.length === 0) {
+    process.stderr.write(`You must specify a subsystem to invoke.\n${SSH_USAGE}`);
+    return 255;
+  }
+  if (o.subsystem && (o.noCommand || o.stdioForward !== undefined)) {
+    process.stderr.write('Cannot specify -s with -N/SessionType\n');
+    return 255;
+  }
   const { CliError, parseDestination, reportError } = await import('./connect.js');
+  // ssh drops an -i file it cannot stat, with a warning, and uses the others (or the defaults)
+  const { access } = await import('node:fs/promises');
+  const kept: string[] = [];
+  for (const f of o.identityFiles) {
+    const path = f.startsWith('~/') ? `${process.env.HOME ?? ''}${f.slice(1)}` : f;
+    try {
+      await access(path);
+      kept.push(f);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'No such file or directory' : code === 'EACCES' ? 'Permission denied' : code;
+      process.stderr.write(`Warning: Identity file ${f} not accessible: ${why}.\n`);
+    }
+  }
+  o.identityFiles = kept;
   try {
     const dest = parseDestination(o.destination);
     const user = o.user ?? dest.user;
