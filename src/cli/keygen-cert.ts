@@ -317,7 +317,7 @@ export async function showCertificates(o: KeygenOptions): Promise<number> {
   if (lines[lines.length - 1] === '') lines.pop();
   for (let n = 1; n <= lines.length; n++) {
     const cp = (lines[n - 1] as string).replace(/^[ \t]+/, '');
-    if (cp.startsWith('#') || cp === '') continue;
+    if (cp.startsWith('#')) continue; // (a blank line is an invalid key to ssh-keygen -L, whose lines keep their newline)
     const k = readKeyLine(cp);
     if (!k) {
       err(`${path}:${n}: invalid key: invalid format\n`);
