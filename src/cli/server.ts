@@ -20,6 +20,7 @@ import {
   parsePrivateKey,
   parsePublicKey,
   Server,
+  scpExecHandler,
   serveSftp,
 } from '../index.js';
 import type { Command } from './command.js';
@@ -41,10 +42,11 @@ const HELP = `usage: secsh server [options]
                          as principals; source-address and force-command are enforced
   --user NAME            only this user name may log in (default: any name)
   --banner TEXT          pre-authentication banner
-  --sftp-root DIR        directory the sftp subsystem serves, confined to it (default: / , starting
-                         in your home directory, like sshd)
-  --sftp-read-only       sftp refuses every modification
-  --no-sftp              no sftp subsystem
+  --sftp-root DIR        directory the sftp subsystem (and scp -t/-f, the legacy scp protocol)
+                         serves, confined to it (default: / , starting in your home directory,
+                         like sshd)
+  --sftp-read-only       sftp and scp refuse every modification
+  --no-sftp              no sftp subsystem (scp -t/-f then run the scp program, if any)
   -o Keyword=value       an sshd_config keyword (repeatable; the first value of a keyword wins,
                          -o before -f): AllowTcpForwarding, AllowStreamLocalForwarding,
                          AllowAgentForwarding, X11Forwarding, GatewayPorts, PermitOpen, PermitListen,
@@ -286,11 +288,13 @@ async function run(args: string[]): Promise<number> {
           // channel already closed
         }
       };
-      serveSftp(session.channel, backend).then(
+      serveSftp(session.channel, backend, { endStream: false }).then(
         () => exit(0),
         () => exit(1),
       );
     };
+    // scp -t / scp -f (scp -O) are answered from the same files, before a local process could take them.
+    server.on('session', scpExecHandler(backend));
   }
   server.on(
     'session',

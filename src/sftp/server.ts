@@ -53,6 +53,13 @@ export interface SftpServerOptions {
    * 'link-first' for AsyncSSH clients, which send the draft's order.
    */
   symlinkOrder?: SymlinkOrder;
+  /**
+   * End the stream when the client has ended its side and every request is answered (default true).
+   * `sftpSubsystemHandler` sets false and ends the channel itself with the exit status: a server's
+   * session channel closes once both sides sent EOF, so an exit-status sent after our EOF was lost
+   * (OpenSSH's ssh then exits 255, and scp in SFTP mode reports the transfer as failed).
+   */
+  endStream?: boolean;
 }
 
 type Open = { kind: 'file'; file: SftpBackendFile; path: string } | { kind: 'dir'; dir: SftpBackendDir; path: string };
@@ -201,7 +208,7 @@ class SftpServerSession {
         if (this.queue.length <= 16 && this.stream.isPaused()) this.stream.resume();
       }
       if (this.ended) {
-        if (!this.stream.writableEnded) this.stream.end();
+        if (this.opts.endStream !== false && !this.stream.writableEnded) this.stream.end();
         this.finish(false);
       }
     } finally {
@@ -652,7 +659,7 @@ export function sftpSubsystemHandler(
         }
       };
       const symlinkOrder = symlinkOrderFor(session.clientVersion, session.serverVersion);
-      serveSftp(session.channel, b, { symlinkOrder, ...opts }).then(
+      serveSftp(session.channel, b, { symlinkOrder, ...opts, endStream: false }).then(
         () => exit(0),
         () => exit(1),
       );
