@@ -77,7 +77,13 @@ class Sink {
       }
       const first = await this.reader.byte('waiting for a control line');
       if (first === 0x0a) await this.protocolError(new ScpError('protocol', 'unexpected <newline>'));
-      const line = await this.reader.line('reading a control line', first);
+      let line: string;
+      try {
+        line = await this.reader.line('reading a control line', first);
+      } catch (e) {
+        if (e instanceof ScpError && e.kind === 'protocol') await this.protocolError(e);
+        throw e;
+      }
       if (first === 1 || first === 2) {
         this.result.errors++;
         this.opts.onError?.(line.slice(1), 'peer');
