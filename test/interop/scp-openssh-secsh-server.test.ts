@@ -16,6 +16,7 @@ import { scpExecHandler } from '../../src/scp/index.js';
 import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/local-backend.js';
 import { sftpSubsystemHandler } from '../../src/sftp/server.js';
+import { startCliServer } from '../e2e/server-helpers.js';
 import { OPENSSH_NO_HOST_CHECK, runSsh } from '../helpers/openssh.js';
 import { sftpUserKey } from '../helpers/openssh-sftp.js';
 import { requirePeer } from '../helpers/peers.js';
@@ -140,3 +141,86 @@ for (const mode of ['sftp', 'legacy'] as const) {
     assert.ok(!existsSync(join(dir, `escaped-${mode}`)));
   });
 }
+
+test('OpenSSH scp (SFTP and -O) → secsh server --sftp-root: both see the same confined files, read-only refuses uploads', async (t) => {
+  if (!requirePeer(t, 'ssh', 'ssh-keygen')) return;
+  const cliRoot = join(dir, 'cli-root');
+  await mkdir(cliRoot);
+  await writeFile(join(dir, 'cli_keys'), await readFile(`${keyPath}.pub`));
+  const start = (extra: string[]) =>
+    startCliServer([
+      '--import',
+      'tsx',
+      'src/cli/main.ts',
+      'server',
+      '--port',
+      '0',
+      '--authorized-keys',
+      join(dir, 'cli_keys'),
+      '--host-key',
+      join(dir, 'cli_host_key'),
+      '--sftp-root',
+      cliRoot,
+      ...extra,
+    ]);
+  const stop = async (p: Awaited<ReturnType<typeof start>>) => {
+    process.kill(p.child.pid as number, 'SIGINT');
+    await p.exited;
+  };
+  const cli = await start([]);
+  try {
+    const run = (args: string[]) =>
+      runSsh(
+        [
+          ...OPENSSH_NO_HOST_CHECK,
+          '-o',
+          'IdentitiesOnly=yes',
+          '-o',
+          'LogLevel=ERROR',
+          '-i',
+          keyPath,
+          '-P',
+          String(cli.port),
+          ...args,
+        ],
+        { bin: SCP, timeoutMs: 60_000 },
+      );
+    const legacy = await run(['-O', join(local, `f${64 * 1024}`), 'tester@127.0.0.1:/legacy']);
+    assert.equal(legacy.code, 0, legacy.stderr);
+    const viaSftp = await run([join(local, `f${64 * 1024}`), 'tester@127.0.0.1:/sftp']);
+    assert.equal(viaSftp.code, 0, viaSftp.stderr);
+    assert.deepEqual(await readFile(join(cliRoot, 'legacy')), await readFile(join(local, `f${64 * 1024}`)));
+    assert.deepEqual(await readFile(join(cliRoot, 'sftp')), await readFile(join(local, `f${64 * 1024}`)));
+    const back = join(local, 'cli-back');
+    const d = await run(['-O', 'tester@127.0.0.1:/sftp', back]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(await readFile(back), await readFile(join(local, `f${64 * 1024}`)));
+  } finally {
+    await stop(cli);
+  }
+  const ro = await start(['--sftp-read-only']);
+  try {
+    const r = await runSsh(
+      [
+        ...OPENSSH_NO_HOST_CHECK,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'LogLevel=ERROR',
+        '-i',
+        keyPath,
+        '-P',
+        String(ro.port),
+        '-O',
+        join(local, 'f1'),
+        'tester@127.0.0.1:/ro',
+      ],
+      { bin: SCP, timeoutMs: 60_000 },
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /scp: \/ro: Read-only file system/);
+    assert.ok(!existsSync(join(cliRoot, 'ro')));
+  } finally {
+    await stop(ro);
+  }
+});
