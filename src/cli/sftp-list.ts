@@ -160,7 +160,11 @@ export async function ls(s: SftpSession, arg: string | undefined, flags: Set<str
     return false;
   }
   const first = matches[0];
-  if (matches.length === 1 && first?.isDir && !hasGlob(arg)) return lsDir(s, first.path, strip, fl, width);
+  if (matches.length === 1 && first?.isDir && !hasGlob(arg)) {
+    // The match carries GLOB_MARK's '/', which counts in the column width as in sftp.
+    const path = first.path.endsWith('/') ? first.path : `${first.path}/`;
+    return lsDir(s, path, strip, fl, width);
+  }
   const entries: LsEntry[] = [];
   for (const m of matches) {
     const st = await s.sftp.lstat(m.path).catch(() => undefined);
