@@ -97,13 +97,19 @@ export interface PyCase {
   hostKeys: string[];
   /** Forced lists per kind (a missing kind keeps the peer's default), or 'all' it implements. */
   algs: Partial<Record<AlgorithmKind, string[]>> | 'all';
-  action: 'echo' | 'cat' | 'sftp' | 'probe';
+  /**
+   * `cat-rekey-at-close` (paramiko only): the server's exit-status starts a re-key of the client's, so
+   * the client's KEXINIT crosses the server's CLOSE; then an echo on a new session.
+   */
+  action: 'echo' | 'cat' | 'sftp' | 'probe' | 'cat-rekey-at-close';
   /** Size of the cat echo or of the SFTP file. */
   bytes: number;
   /** The client starts a re-key every so many bytes (null: the peer's default). */
   rekeyBytes: number | null;
   /** Scratch directory for the client's local files. */
   dir: string;
+  /** paramiko: without the fixture's workaround for paramiko issue #822, and a 3 s key-exchange wait. */
+  asIs?: boolean;
 }
 
 /** What the client reports for a case. */
