@@ -29,7 +29,7 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'ssh'];
 
 /** The environment secsh runs in: no agent, HOME in the test folder. */
 function env(): NodeJS.ProcessEnv {
-  const e = { ...process.env, HOME: dir };
+  const e: NodeJS.ProcessEnv = { ...process.env, HOME: dir };
   delete e.SSH_AUTH_SOCK;
   return e;
 }
