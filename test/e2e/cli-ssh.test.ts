@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { requirePeer } from '../helpers/peers.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { freePort, type Sshd, startAgent, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
 let dir: string;
@@ -34,12 +34,20 @@ function env(): NodeJS.ProcessEnv {
   return e;
 }
 
-function startSecsh(args: string[], stdin: 'pipe' | 'ignore' = 'pipe'): ChildProcess {
-  return spawn(process.execPath, [...CLI, ...args], { stdio: [stdin, 'pipe', 'pipe'], env: env() });
+function startSecsh(args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [...CLI, ...args], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...env(), ...extraEnv },
+  });
 }
 
-function runSecsh(args: string[], input?: Buffer | string, timeoutMs = 30_000): Promise<Run> {
-  const child = startSecsh(args);
+function runSecsh(
+  args: string[],
+  input?: Buffer | string,
+  extraEnv: NodeJS.ProcessEnv = {},
+  timeoutMs = 30_000,
+): Promise<Run> {
+  const child = startSecsh(args, extraEnv);
   const out: Buffer[] = [];
   let err = '';
   child.stdout?.on('data', (c: Buffer) => out.push(c));
@@ -257,4 +265,42 @@ test('secsh ssh -W host:port is stdin/stdout to the address (here sshd banner); 
   assert.match(conn ?? '', /^127\.0\.0\.1 \d+ 127\.0\.0\.1 \d+$/);
   // two logins: the jump host, then the target through its direct-tcpip channel
   assert.equal(logins() - before, 2);
+});
+
+test('secsh ssh -A forwards the agent; SendEnv sends the variables it names', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-agent', 'ssh-add')) return;
+  const agent = await startAgent();
+  try {
+    await agent.add(sshd.userKeys.ecdsa.privatePath);
+    const cmd = 'ssh-add -l; echo "env=$SECSH_CLI_VAR"';
+    const r = await runSecsh(['-A', '-o', 'SendEnv=SECSH_*', ...to(cmd)], '', {
+      SSH_AUTH_SOCK: agent.sock,
+      SECSH_CLI_VAR: 'sent',
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(r.stdout.toString().includes(sshd.userKeys.ecdsa.fingerprint), r.stdout.toString());
+    assert.match(r.stdout.toString(), /^env=sent$/m);
+    const n = await runSecsh(to('ssh-add -l >/dev/null 2>&1; echo "agent=$?"; echo "env=$SECSH_CLI_VAR"'), '', {
+      SSH_AUTH_SOCK: agent.sock,
+      SECSH_CLI_VAR: 'sent',
+    });
+    // without -A and SendEnv: no agent (ssh-add exits 2) and no variable
+    assert.equal(n.stdout.toString(), 'agent=2\nenv=\n');
+  } finally {
+    await agent.stop();
+  }
+});
+
+test('secsh ssh -L on a taken port: a warning and the command runs; under ExitOnForwardFailure, 255', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const taken = (echo.address() as { port: number }).port;
+  const spec = `127.0.0.1:${taken}:127.0.0.1:22`;
+  const w = await runSecsh(['-o', 'LogLevel=INFO', '-L', spec, ...to('echo ran')]);
+  assert.equal(w.code, 0);
+  assert.equal(w.stdout.toString(), 'ran\n');
+  assert.match(w.stderr, /Could not request local forwarding\./);
+  const e = await runSecsh(['-o', 'ExitOnForwardFailure=yes', '-L', spec, ...to('echo ran')]);
+  assert.equal(e.code, 255);
+  assert.equal(e.stdout.length, 0);
+  assert.match(e.stderr, /Could not request local forwarding\./);
 });
