@@ -92,6 +92,11 @@ export async function runSession(client: Client, plan: SessionPlan, forwards: Fo
   const onSignal = (sig: NodeJS.Signals) => {
     killedBy = sig;
     finish?.(255);
+    // ssh exits at once on these signals: if closing the connection stalls, do not wait for it
+    setTimeout(() => {
+      term.restore();
+      process.exit(255);
+    }, 2000).unref();
   };
   for (const s of SIGNALS) process.on(s, onSignal);
   const onClientClose = () => finish?.(255);
@@ -216,7 +221,8 @@ async function session(
   await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
   if (plan.pty && !plan.quiet && !killedBy()) {
     const byRemote = !quit && client.closed && ch.exitStatus === undefined;
-    process.stderr.write(`Connection to ${plan.host} closed${byRemote ? ' by remote host' : ''}.\r\n`);
+    if (byRemote) process.stderr.write(`Connection to ${plan.host} closed by remote host.\r\n`);
+    process.stderr.write(`Connection to ${plan.host} closed.\r\n`);
   }
   return code;
 }
