@@ -122,24 +122,27 @@ class Source {
       const meter = this.opts.progress?.(name, size);
       let failure: unknown;
       let off = 0;
+      // The next chunk is read while the current one is being sent.
+      const readAt = async (at: number): Promise<Buffer> => {
+        const want = Math.min(this.chunk, size - at);
+        if (failure !== undefined) return Buffer.alloc(want);
+        try {
+          const data = await f.read(at, want);
+          // A file that shrank: the promised size is sent anyway, padded, as scp does.
+          if (data.length === 0) throw Object.assign(new Error('file shrank'), { code: 'EIO' });
+          return data;
+        } catch (e) {
+          failure ??= e;
+          return Buffer.alloc(want);
+        }
+      };
       try {
-        while (off < size) {
-          const want = Math.min(this.chunk, size - off);
-          let data: Buffer;
-          if (failure === undefined) {
-            try {
-              data = await f.read(off, want);
-              // A file that shrank: the promised size is sent anyway, padded, as scp does.
-              if (data.length === 0) throw Object.assign(new Error('file shrank'), { code: 'EIO' });
-            } catch (e) {
-              failure = e;
-              data = Buffer.alloc(want);
-            }
-          } else {
-            data = Buffer.alloc(want);
-          }
-          await send(this.stream, data);
+        let next = size > 0 ? readAt(0) : undefined;
+        while (next) {
+          const data = await next;
           off += data.length;
+          next = off < size ? readAt(off) : undefined;
+          await send(this.stream, data);
           meter?.update(data.length);
         }
       } finally {
