@@ -4,10 +4,11 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import type { Certificate, SignatureAlgorithm } from '../keys/index.js';
+import type { Certificate, SignatureAlgorithm, Signer } from '../keys/index.js';
 import { CERT_FOREVER, issueCertificate, parseSshsigTime } from '../keys/index.js';
 import type { KeygenOptions } from './keygen-common.js';
 import {
+  agentSignerFor,
   err,
   fatal,
   identityFile,
@@ -207,10 +208,42 @@ function caAlgorithm(o: KeygenOptions, caType: string): SignatureAlgorithm | und
 export async function signCertificates(o: KeygenOptions): Promise<number> {
   if (o.keyId === undefined) fatal('Must specify key id (-I) when certifying');
   const [validAfter, validBefore] = o.validity ? parseValidity(o.validity) : [0n, CERT_FOREVER];
-  let { serial, autoinc } = parseSerial(o.serial);
+  const { serial, autoinc } = parseSerial(o.serial);
   const { critical, extensions } = certOptions(o);
-  const ca = await loadIdentity(o, tilde(o.caKey as string));
-  const alg = caAlgorithm(o, ca.type);
+  const ca = await caSigner(o, tilde(o.caKey as string));
+  try {
+    return await signEach(o, ca.signer, validAfter, validBefore, serial, autoinc, critical, extensions);
+  } finally {
+    ca.close();
+  }
+}
+
+/** The CA: its private key file, or with -U the agent holding the key of the public key file. */
+async function caSigner(o: KeygenOptions, path: string): Promise<{ signer: Signer; close(): void }> {
+  if (!o.preferAgent) return { signer: await loadIdentity(o, path), close: () => undefined };
+  const pub = await loadPublic(path);
+  if (!pub) fatal(`Cannot load CA public key ${path}: No such file or directory`);
+  const agent = await agentSignerFor(pub.key);
+  if (!agent) fatal('Cannot use public key for CA signature: agent not present');
+  if (!agent.signer) {
+    agent.close();
+    fatal(`CA key ${path} not found in agent`);
+  }
+  return { signer: agent.signer, close: () => agent.close() };
+}
+
+async function signEach(
+  o: KeygenOptions,
+  ca: Signer,
+  validAfter: bigint,
+  validBefore: bigint,
+  firstSerial: bigint,
+  autoinc: boolean,
+  critical: Map<string, string>,
+  extensions: Map<string, string>,
+): Promise<number> {
+  let serial = firstSerial;
+  const alg = caAlgorithm(o, ca.publicKey.type);
   for (const arg of o.args) {
     let principals: string[] = [];
     if (o.principals !== undefined) {
@@ -224,7 +257,7 @@ export async function signCertificates(o: KeygenOptions): Promise<number> {
     if (pub.cert) fatal(`do_ca_sign: key "${path}" type ${typeLabel(pub.key, pub.cert)} cannot be certified`);
     const cert = await issueCertificate(ca, pub.key, {
       type: o.hostCert ? 'host' : 'user',
-      keyId: o.keyId,
+      keyId: o.keyId as string,
       principals,
       validAfter,
       validBefore,

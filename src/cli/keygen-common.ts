@@ -5,7 +5,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import type { Certificate, FingerprintHash, PrivateKey, PublicKey } from '../keys/index.js';
+import type { Certificate, FingerprintHash, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import {
   isCertificateType,
   parseCertificate,
@@ -45,6 +45,7 @@ export interface KeygenOptions {
   printPublic: boolean;
   hashHosts: boolean;
   hostCert: boolean;
+  preferAgent: boolean;
   rounds: number | undefined;
   bits: number | undefined;
   comment: string | undefined;
@@ -321,4 +322,29 @@ export async function loadIdentity(o: KeygenOptions, path: string): Promise<Priv
   }
   if (first instanceof Error) fatal(`Load key "${path}": ${keyErrorText(first)}`);
   return first;
+}
+
+/** A handle on the user's agent, for signing with a key it holds. */
+export interface AgentHandle {
+  /** The agent's signer for `key` (plain key or certificate), or undefined when it does not hold it. */
+  signer: Signer | undefined;
+  close(): void;
+}
+
+/**
+ * Looks for `key` in the agent at `$SSH_AUTH_SOCK` (ssh_agent_has_key); undefined when there is no agent or it
+ * cannot be reached. The public API's AgentClient is loaded only here.
+ */
+export async function agentSignerFor(key: PublicKey): Promise<AgentHandle | undefined> {
+  if (!process.env.SSH_AUTH_SOCK) return undefined;
+  const { AgentClient } = await import('../index.js');
+  const agent = new AgentClient(process.env.SSH_AUTH_SOCK);
+  try {
+    const signers = await agent.signers();
+    const signer = signers.find((s) => !('certificate' in s) && s.publicKey.equals(key));
+    return { signer, close: () => agent.close() };
+  } catch {
+    agent.close();
+    return undefined;
+  }
 }

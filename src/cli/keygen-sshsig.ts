@@ -4,7 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
-import type { Certificate, PrivateKey, SshSignature } from '../keys/index.js';
+import type { Certificate, PublicKey, Signer, SshSignature } from '../keys/index.js';
 import {
   dearmorSshsig,
   findPrincipals,
@@ -16,6 +16,7 @@ import {
 } from '../keys/index.js';
 import type { KeygenOptions } from './keygen-common.js';
 import {
+  agentSignerFor,
   confirmOverwrite,
   err,
   fatal,
@@ -65,16 +66,8 @@ function sigOpts(
   return r;
 }
 
-/** load_sign_key: the private key of a key, `.pub` or `-cert.pub` path, with the certificate grafted on. */
-async function loadSignKey(
-  o: KeygenOptions,
-  keyPath: string,
-): Promise<{ key: PrivateKey; cert: Certificate | undefined }> {
-  const pub = await loadPublic(keyPath);
-  if (!pub) {
-    err(`Couldn't load public key ${keyPath}: No such file or directory\n`);
-    throw new KeygenExit('', 255);
-  }
+/** load_sign_key: the private key of a key, `.pub` or `-cert.pub` path, checked against `pub`. */
+async function loadSignKey(o: KeygenOptions, keyPath: string, pub: PublicKey): Promise<Signer> {
   let privPath = keyPath;
   let wasPub = false;
   for (const suffix of ['-cert.pub', '.pub']) {
@@ -93,16 +86,34 @@ async function loadSignKey(
   const first = await tryLoadPrivate(privPath);
   if (first instanceof Error) fatal(`No private key found for "${privPath}"`);
   const key = first === 'encrypted' ? await loadIdentity(o, privPath) : first;
-  if (!key.publicKey.equals(pub.key)) {
+  if (!key.publicKey.equals(pub)) {
     err(`Public key ${keyPath} doesn't match private ${privPath}\n`);
     throw new KeygenExit('', 255);
   }
-  return { key, cert: pub.cert };
+  return key;
+}
+
+/** The signer of `-Y sign`: the agent's when it holds the key (required with -U), else the private key file. */
+async function signerFor(
+  o: KeygenOptions,
+  keyPath: string,
+): Promise<{ signer: Signer; cert: Certificate | undefined; close(): void }> {
+  const pub = await loadPublic(keyPath);
+  if (!pub) {
+    err(`Couldn't load public key ${keyPath}: No such file or directory\n`);
+    throw new KeygenExit('', 255);
+  }
+  const agent = await agentSignerFor(pub.key);
+  if (!agent && o.preferAgent) fatal("Couldn't get agent socket");
+  if (agent?.signer) return { signer: agent.signer, cert: pub.cert, close: () => agent.close() };
+  agent?.close();
+  if (o.preferAgent) fatal("Couldn't find key in agent");
+  return { signer: await loadSignKey(o, keyPath, pub.key), cert: pub.cert, close: () => undefined };
 }
 
 async function signOne(
   o: KeygenOptions,
-  signer: { key: PrivateKey; cert: Certificate | undefined },
+  signer: { signer: Signer; cert: Certificate | undefined },
   file: string,
   namespace: string,
   hashalg: string | undefined,
@@ -122,7 +133,7 @@ async function signOne(
   }
   let armored: string;
   try {
-    armored = await signSshsig(data as AsyncIterable<Buffer>, signer.key, {
+    armored = await signSshsig(data as AsyncIterable<Buffer>, signer.signer, {
       namespace,
       ...(hashalg !== undefined ? { hashAlgorithm: hashalg as 'sha256' | 'sha512' } : {}),
       ...(signer.cert ? { certificate: signer.cert } : {}),
@@ -155,9 +166,13 @@ async function sign(o: KeygenOptions, keyPath: string, namespace: string): Promi
     err(`Signing ${o.args[0] ?? '(stdin)'} failed: invalid argument\n`);
     return 255;
   }
-  const signer = await loadSignKey(o, keyPath);
-  const files = o.args.length === 0 ? ['(stdin)'] : o.args;
-  for (const f of files) await signOne(o, signer, f, namespace, opts.hashalg);
+  const signer = await signerFor(o, keyPath);
+  try {
+    const files = o.args.length === 0 ? ['(stdin)'] : o.args;
+    for (const f of files) await signOne(o, signer, f, namespace, opts.hashalg);
+  } finally {
+    signer.close();
+  }
   return 0;
 }
 
@@ -321,5 +336,6 @@ export async function runSshsig(o: KeygenOptions): Promise<number> {
     if (o.keyId === undefined) tooFew('Too few arguments for verify: missing principal identity');
     return verify(o, o.caKey, ns, o.keyId, o.file);
   }
-  throw new KeygenExit(`Unsupported operation for -Y: "${op}"`, 1);
+  const { KEYGEN_USAGE } = await import('./keygen.js');
+  throw new KeygenExit(`Unsupported operation for -Y: "${op}"\n${KEYGEN_USAGE}`, 1);
 }

@@ -8,7 +8,8 @@ import type { Command } from './command.js';
 import type { KeygenOptions } from './keygen-common.js';
 import { KeygenExit } from './keygen-common.js';
 
-const USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]
+/** ssh-keygen's usage text, as secsh keygen prints it. */
+export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C comment] [-f output_keyfile]
                   [-m format] [-N new_passphrase] [-t dsa | ecdsa | ed25519 | rsa]
                   [-Z cipher]
        secsh keygen -p [-a rounds] [-f keyfile] [-m format] [-N new_passphrase]
@@ -21,7 +22,7 @@ const USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C comment] [-f o
        secsh keygen -F hostname [-lv] [-f known_hosts_file]
        secsh keygen -H [-f known_hosts_file]
        secsh keygen -R hostname [-f known_hosts_file]
-       secsh keygen -I certificate_identity -s ca_key [-h] [-n principals]
+       secsh keygen -I certificate_identity -s ca_key [-hU] [-n principals]
                   [-O option] [-V validity_interval] [-z serial_number] file ...
        secsh keygen -L [-f input_keyfile]
        secsh keygen -Y find-principals -s signature_file -f allowed_signers_file
@@ -33,14 +34,14 @@ const USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C comment] [-f o
 `;
 
 /** Flags without a value (ssh-keygen's getopt string, less the ones secsh does not implement). */
-const FLAGS = new Set('HLXceghilopqvy'.split(''));
+const FLAGS = new Set('HLUXceghilopqvy'.split(''));
 /** Flags with a value. */
 const VALUED = new Set('CEFINOPRVYZabfmnrstz'.split(''));
 /** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO, KRLs, moduli, SSHFP, bubblebabble). */
-const UNSUPPORTED = new Set('ABDKMQUkuwrg'.split(''));
+const UNSUPPORTED = new Set('ABDKMQkuw'.split(''));
 
 function usageError(message: string): KeygenExit {
-  return new KeygenExit(`${message}${message ? '\n' : ''}${USAGE}`, 1);
+  return new KeygenExit(`${message}${message ? '\n' : ''}${KEYGEN_USAGE}`, 1);
 }
 
 function defaults(): KeygenOptions {
@@ -56,6 +57,7 @@ function defaults(): KeygenOptions {
     printPublic: false,
     hashHosts: false,
     hostCert: false,
+    preferAgent: false,
     rounds: undefined,
     bits: undefined,
     comment: undefined,
@@ -112,6 +114,9 @@ function applyFlag(o: KeygenOptions, f: string): void {
       break;
     case 'y':
       o.printPublic = true;
+      break;
+    case 'U':
+      o.preferAgent = true;
       break;
     case 'v':
       o.verbose++;
@@ -241,6 +246,9 @@ export function parseKeygenArgs(args: string[]): KeygenOptions {
 
 async function dispatch(o: KeygenOptions): Promise<number> {
   if (o.signOp !== undefined) return (await import('./keygen-sshsig.js')).runSshsig(o);
+  if (o.revoked !== undefined) {
+    throw new KeygenExit('secsh keygen: -r is only supported with -Y verify (SSHFP records are not)', 1);
+  }
   if (o.caKey !== undefined) {
     if (o.args.length < 1) throw usageError('Too few arguments.');
   } else if (o.args.length > 0) {
@@ -269,7 +277,7 @@ export const keygenCommand: Command = {
   summary: 'generate, inspect and convert keys, certificates and signatures (like ssh-keygen)',
   async run(args: string[]): Promise<number> {
     if (args[0] === '--help') {
-      process.stdout.write(USAGE);
+      process.stdout.write(KEYGEN_USAGE);
       return 0;
     }
     try {

@@ -4,11 +4,14 @@
  * ssh-keygen prints and exit as it does for good, tampered, wrongly named and unknown signers.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { hasPeer, requirePeer } from '../helpers/peers.js';
+import { promisify } from 'node:util';
+import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { startAgent } from '../helpers/sshd.js';
 import { both, openssh, type Run, secsh } from './cli-keygen-helpers.js';
 
 function ok(r: Run, what: string): string {
@@ -93,6 +96,33 @@ describe('secsh keygen -Y against ssh-keygen -Y', { concurrency: false }, () => 
     assert.equal(theirs.code, 0, theirs.stdout + theirs.stderr);
     assert.match(theirs.stdout, /^Good "file" signature for carol@example with ED25519-CERT key SHA256:/);
     assert.equal(ours.stdout, theirs.stdout);
+  });
+
+  test('-U signs with the key in ssh-agent (only a public key file given), -s -U certifies with a CA held there', async (t) => {
+    if (!requirePeer(t, 'ssh-keygen', 'ssh-agent', 'ssh-add')) return;
+    const agent = await startAgent();
+    try {
+      const env = { SSH_AUTH_SOCK: agent.sock };
+      await promisify(execFile)(binPath('ssh-add'), ['-q', join(dir, 'alice'), join(dir, 'ca')], { env });
+      const s = await secsh(dir, ['-Y', 'sign', '-U', '-f', 'alice.pub', '-n', 'file'], data, env);
+      assert.equal(s.code, 0, s.stderr);
+      await writeFile(join(dir, 'agent.sig'), s.stdout);
+      const args = ['-Y', 'verify', '-f', 'allowed_signers', '-I', 'alice@example', '-n', 'file', '-s', 'agent.sig'];
+      assert.equal((await openssh(dir, args, data)).code, 0);
+      const none = await secsh(dir, ['-Y', 'sign', '-U', '-f', 'bob.pub', '-n', 'file'], data, env);
+      assert.equal(none.code, 255);
+      assert.equal(none.stderr, "Couldn't find key in agent\n");
+      const c = await secsh(
+        dir,
+        ['-q', '-s', 'ca.pub', '-U', '-I', 'by agent', '-n', 'bob@example', 'bob.pub'],
+        '',
+        env,
+      );
+      assert.equal(c.code, 0, c.stderr);
+      assert.match(ok(await openssh(dir, ['-L', '-f', 'bob-cert.pub']), '-L'), /Key ID: "by agent"/);
+    } finally {
+      await agent.stop();
+    }
   });
 
   test('tampered data, another principal, a namespace the line refuses and an unknown key fail as in ssh-keygen (255)', async (t) => {
