@@ -75,7 +75,7 @@ function windowSize(): { cols: number; rows: number } {
 /** Resolves once `stream` has written everything given so far. */
 function flushed(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => {
-    if (stream.writableLength === 0) resolve();
+    if (stream.writableLength === 0 || stream.destroyed) resolve();
     else stream.write('', () => resolve());
   });
 }
@@ -101,6 +101,10 @@ export async function runSession(client: Client, plan: SessionPlan, forwards: Fo
   for (const s of SIGNALS) process.on(s, onSignal);
   const onClientClose = () => finish?.(255);
   client.once('close', onClientClose);
+  // stdout closed under us (`secsh ssh host yes | head -1`): ssh ends with 255, silently
+  const onOutputError = () => finish?.(255);
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', () => {});
   try {
     if (plan.stdioForward) return await stdioForward(client, plan.stdioForward, finished);
     if (plan.noSession) return await finished;
@@ -109,6 +113,7 @@ export async function runSession(client: Client, plan: SessionPlan, forwards: Fo
     term.restore();
     for (const s of SIGNALS) process.off(s, onSignal);
     client.off('close', onClientClose);
+    process.stdout.off('error', onOutputError);
     if (!stdin.destroyed) {
       stdin.pause();
       stdin.destroy();

@@ -304,3 +304,23 @@ test('secsh ssh -L on a taken port: a warning and the command runs; under ExitOn
   assert.equal(e.stdout.length, 0);
   assert.match(e.stderr, /Could not request local forwarding\./);
 });
+
+test('secsh ssh host yes | head -1: stdout closed under it ends it with 255 and no stack trace, as ssh', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const line = [process.execPath, ...CLI, '-F', config, 'target', 'yes'].map((a) => `'${a}'`).join(' ');
+  const child = spawn('bash', ['-c', `${line} | head -1 >/dev/null; echo "\${PIPESTATUS[0]}"`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: env(),
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    err += c.toString();
+  });
+  await new Promise((r) => child.once('close', r));
+  assert.equal(out, '255\n');
+  assert.equal(err, '');
+});
