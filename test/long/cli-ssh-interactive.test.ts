@@ -166,6 +166,15 @@ test('interactive: a shell prompt, stty size follows a resize, ~C adds a forward
       s.once('error', reject);
     });
     assert.equal(got, 'ping through ~C');
+    // ~# lists it; ~R re-keys and the session goes on
+    await pane.keys('Enter');
+    await pane.type('~#');
+    await pane.waitFor(new RegExp(`#0 local forward 127\\.0\\.0\\.1:${port} to 127\\.0\\.0\\.1:${echoPort}`));
+    await pane.type('~R');
+    await pane.waitFor(/~R$/m);
+    await pane.type('echo after-rekey');
+    await pane.keys('Enter');
+    await pane.waitFor(/^after-rekey$/m);
 
     // the escape is only seen after a newline
     await pane.type('echo a~.b');
@@ -272,5 +281,37 @@ test('interactive: a password typed at its prompt logs in (secsh server as the p
     await pane.kill();
     server.child.kill('SIGINT');
     await server.exited;
+  }
+});
+
+test('interactive: SIGTERM ends an interactive session with 255 and the terminal restored', async (t) => {
+  if (!requirePeer(t, 'sshd') || !hasTmux(t)) return;
+  const config = await writeConfig('config-term', [
+    ...target([
+      `  IdentityFile ${sshd.userKeys.ed25519.privatePath}`,
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+    ]),
+  ]);
+  const pane = new Pane();
+  try {
+    await pane.start(paneCommand(['-F', config, 'target']));
+    await pane.waitFor(/[#$]$/m);
+    // the pane runs sh -c '…'; secsh (node, exec'd by env) is its child
+    const shPid = (await pane.tmux('display-message', '-p', '-t', '0', '#{pane_pid}')).trim();
+    const { stdout } = await run('ps', ['-o', 'pid=,comm=', '--ppid', shPid]);
+    const node = stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => f[1] === 'node');
+    assert.ok(node?.[0], `no node child of ${shPid}: ${stdout}`);
+    process.kill(Number(node[0]), 'SIGTERM');
+    const after = await pane.waitFor(/EXIT=\d+[\s\S]*werase/);
+    assert.match(after, /EXIT=255/);
+    const stty = after.slice(after.lastIndexOf('EXIT='));
+    for (const flag of ['icanon', 'echo', 'isig', 'icrnl', 'opost'])
+      assert.match(stty, new RegExp(`(^|\\s)${flag}(\\s|$)`), flag);
+  } finally {
+    await pane.kill();
   }
 });
