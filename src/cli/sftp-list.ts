@@ -173,6 +173,9 @@ export async function ls(s: SftpSession, arg: string | undefined, flags: Set<str
     // GLOB_MARK: a directory (or a link to one) is shown with a trailing '/'.
     entries.push({ name: pathStrip(m.path, strip) + (m.isDir ? '/' : ''), base, stats: st });
   }
-  await print(s, entries, fl, width, 0);
+  // sftp sizes the columns by the matched paths as globbed (absolute), not the names shown.
+  const longestPath = Math.max(0, ...matches.map((m) => m.path.length + (m.isDir ? 1 : 0)));
+  const longestName = Math.max(0, ...entries.map((e) => e.name.length));
+  await print(s, entries, fl, width, longestPath - longestName);
   return true;
 }
