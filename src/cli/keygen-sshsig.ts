@@ -240,8 +240,17 @@ async function verify(
     const sig = await readSignature(sigPath);
     const allowed = allowedPath === undefined ? undefined : await readAllowed(allowedPath);
     let revoked: Buffer | undefined;
-    if (o.revoked !== undefined) revoked = await readFile(o.revoked).catch(() => Buffer.alloc(0));
-    if (sig && (allowedPath === undefined || allowed !== undefined)) {
+    let revokedOk = true;
+    if (o.revoked !== undefined) {
+      try {
+        revoked = await readFile(o.revoked);
+      } catch (e) {
+        // a revocation list that cannot be read refuses every signature (sshkey_check_revoked)
+        err(`Unable to read revoked keys file "${o.revoked}": ${strerror(e)}\n`);
+        revokedOk = false;
+      }
+    }
+    if (sig && revokedOk && (allowedPath === undefined || allowed !== undefined)) {
       try {
         const r = await verifySshsig(process.stdin, sig, {
           namespace,
