@@ -110,6 +110,8 @@ async function listingDir(): Promise<string> {
   await writeFile(join(l, 'old'), randomBytes(5000));
   await utimes(join(l, 'old'), new Date('2019-06-01T12:00:00Z'), new Date('2019-06-01T12:00:00Z'));
   await writeFile(join(l, 'big'), Buffer.alloc(3 * 1024 * 1024 + 17));
+  await writeFile(join(l, 'with space'), 'x');
+  await writeFile(join(l, 'st*r'), 'x');
   return l;
 }
 
@@ -134,6 +136,12 @@ test('secsh sftp ls prints what OpenSSH sftp prints for the same directory (-l -
     'ls -l s*',
     `ls -l ${l}/subdir`,
     'ls -l a.txt',
+    'ls "with space"',
+    "ls -l 'with space'",
+    'ls -1 st\\*r',
+    'ls -1 "st*r"',
+    'ls -1 *',
+    'ls -1 s*   # a comment',
   ];
   const [ours, theirs] = await Promise.all([
     sftpBatchRun('secsh', d, knownHosts, lines),
