@@ -3,7 +3,18 @@
  * `scp://[user@]host[:port][/path]` and local paths — split as scp's colon() decides (a ':' before
  * any '/' makes a remote operand; a leading ':' or a '/' first means local; `[v6addr]:path`).
  */
-import { CliError } from './connect.js';
+/**
+ * A command-line error: one line (or the usage) on stderr and `exitCode`. Kept here rather than
+ * using connect.ts's CliError so that parsing (and `--help`) loads no part of the library.
+ */
+export class ScpCliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
 
 /** `usage:` as scp prints it. */
 export const SCP_USAGE = `usage: scp [-346ABCOpqRrsTv] [-c cipher] [-D sftp_server_path] [-F ssh_config]
@@ -58,8 +69,8 @@ const FLAGS = new Set('346ABCOpqRrsTv');
 const WITH_ARG = new Set('cDFiJloPSX');
 
 /** A usage error: scp prints its usage and exits 1. */
-function usage(message?: string): CliError {
-  return new CliError(`${message ? `${message}\n` : ''}${SCP_USAGE}`, 1);
+function usage(message?: string): ScpCliError {
+  return new ScpCliError(`${message ? `${message}\n` : ''}${SCP_USAGE}`, 1);
 }
 
 /**
@@ -79,16 +90,17 @@ export function remoteColon(s: string): number {
   return -1;
 }
 
-/** Parses one operand. Throws CliError (exit 1) on a malformed scp:// URI or empty host. */
+/** Parses one operand. Throws ScpCliError (exit 1) on a malformed scp:// URI or empty host. */
 export function parseOperand(s: string): ScpOperand {
   if (/^scp:\/\//i.test(s)) {
     const m = /^scp:\/\/(?:([^@/]*)@)?(\[[^\]]+\]|[^:/]+)(?::(\d*))?(\/.*)?$/i.exec(s);
-    if (!m) throw new CliError(`scp: invalid URI: ${s}`, 1);
+    if (!m) throw new ScpCliError(`scp: invalid URI: ${s}`, 1);
     const host = (m[2] as string).replace(/^\[(.*)\]$/, '$1');
     let port: number | undefined;
     if (m[3] !== undefined && m[3] !== '') {
       port = Number(m[3]);
-      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`scp: invalid port in URI: ${s}`, 1);
+      if (!Number.isInteger(port) || port < 1 || port > 65535)
+        throw new ScpCliError(`scp: invalid port in URI: ${s}`, 1);
     }
     // scp://host/path is path relative to the login directory; scp://host//abs is absolute.
     const raw = m[4] === undefined ? '' : decodeURIComponent((m[4] as string).slice(1));
@@ -106,10 +118,10 @@ export function parseOperand(s: string): ScpOperand {
   if (at >= 0) {
     user = hostPart.slice(0, at);
     hostPart = hostPart.slice(at + 1);
-    if (user === '') throw new CliError(`scp: invalid user name in ${s}`, 1);
+    if (user === '') throw new ScpCliError(`scp: invalid user name in ${s}`, 1);
   }
   const host = hostPart.replace(/^\[(.*)\]$/, '$1');
-  if (host === '') throw new CliError(`scp: empty host name in ${s}`, 1);
+  if (host === '') throw new ScpCliError(`scp: empty host name in ${s}`, 1);
   return user === undefined ? { kind: 'remote', host, path } : { kind: 'remote', user, host, path };
 }
 
@@ -221,7 +233,7 @@ function option(a: Omit<ScpArgs, 'sources' | 'target'>, f: string, v: string): v
       break;
     case 'P': {
       const n = Number(v);
-      if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new CliError(`scp: invalid port: ${v}`, 1);
+      if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new ScpCliError(`scp: invalid port: ${v}`, 1);
       a.port = n;
       break;
     }
@@ -234,6 +246,6 @@ function option(a: Omit<ScpArgs, 'sources' | 'target'>, f: string, v: string): v
     case 'D':
     case 'S':
     case 'X':
-      throw new CliError(`scp: -${f} is not supported by secsh scp`, 1);
+      throw new ScpCliError(`scp: -${f} is not supported by secsh scp`, 1);
   }
 }

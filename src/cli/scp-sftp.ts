@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { SftpClient } from '../sftp/index.js';
 import { SftpError } from '../sftp/index.js';
 import type { ProgressMeter } from './progress.js';
+import { ScpCliError } from './scp-options.js';
 import type { Side, SideStat } from './scp-sides.js';
 import { remoteBasename, remoteJoin, why } from './scp-sides.js';
 
@@ -140,8 +141,7 @@ export async function copyAll(ctx: CopyContext, from: Side, sources: readonly st
       st = await from.stat(src);
     } catch (e) {
       if (from.kind === 'local') {
-        const { CliError } = await import('./connect.js');
-        throw new CliError(`scp: stat local "${src}": ${why(e)}`, 255);
+        throw new ScpCliError(`scp: stat local "${src}": ${why(e)}`, 255);
       }
       ctx.error(`scp: ${src}: ${why(e)}`);
       continue;

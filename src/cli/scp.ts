@@ -10,11 +10,16 @@ import { stat } from 'node:fs/promises';
 import type { Client } from '../index.js';
 import type { SftpClient } from '../sftp/index.js';
 import type { Command } from './command.js';
-import { CliError, connectCli, reportError } from './connect.js';
-import { ProgressMeter } from './progress.js';
+import type { ProgressMeter } from './progress.js';
 import type { ScpArgs, ScpOperand } from './scp-options.js';
-import { parseScpArgs } from './scp-options.js';
+import { parseScpArgs, ScpCliError } from './scp-options.js';
 import type { CopyContext } from './scp-sftp.js';
+
+// The library (through connect.ts) and the meter load once a copy starts: parsing and --help stay light.
+const lazy = {
+  connect: () => import('./connect.js'),
+  progress: () => import('./progress.js'),
+};
 
 type Remote = Extract<ScpOperand, { kind: 'remote' }>;
 
@@ -25,8 +30,9 @@ class ScpRun {
   private readonly sftps = new Map<Client, Promise<SftpClient>>();
   readonly ctx: CopyContext;
 
+  private meterClass: typeof ProgressMeter | undefined;
+
   constructor(readonly args: ScpArgs) {
-    const showMeter = !args.quiet && ProgressMeter.wanted(process.stdout);
     this.ctx = {
       recursive: args.recursive,
       preserve: args.preserve,
@@ -34,11 +40,13 @@ class ScpRun {
         if (line) process.stderr.write(`${line}\n`);
         this.errors++;
       },
-      meter: (name, total) => (showMeter ? new ProgressMeter(name, total, process.stdout) : undefined),
+      meter: (name, total) => (this.meterClass ? new this.meterClass(name, total, process.stdout) : undefined),
     };
   }
 
   async init(): Promise<void> {
+    const { ProgressMeter } = await lazy.progress();
+    if (!this.args.quiet && ProgressMeter.wanted(process.stdout)) this.meterClass = ProgressMeter;
     if (this.args.limit !== undefined) {
       const { RateLimit } = await import('./scp-sftp.js');
       this.ctx.limit = new RateLimit(this.args.limit);
@@ -52,32 +60,37 @@ class ScpRun {
     const key = `${op.user ?? ''}@${op.host}:${port ?? ''}`;
     let c = this.clients.get(key);
     if (!c) {
-      c = connectCli({
-        program: 'ssh',
-        host: op.host,
-        ...(op.user !== undefined ? { user: op.user } : {}),
-        ...(port !== undefined ? { port } : {}),
-        identityFiles: a.identityFiles,
-        ...(a.configFile !== undefined ? { configFile: a.configFile } : {}),
-        options: a.options,
-        ...(a.jump !== undefined ? { jump: a.jump } : {}),
-        verbose: a.verbose,
-        quiet: a.quiet,
-        ...(a.family !== undefined ? { family: a.family } : {}),
-        ...(a.cipher !== undefined ? { ciphers: a.cipher } : {}),
-        compression: a.compression,
-        forwardAgent: a.forwardAgent,
-        batchMode: a.batch,
-      }).then(
-        (r) => r.client,
-        (e: unknown) => {
-          const msg = e instanceof CliError ? e.message : e instanceof Error ? e.message : String(e);
-          throw new CliError(
-            `${msg ? `${msg}\n` : ''}${a.legacy ? 'lost connection' : 'scp: Connection closed'}`,
-            a.legacy ? 1 : 255,
-          );
-        },
-      );
+      c = lazy
+        .connect()
+        .then(({ connectCli }) =>
+          connectCli({
+            program: 'ssh',
+            host: op.host,
+            ...(op.user !== undefined ? { user: op.user } : {}),
+            ...(port !== undefined ? { port } : {}),
+            identityFiles: a.identityFiles,
+            ...(a.configFile !== undefined ? { configFile: a.configFile } : {}),
+            options: a.options,
+            ...(a.jump !== undefined ? { jump: a.jump } : {}),
+            verbose: a.verbose,
+            quiet: a.quiet,
+            ...(a.family !== undefined ? { family: a.family } : {}),
+            ...(a.cipher !== undefined ? { ciphers: a.cipher } : {}),
+            compression: a.compression,
+            forwardAgent: a.forwardAgent,
+            batchMode: a.batch,
+          }),
+        )
+        .then(
+          (r) => r.client,
+          (e: unknown) => {
+            const msg = e instanceof Error ? e.message : String(e);
+            throw new ScpCliError(
+              `${msg ? `${msg}\n` : ''}${a.legacy ? 'lost connection' : 'scp: Connection closed'}`,
+              a.legacy ? 1 : 255,
+            );
+          },
+        );
       this.clients.set(key, c);
     }
     return c;
@@ -88,7 +101,7 @@ class ScpRun {
     let s = this.sftps.get(client);
     if (!s) {
       s = client.sftp().catch((e: unknown) => {
-        throw new CliError(`scp: ${e instanceof Error ? e.message : String(e)}\nscp: Connection closed`, 255);
+        throw new ScpCliError(`scp: ${e instanceof Error ? e.message : String(e)}\nscp: Connection closed`, 255);
       });
       this.sftps.set(client, s);
     }
@@ -117,7 +130,7 @@ async function toLocal(run: ScpRun, target: string): Promise<void> {
     const st = await stat(target).catch((e: NodeJS.ErrnoException) => e);
     if (st instanceof Error || !st.isDirectory()) {
       const why = st instanceof Error ? (await import('./scp-sides.js')).why(st) : 'Not a directory';
-      throw new CliError(`${target}: ${why}`, 1);
+      throw new ScpCliError(`${target}: ${why}`, 1);
     }
   }
   for (const src of args.sources) {
@@ -190,6 +203,16 @@ async function toRemote(run: ScpRun, target: Remote): Promise<void> {
   }
 }
 
+/** One line on stderr (none for an empty message) and the exit code: 1 for scp's own errors, 255 otherwise. */
+async function report(e: unknown): Promise<number> {
+  if (e instanceof ScpCliError) {
+    if (e.message) process.stderr.write(`${e.message}\n`);
+    return e.exitCode;
+  }
+  const { reportError } = await lazy.connect();
+  return reportError('scp', e);
+}
+
 /** `secsh scp`. */
 export const scpCommand: Command = {
   summary: 'secure file copy (OpenSSH scp: SFTP, or the scp protocol with -O)',
@@ -203,7 +226,7 @@ export const scpCommand: Command = {
     try {
       args = parseScpArgs(argv);
     } catch (e) {
-      return reportError('scp', e);
+      return report(e);
     }
     const run = new ScpRun(args);
     try {
@@ -224,7 +247,7 @@ export const scpCommand: Command = {
       }
       return run.errors > 0 ? 1 : 0;
     } catch (e) {
-      return reportError('scp', e);
+      return report(e);
     } finally {
       await run.close();
     }

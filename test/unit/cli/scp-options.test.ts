@@ -5,8 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CliError } from '../../../src/cli/connect.js';
-import { parseOperand, parseScpArgs, remoteColon } from '../../../src/cli/scp-options.js';
+import { parseOperand, parseScpArgs, remoteColon, ScpCliError } from '../../../src/cli/scp-options.js';
 import { parseScpCommand, scpRemoteCommand } from '../../../src/scp/index.js';
 
 test('scp operands: a colon before any slash makes a remote path, as scp decides', () => {
@@ -34,8 +33,8 @@ test('scp operands: scp:// URIs with user, port and path', () => {
   });
   assert.deepEqual(parseOperand('scp://host//abs'), { kind: 'remote', host: 'host', path: '/abs' });
   assert.deepEqual(parseOperand('scp://[::1]:22'), { kind: 'remote', host: '::1', port: 22, path: '' });
-  assert.throws(() => parseOperand('scp://host:99999/x'), CliError);
-  assert.throws(() => parseOperand('@host:x'), CliError);
+  assert.throws(() => parseOperand('scp://host:99999/x'), ScpCliError);
+  assert.throws(() => parseOperand('@host:x'), ScpCliError);
 });
 
 test('scp flags: grouped, with separate or attached values; usage errors exit 1', () => {
@@ -52,7 +51,7 @@ test('scp flags: grouped, with separate or attached values; usage errors exit 1'
   for (const bad of [['only-one'], ['-Z', 'a', 'b'], ['-P'], ['-l', 'x', 'a', 'b']]) {
     assert.throws(
       () => parseScpArgs(bad),
-      (e: unknown) => e instanceof CliError && e.exitCode === 1 && /usage: scp/.test(e.message),
+      (e: unknown) => e instanceof ScpCliError && e.exitCode === 1 && /usage: scp/.test(e.message),
       bad.join(' '),
     );
   }
