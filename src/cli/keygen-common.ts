@@ -93,14 +93,9 @@ export function strerror(e: unknown): string {
   }
 }
 
-/** Size, bits and type label of a key or certificate, as sshkey_size and sshkey_type print them. */
+/** The type label sshkey_type prints: `ED25519`, `RSA`, … (`ED25519-CERT` for a certificate). */
 export function typeLabel(key: PublicKey, cert?: Certificate): string {
   return shortTypeName(cert ? cert.certType : key.type);
-}
-
-/** The fingerprint as ssh-keygen prints it for `-E hash`. */
-export function fingerprintOf(key: PublicKey, hash: FingerprintHash): string {
-  return key.fingerprint(hash);
 }
 
 /** The randomart of a key (a certificate's title says `-CERT`). */
@@ -154,7 +149,7 @@ export function readStdinLine(): Promise<string | undefined> {
 }
 
 /** The default key file of a type, as ask_filename offers it. */
-export function defaultKeyFile(type: string | undefined): string {
+function defaultKeyFile(type: string | undefined): string {
   const t = type ?? 'rsa';
   const name = t.startsWith('ed25519-sk')
     ? 'id_ed25519_sk'
