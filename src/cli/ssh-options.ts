@@ -196,6 +196,7 @@ function applyFlag(o: SshOptions, f: string): void {
       break;
     case 'q':
       o.quiet = true;
+      o.verbose = 0;
       break;
     case 's':
       o.subsystem = true;
@@ -286,7 +287,7 @@ function applyValue(o: SshOptions, f: string, v: string): void {
       break;
     case 'e':
       if (parseEscapeChar(v) === undefined) throw new SshUsageError(`Bad escape character '${v}'.`);
-      o.escapeChar ??= v;
+      o.escapeChar = v;
       break;
     case 'B':
     case 'b':
