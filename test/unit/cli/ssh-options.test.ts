@@ -4,14 +4,18 @@ import { test } from 'node:test';
 import { parseEscapeChar, parseForwardSpec, parseSshArgs, SshUsageError } from '../../../src/cli/ssh-options.js';
 
 test('ssh flags: clustered, counted and with attached or separate values', () => {
-  const o = parseSshArgs(['-tt', '-vvv', '-p22', '-oUser=bob', '-o', 'Port 23', '-NnqCA', '-i', 'k1', '-ik2', 'host']);
+  const o = parseSshArgs(['-tt', '-NnqCA', '-vvv', '-p22', '-oUser=bob', '-o', 'Port 23', '-i', 'k1', '-ik2', 'host']);
   assert.equal(o.tty, 2);
   assert.equal(o.verbose, 3);
   assert.equal(o.port, 22);
   assert.deepEqual(o.options, ['User=bob', 'Port 23']);
   assert.equal(o.noCommand, true);
   assert.equal(o.stdinNull, true);
-  assert.equal(o.quiet, true);
+  assert.equal(o.quiet, false, '-v after -q');
+  const q = parseSshArgs(['-vv', '-q', '-e', 'x', '-e', 'none', 'h']);
+  assert.equal(q.verbose, 0, '-q after -v');
+  assert.equal(q.quiet, true);
+  assert.equal(q.escapeChar, 'none', 'the last -e');
   assert.equal(o.compression, true);
   assert.equal(o.forwardAgent, true);
   assert.deepEqual(o.identityFiles, ['k1', 'k2']);
