@@ -121,7 +121,13 @@ async function copyTree(ctx: CopyContext, from: Side, src: string, to: Side, dst
     else if (est.file) await copyFile(ctx, from, s, to, d, est);
     else ctx.error(`scp: ${s}: not a regular file`);
   }
-  const attrs = ctx.preserve ? { mode: st.mode, atime: st.atime, mtime: st.mtime } : existing ? {} : { mode: st.mode };
+  // Without -p a new directory keeps the mode mkdir gave it (the umask applied), unless it was
+  // created with the owner's rwx added so that it could be filled.
+  const attrs = ctx.preserve
+    ? { mode: st.mode, atime: st.atime, mtime: st.mtime }
+    : !existing && (st.mode | 0o700) !== st.mode
+      ? { mode: st.mode }
+      : {};
   if (Object.keys(attrs).length > 0) await to.setAttrs(dst, attrs).catch(() => {});
 }
 
