@@ -136,9 +136,9 @@ test('interactive: a shell prompt, stty size follows a resize, ~C adds a forward
     await pane.type("PS1='secsh-prompt$ '");
     await pane.keys('Enter');
     await pane.waitFor(/^secsh-prompt\$$/m);
-    await pane.type('stty size');
+    await pane.type('stty size; echo "term=$TERM"');
     await pane.keys('Enter');
-    await pane.waitFor(/^24 80$/m);
+    await pane.waitFor(/^24 80\nterm=xterm$/m);
     await pane.tmux('resize-window', '-t', '0', '-x', '100', '-y', '30');
     await sleep(300);
     await pane.type('stty size');
@@ -311,6 +311,45 @@ test('interactive: SIGTERM ends an interactive session with 255 and the terminal
     const stty = after.slice(after.lastIndexOf('EXIT='));
     for (const flag of ['icanon', 'echo', 'isig', 'icrnl', 'opost'])
       assert.match(stty, new RegExp(`(^|\\s)${flag}(\\s|$)`), flag);
+  } finally {
+    await pane.kill();
+  }
+});
+
+test('interactive: ~^Z suspends secsh to the local shell with the terminal restored, fg resumes the session', async (t) => {
+  if (!requirePeer(t, 'sshd') || !hasTmux(t)) return;
+  const config = await writeConfig('config-suspend', [
+    ...target([
+      `  IdentityFile ${sshd.userKeys.ed25519.privatePath}`,
+      '  StrictHostKeyChecking no',
+      '  UserKnownHostsFile /dev/null',
+    ]),
+  ]);
+  const pane = new Pane();
+  try {
+    // a local interactive shell with job control runs secsh
+    await pane.start(`env -u SSH_AUTH_SOCK HOME='${home}' TERM=xterm PS1='local$ ' bash --norc --noprofile -i`);
+    await pane.waitFor(/^local\$$/m);
+    await pane.type(`'${process.execPath}' --import tsx '${MAIN}' ssh -F '${config}' target`);
+    await pane.keys('Enter');
+    await pane.waitFor(/[#$]$/m);
+    await pane.type("PS1='remote$ '");
+    await pane.keys('Enter');
+    await pane.waitFor(/^remote\$$/m);
+    await pane.type('~');
+    await pane.keys('C-z');
+    await pane.waitFor(/~\^Z \[suspend ssh\][\s\S]*Stopped[\s\S]*local\$$/m);
+    await pane.type('stty -a | grep -o -w -e icanon -e echo | sort -u | tr "\\n" " "; echo');
+    await pane.keys('Enter');
+    await pane.waitFor(/^echo icanon$/m);
+    await pane.type('fg');
+    await pane.keys('Enter');
+    await pane.type('echo resumed-$((6*7))');
+    await pane.keys('Enter');
+    await pane.waitFor(/^resumed-42$/m);
+    await pane.keys('Enter');
+    await pane.type('~.');
+    await pane.waitFor(/Connection to 127\.0\.0\.1 closed\.\s*\nlocal\$$/m);
   } finally {
     await pane.kill();
   }
