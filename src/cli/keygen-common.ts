@@ -3,10 +3,12 @@
  * exit 255 for fatal errors, 1 for the others), its prompts on stdin, and loading keys from files as
  * sshkey_load_public / load_identity do.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Certificate, FingerprintHash, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import {
+  bubblebabble,
   isCertificateType,
   parseCertificate,
   parsePrivateKey,
@@ -37,6 +39,7 @@ export interface KeygenOptions {
   quiet: boolean;
   verbose: number;
   fingerprint: boolean;
+  bubblebabble: boolean;
   showCert: boolean;
   changePassphrase: boolean;
   changeComment: boolean;
@@ -96,6 +99,11 @@ export function strerror(e: unknown): string {
 /** The type label sshkey_type prints: `ED25519`, `RSA`, … (`ED25519-CERT` for a certificate). */
 export function typeLabel(key: PublicKey, cert?: Certificate): string {
   return shortTypeName(cert ? cert.certType : key.type);
+}
+
+/** The fingerprint `-l` prints: `-E`'s digest, or with `-B` the Bubble Babble of the SHA-1 digest. */
+export function fingerprintText(o: KeygenOptions, key: PublicKey): string {
+  return o.bubblebabble ? bubblebabble(createHash('sha1').update(key.blob).digest()) : key.fingerprint(o.hash);
 }
 
 /** The randomart of a key (a certificate's title says `-CERT`). */

@@ -6,7 +6,17 @@ import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { hashKnownHostsName, matchPatternList } from '../config/index.js';
 import type { KeygenOptions, LoadedPublic } from './keygen-common.js';
-import { err, fatal, KeygenExit, out, randomartOf, readKeyLine, strerror, typeLabel } from './keygen-common.js';
+import {
+  err,
+  fatal,
+  fingerprintText,
+  KeygenExit,
+  out,
+  randomartOf,
+  readKeyLine,
+  strerror,
+  typeLabel,
+} from './keygen-common.js';
 
 /** Key type names sshkey_type_from_name knows (plain and certificate). */
 const KEY_TYPES = new Set([
@@ -165,7 +175,7 @@ function findDelete(ctx: Ctx, l: HostLine, find: boolean, del: boolean): void {
       if (o.hashHosts) hashLine(ctx, l, true);
       else if (o.fingerprint && l.key) {
         const { key, cert, comment } = l.key;
-        out(`${ctx.host} ${typeLabel(key, cert)} ${key.fingerprint(o.hash)}${comment ? ' ' : ''}${comment}\n`);
+        out(`${ctx.host} ${typeLabel(key, cert)} ${fingerprintText(o, key)}${comment ? ' ' : ''}${comment}\n`);
         if (o.verbose > 0) out(`${randomartOf(key, o.hash, cert)}\n`);
       } else ctx.out.push(`${l.line}\n`);
     }

@@ -4,6 +4,7 @@ import type { Certificate, PublicKey } from '../keys/index.js';
 import type { KeygenOptions } from './keygen-common.js';
 import {
   fatal,
+  fingerprintText,
   identityFile,
   loadIdentity,
   loadPublic,
@@ -18,7 +19,7 @@ import {
 
 /** fingerprint_one_key: `bits fingerprint comment (TYPE)`, and the randomart under -v. */
 function printOne(o: KeygenOptions, key: PublicKey, cert: Certificate | undefined, comment: string | undefined): void {
-  out(`${key.bits} ${key.fingerprint(o.hash)} ${comment ?? 'no comment'} (${typeLabel(key, cert)})\n`);
+  out(`${key.bits} ${fingerprintText(o, key)} ${comment ?? 'no comment'} (${typeLabel(key, cert)})\n`);
   if (o.verbose > 0) out(`${randomartOf(key, o.hash, cert)}\n`);
 }
 

@@ -19,6 +19,7 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
        secsh keygen -y [-f input_keyfile]
        secsh keygen -c [-a rounds] [-C comment] [-f keyfile] [-P passphrase]
        secsh keygen -l [-v] [-E fingerprint_hash] [-f input_keyfile]
+       secsh keygen -B [-f input_keyfile]
        secsh keygen -F hostname [-lv] [-f known_hosts_file]
        secsh keygen -H [-f known_hosts_file]
        secsh keygen -R hostname [-f known_hosts_file]
@@ -34,11 +35,11 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
 `;
 
 /** Flags without a value (ssh-keygen's getopt string, less the ones secsh does not implement). */
-const FLAGS = new Set('HLUXceghilopqvy'.split(''));
+const FLAGS = new Set('BHLUXceghilopqvy'.split(''));
 /** Flags with a value. */
 const VALUED = new Set('CEFINOPRVYZabfmnrstz'.split(''));
-/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO, KRLs, moduli, SSHFP, bubblebabble). */
-const UNSUPPORTED = new Set('ABDKMQkuw'.split(''));
+/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO, KRLs, moduli, host key sets). */
+const UNSUPPORTED = new Set('ADKMQkuw'.split(''));
 
 function usageError(message: string): KeygenExit {
   return new KeygenExit(`${message}${message ? '\n' : ''}${KEYGEN_USAGE}`, 1);
@@ -49,6 +50,7 @@ function defaults(): KeygenOptions {
     quiet: false,
     verbose: 0,
     fingerprint: false,
+    bubblebabble: false,
     showCert: false,
     changePassphrase: false,
     changeComment: false,
@@ -89,6 +91,9 @@ function applyFlag(o: KeygenOptions, f: string): void {
       break;
     case 'L':
       o.showCert = true;
+      break;
+    case 'B':
+      o.bubblebabble = true;
       break;
     case 'l':
       o.fingerprint = true;
@@ -263,7 +268,7 @@ async function dispatch(o: KeygenOptions): Promise<number> {
   if (o.deleteHost !== undefined || o.hashHosts || o.findHost !== undefined) {
     return (await import('./keygen-known-hosts.js')).knownHosts(o);
   }
-  if (o.fingerprint) return (await import('./keygen-print.js')).printFingerprints(o);
+  if (o.fingerprint || o.bubblebabble) return (await import('./keygen-print.js')).printFingerprints(o);
   if (o.changePassphrase) return (await import('./keygen-generate.js')).changePassphrase(o);
   if (o.changeComment) return (await import('./keygen-generate.js')).changeComment(o);
   if (o.exportKey) return (await import('./keygen-convert.js')).exportKey(o);

@@ -28,6 +28,7 @@ export {
 } from './authorized-keys.js';
 export { bcryptPbkdf } from './bcrypt-pbkdf.js';
 export { blake2b } from './blake2b.js';
+export { bubblebabble } from './bubblebabble.js';
 export {
   CERT_FOREVER,
   Certificate,

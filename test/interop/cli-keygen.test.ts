@@ -74,6 +74,7 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
     const cases = [
       ['-lv', '-E', 'md5', '-f', 'ec'],
       ['-l', '-E', 'sha512', '-f', 'rsa.pub'],
+      ['-B', '-f', 'known_hosts'],
       ['-l', '-f', 'authorized_keys'],
       ['-lv', '-f', 'known_hosts'],
       ['-l', '-f', 'ed-cert.pub'],

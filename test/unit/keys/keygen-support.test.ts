@@ -1,14 +1,17 @@
 /**
  * What the keys layer gained for `secsh keygen`: fingerprints and randomart for every `-E` digest, the
- * traditional PEM export of `-m PEM`, the clear public key of an encrypted OpenSSH file, and DSA generation —
+ * traditional PEM export of `-m PEM`, the clear public key of an encrypted OpenSSH file, DSA generation and
+ * the Bubble Babble of `-B` —
  * each checked against ssh-keygen.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { InvalidArgumentError, KeyError } from '../../../src/errors.js';
 import {
+  bubblebabble,
   generatePrivateKey,
   parsePrivateKey,
   parsePublicKey,
@@ -82,4 +85,15 @@ test('generatePrivateKey dsa makes the 1024-bit keys ssh-keygen -t dsa makes, an
   assert.equal(r.status, 0, r.out);
   assert.equal(r.out, `1024 ${key.fingerprint()} d (DSA)\n`);
   assert.throws(() => generatePrivateKey('dsa', { bits: 2048 }), InvalidArgumentError);
+});
+
+test('bubblebabble: the vectors of the Bubble Babble spec, and ssh-keygen -B of a key', (t) => {
+  assert.equal(bubblebabble(Buffer.alloc(0)), 'xexax');
+  assert.equal(bubblebabble(Buffer.from('1234567890')), 'xesef-disof-gytuf-katof-movif-baxux');
+  assert.equal(bubblebabble(Buffer.from('Pineapple')), 'xigak-nyryk-humil-bosek-sonax');
+  if (!requirePeer(t, 'ssh-keygen')) return;
+  const k = makeKey(tmp.dir, 'bb', ['-t', 'ed25519', '-N', '', '-C', 'b']);
+  const pub = parsePublicKey(k.pub);
+  const digest = createHash('sha1').update(pub.blob).digest();
+  assert.equal(keygen(['-B', '-f', `${k.path}.pub`]), `256 ${bubblebabble(digest)} b (ED25519)\n`);
 });
