@@ -42,7 +42,7 @@ function isYes(v: string | undefined): boolean {
 }
 
 async function run(args: string[]): Promise<number> {
-  if (args[0] === '--help' || args[0] === '-h') {
+  if (args[0] === '--help') {
     process.stderr.write(SSH_USAGE);
     return 0;
   }
