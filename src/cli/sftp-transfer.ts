@@ -4,7 +4,7 @@
  * meter per file on a terminal, and `-l` rate limiting.
  */
 import { createReadStream, createWriteStream, constants as FS } from 'node:fs';
-import { chmod, mkdir, stat, utimes } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -116,11 +116,14 @@ export async function downloadFile(s: SftpSession, remote: string, local: string
     }
     start = Math.max(0, have);
   }
-  // Open the local file first, as sftp does, so that a bad destination fails before any request.
+  // Create the local file before the transfer opens the remote one, so that a bad destination fails
+  // first; a file created here and left empty by a failure is removed again.
+  const existed = await stat(local).then(
+    () => true,
+    () => false,
+  );
   try {
-    const fh = await import('node:fs/promises').then((m) =>
-      m.open(local, FS.O_WRONLY | FS.O_CREAT, ((st.mode ?? 0o644) & 0o777) | 0o200),
-    );
+    const fh = await open(local, FS.O_WRONLY | FS.O_CREAT, ((st.mode ?? 0o644) & 0o777) | 0o200);
     await fh.close();
   } catch (e) {
     throw new SftpCommandError(`open local "${local}": ${localErrText(e)}`);
@@ -151,6 +154,14 @@ export async function downloadFile(s: SftpSession, remote: string, local: string
       });
     }
   } catch (e) {
+    if (
+      !existed &&
+      (await stat(local).then(
+        (x) => x.size === 0,
+        () => false,
+      ))
+    )
+      await unlink(local).catch(() => {});
     throw new SftpCommandError(transferError('remote', remote, local, e));
   } finally {
     meter?.done();
@@ -297,7 +308,6 @@ async function uploadDir(s: SftpSession, local: string, remote: string, f: Trans
     }
   }
   let ok = true;
-  const { readdir } = await import('node:fs/promises');
   const names = (await readdir(local, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
   for (const d of names) {
     if (s.aborted()) return false;

@@ -1,10 +1,10 @@
 /**
  * `secsh sftp -b` against OpenSSH's sshd with 100 MiB: put and get byte-identical, with the default
- * request size and with -B 16384 -R 4 (small requests, few in flight).
+ * request size and with -B 16384 -R 4 (small requests, few in flight); -l limiting the rate.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -54,3 +54,25 @@ for (const [label, extra] of [
     assert.equal(await sha256File(join(work, 'back', 'down.bin')), want);
   });
 }
+
+test('secsh sftp -l limits the rate: 160 KiB at 640 Kbit/s takes about 2 s each way and arrives intact', async (t) => {
+  if (!requireSftp(t) || !sshd) return;
+  const d = sshd;
+  const src = join(dir, 'limited.bin');
+  const data = randomBytes(160 * 1024);
+  await writeFile(src, data);
+  const started = performance.now();
+  const r = await sftpBatchRun(
+    'secsh',
+    d,
+    join(dir, 'known_hosts'),
+    [`put ${src} ${src}.up`, `get ${src}.up ${src}.down`],
+    ['-l', '640'],
+  );
+  const seconds = (performance.now() - started) / 1000;
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await readFile(`${src}.up`), data);
+  assert.deepEqual(await readFile(`${src}.down`), data);
+  // 640 Kbit/s is 80 KiB/s: 2 s per direction at least (the connection's own time comes on top).
+  assert.ok(seconds >= 3.8, `took ${seconds.toFixed(2)} s`);
+});
