@@ -40,6 +40,8 @@ export interface KeygenOptions {
   verbose: number;
   fingerprint: boolean;
   bubblebabble: boolean;
+  checkKrl: boolean;
+  allHostKeys: boolean;
   showCert: boolean;
   changePassphrase: boolean;
   changeComment: boolean;

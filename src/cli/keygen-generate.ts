@@ -277,3 +277,47 @@ export async function changeComment(o: KeygenOptions): Promise<number> {
   out(comment.length > 0 ? `Comment '${comment}' applied\n` : 'Comment removed\n');
   return 0;
 }
+
+/** The host keys `-A` makes, in ssh-keygen's order (no DSA, as OpenSSH 9). */
+const HOST_KEYS: { type: GenType; label: string; path: string }[] = [
+  { type: 'rsa', label: 'RSA', path: '/etc/ssh/ssh_host_rsa_key' },
+  { type: 'ecdsa', label: 'ECDSA', path: '/etc/ssh/ssh_host_ecdsa_key' },
+  { type: 'ed25519', label: 'ED25519', path: '/etc/ssh/ssh_host_ed25519_key' },
+];
+
+/**
+ * `-A`: makes each missing (or empty) host key under `-f prefix` (default `/`) without a passphrase, writing
+ * both files under temporary names first, and prints "generating new host keys: RSA ECDSA ED25519" as
+ * ssh-keygen does; a key that fails is reported and the others are still made.
+ */
+export async function generateHostKeys(o: KeygenOptions): Promise<number> {
+  const prefix = o.file ?? '';
+  let first = true;
+  for (const spec of HOST_KEYS) {
+    const prvFile = `${prefix}${spec.path}`;
+    try {
+      if ((await stat(prvFile)).size !== 0) continue;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        err(`Could not stat ${spec.path}: ${keyErrorText(e)}\n`);
+        first = true;
+        continue;
+      }
+    }
+    if (first) out('secsh keygen: generating new host keys: ');
+    first = false;
+    out(`${spec.label} `);
+    try {
+      const key = generatePrivateKey(spec.type, spec.type === 'rsa' ? { bits: 3072 } : {});
+      const comment = defaultComment();
+      const format = exportOptions(o, key, '', comment);
+      await writeFileAtomic(`${prvFile}.pub`, publicLine(key, comment), 0o644);
+      await writeFileAtomic(prvFile, key.export(format), 0o600);
+    } catch (e) {
+      err(`Unable to save ${spec.path}: ${keyErrorText(e)}\n`);
+      first = true;
+    }
+  }
+  if (!first) out('\n');
+  return 0;
+}

@@ -26,6 +26,8 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
        secsh keygen -I certificate_identity -s ca_key [-hU] [-n principals]
                   [-O option] [-V validity_interval] [-z serial_number] file ...
        secsh keygen -L [-f input_keyfile]
+       secsh keygen -A [-a rounds] [-f prefix_path]
+       secsh keygen -Q -f krl_file [file ...]
        secsh keygen -Y find-principals -s signature_file -f allowed_signers_file
        secsh keygen -Y match-principals -I signer_identity -f allowed_signers_file
        secsh keygen -Y check-novalidate -n namespace -s signature_file
@@ -35,11 +37,11 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
 `;
 
 /** Flags without a value (ssh-keygen's getopt string, less the ones secsh does not implement). */
-const FLAGS = new Set('BHLUXceghilopqvy'.split(''));
+const FLAGS = new Set('ABHLQUXceghilopqvy'.split(''));
 /** Flags with a value. */
 const VALUED = new Set('CEFINOPRVYZabfmnrstz'.split(''));
-/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO, KRLs, moduli, host key sets). */
-const UNSUPPORTED = new Set('ADKMQkuw'.split(''));
+/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO keys, writing KRLs, moduli). */
+const UNSUPPORTED = new Set('DKMkuw'.split(''));
 
 function usageError(message: string): KeygenExit {
   return new KeygenExit(`${message}${message ? '\n' : ''}${KEYGEN_USAGE}`, 1);
@@ -50,6 +52,8 @@ function defaults(): KeygenOptions {
     quiet: false,
     verbose: 0,
     fingerprint: false,
+    checkKrl: false,
+    allHostKeys: false,
     bubblebabble: false,
     showCert: false,
     changePassphrase: false,
@@ -94,6 +98,12 @@ function applyFlag(o: KeygenOptions, f: string): void {
       break;
     case 'B':
       o.bubblebabble = true;
+      break;
+    case 'Q':
+      o.checkKrl = true;
+      break;
+    case 'A':
+      o.allHostKeys = true;
       break;
     case 'l':
       o.fingerprint = true;
@@ -256,13 +266,14 @@ async function dispatch(o: KeygenOptions): Promise<number> {
   }
   if (o.caKey !== undefined) {
     if (o.args.length < 1) throw usageError('Too few arguments.');
-  } else if (o.args.length > 0) {
+  } else if (o.args.length > 0 && !o.checkKrl) {
     throw usageError('Too many arguments.');
   }
   if (o.changePassphrase && o.changeComment) throw usageError('Can only have one of -p and -c.');
   if (o.fingerprint && (o.deleteHost !== undefined || o.hashHosts)) {
     throw usageError('Cannot use -l with -H or -R.');
   }
+  if (o.checkKrl) return (await import('./keygen-krl.js')).checkKrl(o);
   if (o.caKey !== undefined) return (await import('./keygen-cert.js')).signCertificates(o);
   if (o.showCert) return (await import('./keygen-cert.js')).showCertificates(o);
   if (o.deleteHost !== undefined || o.hashHosts || o.findHost !== undefined) {
@@ -274,6 +285,7 @@ async function dispatch(o: KeygenOptions): Promise<number> {
   if (o.exportKey) return (await import('./keygen-convert.js')).exportKey(o);
   if (o.importKey) return (await import('./keygen-convert.js')).importKey(o);
   if (o.printPublic) return (await import('./keygen-print.js')).printPublic(o);
+  if (o.allHostKeys) return (await import('./keygen-generate.js')).generateHostKeys(o);
   return (await import('./keygen-generate.js')).generate(o);
 }
 

@@ -1,11 +1,12 @@
 /**
  * `secsh keygen` against OpenSSH's ssh-keygen on the same files: -l, -y, -e, -i and -L print byte for byte
  * what ssh-keygen prints; keys, passphrase and comment changes and certificates made by secsh keygen are read
- * by ssh-keygen (-l, -y -P, -L); a key and certificate from secsh keygen log in to sshd with OpenSSH's ssh.
+ * by ssh-keygen (-l, -y -P, -L); -A makes host keys and -Q reads ssh-keygen's KRLs; a key and certificate
+ * from secsh keygen log in to sshd with OpenSSH's ssh.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -207,6 +208,31 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
       hl,
       /Valid: forever\n {8}Principals: \n {16}h\.example\n {8}Critical Options: \(none\)\n {8}Extensions: \(none\)\n$/,
     );
+  });
+
+  test('-A makes the missing host keys under a prefix as ssh-keygen -A; -Q checks keys against a KRL from ssh-keygen -k', async (t) => {
+    if (!requirePeer(t, 'ssh-keygen')) return;
+    const etc = join(dir, 'prefix', 'etc', 'ssh');
+    await mkdir(etc, { recursive: true });
+    await copyFile(join(dir, 'rsa'), join(etc, 'ssh_host_rsa_key')); // present: kept, no RSA key generated
+    const a = await secsh(dir, ['-A', '-f', 'prefix']);
+    assert.equal(ok(a, '-A'), 'secsh keygen: generating new host keys: ECDSA ED25519 \n');
+    for (const [name, bits, label] of [
+      ['ecdsa', 256, 'ECDSA'],
+      ['ed25519', 256, 'ED25519'],
+    ] as const) {
+      const l = ok(await openssh(dir, ['-l', '-f', join(etc, `ssh_host_${name}_key`)]), `-l ${name}`);
+      assert.match(l, new RegExp(`^${bits} SHA256:\\S+ \\S+@\\S+ \\(${label}\\)\\n$`));
+      assert.equal((await stat(join(etc, `ssh_host_${name}_key`))).mode & 0o777, 0o600);
+    }
+    assert.equal(ok(await secsh(dir, ['-A', '-f', 'prefix']), '-A again'), '', 'nothing left to make');
+
+    ok(await openssh(dir, ['-k', '-f', 'revoked.krl', 'ed.pub']), 'ssh-keygen -k');
+    const { ours, theirs } = await both(dir, ['-Q', '-f', 'revoked.krl', 'rsa.pub', 'ed.pub', 'ed-cert.pub']);
+    assert.equal(theirs.code, 1, theirs.stderr);
+    assert.equal(ours.stdout, theirs.stdout);
+    assert.equal(ours.code, 1);
+    assert.match(ours.stdout, /^rsa\.pub \(rsa key\): ok\ned\.pub \(ed key\): REVOKED\n/);
   });
 
   test('a key and a user certificate made by secsh keygen log in to sshd with OpenSSH ssh', async (t) => {
