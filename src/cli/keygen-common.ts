@@ -4,7 +4,7 @@
  * sshkey_load_public / load_identity do.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { Certificate, FingerprintHash, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import {
@@ -156,6 +156,21 @@ export function readStdinLine(): Promise<string | undefined> {
     process.stdin.once('end', onEnd);
     process.stdin.resume();
   });
+}
+
+/**
+ * Reads a passphrase as read_passphrase(RP_ALLOW_STDIN) does: on the terminal with echo off (prompt.ts), or,
+ * with no terminal, one line of stdin — through the same reader as the other prompts, so answers piped in
+ * one after the other are each read once and end of input gives an empty answer instead of a wait.
+ */
+export async function askPassphrase(prompt: string): Promise<string> {
+  try {
+    await (await open('/dev/tty', 'r')).close();
+  } catch {
+    err(prompt);
+    return (await readStdinLine()) ?? '';
+  }
+  return readPassphrase(prompt);
 }
 
 /** The default key file of a type, as ask_filename offers it. */
@@ -318,7 +333,7 @@ export async function loadPrivateWith(path: string, passphrase: string): Promise
 export async function loadIdentity(o: KeygenOptions, path: string): Promise<PrivateKey> {
   const first = await tryLoadPrivate(path);
   if (first === 'encrypted') {
-    const pass = o.passphrase ?? (await readPassphrase('Enter passphrase: '));
+    const pass = o.passphrase ?? (await askPassphrase('Enter passphrase: '));
     try {
       return await loadPrivateWith(path, pass);
     } catch (e) {

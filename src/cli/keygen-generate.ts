@@ -7,6 +7,7 @@ import { generatePrivateKey, writeFileAtomic } from '../keys/index.js';
 import type { KeygenOptions } from './keygen-common.js';
 import {
   askFilename,
+  askPassphrase,
   confirmOverwrite,
   err,
   fatal,
@@ -18,7 +19,6 @@ import {
   readStdinLine,
   tryLoadPrivate,
 } from './keygen-common.js';
-import { readPassphrase } from './prompt.js';
 
 /** OpenSSH-format ciphers ssh-keygen's `-Z` accepts (and the library writes). */
 const CIPHERS = new Set([
@@ -136,8 +136,8 @@ async function savePublic(path: string, key: PrivateKey, comment: string): Promi
 /** read_check_passphrase: asks twice until both answers agree. */
 async function askNewPassphrase(first: string, again: string): Promise<string> {
   for (;;) {
-    const p1 = await readPassphrase(first);
-    const p2 = await readPassphrase(again);
+    const p1 = await askPassphrase(first);
+    const p2 = await askPassphrase(again);
     if (p1 === p2) return p1;
     err('Passphrases do not match.  Try again.\n');
   }
@@ -223,7 +223,7 @@ export async function changePassphrase(o: KeygenOptions): Promise<number> {
   await mustExist(path);
   const { key } = await loadForChange(
     path,
-    async () => o.passphrase ?? (await readPassphrase('Enter old passphrase: ')),
+    async () => o.passphrase ?? (await askPassphrase('Enter old passphrase: ')),
     `Failed to load key ${path}`,
   );
   const comment = key.comment;
@@ -231,8 +231,8 @@ export async function changePassphrase(o: KeygenOptions): Promise<number> {
   let passphrase: string;
   if (o.newPassphrase !== undefined) passphrase = o.newPassphrase;
   else {
-    const p1 = await readPassphrase('Enter new passphrase (empty for no passphrase): ');
-    const p2 = await readPassphrase('Enter same passphrase again: ');
+    const p1 = await askPassphrase('Enter new passphrase (empty for no passphrase): ');
+    const p2 = await askPassphrase('Enter same passphrase again: ');
     if (p1 !== p2) {
       out('Pass phrases do not match.  Try again.\n');
       return 1;
@@ -251,7 +251,7 @@ export async function changeComment(o: KeygenOptions): Promise<number> {
   await mustExist(path);
   const { key, passphrase } = await loadForChange(
     path,
-    async () => o.passphrase ?? o.newPassphrase ?? (await readPassphrase('Enter passphrase: ')),
+    async () => o.passphrase ?? o.newPassphrase ?? (await askPassphrase('Enter passphrase: ')),
     `Cannot load private key "${path}"`,
   );
   if (key.type !== 'ssh-ed25519' && o.format !== undefined && o.format !== 'RFC4716') {
