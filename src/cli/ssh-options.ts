@@ -63,6 +63,8 @@ export interface SshOptions {
   fork: boolean;
   gatewayPorts: boolean;
   subsystem: boolean;
+  /** -Q: what to list. */
+  query: string | undefined;
 }
 
 /** Flags without a value. */
@@ -104,6 +106,7 @@ function emptyOptions(): SshOptions {
     fork: false,
     gatewayPorts: false,
     subsystem: false,
+    query: undefined,
   };
 }
 
@@ -289,11 +292,13 @@ function applyValue(o: SshOptions, f: string, v: string): void {
       if (parseEscapeChar(v) === undefined) throw new SshUsageError(`Bad escape character '${v}'.`);
       o.escapeChar = v;
       break;
+    case 'Q':
+      o.query = v;
+      break;
     case 'B':
     case 'b':
     case 'I':
     case 'O':
-    case 'Q':
     case 'S':
     case 'w':
       throw new SshUsageError(`secsh ssh: -${f} is not supported`);

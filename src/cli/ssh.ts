@@ -41,6 +41,39 @@ function isYes(v: string | undefined): boolean {
   return v !== undefined && /^(yes|true)$/i.test(v);
 }
 
+/** `-Q`: the algorithms secsh supports, one a line, as ssh -Q lists its own. */
+async function query(what: string): Promise<number> {
+  const { CERTIFICATE_HOST_KEY_ALGORITHMS, supportedAlgorithms } = await import('../index.js');
+  const keys = supportedAlgorithms('hostKey');
+  // key types (what -Q key lists), not signature algorithms: rsa-sha2-* sign with ssh-rsa keys
+  const certs = [...new Set(CERTIFICATE_HOST_KEY_ALGORITHMS.map((c) => c.replace(/^rsa-sha2-\d+-/, 'ssh-rsa-')))];
+  const ciphers = supportedAlgorithms('cipher');
+  const lists: Record<string, string[]> = {
+    cipher: ciphers,
+    'cipher-auth': ciphers.filter((c) => /gcm|chacha20-poly1305/.test(c)),
+    compression: supportedAlgorithms('compression'),
+    kex: supportedAlgorithms('kex'),
+    key: [...keys.filter((k) => !k.startsWith('rsa-sha2-')), ...certs],
+    'key-plain': keys.filter((k) => !k.startsWith('rsa-sha2-')),
+    'key-cert': certs,
+    'key-sig': [...keys, ...CERTIFICATE_HOST_KEY_ALGORITHMS],
+    sig: keys,
+    mac: supportedAlgorithms('mac'),
+    'protocol-version': ['2'],
+  };
+  if (what === 'help') {
+    process.stdout.write(`${Object.keys(lists).sort().join('\n')}\n`);
+    return 0;
+  }
+  const list = lists[what.toLowerCase()];
+  if (!list) {
+    process.stderr.write(`Unsupported query "${what}"\n`);
+    return 255;
+  }
+  process.stdout.write(`${list.join('\n')}\n`);
+  return 0;
+}
+
 async function run(args: string[]): Promise<number> {
   if (args[0] === '--help') {
     process.stderr.write(SSH_USAGE);
@@ -62,6 +95,7 @@ async function run(args: string[]): Promise<number> {
     );
     return 0;
   }
+  if (o.query !== undefined) return query(o.query);
   if (o.destination === undefined) {
     process.stderr.write(SSH_USAGE);
     return 255;

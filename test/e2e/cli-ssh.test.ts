@@ -10,7 +10,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { requirePeer } from '../helpers/peers.js';
+import { supportedAlgorithms } from '../../src/index.js';
+import { binPath, requirePeer } from '../helpers/peers.js';
 import { freePort, type Sshd, startAgent, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd;
@@ -323,4 +324,24 @@ test('secsh ssh host yes | head -1: stdout closed under it ends it with 255 and 
   await new Promise((r) => child.once('close', r));
   assert.equal(out, '255\n');
   assert.equal(err, '');
+});
+
+test('secsh ssh -Q lists the algorithms secsh supports, by the names ssh -Q uses; an unknown query is 255', async (t) => {
+  if (!requirePeer(t, 'ssh')) return;
+  const [c, k, bad] = await Promise.all([
+    runSecsh(['-Q', 'cipher']),
+    runSecsh(['-Q', 'key-cert']),
+    runSecsh(['-Q', 'nope']),
+  ]);
+  const ours = c.stdout.toString().trim().split('\n');
+  assert.deepEqual(ours, supportedAlgorithms('cipher'));
+  const { spawnSync } = await import('node:child_process');
+  const theirs = (q: string) => spawnSync(binPath('ssh'), ['-Q', q], { encoding: 'utf8' }).stdout.trim().split('\n');
+  const known = theirs('cipher');
+  for (const name of ours) assert.ok(known.includes(name), name);
+  const certs = k.stdout.toString().trim().split('\n');
+  assert.ok(certs.includes('ssh-ed25519-cert-v01@openssh.com'));
+  for (const name of certs) assert.ok(theirs('key-cert').includes(name), name);
+  assert.equal(bad.code, 255);
+  assert.equal(bad.stderr, 'Unsupported query "nope"\n');
 });
