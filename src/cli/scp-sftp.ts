@@ -91,7 +91,11 @@ async function copyFile(ctx: CopyContext, from: Side, src: string, to: Side, dst
   }
 }
 
-async function copyTree(ctx: CopyContext, from: Side, src: string, to: Side, dst: string, st: SideStat) {
+/** Deepest tree -r descends (OpenSSH's MAX_DIR_DEPTH): a symlink loop ends here. */
+const MAX_DIR_DEPTH = 64;
+
+async function copyTree(ctx: CopyContext, from: Side, src: string, to: Side, dst: string, st: SideStat, depth = 0) {
+  if (depth > MAX_DIR_DEPTH) return ctx.error(`scp: Maximum directory depth exceeded: ${depth} levels`);
   const existing = await to.stat(dst).catch(() => undefined);
   if (existing && !existing.dir) return ctx.error(`scp: ${dst}: Not a directory`);
   if (!existing) {
@@ -117,7 +121,7 @@ async function copyTree(ctx: CopyContext, from: Side, src: string, to: Side, dst
       ctx.error(`scp: ${s}: ${why(e)}`);
       continue;
     }
-    if (est.dir) await copyTree(ctx, from, s, to, d, est);
+    if (est.dir) await copyTree(ctx, from, s, to, d, est, depth + 1);
     else if (est.file) await copyFile(ctx, from, s, to, d, est);
     else ctx.error(`scp: ${s}: not a regular file`);
   }

@@ -20,8 +20,6 @@ export interface ScpSinkOptions extends ScpTransferOptions {
   targetIsDirectory?: boolean;
   /** Bits cleared from received modes unless `preserve` (default 0o022). */
   umask?: number;
-  /** Deepest directory nesting accepted (default 128). */
-  maxDepth?: number;
   /** Bytes gathered before a write to the file system (default 256 KiB). */
   writeSize?: number;
 }

@@ -34,6 +34,8 @@ export interface ScpTransferOptions extends ScpReaderOptions {
   onError?: (message: string, origin: 'local' | 'peer') => void;
   /** Called when a file's bytes start to move; what it returns hears of their progress. */
   progress?: (path: string, size: number) => ScpProgress | undefined;
+  /** Deepest directory nesting sent or accepted (default 128): a symlink loop or a hostile source ends there. */
+  maxDepth?: number;
 }
 
 /** Settings of {@link scpSource}. */
@@ -92,7 +94,7 @@ class Source {
     return this.response('waiting for the T line ack');
   }
 
-  async path(raw: string): Promise<void> {
+  async path(raw: string, depth = 0): Promise<void> {
     let name = raw;
     while (name.length > 1 && name.endsWith('/')) name = name.slice(0, -1);
     let st: SftpAttrs;
@@ -102,7 +104,10 @@ class Source {
       return this.localError(`${name}: ${errorText(e)}`);
     }
     const type = (st.mode ?? 0) & S_IFMT;
-    if (type === S_IFDIR && this.opts.recursive) return this.dir(name, st);
+    if (type === S_IFDIR && this.opts.recursive) {
+      if (depth >= (this.opts.maxDepth ?? 128)) return this.localError(`${name}: directory nesting too deep`);
+      return this.dir(name, st, depth);
+    }
     if (type !== S_IFREG) return this.localError(`${name}: not a regular file`);
     return this.file(name, st);
   }
@@ -160,7 +165,7 @@ class Source {
     }
   }
 
-  async dir(name: string, st: SftpAttrs): Promise<void> {
+  async dir(name: string, st: SftpAttrs, depth: number): Promise<void> {
     const names: string[] = [];
     try {
       const d = await this.fs.opendir(name);
@@ -182,7 +187,7 @@ class Source {
         await this.localError(`${name}/${n.replace(/\n/g, '\\n')}: name contains a newline`);
         continue;
       }
-      await this.path(name === '/' ? `/${n}` : `${name}/${n}`);
+      await this.path(name === '/' ? `/${n}` : `${name}/${n}`, depth + 1);
     }
     await send(this.stream, 'E\n');
     await this.response('waiting for the E line ack');
