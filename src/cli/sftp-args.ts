@@ -205,10 +205,13 @@ export function parseCommand(text: string): ParsedCommand | undefined {
     case 'mkdir':
     case 'rmdir':
     case 'lmkdir':
-    case 'cd':
-    case 'lcd':
       need(1, `You must specify a path after a ${typed} command.`);
       cmd.args = [unescapeGlob(args[0] as string)];
+      break;
+    case 'cd':
+    case 'lcd':
+      // Without a path: the remote start directory, or the local home.
+      cmd.args = args.slice(0, 1).map(unescapeGlob);
       break;
     case 'chmod':
     case 'chown':

@@ -156,8 +156,9 @@ export async function runCommand(s: SftpSession, c: ParsedCommand): Promise<Line
       let st: Awaited<ReturnType<typeof sftp.statvfs>>;
       try {
         st = await sftp.statvfs(path);
-      } catch (e) {
-        throw new SftpCommandError(`remote statvfs "${path}": ${fxText(e)}`);
+      } catch {
+        // sftp 9.2 fails here without a message.
+        return 'fail';
       }
       s.print(dfTable(st, c.flags.has('i') ? 'i' : c.flags.has('h') ? 'h' : 'k'));
       return 'ok';

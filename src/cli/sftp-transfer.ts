@@ -148,7 +148,7 @@ export async function downloadFile(s: SftpSession, remote: string, local: string
       }
     } else {
       await sftp.download(remote, local, {
-        ...libOptions(s, f, (n) => meter?.update(n)),
+        ...libOptions(s, f, meter ? (n) => meter.update(n) : undefined),
         resume: start > 0,
         signal: s.signal(),
       });
@@ -221,7 +221,7 @@ export async function uploadFile(s: SftpSession, local: string, remote: string, 
       }
     } else {
       await sftp.upload(local, remote, {
-        ...libOptions(s, f, (n) => meter?.update(n)),
+        ...libOptions(s, f, meter ? (n) => meter.update(n) : undefined),
         resume: start > 0,
         signal: s.signal(),
       });

@@ -185,9 +185,17 @@ test('secsh sftp prints the error messages OpenSSH sftp prints, in the same plac
     '-get file /nonexistent-dir/x',
     '-put file /nonexistent-dir/x',
     '-reput file',
-    'pwd',
+    '-df /nonexistent-dir',
+    '-get',
+    '-chmod 644',
+    '-pwd extra',
+    '-ls a b c',
     'version',
     'progress',
+    'cd',
+    'pwd',
+    'lcd',
+    'lpwd',
   ];
   const [ours, theirs] = await Promise.all([
     sftpBatchRun('secsh', d, knownHosts, lines),
