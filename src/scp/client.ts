@@ -48,7 +48,12 @@ export interface ScpExecTarget {
     /** The command's stderr. */
     stderr: Readable;
     /** The command's exit status. */
-    exit: Promise<{ code: number | null; signal: string | null }>;
+    exit: Promise<{
+      /** Exit status, or null. */
+      code: number | null;
+      /** Signal name without `SIG`, or null. */
+      signal: string | null;
+    }>;
   }>;
 }
 

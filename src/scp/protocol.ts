@@ -127,7 +127,17 @@ export function formatError(message: string, fatal = false): Buffer {
 }
 
 /** An acknowledgement: ok, or the peer's error message (acknowledgement 1; 2 throws). */
-export type ScpAck = { ok: true } | { ok: false; message: string };
+export type ScpAck =
+  | {
+      /** The peer acknowledged (a 0 byte). */
+      ok: true;
+    }
+  | {
+      /** The peer refused (acknowledgement 1). */
+      ok: false;
+      /** The peer's message, e.g. `scp: /x: No such file or directory`. */
+      message: string;
+    };
 
 /** Settings of an {@link ScpReader}. */
 export interface ScpReaderOptions extends ScpLimits {
