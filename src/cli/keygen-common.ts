@@ -41,6 +41,8 @@ export interface KeygenOptions {
   fingerprint: boolean;
   bubblebabble: boolean;
   checkKrl: boolean;
+  genKrl: boolean;
+  updateKrl: boolean;
   allHostKeys: boolean;
   showCert: boolean;
   changePassphrase: boolean;

@@ -27,6 +27,7 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
                   [-O option] [-V validity_interval] [-z serial_number] file ...
        secsh keygen -L [-f input_keyfile]
        secsh keygen -A [-a rounds] [-f prefix_path]
+       secsh keygen -k -f krl_file [-s ca_public] [-z version_number] file ...
        secsh keygen -Q -f krl_file [file ...]
        secsh keygen -Y find-principals -s signature_file -f allowed_signers_file
        secsh keygen -Y match-principals -I signer_identity -f allowed_signers_file
@@ -37,11 +38,11 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
 `;
 
 /** Flags without a value (ssh-keygen's getopt string, less the ones secsh does not implement). */
-const FLAGS = new Set('ABHLQUXceghilopqvy'.split(''));
+const FLAGS = new Set('ABHLQUXceghiklopquvy'.split(''));
 /** Flags with a value. */
 const VALUED = new Set('CEFINOPRVYZabfmnrstz'.split(''));
-/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO keys, writing KRLs, moduli). */
-const UNSUPPORTED = new Set('DKMkuw'.split(''));
+/** ssh-keygen flags secsh keygen does not implement (PKCS#11, FIDO keys, moduli). */
+const UNSUPPORTED = new Set('DKMw'.split(''));
 
 function usageError(message: string): KeygenExit {
   return new KeygenExit(`${message}${message ? '\n' : ''}${KEYGEN_USAGE}`, 1);
@@ -53,6 +54,8 @@ function defaults(): KeygenOptions {
     verbose: 0,
     fingerprint: false,
     checkKrl: false,
+    genKrl: false,
+    updateKrl: false,
     allHostKeys: false,
     bubblebabble: false,
     showCert: false,
@@ -101,6 +104,12 @@ function applyFlag(o: KeygenOptions, f: string): void {
       break;
     case 'Q':
       o.checkKrl = true;
+      break;
+    case 'k':
+      o.genKrl = true;
+      break;
+    case 'u':
+      o.updateKrl = true;
       break;
     case 'A':
       o.allHostKeys = true;
@@ -265,14 +274,15 @@ async function dispatch(o: KeygenOptions): Promise<number> {
     throw new KeygenExit('secsh keygen: -r is only supported with -Y verify (SSHFP records are not)', 1);
   }
   if (o.caKey !== undefined) {
-    if (o.args.length < 1) throw usageError('Too few arguments.');
-  } else if (o.args.length > 0 && !o.checkKrl) {
+    if (o.args.length < 1 && !o.genKrl) throw usageError('Too few arguments.');
+  } else if (o.args.length > 0 && !o.checkKrl && !o.genKrl) {
     throw usageError('Too many arguments.');
   }
   if (o.changePassphrase && o.changeComment) throw usageError('Can only have one of -p and -c.');
   if (o.fingerprint && (o.deleteHost !== undefined || o.hashHosts)) {
     throw usageError('Cannot use -l with -H or -R.');
   }
+  if (o.genKrl) return (await import('./keygen-krl.js')).generateKrl(o);
   if (o.checkKrl) return (await import('./keygen-krl.js')).checkKrl(o);
   if (o.caKey !== undefined) return (await import('./keygen-cert.js')).signCertificates(o);
   if (o.showCert) return (await import('./keygen-cert.js')).showCertificates(o);

@@ -65,6 +65,7 @@ export {
   skSignedData,
 } from './kinds/index.js';
 export { isKeyRevoked, isKrl, MAX_KRL, parseRevokedKeys, RevocationList } from './krl.js';
+export { KrlBuilder } from './krl-write.js';
 export {
   type ParsePrivateKeyOptions,
   parseKey,

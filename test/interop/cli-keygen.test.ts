@@ -1,7 +1,7 @@
 /**
  * `secsh keygen` against OpenSSH's ssh-keygen on the same files: -l, -y, -e, -i and -L print byte for byte
  * what ssh-keygen prints; keys, passphrase and comment changes and certificates made by secsh keygen are read
- * by ssh-keygen (-l, -y -P, -L); -A makes host keys and -Q reads ssh-keygen's KRLs; a key and certificate
+ * by ssh-keygen (-l, -y -P, -L); -A makes host keys, -k writes KRLs ssh-keygen reads and -Q reads its KRLs; a key and certificate
  * from secsh keygen log in to sshd with OpenSSH's ssh.
  */
 import assert from 'node:assert/strict';
@@ -233,6 +233,33 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
     assert.equal(ours.stdout, theirs.stdout);
     assert.equal(ours.code, 1);
     assert.match(ours.stdout, /^rsa\.pub \(rsa key\): ok\ned\.pub \(ed key\): REVOKED\n/);
+  });
+
+  test('-k writes a KRL from keys and serial:/id:/hash:/sha1:/key: specs that ssh-keygen -Q reads as its own', async (t) => {
+    if (!requirePeer(t, 'ssh-keygen')) return;
+    ok(await openssh(dir, ['-q', '-t', 'ed25519', '-N', '', '-C', 'keep', '-f', 'kept']), 'kept key');
+    ok(await openssh(dir, ['-q', '-s', 'ca', '-I', 'by-id', '-z', '0', 'ec.pub']), 'ec cert by id');
+    const hash = ok(await openssh(dir, ['-l', '-f', 'ecpem.pub']), '-l').split(' ')[1];
+    await writeFile(
+      join(dir, 'krl.spec'),
+      `# revoked\nserial: 9\nserial: 100-200 # a range\nid: by-id\nhash: ${hash}\nsha1: ${(await readFile(join(dir, 'rsa.pub'), 'utf8')).trim()}\n`,
+    );
+    const args = ['-k', '-f', 'secsh.krl', '-s', 'ca.pub', '-z', '3', 'krl.spec'];
+    const made = await secsh(dir, args);
+    assert.equal(ok(made, '-k'), 'Revoking from krl.spec\n');
+    ok(await openssh(dir, ['-k', '-f', 'openssh.krl', '-s', 'ca.pub', '-z', '3', 'krl.spec']), 'ssh-keygen -k');
+    const files = ['ed-cert.pub', 'ec-cert.pub', 'ecpem.pub', 'rsa.pub', 'kept.pub', 'ed.pub'];
+    const check = (krl: string) => Promise.all(files.map((f) => openssh(dir, ['-Q', '-f', krl, f])));
+    const [ours, theirs] = await Promise.all([check('secsh.krl'), check('openssh.krl')]);
+    assert.deepEqual(
+      ours.map((r) => r.stdout),
+      theirs.map((r) => r.stdout),
+    );
+    assert.deepEqual(
+      ours.map((r) => r.code),
+      [1, 1, 1, 1, 0, 0],
+    );
+    assert.match(ok(await openssh(dir, ['-Q', '-l', '-f', 'secsh.krl']), '-Q -l'), /^# KRL version 3\n/);
   });
 
   test('a key and a user certificate made by secsh keygen log in to sshd with OpenSSH ssh', async (t) => {

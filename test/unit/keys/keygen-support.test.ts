@@ -1,7 +1,7 @@
 /**
  * What the keys layer gained for `secsh keygen`: fingerprints and randomart for every `-E` digest, the
  * traditional PEM export of `-m PEM`, the clear public key of an encrypted OpenSSH file, DSA generation and
- * the Bubble Babble of `-B` —
+ * the Bubble Babble of `-B`, and KRL writing for `-k` —
  * each checked against ssh-keygen.
  */
 import assert from 'node:assert/strict';
@@ -13,9 +13,12 @@ import { InvalidArgumentError, KeyError } from '../../../src/errors.js';
 import {
   bubblebabble,
   generatePrivateKey,
+  issueCertificate,
+  KrlBuilder,
   parsePrivateKey,
   parsePublicKey,
   publicKeyOfPrivateKeyFile,
+  RevocationList,
   shortTypeName,
 } from '../../../src/keys/index.js';
 import { requirePeer } from '../../helpers/peers.js';
@@ -96,4 +99,32 @@ test('bubblebabble: the vectors of the Bubble Babble spec, and ssh-keygen -B of 
   const pub = parsePublicKey(k.pub);
   const digest = createHash('sha1').update(pub.blob).digest();
   assert.equal(keygen(['-B', '-f', `${k.path}.pub`]), `256 ${bubblebabble(digest)} b (ED25519)\n`);
+});
+
+test('KrlBuilder: what it revokes (keys, hashes, serials, ranges, key IDs, per CA or any CA) RevocationList reads back', async () => {
+  const ca = generatePrivateKey('ed25519');
+  const other = generatePrivateKey('ed25519');
+  const fresh = () => generatePrivateKey('ed25519').publicKey;
+  const [k1, k2, k3, k4] = [fresh(), fresh(), fresh(), fresh()];
+  const cert = (signer: typeof ca, serial: bigint, keyId = 'id') =>
+    issueCertificate(signer, k4, { type: 'user', keyId, serial });
+  const krl = new KrlBuilder({ version: 5n, comment: 'c' })
+    .revokeKey(k1)
+    .revokeSha1(k2)
+    .revokeSha256(k3)
+    .revokeSerials(ca.publicKey, 10n, 20n)
+    .revokeSerials(ca.publicKey, 21n)
+    .revokeSerials(ca.publicKey, 7n)
+    .revokeKeyId(undefined, 'anyone');
+  const list = RevocationList.parse(krl.toBuffer(1234n));
+  assert.equal(list.version, 5n);
+  assert.equal(list.comment, 'c');
+  assert.equal(list.generatedAt, 1234n);
+  for (const k of [k1, k2, k3]) assert.ok(list.isRevoked(k));
+  assert.ok(!list.isRevoked(k4));
+  for (const serial of [7n, 10n, 15n, 21n]) assert.ok(list.isRevoked(await cert(ca, serial)), `serial ${serial}`);
+  for (const serial of [6n, 9n, 22n]) assert.ok(!list.isRevoked(await cert(ca, serial)), `serial ${serial}`);
+  assert.ok(!list.isRevoked(await cert(other, 15n)), 'serials are per CA');
+  assert.ok(list.isRevoked(await cert(other, 15n, 'anyone')), 'a key ID under "any CA"');
+  assert.throws(() => new KrlBuilder().revokeSerials(undefined, 0n), KeyError);
 });
