@@ -116,11 +116,10 @@ export function parseSftpUri(s: string): { user?: string; host: string; port?: n
     user = decodeURIComponent(authority.slice(0, at).replace(/;.*$/, ''));
     hostPort = authority.slice(at + 1);
   }
-  let host: string;
   let port: number | undefined;
   const m = /^(\[[^\]]+\]|[^:]*)(?::(\d*))?$/.exec(hostPort);
   if (!m?.[1]) throw new SftpUsageError(`Invalid URI: ${s}`);
-  host = m[1].replace(/^\[(.*)\]$/, '$1');
+  const host = m[1].replace(/^\[(.*)\]$/, '$1');
   if (m[2]) port = positiveInt(m[2], 'port', 65535);
   let path: string | undefined;
   try {
