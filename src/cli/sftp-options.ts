@@ -173,7 +173,11 @@ export function parseSftpArgs(args: string[]): SftpOptions | 'help' {
       i++;
       break;
     }
-    if (!a.startsWith('-') || a === '-') break;
+    if (!a.startsWith('-') || a === '-') {
+      // glibc's getopt, which sftp uses on Linux, takes options after the operands too.
+      operands.push(a);
+      continue;
+    }
     for (let j = 1; j < a.length; j++) {
       const f = a[j] as string;
       if (FLAGS.has(f)) {

@@ -55,6 +55,15 @@ test('destinations: user@host:path, [v6]:path and sftp:// URIs; flags and their 
   assert.throws(() => parseSftpArgs(['-B', '999999', 'h']), /out of range/);
   assert.throws(() => parseSftpArgs(['-S', 'prog', 'h']), /not supported/);
   assert.throws(() => parseSftpArgs([]), SftpUsageError);
+  const late = parseSftpArgs(['me@h:/d', '-P', '2200', 'local', '-q']);
+  assert.ok(late !== 'help');
+  assert.deepEqual(
+    [late.user, late.host, late.path, late.port, late.localTarget, late.quiet],
+    ['me', 'h', '/d', 2200, 'local', true],
+  );
+  const ended = parseSftpArgs(['--', 'h:-file']);
+  assert.ok(ended !== 'help');
+  assert.equal(ended.path, '-file');
 });
 
 test('formats: strmode, fmt_scaled, the progress meter sizes and rates, glob components', () => {
