@@ -51,6 +51,8 @@ export interface PyPeerServerOptions {
   rekeyBytes?: number;
   /** Host key kinds to make (default all; RSA and DSA take the peer a second or two to generate). */
   hostKeys?: readonly HostKeyKind[];
+  /** paramiko: without the fixture's workaround for paramiko issue #822, and a 3 s key-exchange wait. */
+  asIs?: boolean;
 }
 
 /** Host key kinds the peers and the matrix server can serve. */
@@ -70,6 +72,7 @@ export function startPyPeerServer(peer: PyPeer, o: PyPeerServerOptions): Promise
     String(o.rekeyBytes ?? 256 * 1024),
     '--host-keys',
     (o.hostKeys ?? HOST_KEY_KINDS).join(','),
+    ...(o.asIs ? ['--as-is'] : []),
   ];
   return startPyProcess<PyPeerServerInfo>(args, `${peer} server`, 3000);
 }
