@@ -35,11 +35,18 @@ function env(): NodeJS.ProcessEnv {
   return e;
 }
 
+/** stderr of each child started here, for failure messages. */
+const stderrOf = new WeakMap<ChildProcess, string[]>();
+
 function startSecsh(args: string[], extraEnv: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [...CLI, ...args], {
+  const child = spawn(process.execPath, [...CLI, ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...env(), ...extraEnv },
   });
+  const err: string[] = [];
+  stderrOf.set(child, err);
+  child.stderr?.on('data', (c: Buffer) => err.push(c.toString()));
+  return child;
 }
 
 function runSecsh(
@@ -73,7 +80,7 @@ function runSecsh(
 const to = (...rest: string[]) => ['-F', config, 'target', ...rest];
 
 async function waitListening(port: number): Promise<void> {
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 30_000;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
@@ -236,9 +243,11 @@ test('secsh ssh -L and -D carry connections to a port beside sshd', async (t) =>
     assert.deepEqual([...reply.subarray(0, 4)], [5, 0, 5, 0]);
     const data = randomBytes(10_000);
     assert.ok((await roundTrip(s, data)).equals(data));
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nsecsh stderr: ${stderrOf.get(child)?.join('')}`);
   } finally {
     // ssh -N ends with 255 when killed
-    assert.equal(await stop(child), 255);
+    assert.equal(await stop(child), 255, stderrOf.get(child)?.join(''));
   }
 });
 
@@ -248,6 +257,8 @@ test('secsh ssh -R makes sshd listen and carries its connections back', async (t
   const child = startSecsh(['-N', '-R', `127.0.0.1:${rport}:127.0.0.1:${echoPort}`, ...to()]);
   try {
     await echoThrough(rport);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nsecsh stderr: ${stderrOf.get(child)?.join('')}`);
   } finally {
     await stop(child);
   }
