@@ -41,6 +41,7 @@ export interface KeygenOptions {
   fingerprint: boolean;
   bubblebabble: boolean;
   checkKrl: boolean;
+  generic: boolean;
   genKrl: boolean;
   updateKrl: boolean;
   allHostKeys: boolean;

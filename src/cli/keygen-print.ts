@@ -1,8 +1,13 @@
-/** `secsh keygen -l [-v] [-E hash]` (fingerprints of key files, authorized_keys, known_hosts) and `-y`. */
-import { readFile } from 'node:fs/promises';
+/**
+ * `secsh keygen -l [-v] [-E hash]` and `-B` (fingerprints of key files, authorized_keys, known_hosts), `-y`
+ * (the public key of a private key) and `-r` (SSHFP records).
+ */
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
 import type { Certificate, PublicKey } from '../keys/index.js';
 import type { KeygenOptions } from './keygen-common.js';
 import {
+  err,
   fatal,
   fingerprintText,
   identityFile,
@@ -109,5 +114,67 @@ export async function printPublic(o: KeygenOptions): Promise<number> {
   const key = await loadIdentity(o, file);
   const line = `${key.type} ${key.publicKey.blob.toString('base64')}`;
   out(key.comment ? `${line} ${key.comment}\n` : `${line}\n`);
+  return 0;
+}
+
+/** SSHFP algorithm numbers (RFC 4255, 6594, 7479). */
+const SSHFP_ALGORITHM: Record<string, number> = {
+  'ssh-rsa': 1,
+  'ssh-dss': 2,
+  'ecdsa-sha2-nistp256': 3,
+  'ecdsa-sha2-nistp384': 3,
+  'ecdsa-sha2-nistp521': 3,
+  'ssh-ed25519': 4,
+};
+
+/** export_dns_rr: the SHA-1 and SHA-256 SSHFP records of a key (`-g`: RFC 3597 generic form). */
+function sshfpRecords(host: string, key: PublicKey, generic: boolean): string | undefined {
+  const alg = SSHFP_ALGORITHM[key.type];
+  if (alg === undefined) return undefined;
+  let s = '';
+  for (const [type, hash] of [
+    [1, 'sha1'],
+    [2, 'sha256'],
+  ] as const) {
+    const digest = createHash(hash).update(key.blob).digest();
+    const hex = (n: number) => n.toString(16).padStart(2, '0');
+    s += generic
+      ? `${host} IN TYPE44 \\# ${2 + digest.length} ${hex(alg)} ${hex(type)} `
+      : `${host} IN SSHFP ${alg} ${type} `;
+    s += `${digest.toString('hex')}\n`;
+  }
+  return s;
+}
+
+/** do_print_resource_record for one file: 0 when it does not exist. */
+async function printRecord(o: KeygenOptions, path: string, host: string): Promise<number> {
+  try {
+    await stat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    fatal(`${path}: ${strerror(e)}`);
+  }
+  const pub = await loadPublic(path);
+  if (!pub) fatal(`Failed to read v2 public key from "${path}": invalid format`);
+  const records = pub.cert ? undefined : sshfpRecords(host, pub.key, o.generic);
+  if (records === undefined) {
+    err('export_dns_rr: unsupported algorithm and/or digest_type\n');
+    return 0;
+  }
+  out(records);
+  return 1;
+}
+
+/** `-r hostname [-g] [-f key]`: SSHFP DNS records of a key, or of the host keys in /etc/ssh. */
+export async function printSshfp(o: KeygenOptions, host: string): Promise<number> {
+  if (o.file !== undefined) {
+    if ((await printRecord(o, o.file, host)) === 0) fatal(`${o.file}: unsupported key type or no such file`);
+    return 0;
+  }
+  let n = 0;
+  for (const type of ['rsa', 'dsa', 'ecdsa', 'ed25519', 'xmss']) {
+    n += await printRecord(o, `/etc/ssh/ssh_host_${type}_key`, host);
+  }
+  if (n === 0) fatal('no keys found.');
   return 0;
 }

@@ -23,6 +23,7 @@ export const KEYGEN_USAGE = `usage: secsh keygen [-q] [-a rounds] [-b bits] [-C 
        secsh keygen -F hostname [-lv] [-f known_hosts_file]
        secsh keygen -H [-f known_hosts_file]
        secsh keygen -R hostname [-f known_hosts_file]
+       secsh keygen -r hostname [-g] [-f input_keyfile]
        secsh keygen -I certificate_identity -s ca_key [-hU] [-n principals]
                   [-O option] [-V validity_interval] [-z serial_number] file ...
        secsh keygen -L [-f input_keyfile]
@@ -54,6 +55,7 @@ function defaults(): KeygenOptions {
     verbose: 0,
     fingerprint: false,
     checkKrl: false,
+    generic: false,
     genKrl: false,
     updateKrl: false,
     allHostKeys: false,
@@ -145,7 +147,10 @@ function applyFlag(o: KeygenOptions, f: string): void {
     case 'v':
       o.verbose++;
       break;
-    default: // -o (new format is the default) and -g are no-ops here
+    case 'g':
+      o.generic = true;
+      break;
+    default: // -o: the new format is the default
       break;
   }
 }
@@ -270,9 +275,6 @@ export function parseKeygenArgs(args: string[]): KeygenOptions {
 
 async function dispatch(o: KeygenOptions): Promise<number> {
   if (o.signOp !== undefined) return (await import('./keygen-sshsig.js')).runSshsig(o);
-  if (o.revoked !== undefined) {
-    throw new KeygenExit('secsh keygen: -r is only supported with -Y verify (SSHFP records are not)', 1);
-  }
   if (o.caKey !== undefined) {
     if (o.args.length < 1 && !o.genKrl) throw usageError('Too few arguments.');
   } else if (o.args.length > 0 && !o.checkKrl && !o.genKrl) {
@@ -295,6 +297,7 @@ async function dispatch(o: KeygenOptions): Promise<number> {
   if (o.exportKey) return (await import('./keygen-convert.js')).exportKey(o);
   if (o.importKey) return (await import('./keygen-convert.js')).importKey(o);
   if (o.printPublic) return (await import('./keygen-print.js')).printPublic(o);
+  if (o.revoked !== undefined) return (await import('./keygen-print.js')).printSshfp(o, o.revoked);
   if (o.allHostKeys) return (await import('./keygen-generate.js')).generateHostKeys(o);
   return (await import('./keygen-generate.js')).generate(o);
 }

@@ -70,12 +70,14 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  test('-l, -y, -e, -i and -L print what ssh-keygen prints, byte for byte, with the same exit status', async (t) => {
+  test('-l, -B, -r, -y, -e, -i and -L print what ssh-keygen prints, byte for byte, with the same exit status', async (t) => {
     if (!requirePeer(t, 'ssh-keygen')) return;
     const cases = [
       ['-lv', '-E', 'md5', '-f', 'ec'],
       ['-l', '-E', 'sha512', '-f', 'rsa.pub'],
       ['-B', '-f', 'known_hosts'],
+      ['-r', 'h.example', '-f', 'ed.pub'],
+      ['-r', 'h.example', '-g', '-f', 'rsa'],
       ['-l', '-f', 'authorized_keys'],
       ['-lv', '-f', 'known_hosts'],
       ['-l', '-f', 'ed-cert.pub'],
