@@ -170,7 +170,8 @@ export class Connection extends EventEmitter {
 
   /**
    * Handles one message numbered 80–127. Throws ProtocolError for malformed or out-of-place messages,
-   * unknown channel ids, window overflow, or data beyond the window or our maximum packet.
+   * unknown channel ids (a WINDOW_ADJUST for one is ignored), window overflow, or data beyond the window or our
+   * maximum packet.
    * The connection takes ownership of `payload`: channel data is handed to readers as a view of it,
    * so the caller must not reuse the buffer.
    */
@@ -230,10 +231,14 @@ export class Connection extends EventEmitter {
         return;
       }
       case MSG.CHANNEL_WINDOW_ADJUST: {
-        const ch = this.channel(r.uint32());
+        const id = r.uint32();
         const bytes = r.uint32();
         r.ensureEnd('CHANNEL_WINDOW_ADJUST');
-        ch.handleWindowAdjust(bytes);
+        // A credit can follow the peer's own CLOSE (paramiko's reader thread sends WINDOW_ADJUST while
+        // its transport thread answers our CLOSE), so one for a channel that is gone is dropped, as sshd
+        // does: it asks nothing of us. Data, EOF, CLOSE and requests for it are still protocol errors.
+        const ch = this.channels.get(id);
+        if (ch !== undefined) ch.handleWindowAdjust(bytes);
         return;
       }
       case MSG.CHANNEL_DATA: {

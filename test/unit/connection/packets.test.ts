@@ -193,6 +193,28 @@ test("client session: EOF both ways does not send CLOSE; the server's CLOSE is a
   assert.throws(() => conn.handlePacket(bare(MSG.CHANNEL_CLOSE, 0)), /unknown channel/);
 });
 
+test('a WINDOW_ADJUST for a channel that is gone (closed both ways, or never opened) is ignored, as sshd does; other messages for it are not', async () => {
+  const { conn, link, ch } = await opened({ type: 'session' });
+  ch.resume();
+  conn.handlePacket(bare(MSG.CHANNEL_EOF, 0));
+  conn.handlePacket(bare(MSG.CHANNEL_CLOSE, 0));
+  await settle();
+  assert.equal(conn.channelCount, 0);
+  const sent = link.sent.length;
+  // paramiko's reader thread may credit the window after its transport thread answered our CLOSE
+  conn.handlePacket(adjust(0, 65536));
+  conn.handlePacket(adjust(42, 1));
+  await settle();
+  assert.equal(link.sent.length, sent, 'nothing is sent in reply');
+  const reopened = conn.openChannel('session');
+  conn.handlePacket(w().byte(MSG.CHANNEL_OPEN_CONFIRMATION).uint32(0).uint32(8).uint32(1000).uint32(300).toBuffer());
+  assert.equal((await reopened).localId, 0, 'the id is free for the next channel');
+  // still checked: its shape, and data or requests for a channel that is gone
+  assert.throws(() => conn.handlePacket(Buffer.concat([adjust(5, 1), Buffer.from([0])])), ProtocolError);
+  assert.throws(() => conn.handlePacket(data(5, Buffer.from('x'))), /unknown channel/);
+  assert.throws(() => conn.handlePacket(bare(MSG.CHANNEL_EOF, 5)), /unknown channel/);
+});
+
 test('non-session channel: both EOFs send CLOSE; the id is freed only when CLOSE went both ways', async () => {
   const { conn, link, ch } = await opened();
   ch.resume();
