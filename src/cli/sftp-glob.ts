@@ -15,8 +15,11 @@ export interface GlobMatch {
 
 /** What globbing needs of a file system. */
 export interface GlobFs {
-  /** Names in `dir` ('.' and '..' left out). */
-  list(dir: string): Promise<string[]>;
+  /**
+   * Names in `dir` ('.' and '..' left out), with their kind when the listing tells it without
+   * following a link (undefined for a symlink: {@link kind} decides).
+   */
+  list(dir: string): Promise<{ name: string; kind?: 'dir' | 'other' }[]>;
   /** Whether `path` exists and is a directory (following symlinks); undefined when it does not exist. */
   kind(path: string): Promise<'dir' | 'other' | undefined>;
 }
@@ -74,32 +77,39 @@ export async function glob(fs: GlobFs, pattern: string, noCheck = false): Promis
   const absolute = pattern.startsWith('/');
   const parts = pattern.split('/').filter((s) => s !== '');
   let prefixes: string[] = [absolute ? '/' : ''];
+  // Kinds the last listing told (so that `get *` in a large directory needs no stat per name).
+  let known = new Map<string, 'dir' | 'other'>();
   for (const part of parts) {
     const next: string[] = [];
+    const nextKnown = new Map<string, 'dir' | 'other'>();
     if (!hasGlob(part)) {
       for (const p of prefixes) next.push(join(p, unescapeGlob(part)));
     } else {
       const re = componentRegExp(part);
       const dotOk = part.startsWith('.') || part.startsWith('\\.');
       for (const p of prefixes) {
-        let names: string[];
+        let entries: { name: string; kind?: 'dir' | 'other' }[];
         try {
-          names = await fs.list(p === '' ? '.' : p);
+          entries = await fs.list(p === '' ? '.' : p);
         } catch {
           continue;
         }
-        for (const n of names.sort()) {
-          if (n.startsWith('.') && !dotOk) continue;
-          if (re.test(n)) next.push(join(p, n));
+        for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+          if (e.name.startsWith('.') && !dotOk) continue;
+          if (!re.test(e.name)) continue;
+          const path = join(p, e.name);
+          next.push(path);
+          if (e.kind) nextKnown.set(path, e.kind);
         }
       }
     }
     prefixes = next;
+    known = nextKnown;
     if (prefixes.length === 0) break;
   }
   const out: GlobMatch[] = [];
   for (const p of prefixes) {
-    const k = await fs.kind(p);
+    const k = known.get(p) ?? (await fs.kind(p));
     if (k !== undefined) out.push({ path: p, isDir: k === 'dir' });
   }
   if (out.length === 0 && noCheck) return fallback;
@@ -109,7 +119,13 @@ export async function glob(fs: GlobFs, pattern: string, noCheck = false): Promis
 /** The remote file system through `sftp` (paths as given: the caller makes them absolute). */
 export function remoteFs(sftp: SftpClient): GlobFs {
   return {
-    list: async (dir) => (await sftp.readdir(dir)).map((e) => e.filename),
+    list: async (dir) =>
+      (await sftp.readdir(dir)).map((e) => ({
+        name: e.filename,
+        ...(e.attrs.mode === undefined || e.attrs.isSymbolicLink()
+          ? {}
+          : { kind: e.attrs.isDirectory() ? ('dir' as const) : ('other' as const) }),
+      })),
     kind: async (p) => {
       try {
         return (await sftp.stat(p)).isDirectory() ? 'dir' : 'other';
@@ -127,7 +143,11 @@ export function remoteFs(sftp: SftpClient): GlobFs {
 
 /** The local file system (relative paths from the current directory). */
 export const localFs: GlobFs = {
-  list: (dir) => readdir(dir),
+  list: async (dir) =>
+    (await readdir(dir, { withFileTypes: true })).map((d) => ({
+      name: d.name,
+      ...(d.isSymbolicLink() ? {} : { kind: d.isDirectory() ? ('dir' as const) : ('other' as const) }),
+    })),
   kind: async (p) => {
     try {
       return (await stat(p)).isDirectory() ? 'dir' : 'other';
