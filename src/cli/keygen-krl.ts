@@ -2,7 +2,7 @@
  * `secsh keygen -k` (write a key revocation list from key files and `serial:`/`id:`/`hash:` specs, as
  * ssh-keygen -k) and `-Q` (which keys a KRL revokes).
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { PublicKey } from '../keys/index.js';
 import { isKeyRevoked, isKrl, KrlBuilder, parseRevokedKeys } from '../keys/index.js';
@@ -114,10 +114,9 @@ function tilde(path: string): string {
   return path === '~' || path.startsWith('~/') ? `${homedir()}${path.slice(1)}` : path;
 }
 
-/** `-k -f krl_file [-s ca_public|none] [-z version] [-C comment] file …`: writes a new KRL. */
+/** `-k -f krl_file [-u] [-s ca_public|none] [-z version] [-C comment] file …`: writes (or with -u extends) a KRL. */
 export async function generateKrl(o: KeygenOptions): Promise<number> {
   if (o.file === undefined || o.file === '') fatal('KRL generation requires an output file');
-  if (o.updateKrl) fatal('secsh keygen: -u (updating a KRL) is not supported');
   let ca: PublicKey | undefined;
   const wildCa = o.caKey !== undefined && o.caKey.toLowerCase() === 'none';
   if (o.caKey !== undefined && !wildCa) {
@@ -130,7 +129,24 @@ export async function generateKrl(o: KeygenOptions): Promise<number> {
     if (!/^\d+$/.test(o.serial)) fatal(`Invalid serial number "${o.serial}"`);
     version = BigInt(o.serial);
   }
-  const krl = new KrlBuilder({ version, ...(o.comment !== undefined ? { comment: o.comment } : {}) });
+  let exists = true;
+  try {
+    await stat(o.file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') fatal(`Cannot access KRL "${o.file}": ${strerror(e)}`);
+    if (o.updateKrl) fatal(`KRL "${o.file}" does not exist`);
+    exists = false;
+  }
+  let krl: KrlBuilder;
+  if (o.updateKrl && exists) {
+    try {
+      krl = KrlBuilder.from(await readFile(o.file));
+    } catch (e) {
+      fatal(`Invalid KRL file ${o.file}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (version !== 0n) krl.version = version;
+    if (o.comment !== undefined) krl.comment = o.comment;
+  } else krl = new KrlBuilder({ version, ...(o.comment !== undefined ? { comment: o.comment } : {}) });
   for (const file of o.args) await revokeFrom(o, file, ca, wildCa, krl);
   try {
     await writeFile(o.file, krl.toBuffer());

@@ -5,8 +5,9 @@
  */
 import { createHash } from 'node:crypto';
 import { KeyError } from '../errors.js';
-import { SshWriter } from '../wire/index.js';
+import { SshReader, SshWriter } from '../wire/index.js';
 import type { Certificate } from './certificate.js';
+import { MAX_KRL, RevocationList } from './krl.js';
 import type { PublicKey } from './public-key.js';
 
 const MAGIC = Buffer.from('SSHKRL\n\0', 'latin1');
@@ -56,10 +57,32 @@ export class KrlBuilder {
   readonly #sha1 = new Map<string, Buffer>();
   readonly #sha256 = new Map<string, Buffer>();
   readonly #cas = new Map<string, CaEntry>();
+  #kept: Buffer = Buffer.alloc(0);
 
   constructor(opts: { version?: bigint; comment?: string } = {}) {
     this.version = opts.version ?? 0n;
     this.comment = opts.comment ?? '';
+  }
+
+  /**
+   * A builder that keeps everything an existing KRL revokes (`ssh-keygen -k -u`): its sections are copied as
+   * they are, before the new ones (readers merge sections), with its version and comment. A signed KRL is
+   * refused ({@link KeyError}): new sections after its signature would not verify.
+   */
+  static from(krl: Uint8Array): KrlBuilder {
+    const list = RevocationList.parse(krl);
+    if (list.signedBy.length > 0) throw new KeyError('a signed KRL cannot be extended');
+    const buf = Buffer.from(krl.buffer, krl.byteOffset, krl.byteLength);
+    const r = new SshReader(buf, MAGIC.length);
+    r.uint32();
+    r.uint64();
+    r.uint64();
+    r.uint64();
+    r.string(MAX_KRL);
+    r.string(MAX_KRL);
+    const b = new KrlBuilder({ version: list.version, comment: list.comment });
+    b.#kept = Buffer.from(r.rest());
+    return b;
   }
 
   #ca(ca: PublicKey | undefined): CaEntry {
@@ -124,7 +147,8 @@ export class KrlBuilder {
       .uint64(generatedAt)
       .uint64(0n)
       .string('')
-      .string(this.comment);
+      .string(this.comment)
+      .raw(this.#kept);
     for (const e of this.#cas.values()) {
       const s = new SshWriter(256).string(e.ca ? e.ca.blob : Buffer.alloc(0)).string('');
       const merged = mergeRanges(e.ranges);

@@ -237,7 +237,7 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
     assert.match(ours.stdout, /^rsa\.pub \(rsa key\): ok\ned\.pub \(ed key\): REVOKED\n/);
   });
 
-  test('-k writes a KRL from keys and serial:/id:/hash:/sha1:/key: specs that ssh-keygen -Q reads as its own', async (t) => {
+  test('-k writes (and -u extends) a KRL from keys and serial:/id:/hash:/sha1: specs that ssh-keygen -Q reads as its own', async (t) => {
     if (!requirePeer(t, 'ssh-keygen')) return;
     ok(await openssh(dir, ['-q', '-t', 'ed25519', '-N', '', '-C', 'keep', '-f', 'kept']), 'kept key');
     ok(await openssh(dir, ['-q', '-s', 'ca', '-I', 'by-id', '-z', '0', 'ec.pub']), 'ec cert by id');
@@ -262,6 +262,14 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
       [1, 1, 1, 1, 0, 0],
     );
     assert.match(ok(await openssh(dir, ['-Q', '-l', '-f', 'secsh.krl']), '-Q -l'), /^# KRL version 3\n/);
+    // -u keeps what the KRL revoked and adds to it
+    ok(await secsh(dir, ['-q', '-k', '-u', '-f', 'secsh.krl', '-z', '4', 'kept.pub']), '-k -u');
+    const after = await openssh(dir, ['-Q', '-f', 'secsh.krl', 'kept.pub', 'rsa.pub', 'ed-cert.pub', 'ed.pub']);
+    assert.equal(
+      after.stdout,
+      'kept.pub (keep): REVOKED\nrsa.pub (rsa key): REVOKED\ned-cert.pub (ed key): REVOKED\ned.pub (ed key): ok\n',
+    );
+    assert.match(ok(await openssh(dir, ['-Q', '-l', '-f', 'secsh.krl']), '-Q -l'), /^# KRL version 4\n/);
   });
 
   test('a key and a user certificate made by secsh keygen log in to sshd with OpenSSH ssh', async (t) => {
