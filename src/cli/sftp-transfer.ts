@@ -4,7 +4,7 @@
  * meter per file on a terminal, and `-l` rate limiting.
  */
 import { createReadStream, createWriteStream, constants as FS } from 'node:fs';
-import { chmod, mkdir, open, readdir, stat, unlink, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, opendir, stat, unlink, utimes } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -266,7 +266,8 @@ async function downloadDir(
     return undefined;
   });
   if (!entries) return false;
-  for (const e of entries.sort((a, b) => (a.filename < b.filename ? -1 : 1))) {
+  // The server's order, as sftp's download_dir.
+  for (const e of entries) {
     if (s.aborted()) return false;
     const r = pathAppend(remote, e.filename);
     const l = pathAppend(local, e.filename);
@@ -308,12 +309,14 @@ async function uploadDir(s: SftpSession, local: string, remote: string, f: Trans
     }
   }
   let ok = true;
-  const names = (await readdir(local, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  // The directory's own order; symlinks are not followed, as sftp's upload_dir (lstat).
+  const names = [];
+  for await (const d of await opendir(local)) names.push(d);
   for (const d of names) {
     if (s.aborted()) return false;
     const l = pathAppend(local, d.name);
     const r = pathAppend(remote, d.name);
-    const st = await stat(l).catch(() => undefined);
+    const st = await lstat(l).catch(() => undefined);
     if (st?.isDirectory()) {
       if (!(await uploadDir(s, l, r, f, depth + 1))) ok = false;
     } else if (st?.isFile()) {
@@ -324,7 +327,7 @@ async function uploadDir(s: SftpSession, local: string, remote: string, f: Trans
         ok = false;
       }
     } else {
-      s.err(`${l}: not a regular file\n`);
+      s.err(`${d.name}: not a regular file\n`);
     }
   }
   if (f.preserve) {

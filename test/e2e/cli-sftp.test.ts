@@ -4,11 +4,13 @@
  * OpenSSH's `sftp` prints on the same directory, batch error handling, and host:path operands.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
 import { hasSftp, requireSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
@@ -271,4 +273,38 @@ test('secsh sftp: a missing batch file and an unknown flag are errors with statu
   const external = await runSftp('secsh', ['-S', '/bin/ssh'], 'host');
   assert.equal(external.code, 1);
   assert.match(external.stderr, /not supported/);
+});
+
+test('secsh sftp get -r and put -r skip symlinks and special files with the messages sftp prints, in its order', async (t) => {
+  const d = ready(t);
+  if (!d) return;
+  const tree = join(dir, 'special');
+  await mkdir(join(tree, 'deep'), { recursive: true });
+  await writeFile(join(tree, 'file'), 'x');
+  await writeFile(join(tree, 'deep', 'inner'), 'y');
+  await symlink('file', join(tree, 'link'));
+  await promisify(execFile)('mkfifo', [join(tree, 'fifo')]);
+  const runs = await Promise.all(
+    (['secsh', 'openssh'] as const).map(async (which) => {
+      const work = join(dir, `special-${which}`);
+      await mkdir(work);
+      const r = await sftpBatchRun(which, d, knownHosts, [
+        `lcd ${work}`,
+        `cd ${work}`,
+        `get -r ${tree} got`,
+        `put -r ${tree} put`,
+      ]);
+      return { r, work };
+    }),
+  );
+  const [ours, theirs] = runs as [(typeof runs)[0], (typeof runs)[0]];
+  assert.equal(ours.r.code, 0, ours.r.stderr);
+  const same = (x: (typeof runs)[0], out: string) => out.replaceAll(x.work, 'WORK').replaceAll('\r\n', '\n');
+  assert.equal(same(ours, ours.r.stdout), same(theirs, theirs.r.stdout));
+  assert.equal(same(ours, ours.r.stderr), same(theirs, theirs.r.stderr));
+  assert.match(ours.r.stderr, /^link: not a regular file$/m);
+  for (const sub of ['got', 'put']) {
+    assert.equal(await readFile(join(ours.work, sub, 'deep', 'inner'), 'utf8'), 'y');
+    await assert.rejects(lstat(join(ours.work, sub, 'link')), { code: 'ENOENT' });
+  }
 });
