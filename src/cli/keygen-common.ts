@@ -17,7 +17,6 @@ import {
   randomart,
   shortTypeName,
 } from '../keys/index.js';
-import { readPassphrase } from './prompt.js';
 
 /** Ends the command: `message` (if any) on stderr, exit status `code` (ssh-keygen's fatal() is 255). */
 export class KeygenExit extends Error {
@@ -173,6 +172,7 @@ export async function askPassphrase(prompt: string): Promise<string> {
     err(prompt);
     return (await readStdinLine()) ?? '';
   }
+  const { readPassphrase } = await import('./prompt.js'); // node:tty only when a prompt is shown
   return readPassphrase(prompt);
 }
 
