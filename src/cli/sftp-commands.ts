@@ -6,8 +6,8 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import type { ParsedCommand } from './sftp-args.js';
-import { HELP_TEXT, parseCommand, SftpArgError, stripPrefixes, unescapeGlob } from './sftp-args.js';
-import { glob, remoteFs } from './sftp-glob.js';
+import { HELP_TEXT, hasGlob, parseCommand, SftpArgError, stripPrefixes, unescapeGlob } from './sftp-args.js';
+import { glob, localFs, remoteFs } from './sftp-glob.js';
 import { ls, lsRemoteWidth } from './sftp-list.js';
 import { dfTable } from './sftp-ls.js';
 import type { SftpSession } from './sftp-session.js';
@@ -118,9 +118,16 @@ export async function runCommand(s: SftpSession, c: ParsedCommand): Promise<Line
       process.umask(c.number ?? 0o22);
       s.print(`Local umask: ${(c.number ?? 0).toString(8).padStart(3, '0')}\n`);
       return 'ok';
-    case 'lls':
-      await runLocal(s, 'ls', c.args.map(unescapeGlob));
+    case 'lls': {
+      // sftp hands the line to a shell; without one, secsh expands the glob patterns itself.
+      const args: string[] = [];
+      for (const a of c.args) {
+        if (a.startsWith('-') || !hasGlob(a)) args.push(unescapeGlob(a));
+        else args.push(...(await glob(localFs, a, true)).map((m) => m.path));
+      }
+      await runLocal(s, 'ls', args);
       return 'ok';
+    }
     case 'shell': {
       const shell = process.env.SHELL || '/bin/sh';
       const line = c.shellCommand ?? '';
