@@ -23,6 +23,7 @@ function limitedFs(limit: RateLimit): ScpFs {
           await limit.take(b.length);
           return b;
         },
+        readInto: undefined,
         async write(offset, data) {
           await limit.take(data.length);
           await f.write(offset, data);

@@ -7,8 +7,9 @@ import type { SftpAttrs } from '../sftp/attrs.js';
 import type { SftpBackend, SftpBackendFile } from '../sftp/backend.js';
 import { FXF } from '../sftp/constants.js';
 
-/** An open file, as scp uses it. */
-export type ScpFile = Pick<SftpBackendFile, 'read' | 'write' | 'setstat' | 'close'>;
+/** An open file, as scp uses it (`readInto`, when present, lets the source reuse its buffers). */
+export type ScpFile = Pick<SftpBackendFile, 'read' | 'write' | 'setstat' | 'close'> &
+  Partial<Pick<SftpBackendFile, 'readInto'>>;
 
 /** The file system operations scp uses (an {@link SftpBackend} has them all). */
 export interface ScpFs extends Pick<SftpBackend, 'stat' | 'opendir' | 'mkdir' | 'setstat'> {
@@ -119,6 +120,9 @@ export const localScpFs: ScpFs = {
         const buf = Buffer.allocUnsafe(length);
         const { bytesRead } = await fh.read(buf, 0, length, offset);
         return buf.subarray(0, bytesRead);
+      },
+      async readInto(target, offset) {
+        return (await fh.read(target, 0, target.length, offset)).bytesRead;
       },
       async write(offset, data) {
         let done = 0;

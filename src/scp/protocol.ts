@@ -308,3 +308,27 @@ export function send(stream: Duplex, data: string | Buffer): Promise<void> {
     else stream.once('drain', onDrain);
   });
 }
+
+/**
+ * Writes `data` and resolves once the stream has taken it (its write callback ran): for a stream
+ * that lets go of written chunks then (a secsh Channel), `data` may be reused afterwards.
+ */
+export function sendTaken(stream: Duplex, data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.destroyed || stream.writableEnded) {
+      reject(new ScpError('peer', 'lost connection (write)'));
+      return;
+    }
+    let settled = false;
+    const done = (e?: Error | null) => {
+      if (settled) return;
+      settled = true;
+      stream.off('close', onClose);
+      if (e) reject(e instanceof ScpError ? e : new ScpError('peer', `write failed: ${e.message}`, { cause: e }));
+      else resolve();
+    };
+    const onClose = () => done(new ScpError('peer', 'lost connection (write)'));
+    stream.once('close', onClose);
+    stream.write(data, (e) => done(e));
+  });
+}

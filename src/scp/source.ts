@@ -11,7 +11,7 @@ import { FXF } from '../sftp/constants.js';
 import type { ScpFile, ScpFs } from './fs.js';
 import { errorText } from './fs.js';
 import type { ScpReaderOptions } from './protocol.js';
-import { formatEntry, formatError, formatTimes, ScpError, ScpReader, send } from './protocol.js';
+import { formatEntry, formatError, formatTimes, ScpError, ScpReader, send, sendTaken } from './protocol.js';
 
 /** A progress sink for one file (e.g. a progress meter). */
 export interface ScpProgress {
@@ -62,6 +62,7 @@ function basename(p: string): string {
 class Source {
   readonly result: ScpResult = { errors: 0, files: 0, bytes: 0 };
   private readonly chunk: number;
+  private buffers: Buffer[] | undefined;
 
   constructor(
     private readonly stream: Duplex,
@@ -70,6 +71,13 @@ class Source {
     private readonly opts: ScpSourceOptions,
   ) {
     this.chunk = opts.chunkSize ?? 256 * 1024;
+  }
+
+  /** Two reusable read buffers, when the stream releases written chunks and `f` can read into one. */
+  pool(f: ScpFile): Buffer[] | undefined {
+    if (!f.readInto || (this.stream as { releasesWrittenChunks?: unknown }).releasesWrittenChunks !== true) return;
+    this.buffers ??= [Buffer.allocUnsafe(this.chunk), Buffer.allocUnsafe(this.chunk)];
+    return this.buffers;
   }
 
   /** run_err: counted, sent to the sink, shown locally. */
@@ -127,12 +135,28 @@ class Source {
       const meter = this.opts.progress?.(name, size);
       let failure: unknown;
       let off = 0;
+      // Over a secsh Channel (which lets go of a chunk once its write callback ran) a file is read
+      // into two buffers in turn; elsewhere each chunk is a new buffer.
+      const pool = this.pool(f);
+      let slot = 0;
+      const fill = async (at: number, want: number): Promise<Buffer> => {
+        if (!pool || !f.readInto) return f.read(at, want);
+        const buf = (pool[slot] as Buffer).subarray(0, want);
+        slot ^= 1;
+        let got = 0;
+        while (got < want) {
+          const n = await f.readInto(buf.subarray(got), at + got);
+          if (n <= 0) break;
+          got += Math.min(n, want - got);
+        }
+        return buf.subarray(0, got);
+      };
       // The next chunk is read while the current one is being sent.
       const readAt = async (at: number): Promise<Buffer> => {
         const want = Math.min(this.chunk, size - at);
         if (failure !== undefined) return Buffer.alloc(want);
         try {
-          const data = await f.read(at, want);
+          const data = await fill(at, want);
           // A file that shrank: the promised size is sent anyway, padded, as scp does.
           if (data.length === 0) throw Object.assign(new Error('file shrank'), { code: 'EIO' });
           return data;
@@ -141,16 +165,18 @@ class Source {
           return Buffer.alloc(want);
         }
       };
+      let next = size > 0 ? readAt(0) : undefined;
       try {
-        let next = size > 0 ? readAt(0) : undefined;
         while (next) {
           const data = await next;
           off += data.length;
           next = off < size ? readAt(off) : undefined;
-          await send(this.stream, data);
+          await (pool ? sendTaken(this.stream, data) : send(this.stream, data));
           meter?.update(data.length);
         }
       } finally {
+        // Never close the file under a read still running.
+        await next?.catch(() => {});
         meter?.done();
       }
       if (failure === undefined) {
