@@ -34,8 +34,8 @@ function mergeRanges(ranges: [bigint, bigint][]): [bigint, bigint][] {
   const out: [bigint, bigint][] = [];
   for (const [lo, hi] of sorted) {
     const last = out[out.length - 1];
-    if (last && lo <= last[1] + 1n) last[1] = hi > last[1] ? hi : last[1];
-    else out.push([lo, hi]);
+    if (!last || lo > last[1] + 1n) out.push([lo, hi]);
+    else if (hi > last[1]) last[1] = hi;
   }
   return out;
 }
