@@ -27,9 +27,9 @@ export function escapeName(c: number): string {
 }
 
 /** The `~?` text, as ssh 9.2 prints it. */
-export function escapeHelp(c: number): string {
+export function escapeHelp(c: number, commandLine = true): string {
   const e = escapeName(c);
-  return [
+  const lines = [
     `${e}?`,
     'Supported escape sequences:',
     ` ${e}.   - terminate connection (and any multiplexed sessions)`,
@@ -42,7 +42,8 @@ export function escapeHelp(c: number): string {
     ` ${e}${e}   - send the escape character by typing it twice`,
     '(Note that escapes are only recognized immediately after newline.)',
     '',
-  ].join('\r\n');
+  ];
+  return (commandLine ? lines : lines.filter((l) => !l.startsWith(` ${e}C `))).join('\r\n');
 }
 
 /** The `~C` command line's help. */
@@ -67,9 +68,11 @@ export class EscapeFilter {
   private held: Buffer[] = [];
   private busy = false;
 
+  /** `commandLine` false: `~C` answers "commandline disabled" (EnableEscapeCommandline no). */
   constructor(
     private readonly escChar: number,
     private readonly actions: EscapeActions,
+    private readonly commandLine = true,
   ) {}
 
   /** Feeds bytes typed on the local terminal. */
@@ -124,10 +127,14 @@ export class EscapeFilter {
             continue;
           case 0x3f: // ?
             flush();
-            this.actions.print(escapeHelp(this.escChar));
+            this.actions.print(escapeHelp(this.escChar, this.commandLine));
             continue;
           case 0x43: // C
             flush();
+            if (!this.commandLine) {
+              this.actions.print('commandline disabled\r\n');
+              continue;
+            }
             this.actions.print('\r\nssh> ');
             this.line = '';
             continue;

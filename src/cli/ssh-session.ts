@@ -23,6 +23,8 @@ export interface SessionPlan {
   stdinNull: boolean;
   /** null: no escape character. */
   escapeChar: number | null;
+  /** `~C` allowed (EnableEscapeCommandline; on unless set to no). */
+  commandLine: boolean;
   env: Record<string, string>;
   forwardAgent?: boolean;
   x11?: boolean | { trusted: boolean };
@@ -184,23 +186,27 @@ async function session(
   if (plan.stdinNull) {
     ch.end();
   } else if (plan.pty && plan.escapeChar !== null && stdin.isTTY) {
-    const filter = new EscapeFilter(plan.escapeChar, {
-      send: (d) => ch.write(d),
-      print: errOut,
-      disconnect: () => {
-        quit = true;
-        quitEscape?.();
+    const filter = new EscapeFilter(
+      plan.escapeChar,
+      {
+        send: (d) => ch.write(d),
+        print: errOut,
+        disconnect: () => {
+          quit = true;
+          quitEscape?.();
+        },
+        suspend: () => suspend(term),
+        rekey: () => {
+          client.rekey().catch(() => {});
+        },
+        sendBreak: () => {
+          ch.request('break', Buffer.from([0, 0, 0x03, 0xe8]), false).catch(() => {});
+        },
+        listConnections: () => forwards.list(),
+        command: (line) => forwards.command(line),
       },
-      suspend: () => suspend(term),
-      rekey: () => {
-        client.rekey().catch(() => {});
-      },
-      sendBreak: () => {
-        ch.request('break', Buffer.from([0, 0, 0x03, 0xe8]), false).catch(() => {});
-      },
-      listConnections: () => forwards.list(),
-      command: (line) => forwards.command(line),
-    });
+      plan.commandLine,
+    );
     stdin.on('data', (d: Buffer) => filter.feed(d));
     stdin.once('end', () => ch.end());
     stdin.resume();

@@ -234,6 +234,8 @@ async function run(args: string[]): Promise<number> {
           pty,
           stdinNull,
           escapeChar: pty ? escapeChar : null,
+          // OpenSSH 9.2 defaults EnableEscapeCommandline to no; secsh keeps ~C on unless it is set to no
+          commandLine: !/^(no|false)$/i.test(cfg('EnableEscapeCommandline') ?? ''),
           env,
           ...(o.forwardAgent !== undefined ? { forwardAgent: o.forwardAgent } : {}),
           ...(x11 ? { x11: { trusted: o.trustedX11 } } : {}),

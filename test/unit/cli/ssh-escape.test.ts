@@ -3,24 +3,28 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { EscapeFilter } from '../../../src/cli/ssh-escape.js';
 
-function harness(esc = 0x7e) {
+function harness(esc = 0x7e, commandLine = true) {
   const sent: Buffer[] = [];
   const printed: string[] = [];
   const events: string[] = [];
   const commands: string[] = [];
-  const f = new EscapeFilter(esc, {
-    send: (d) => sent.push(Buffer.from(d)),
-    print: (t) => printed.push(t),
-    disconnect: () => events.push('disconnect'),
-    suspend: () => events.push('suspend'),
-    rekey: () => events.push('rekey'),
-    sendBreak: () => events.push('break'),
-    listConnections: () => 'LIST\r\n',
-    command: async (line) => {
-      commands.push(line);
-      return 'Forwarding port.\r\n';
+  const f = new EscapeFilter(
+    esc,
+    {
+      send: (d) => sent.push(Buffer.from(d)),
+      print: (t) => printed.push(t),
+      disconnect: () => events.push('disconnect'),
+      suspend: () => events.push('suspend'),
+      rekey: () => events.push('rekey'),
+      sendBreak: () => events.push('break'),
+      listConnections: () => 'LIST\r\n',
+      command: async (line) => {
+        commands.push(line);
+        return 'Forwarding port.\r\n';
+      },
     },
-  });
+    commandLine,
+  );
   return {
     f,
     sent: () => Buffer.concat(sent).toString('latin1'),
@@ -77,4 +81,13 @@ test('escape: ~C reads a command line (backspace edits it) and holds later input
   assert.deepEqual(h.commands, ['-L 80:h:81']);
   assert.equal(h.sent(), 'after');
   assert.equal(h.printed(), '\r\nssh> -L 80:h:8\b \b81\r\nForwarding port.\r\n');
+});
+
+test('escape: under EnableEscapeCommandline no, ~C says commandline disabled and ~? leaves it out', () => {
+  const h = harness(0x7e, false);
+  h.f.feed(Buffer.from('~C~?'));
+  assert.equal(h.commands.length, 0);
+  assert.match(h.printed(), /^commandline disabled\r\n~\?\r\nSupported escape sequences:/);
+  assert.doesNotMatch(h.printed(), /open a command line/);
+  assert.equal(h.sent(), '');
 });
