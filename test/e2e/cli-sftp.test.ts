@@ -308,3 +308,32 @@ test('secsh sftp get -r and put -r skip symlinks and special files with the mess
     await assert.rejects(lstat(join(ours.work, sub, 'link')), { code: 'ENOENT' });
   }
 });
+
+test('secsh sftp reget and reput finish partial files byte-identical; get -a resumes as reget', async (t) => {
+  const d = ready(t);
+  if (!d) return;
+  const work = join(dir, 'resume');
+  await mkdir(work);
+  const data = randomBytes(300_000);
+  await writeFile(join(work, 'remote-full'), data);
+  // The partial files start with other bytes (before the last 64 KiB, which secsh checks): a
+  // resumed transfer keeps them, one that started over would not.
+  const marked = (n: number) => Buffer.concat([Buffer.alloc(20_000, 0x55), data.subarray(20_000, n)]);
+  await writeFile(join(work, 'local-part'), marked(100_000));
+  await writeFile(join(work, 'local-full'), data);
+  await writeFile(join(work, 'remote-part'), marked(123_457));
+  await writeFile(join(work, 'local-a'), data.subarray(0, 1));
+  const r = await sftpBatchRun('secsh', d, knownHosts, [
+    `lcd ${work}`,
+    `cd ${work}`,
+    'reget remote-full local-part',
+    'reput local-full remote-part',
+    'get -a remote-full local-a',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const resumed = Buffer.concat([Buffer.alloc(20_000, 0x55), data.subarray(20_000)]);
+  assert.deepEqual(await readFile(join(work, 'local-part')), resumed);
+  assert.deepEqual(await readFile(join(work, 'remote-part')), resumed);
+  assert.deepEqual(await readFile(join(work, 'local-a')), data);
+  assert.match(r.stdout, /^sftp> reget remote-full local-part$/m);
+});
