@@ -234,7 +234,12 @@ function traceLogger(log: CliLog): Logger {
   return {
     debug: (m) => log.debug(2, m.replace(/^secsh: /, '')),
     info: (m) => log.debug(1, m.replace(/^secsh: /, '')),
-    warn: (m) => log.info(`Warning: ${m.replace(/^secsh: /, '')}`),
+    // The failure itself is reported once, in OpenSSH's words, by the caller.
+    warn: (m) => {
+      const text = m.replace(/^secsh: /, '');
+      if (text.startsWith('connect failed:')) log.debug(1, text);
+      else log.info(`Warning: ${text}`);
+    },
   };
 }
 
