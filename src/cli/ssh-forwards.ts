@@ -25,6 +25,22 @@ function localBind(host: string | undefined, gatewayPorts: boolean): string {
   return host;
 }
 
+/** ssh's reason names for CHANNEL_OPEN_FAILURE codes (channels.c's reason2txt). */
+const REASON: Record<number, string> = {
+  1: 'administratively prohibited',
+  2: 'connect failed',
+  3: 'unknown channel type',
+  4: 'resource shortage',
+};
+
+/** `channel N: open failed: connect failed: Connection refused`, as ssh prints a refused forward. */
+function openFailureText(err: Error, n: number): string {
+  const e = err as Error & { reasonCode?: unknown; description?: unknown };
+  if (typeof e.reasonCode === 'number' && typeof e.description === 'string')
+    return `channel ${n}: open failed: ${REASON[e.reasonCode] ?? 'unknown reason'}: ${e.description}`;
+  return `channel ${n}: open failed: ${err.message}`;
+}
+
 interface Entry {
   kind: Kind;
   spec: ForwardSpec;
@@ -34,6 +50,8 @@ interface Entry {
 /** The forwards of one `secsh ssh`, started from the command line or `~C`. */
 export class ForwardSet {
   private readonly entries: Entry[] = [];
+  /** Numbers the failure lines (ssh names its channel; secsh's channel ids are not public). */
+  private failures = 0;
 
   constructor(
     private readonly client: Client,
@@ -89,7 +107,7 @@ export class ForwardSet {
       throw new Error(`bind ${endText(l)}: ${why}\r\nCould not request ${KIND_NAME[kind]} forwarding.`);
     }
     // A refused or failed connection is reported and the forward goes on, as ssh does.
-    forward.on('error', (err: Error) => this.opts.warn(`channel: open failed: ${err.message}`));
+    forward.on('error', (err: Error) => this.opts.warn(openFailureText(err, ++this.failures)));
     this.entries.push({ kind, spec, forward });
     return forward;
   }

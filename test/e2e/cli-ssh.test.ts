@@ -356,3 +356,22 @@ test('secsh ssh -Q lists the algorithms secsh supports, by the names ssh -Q uses
   assert.equal(bad.code, 255);
   assert.equal(bad.stderr, 'Unsupported query "nope"\n');
 });
+
+test('secsh ssh -L to a closed port: each refused connection is ssh line "open failed: connect failed", the forward goes on', async (t) => {
+  if (!requirePeer(t, 'sshd')) return;
+  const [lport, closed] = [await freePort(), await freePort()];
+  const child = startSecsh(['-o', 'LogLevel=INFO', '-N', '-L', `${lport}:127.0.0.1:${closed}`, ...to()]);
+  try {
+    await waitListening(lport);
+    await waitListening(lport);
+    const deadline = Date.now() + 10_000;
+    const refused = () =>
+      (stderrOf.get(child)?.join('') ?? '').match(
+        /^channel \d+: open failed: connect failed: Connection refused\r?$/gm,
+      ) ?? [];
+    while (refused().length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(refused().length, 2, stderrOf.get(child)?.join(''));
+  } finally {
+    assert.equal(await stop(child), 255);
+  }
+});
