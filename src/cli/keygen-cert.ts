@@ -3,6 +3,7 @@
  * certificates) and `-L` (showing them), with ssh-keygen's messages and layout.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import type { Certificate, SignatureAlgorithm, Signer } from '../keys/index.js';
 import { CERT_FOREVER, issueCertificate, parseSshsigTime } from '../keys/index.js';
@@ -46,6 +47,46 @@ const FLAG_OPTIONS: Record<string, [number, boolean]> = {
   'verify-required': [VERIFY, true],
 };
 
+/** An address as bytes (4 or 16). */
+function addressBytes(addr: string, family: number): number[] {
+  if (family === 4) return addr.split('.').map(Number);
+  const dotted = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(addr); // ::ffff:1.2.3.4
+  if (dotted) {
+    const [, pre = '', a, b, c, d] = dotted;
+    const hex = (x?: string, y?: string) => ((Number(x) << 8) | Number(y)).toString(16);
+    return addressBytes(`${pre}${hex(a, b)}:${hex(c, d)}`, 6);
+  }
+  const [head = '', tail] = addr.split('::');
+  const groups = (part: string) => (part === '' ? [] : part.split(':'));
+  const h = groups(head);
+  const t = tail === undefined ? [] : groups(tail);
+  const words = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t];
+  return words.flatMap((w) => {
+    const n = Number.parseInt(w, 16);
+    return [n >> 8, n & 0xff];
+  });
+}
+
+/**
+ * addr_match_cidr_list's check: comma-separated IPv4/IPv6 addresses, each with an optional /prefix in range
+ * whose host bits are zero (`10.0.0.0/8`, not `10.0.0.1/8`).
+ */
+function validCidrList(list: string): boolean {
+  return list.split(',').every((entry) => {
+    const [addr = '', prefix, extra] = entry.split('/');
+    const family = isIP(addr);
+    if (family === 0 || extra !== undefined) return false;
+    if (prefix === undefined) return true;
+    const bits = family === 4 ? 32 : 128;
+    if (!/^\d{1,3}$/.test(prefix) || Number(prefix) > bits) return false;
+    const bytes = addressBytes(addr, family);
+    for (let i = Number(prefix); i < bits; i++) {
+      if (((bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) return false;
+    }
+    return true;
+  });
+}
+
 /** What the `-O` options put in the certificate (add_cert_option, finalise_cert_exts). */
 function certOptions(o: KeygenOptions): { critical: Map<string, string>; extensions: Map<string, string> } {
   let flags = o.hostCert ? 0 : DEFAULT_FLAGS;
@@ -67,7 +108,7 @@ function certOptions(o: KeygenOptions): { critical: Map<string, string>; extensi
       const v = opt.slice(15);
       if (v === '') fatal('Empty source-address option');
       if (source !== undefined) fatal('source-address already specified');
-      if (!/^[0-9A-Fa-f.:/,]+$/.test(v)) fatal('Invalid source-address list');
+      if (!validCidrList(v)) fatal('Invalid source-address list');
       source = v;
     } else if (lower.startsWith('extension:') || lower.startsWith('critical:')) {
       const body = opt.slice(opt.indexOf(':') + 1);

@@ -198,6 +198,11 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
     assert.match(theirs.stdout, /Extensions: \n {16}permit-X11-forwarding\n {16}permit-agent-forwarding\n/);
     assert.doesNotMatch(theirs.stdout, /permit-pty/);
 
+    const bad = await both(dir, ['-q', '-s', 'ca', '-I', 'x', '-O', 'source-address=10.0.0.1/8', 'certme.pub']);
+    assert.equal(bad.theirs.code, 255, 'ssh-keygen refuses a network with host bits set');
+    assert.equal(bad.ours.code, 255);
+    assert.equal(bad.ours.stderr, 'Invalid source-address list\n');
+
     const h = await secsh(dir, ['-q', '-s', 'ca', '-h', '-I', 'host', '-n', 'h.example', 'rsa.pub']);
     assert.equal(h.code, 0, h.stderr);
     const hl = ok(await openssh(dir, ['-L', '-f', 'rsa-cert.pub']), 'ssh-keygen -L host');
