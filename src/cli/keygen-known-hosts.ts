@@ -2,9 +2,11 @@
  * `secsh keygen -F host` (find), `-R host` (remove, keeping `file.old`) and `-H` (hash every name) on a
  * known_hosts file, line for line as ssh-keygen's hostkeys_foreach callbacks do.
  */
+
+import { createHmac, randomBytes } from 'node:crypto';
 import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { hashKnownHostsName, matchPatternList } from '../config/index.js';
+import { matchSshPatternList } from '../keys/index.js';
 import type { KeygenOptions, LoadedPublic } from './keygen-common.js';
 import {
   err,
@@ -53,13 +55,23 @@ interface HostLine {
   key: LoadedPublic | undefined;
 }
 
+/** host_hash: `|1|base64(salt)|base64(HMAC-SHA1(salt, name))`, with a fresh 20-byte salt unless given. */
+function hashName(name: string, salt: Buffer = randomBytes(20)): string {
+  return `|1|${salt.toString('base64')}|${createHmac('sha1', salt).update(name).digest('base64')}`;
+}
+
+/** match_hostname: the pattern list against the name, both lowercased. */
+function hostMatches(host: string, patterns: string): boolean {
+  return matchSshPatternList(host.toLowerCase(), patterns.toLowerCase()) === 1;
+}
+
 /** host_hash compared with a `|1|salt|hash` field; -1 when the field is not a valid hash. */
 function matchHashed(host: string, field: string): 0 | 1 | -1 {
   const parts = field.split('|');
   if (parts.length !== 4 || parts[1] !== '1') return -1;
   const salt = Buffer.from(parts[2] ?? '', 'base64');
   if (salt.length !== 20) return -1;
-  return hashKnownHostsName(host, salt) === field ? 1 : 0;
+  return hashName(host, salt) === field ? 1 : 0;
 }
 
 /** hostkeys_foreach_file over the text, with `host` to match and whether only matches are wanted. */
@@ -88,7 +100,7 @@ function* foreach(text: string, host: string | undefined, wantMatch: boolean, pa
     l.hosts = end < 0 ? cp : cp.slice(0, end);
     let rest = end < 0 ? '' : cp.slice(end + 1);
     if (host !== undefined) {
-      const s = l.hosts.startsWith('|') ? matchHashed(host, l.hosts) : matchPatternList(host, l.hosts) === 1 ? 1 : 0;
+      const s = l.hosts.startsWith('|') ? matchHashed(host, l.hosts) : hostMatches(host, l.hosts) ? 1 : 0;
       if (s === -1) {
         yield { ...l, status: 'invalid' };
         continue;
@@ -142,7 +154,7 @@ function hashLine(ctx: Ctx, l: HostLine, find: boolean): void {
     }
     for (const name of l.hosts.split(',')) {
       if (name === '') break;
-      ctx.out.push(`${hashKnownHostsName(name.toLowerCase())} ${l.rawkey}\n`);
+      ctx.out.push(`${hashName(name.toLowerCase())} ${l.rawkey}\n`);
       ctx.hasUnhashed = true;
     }
     return;
