@@ -4,7 +4,7 @@
  * lines this reader does not understand are kept verbatim and never match.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmod, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { PublicKey } from '../keys/index.js';
@@ -253,14 +253,26 @@ export class KnownHosts {
    */
   async save(path: string | undefined = this.path): Promise<void> {
     if (!path) throw new InvalidArgumentError('no known_hosts path to save to');
-    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    this.path = path;
+    // Through a symlink to its target, as ssh appends through it; never replace the link itself.
+    const target = await realpath(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') return path;
+      throw e;
+    });
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
     let mode = 0o600;
     try {
-      mode = (await stat(path)).mode & 0o777;
+      const st = await stat(target);
+      if (!st.isFile()) {
+        // `UserKnownHostsFile /dev/null` and the like: written in place, never renamed over.
+        await writeFile(target, this.toString(), 'utf8');
+        return;
+      }
+      mode = st.mode & 0o777;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
-    const tmp = join(dirname(path), `.${randomBytes(6).toString('hex')}.known_hosts.tmp`);
+    const tmp = join(dirname(target), `.${randomBytes(6).toString('hex')}.known_hosts.tmp`);
     const fh = await open(tmp, 'wx', 0o600);
     try {
       await fh.writeFile(this.toString(), 'utf8');
@@ -273,11 +285,10 @@ export class KnownHosts {
     await fh.close();
     try {
       if (mode !== 0o600) await chmod(tmp, mode);
-      await rename(tmp, path);
+      await rename(tmp, target);
     } catch (e) {
       await unlink(tmp).catch(() => {});
       throw e;
     }
-    this.path = path;
   }
 }

@@ -1,6 +1,21 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants as fsConstants,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -155,4 +170,38 @@ test('preferKnownHostKeyAlgorithms puts known types first (RSA keys map to rsa-s
     'ecdsa-sha2-nistp256',
   ]);
   assert.deepEqual(preferKnownHostKeyAlgorithms(algs, [kh], 'none', 22), algs);
+});
+
+test('save writes through a symlink to its target, and into a non-regular file (a FIFO, like /dev/null) in place', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'secsh-kh-special-'));
+  try {
+    const key = generatePrivateKey('ed25519').publicKey;
+    // A symlink stays a symlink; the file it points to gets the line.
+    const target = join(dir, 'real_known_hosts');
+    writeFileSync(target, '');
+    const link = join(dir, 'known_hosts');
+    symlinkSync(target, link);
+    const kh = await KnownHosts.load(link);
+    kh.add('example.com', 22, key);
+    await kh.save();
+    assert.ok(lstatSync(link).isSymbolicLink());
+    assert.match(readFileSync(target, 'utf8'), /^example\.com ssh-ed25519 /);
+    // A FIFO (a stand-in for /dev/null) is written, never renamed over.
+    const fifo = join(dir, 'fifo');
+    assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+    const reader = openSync(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+    try {
+      const k2 = await KnownHosts.load(join(dir, 'empty-does-not-exist'));
+      k2.add('example.org', 22, key);
+      await k2.save(fifo);
+      assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO was replaced');
+      const buf = Buffer.alloc(4096);
+      const n = readSync(reader, buf, 0, buf.length, null);
+      assert.match(buf.subarray(0, n).toString('utf8'), /^example\.org ssh-ed25519 /);
+    } finally {
+      closeSync(reader);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
