@@ -4,7 +4,14 @@
  * prompts, `-v` traces, and OpenSSH's one-line errors.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { Client, ConnectOptions, Logger, SshConfigSource, UnknownHostKeyQuestion } from '../index.js';
+import type {
+  Client,
+  ConnectOptions,
+  Logger,
+  ResolvedSshConfig,
+  SshConfigSource,
+  UnknownHostKeyQuestion,
+} from '../index.js';
 import {
   AuthError,
   ConnectionLostError,
@@ -233,7 +240,15 @@ function changedKeyWarning(e: HostKeyError, host: string): string {
 function traceLogger(log: CliLog): Logger {
   return {
     debug: (m) => log.debug(2, m.replace(/^secsh: /, '')),
-    info: (m) => log.debug(1, m.replace(/^secsh: /, '')),
+    info: (m) => {
+      const text = m.replace(/^secsh: /, '');
+      // A key written to known_hosts (accept-new, or yes at the prompt): ssh's warning, unless -q.
+      const added = /^added (\S+) \S+ for (\S+) to /.exec(text);
+      if (added) {
+        const [, type, name] = added as unknown as [string, string, string];
+        log.info(`Warning: Permanently added '${name}' (${shortTypeName(type)}) to the list of known hosts.`);
+      } else log.debug(1, text);
+    },
     // The failure itself is reported once, in OpenSSH's words, by the caller.
     warn: (m) => {
       const text = m.replace(/^secsh: /, '');
@@ -248,11 +263,13 @@ function traceLogger(log: CliLog): Logger {
  * /dev/tty, password/passphrase/keyboard-interactive prompts (none under BatchMode). Throws CliError
  * (exit 255) with OpenSSH's one-line message on failure.
  */
-export async function connectCli(spec: CliConnectSpec): Promise<{ client: Client; log: CliLog }> {
+export async function connectCli(
+  spec: CliConnectSpec,
+): Promise<{ client: Client; log: CliLog; config: ResolvedSshConfig }> {
   const log = makeCliLog(spec.verbose ?? 0, spec.quiet ?? false, spec.logFile);
   const extra = flagOptions(spec);
   const source = configSource(spec, extra);
-  let resolved: ReturnType<typeof resolveSshConfig>;
+  let resolved: ResolvedSshConfig;
   try {
     resolved = resolveSshConfig(spec.host, {
       ...(typeof source.path === 'string' ? { path: source.path } : source.path === false ? { text: '' } : {}),
@@ -281,12 +298,7 @@ export async function connectCli(spec: CliConnectSpec): Promise<{ client: Client
     },
   };
   if (!batch) {
-    opts.onUnknownHostKey = async (q) => {
-      const ok = await askHostKey(q, visual);
-      if (ok)
-        log.info(`Warning: Permanently added '${q.name}' (${shortTypeName(q.key.type)}) to the list of known hosts.`);
-      return ok;
-    };
+    opts.onUnknownHostKey = (q) => askHostKey(q, visual);
     opts.onPassphrase = async (path) => {
       const p = await readPassphrase(`Enter passphrase for key '${path}': `);
       return p === '' ? undefined : p;
@@ -307,7 +319,7 @@ export async function connectCli(spec: CliConnectSpec): Promise<{ client: Client
   try {
     const client = await ClientClass.connect(opts);
     log.debug(1, `Authenticated to ${resolved.hostname} ([${resolved.hostname}]:${resolved.port}).`);
-    return { client, log };
+    return { client, log, config: resolved };
   } catch (e) {
     throw toCliError(spec.program, e, resolved.hostname, resolved.port, label);
   }
