@@ -126,12 +126,30 @@ describe('secsh keygen -Y against ssh-keygen -Y', { concurrency: false }, () => 
     }
   });
 
-  test('tampered data, another principal, a namespace the line refuses and an unknown key fail as in ssh-keygen (255)', async (t) => {
+  test('tampered data, another principal, a namespace the line refuses, an unreadable revocation list and an unknown key fail as in ssh-keygen (255)', async (t) => {
     if (!requirePeer(t, 'ssh-keygen')) return;
     const cases: [string[], string][] = [
       [['-Y', 'verify', '-f', 'allowed_signers', '-I', 'alice@example', '-n', 'file', '-s', 'msg.sig'], 'tampered\n'],
       [['-Y', 'verify', '-f', 'allowed_signers', '-I', 'bob@example', '-n', 'file', '-s', 'msg.sig'], data],
       [['-Y', 'verify', '-f', 'allowed_signers', '-I', 'alice@example', '-n', 'git', '-s', 'msg.sig'], data],
+      // a revoked-keys file that cannot be read refuses, it does not revoke nothing
+      [
+        [
+          '-Y',
+          'verify',
+          '-f',
+          'allowed_signers',
+          '-I',
+          'alice@example',
+          '-n',
+          'file',
+          '-s',
+          'msg.sig',
+          '-r',
+          'absent.krl',
+        ],
+        data,
+      ],
     ];
     for (const [args, input] of cases) {
       const { ours, theirs } = await both(dir, args, input);
