@@ -13,6 +13,7 @@ import {
   parseCertificate,
   parsePrivateKey,
   parsePublicKey,
+  parseSecurityKeyFile,
   publicKeyOfPrivateKeyFile,
   randomart,
   shortTypeName,
@@ -369,5 +370,54 @@ export async function agentSignerFor(key: PublicKey): Promise<AgentHandle | unde
   } catch {
     agent.close();
     return undefined;
+  }
+}
+
+/** A security-key (sk) private key file's public key and comment; undefined when the file is not one. */
+export async function trySecurityKeyFile(
+  path: string,
+  passphrase?: string,
+): Promise<{ key: PublicKey; comment: string } | undefined> {
+  try {
+    const f = parseSecurityKeyFile(await readFile(path), {
+      ...(passphrase ? { passphrase } : {}),
+      maxKdfRounds: 10_000,
+    });
+    return { key: f.publicKey, comment: f.comment };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * load_identity for `-y`: the public key and comment of a private key file, a software key or a security-key
+ * (sk) file (whose secret stays on the token), asking for the passphrase when it is encrypted.
+ */
+export async function loadIdentityPublic(o: KeygenOptions, path: string): Promise<{ key: PublicKey; comment: string }> {
+  const first = await tryLoadPrivate(path);
+  if (first !== 'encrypted' && !(first instanceof Error)) return { key: first.publicKey, comment: first.comment };
+  if (first instanceof Error) {
+    const sk = await trySecurityKeyFile(path);
+    if (sk) return sk;
+    if (!(await publicKeyOfSkFile(path))) fatal(`Load key "${path}": ${keyErrorText(first)}`);
+  }
+  const pass = o.passphrase ?? (await askPassphrase('Enter passphrase: '));
+  try {
+    const key = await loadPrivateWith(path, pass);
+    return { key: key.publicKey, comment: key.comment };
+  } catch (e) {
+    const sk =
+      (e as { code?: string }).code === 'ERR_SSH_KEY_PASSPHRASE' ? undefined : await trySecurityKeyFile(path, pass);
+    if (sk) return sk;
+    fatal(`Load key "${path}": ${keyErrorText(e)}`);
+  }
+}
+
+/** True when the file's clear public key is a security key (so its passphrase is worth asking for). */
+async function publicKeyOfSkFile(path: string): Promise<boolean> {
+  try {
+    return publicKeyOfPrivateKeyFile(await readFile(path))?.isSecurityKey ?? false;
+  } catch {
+    return false;
   }
 }

@@ -11,7 +11,7 @@ import {
   fatal,
   fingerprintText,
   identityFile,
-  loadIdentity,
+  loadIdentityPublic,
   loadPublic,
   mustExist,
   out,
@@ -19,6 +19,7 @@ import {
   readKeyLine,
   strerror,
   tryLoadPrivate,
+  trySecurityKeyFile,
   typeLabel,
 } from './keygen-common.js';
 
@@ -39,7 +40,11 @@ async function fingerprintPrivate(o: KeygenOptions, path: string): Promise<numbe
     if (priv !== 'encrypted' && !(priv instanceof Error)) {
       key = priv.publicKey;
       comment = priv.comment;
-    } else comment = undefined;
+    } else {
+      const sk = await trySecurityKeyFile(path);
+      key = sk?.key ?? key;
+      comment = sk?.comment;
+    }
   }
   if (!key) fatal(`${path} is not a key file.`);
   printOne(o, key, pub?.cert, comment === '' ? undefined : comment);
@@ -111,9 +116,9 @@ async function readAll(): Promise<string> {
 export async function printPublic(o: KeygenOptions): Promise<number> {
   const file = await identityFile(o);
   await mustExist(file);
-  const key = await loadIdentity(o, file);
-  const line = `${key.type} ${key.publicKey.blob.toString('base64')}`;
-  out(key.comment ? `${line} ${key.comment}\n` : `${line}\n`);
+  const { key, comment } = await loadIdentityPublic(o, file);
+  const line = `${key.type} ${key.blob.toString('base64')}`;
+  out(comment ? `${line} ${comment}\n` : `${line}\n`);
   return 0;
 }
 
@@ -157,18 +162,16 @@ async function printRecord(o: KeygenOptions, path: string, host: string): Promis
   const pub = await loadPublic(path);
   if (!pub) fatal(`Failed to read v2 public key from "${path}": invalid format`);
   const records = pub.cert ? undefined : sshfpRecords(host, pub.key, o.generic);
-  if (records === undefined) {
-    err('export_dns_rr: unsupported algorithm and/or digest_type\n');
-    return 0;
-  }
-  out(records);
+  // (a key with no SSHFP form is reported but still counts as found, as in ssh-keygen)
+  if (records === undefined) err('export_dns_rr: unsupported algorithm and/or digest_type\n');
+  else out(records);
   return 1;
 }
 
 /** `-r hostname [-g] [-f key]`: SSHFP DNS records of a key, or of the host keys in /etc/ssh. */
 export async function printSshfp(o: KeygenOptions, host: string): Promise<number> {
   if (o.file !== undefined) {
-    if ((await printRecord(o, o.file, host)) === 0) fatal(`${o.file}: unsupported key type or no such file`);
+    if ((await printRecord(o, o.file, host)) === 0) fatal(`${o.file}: No such file or directory`);
     return 0;
   }
   let n = 0;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { SoftwareAuthenticator } from '../helpers/sk-authenticator.js';
 import { openSshArgs, startSshd } from '../helpers/sshd.js';
 import { both, openssh, type Run, secsh } from './cli-keygen-helpers.js';
 
@@ -61,6 +62,9 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
       join(dir, 'known_hosts'),
       `host1,10.0.0.1 ${ed}\n[host2]:2222 ${ec}\n@cert-authority *.example ${ed}\n`,
     );
+    // a security-key file as ssh-keygen -t ecdsa-sk writes it (the secret stays on the token)
+    const token = new SoftwareAuthenticator('ecdsa', { comment: 'token key' });
+    await writeFile(join(dir, 'sk'), token.privateKeyFile(), { mode: 0o600 });
     await writeFile(join(dir, 'ed.rfc'), ok(await openssh(dir, ['-e', '-f', 'ed.pub']), '-e'));
     await writeFile(join(dir, 'ec.spki'), ok(await openssh(dir, ['-e', '-m', 'PKCS8', '-f', 'ec.pub']), '-e'));
     await writeFile(join(dir, 'rsa.pkcs1'), ok(await openssh(dir, ['-e', '-m', 'PEM', '-f', 'rsa.pub']), '-e'));
@@ -80,6 +84,8 @@ describe('secsh keygen against ssh-keygen', { concurrency: false }, () => {
       ['-l', '-f', 'ed-cert.pub'],
       ['-y', '-P', 'pw', '-f', 'ec'],
       ['-y', '-f', 'ecpem'],
+      ['-y', '-f', 'sk'],
+      ['-l', '-f', 'sk'],
       ['-e', '-m', 'PKCS8', '-f', 'rsa.pub'],
       ['-e', '-m', 'PEM', '-f', 'rsa'],
       ['-i', '-f', 'ed.rfc'],
