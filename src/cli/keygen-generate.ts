@@ -1,5 +1,5 @@
 /** `secsh keygen` key generation (`-t -b -C -f -N -a -Z -m -q`), `-p` (new passphrase) and `-c` (new comment). */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { PrivateKey, PrivateKeyExportOptions } from '../keys/index.js';
@@ -203,31 +203,36 @@ async function loadForChange(
   path: string,
   pass: () => Promise<string>,
   prefix: string,
-): Promise<{ key: PrivateKey; passphrase: string }> {
+): Promise<{ key: PrivateKey; passphrase: string; comment: string | undefined }> {
+  // PEM files carry no comment: ssh-keygen's comment is then NULL ("No existing comment")
+  const text = await readFile(path, 'latin1').catch(() => '');
+  const commentOf = (k: PrivateKey) =>
+    text.includes('-----BEGIN OPENSSH PRIVATE KEY-----') || text.startsWith('PuTTY') ? k.comment : undefined;
   const first = await tryLoadPrivate(path);
   if (first === 'encrypted') {
     const passphrase = await pass();
     try {
-      return { key: await loadPrivateWith(path, passphrase), passphrase };
+      const key = await loadPrivateWith(path, passphrase);
+      return { key, passphrase, comment: commentOf(key) };
     } catch (e) {
       fatal(`${prefix}: ${keyErrorText(e)}`);
     }
   }
   if (first instanceof Error) fatal(`${prefix}: ${keyErrorText(first)}`);
-  return { key: first, passphrase: '' };
+  return { key: first, passphrase: '', comment: commentOf(first) };
 }
 
 /** `-p`: re-encrypts a private key with a new passphrase (`-P old -N new`, or asked on the terminal). */
 export async function changePassphrase(o: KeygenOptions): Promise<number> {
   const path = o.file ?? (await askFilename(o, 'Enter file in which the key is'));
   await mustExist(path);
-  const { key } = await loadForChange(
+  const { key, comment: existing } = await loadForChange(
     path,
     async () => o.passphrase ?? (await askPassphrase('Enter old passphrase: ')),
     `Failed to load key ${path}`,
   );
-  const comment = key.comment;
-  out(`Key has comment '${comment}'\n`);
+  if (existing !== undefined) out(`Key has comment '${existing}'\n`);
+  const comment = existing ?? '';
   let passphrase: string;
   if (o.newPassphrase !== undefined) passphrase = o.newPassphrase;
   else {
@@ -249,7 +254,11 @@ export async function changePassphrase(o: KeygenOptions): Promise<number> {
 export async function changeComment(o: KeygenOptions): Promise<number> {
   const path = o.file ?? (await askFilename(o, 'Enter file in which the key is'));
   await mustExist(path);
-  const { key, passphrase } = await loadForChange(
+  const {
+    key,
+    passphrase,
+    comment: old,
+  } = await loadForChange(
     path,
     async () => o.passphrase ?? o.newPassphrase ?? (await askPassphrase('Enter passphrase: ')),
     `Cannot load private key "${path}"`,
@@ -258,8 +267,7 @@ export async function changeComment(o: KeygenOptions): Promise<number> {
     err('Comments are only supported for keys stored in the new format (-o).\n');
     return 1;
   }
-  const old = key.comment;
-  out(`Old comment: ${old}\n`);
+  out(old === undefined ? 'No existing comment\n' : `Old comment: ${old}\n`);
   let comment: string;
   if (o.comment !== undefined) comment = o.comment;
   else {
