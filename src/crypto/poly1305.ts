@@ -366,7 +366,12 @@ function loadWasm(): { exports: WasmExports; mem: Uint8Array } | null {
   }
 }
 
-const WASM = loadWasm();
+/** The checked module, instantiated on first use (a command that never uses chacha20 never compiles it). */
+let wasmState: { exports: WasmExports; mem: Uint8Array } | null | undefined;
+function wasmModule(): { exports: WasmExports; mem: Uint8Array } | null {
+  if (wasmState === undefined) wasmState = loadWasm();
+  return wasmState;
+}
 /** Inputs up to this many bytes are copied into the module byte by byte. */
 const SMALL_COPY = 128;
 
@@ -442,7 +447,7 @@ export function setPoly1305Fallback(force: boolean): void {
 
 /** Whether new {@link Poly1305} objects will run on WebAssembly. */
 export function poly1305UsesWasm(): boolean {
-  return WASM !== null && !forceJs;
+  return !forceJs && wasmModule() !== null;
 }
 
 /**
@@ -454,7 +459,8 @@ export class Poly1305 {
 
   /** Creates an instance, optionally initialised with a 32-byte one-time key. */
   constructor(key?: Uint8Array) {
-    this.impl = WASM !== null && !forceJs ? new Poly1305Wasm(WASM.exports, WASM.mem) : new Poly1305Js();
+    const wasm = forceJs ? null : wasmModule();
+    this.impl = wasm !== null ? new Poly1305Wasm(wasm.exports, wasm.mem) : new Poly1305Js();
     if (key) this.init(key);
   }
 
