@@ -23,7 +23,20 @@ import {
   TimeoutError,
 } from '../index.js';
 import { shortTypeName } from '../keys/index.js';
-import { PromptInterrupted, readPassphrase, readTtyLine } from './prompt.js';
+import { PromptInterrupted, PromptUnavailable, readPassphrase, readTtyLine } from './prompt.js';
+
+/** ssh prompts on the terminal only: its stdin belongs to the session. */
+const TTY_ONLY = { allowStdin: false } as const;
+
+/** A prompt's answer, or `none` when there is no terminal to ask on. */
+async function orNone<T>(p: Promise<T>, none: T): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    if (e instanceof PromptUnavailable) return none;
+    throw e;
+  }
+}
 
 /** An error that ends a command with `exitCode` after one line on stderr. */
 export class CliError extends Error {
@@ -207,7 +220,7 @@ async function askHostKey(q: UnknownHostKeyQuestion, visual: boolean): Promise<b
   else text += 'This key is not known by any other names.\n';
   let prompt = `${text}Are you sure you want to continue connecting (yes/no/[fingerprint])? `;
   for (;;) {
-    const answer = (await readTtyLine(prompt)).trim();
+    const answer = (await orNone(readTtyLine(prompt, TTY_ONLY), 'no')).trim();
     if (answer.toLowerCase() === 'yes' || answer === fp) return true;
     if (answer.toLowerCase() === 'no' || answer === '') return false;
     prompt = "Please type 'yes', 'no' or the fingerprint: ";
@@ -300,19 +313,21 @@ export async function connectCli(
   if (!batch) {
     opts.onUnknownHostKey = (q) => askHostKey(q, visual);
     opts.onPassphrase = async (path) => {
-      const p = await readPassphrase(`Enter passphrase for key '${path}': `);
+      const p = await orNone(readPassphrase(`Enter passphrase for key '${path}': `, TTY_ONLY), '');
       return p === '' ? undefined : p;
     };
     opts.onKeyboardInteractive = async (req) => {
       if (req.name) process.stderr.write(`${req.name}\n`);
       if (req.instructions) process.stderr.write(`${req.instructions}\n`);
       const answers: string[] = [];
-      for (const p of req.prompts) answers.push(p.echo ? await readTtyLine(p.prompt) : await readPassphrase(p.prompt));
+      for (const p of req.prompts)
+        answers.push(await orNone(p.echo ? readTtyLine(p.prompt, TTY_ONLY) : readPassphrase(p.prompt, TTY_ONLY), ''));
       return answers;
     };
     opts.onPassword = async (attempt) => {
       if (attempt > 0) process.stderr.write('Permission denied, please try again.\n');
-      return readPassphrase(`${label}'s password: `);
+      const pw = await orNone<string | undefined>(readPassphrase(`${label}'s password: `, TTY_ONLY), undefined);
+      return pw;
     };
   }
   const { Client: ClientClass } = await import('../index.js');

@@ -8,27 +8,74 @@ import { promisify } from 'node:util';
 
 const openFd = promisify(open);
 
+/** How a prompt may be answered. */
+export interface PromptOptions {
+  /**
+   * Without a terminal, read the answer from stdin (default true, as ssh-add and ssh-keygen do).
+   * false: reject with {@link PromptUnavailable} instead, as ssh does, whose stdin belongs to the session.
+   */
+  allowStdin?: boolean;
+}
+
+/** Thrown when a prompt needs a terminal and there is none (and stdin may not be used). */
+export class PromptUnavailable extends Error {}
+
+function fallback(prompt: string, opts: PromptOptions): Promise<string> {
+  if (opts.allowStdin === false) return Promise.reject(new PromptUnavailable("can't open /dev/tty"));
+  process.stderr.write(prompt);
+  return readStdinLine();
+}
+
 /** Thrown when the user interrupts a prompt (Ctrl-C). */
 export class PromptInterrupted extends Error {}
 
-/** Reads one line from stdin (no terminal): what `ssh-add < file` feeds. */
+/** Stdin read past the last line handed out, and whether stdin has ended (shared by every prompt). */
+let stdinRest = '';
+let stdinEnded = false;
+let stdinWatched = false;
+/** The prompt waiting for stdin, if any. */
+let stdinWaiter: (() => void) | undefined;
+
+/** Listens to stdin once for the whole process: its data is kept, its end remembered. */
+function watchStdin(): void {
+  if (stdinWatched) return;
+  stdinWatched = true;
+  process.stdin.on('data', (c: Buffer) => {
+    stdinRest += c.toString('utf8');
+    stdinWaiter?.();
+  });
+  process.stdin.once('end', () => {
+    stdinEnded = true;
+    stdinWaiter?.();
+  });
+}
+
+/** Reads one line from stdin (no terminal): what `ssh-add < file` feeds. Lines after it are kept for the next prompt. */
 function readStdinLine(): Promise<string> {
+  watchStdin();
+  const take = (): string | undefined => {
+    const nl = stdinRest.indexOf('\n');
+    if (nl >= 0) {
+      const line = stdinRest.slice(0, nl).replace(/\r$/, '');
+      stdinRest = stdinRest.slice(nl + 1);
+      return line;
+    }
+    if (!stdinEnded) return undefined;
+    const last = stdinRest;
+    stdinRest = '';
+    return last;
+  };
+  const ready = take();
+  if (ready !== undefined) return Promise.resolve(ready);
   return new Promise((resolve) => {
-    let buf = '';
-    const onData = (c: Buffer) => {
-      buf += c.toString('utf8');
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) finish(buf.slice(0, nl).replace(/\r$/, ''));
-    };
-    const finish = (line: string) => {
-      process.stdin.off('data', onData);
-      process.stdin.off('end', onEnd);
+    stdinWaiter = () => {
+      const line = take();
+      if (line === undefined) return;
+      stdinWaiter = undefined;
       process.stdin.pause();
       resolve(line);
     };
-    const onEnd = () => finish(buf);
-    process.stdin.on('data', onData);
-    process.stdin.once('end', onEnd);
+    process.stdin.resume();
   });
 }
 
@@ -37,7 +84,7 @@ function readStdinLine(): Promise<string> {
  * end; without a terminal, one line from stdin after the prompt on stderr. Rejects with
  * {@link PromptInterrupted} on Ctrl-C.
  */
-export async function readTtyLine(prompt: string): Promise<string> {
+export async function readTtyLine(prompt: string, opts: PromptOptions = {}): Promise<string> {
   let inFd: number;
   let outFd: number;
   try {
@@ -47,8 +94,7 @@ export async function readTtyLine(prompt: string): Promise<string> {
       throw e;
     });
   } catch {
-    process.stderr.write(prompt);
-    return readStdinLine();
+    return fallback(prompt, opts);
   }
   const input = new ReadStream(inFd);
   const output = new WriteStream(outFd);
@@ -90,21 +136,19 @@ export async function readTtyLine(prompt: string): Promise<string> {
  * Prompts for a secret on /dev/tty with echo off and returns it (empty string for an empty line or end of
  * input). Rejects with {@link PromptInterrupted} on Ctrl-C.
  */
-export async function readPassphrase(prompt: string): Promise<string> {
+export async function readPassphrase(prompt: string, opts: PromptOptions = {}): Promise<string> {
   let inFd: number;
   let outFd: number;
   try {
     inFd = await openFd('/dev/tty', 'r');
   } catch {
-    process.stderr.write(prompt);
-    return readStdinLine();
+    return fallback(prompt, opts);
   }
   try {
     outFd = await openFd('/dev/tty', 'w');
   } catch {
     closeSync(inFd);
-    process.stderr.write(prompt);
-    return readStdinLine();
+    return fallback(prompt, opts);
   }
   // The streams own their descriptors and close them when destroyed.
   const input = new ReadStream(inFd);
