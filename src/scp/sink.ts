@@ -2,7 +2,7 @@
  * The scp sink: receives what a source (`scp -f` on the far side, or {@link scpSource}) sends and
  * writes it into `fs` under a target, as OpenSSH's scp sink does: names must be one plain path
  * component, a directory needs `recursive`, files are written then truncated to their size, modes
- * are masked by `umask` unless `preserve`. A file that cannot be written is reported to the source
+ * are masked by `umask` (and lose setuid, setgid and sticky bits) unless `preserve`. A file that cannot be written is reported to the source
  * (which goes on with the next); a broken protocol ends the transfer with {@link ScpError}.
  */
 import type { Duplex } from 'node:stream';
@@ -18,7 +18,7 @@ import type { ScpResult, ScpTransferOptions } from './source.js';
 export interface ScpSinkOptions extends ScpTransferOptions {
   /** The target must be an existing directory (`scp -d`, sent when there are several sources). */
   targetIsDirectory?: boolean;
-  /** Bits cleared from received modes unless `preserve` (default 0o022). */
+  /** Bits cleared from received modes unless `preserve` (default 0o022); 0o7000 is always cleared then. */
   umask?: number;
   /** Bytes gathered before a write to the file system (default 256 KiB). */
   writeSize?: number;
@@ -106,7 +106,8 @@ class Sink {
         continue;
       }
       const np = targetIsDir ? join(target, ctl.name) : target;
-      const mode = this.opts.preserve ? ctl.mode : ctl.mode & ~this.umask;
+      // Without -p, setuid, setgid and sticky bits are cleared too (OpenSSH's sink adds 07000 to its mask).
+      const mode = this.opts.preserve ? ctl.mode : ctl.mode & ~(this.umask | 0o7000);
       const t = times;
       times = undefined;
       if (ctl.type === 'D') await this.dir(np, mode, t, depth);
