@@ -60,15 +60,31 @@ function words(line: string): string[] | undefined {
   return out;
 }
 
+/** What {@link parseScpCommand} makes of a command: the scp command, or why it is not one it serves. */
+type Parsed = ScpCommand | { refusal: string } | undefined;
+
 /**
- * Parses `scp [-dprvq] -t|-f [--] path…` as scp's own option parser would (flags may be grouped);
- * undefined for any other command, so other exec handlers may take it.
+ * Whether `command` asks for scp's server mode (`scp … -t|-f …`, or `/path/to/scp …`), judged by its
+ * plain whitespace-separated words whatever else it holds.
  */
-export function parseScpCommand(command: string): ScpCommand | undefined {
+function asksForScpServer(command: string): boolean {
+  const w = command.trim().split(/[ \t]+/);
+  const prog = (w[0] ?? '').replace(/['"\\]/g, '');
+  if (prog !== 'scp' && !prog.endsWith('/scp')) return false;
+  return w.slice(1).some((a) => /^-[A-Za-z0-9]*[tf]/.test(a));
+}
+
+const UNSUPPORTED = 'command line not supported (no shell here: only scp [-dprv] -t|-f [--] path..., plain or quoted)';
+
+function parse(command: string): Parsed {
   const w = words(command);
-  if (w?.[0] !== 'scp') return undefined;
+  const prog = w?.[0];
+  if (!w || prog === undefined || (prog !== 'scp' && !prog.endsWith('/scp'))) {
+    return asksForScpServer(command) ? { refusal: UNSUPPORTED } : undefined;
+  }
   const cmd: ScpCommand = { mode: 't', recursive: false, preserve: false, targetIsDirectory: false, paths: [] };
   let mode: 't' | 'f' | undefined;
+  let unknown = false;
   let i = 1;
   for (; i < w.length; i++) {
     const a = w[i] as string;
@@ -79,18 +95,32 @@ export function parseScpCommand(command: string): ScpCommand | undefined {
     if (!a.startsWith('-') || a === '-') break;
     for (const f of a.slice(1)) {
       if (f === 't' || f === 'f') {
-        if (mode !== undefined && mode !== f) return undefined;
+        if (mode !== undefined && mode !== f) unknown = true;
         mode = f;
       } else if (f === 'r') cmd.recursive = true;
       else if (f === 'p') cmd.preserve = true;
       else if (f === 'd') cmd.targetIsDirectory = true;
-      else if (f !== 'v' && f !== 'q' && f !== 'T') return undefined;
+      else if (f !== 'v' && f !== 'q' && f !== 'T') unknown = true;
     }
   }
   cmd.paths = w.slice(i);
-  if (mode === undefined || cmd.paths.length === 0 || (mode === 't' && cmd.paths.length !== 1)) return undefined;
+  if (mode === undefined) return asksForScpServer(command) ? { refusal: UNSUPPORTED } : undefined;
+  if (unknown || cmd.paths.length === 0) return { refusal: UNSUPPORTED };
+  // OpenSSH's scp -t says so for more than one target (an unquoted path with a space, say).
+  if (mode === 't' && cmd.paths.length !== 1) return { refusal: 'ambiguous target' };
   cmd.mode = mode;
   return cmd;
+}
+
+/**
+ * Parses `scp [-dprvq] -t|-f [--] path…` as scp's own option parser would (flags may be grouped;
+ * the program may be named by a path ending in `/scp`); undefined for any other command, and for an
+ * scp -t/-f command line it cannot serve (shell syntax such as `$`, `;` or backquotes, unknown flags,
+ * several targets), which {@link scpExecHandler} refuses.
+ */
+export function parseScpCommand(command: string): ScpCommand | undefined {
+  const p = parse(command);
+  return p === undefined || 'refusal' in p ? undefined : p;
 }
 
 /** Settings of {@link scpExecHandler}. */
@@ -121,7 +151,8 @@ export interface ScpSessionLike {
  * A 'session' listener that answers the exec requests of the legacy scp protocol (`scp -t` to
  * receive, `scp -f` to send — what `scp -O` runs) from `backend` (or a backend made per session),
  * so scp works against a server whose files are not the local disk. Other commands are declined
- * and left to the session's other handlers. Paths go to the backend as the client sent them
+ * and left to the session's other handlers; an scp -t/-f command line it cannot serve (shell syntax,
+ * unknown flags, several targets) is answered with an scp error, never left to them. Paths go to the backend as the client sent them
  * (relative ones as the backend resolves them); there is no globbing.
  *
  * @example
@@ -135,15 +166,8 @@ export function scpExecHandler(
 ): (session: ScpSessionLike) => void {
   return (session) => {
     session.on('exec', (req) => {
-      const cmd = parseScpCommand(req.command);
+      const cmd = parse(req.command);
       if (!cmd) return req.reject();
-      let b: SftpBackend;
-      try {
-        b = typeof backend === 'function' ? backend(session) : backend;
-      } catch {
-        return req.reject();
-      }
-      if (req.accept() === false) return;
       const exit = (code: number) => {
         try {
           session.exit(code);
@@ -151,6 +175,24 @@ export function scpExecHandler(
           // channel already gone
         }
       };
+      // An scp -t/-f this handler cannot serve is refused here, not left to a handler that would run
+      // it through a shell, outside the backend's root and read-only setting.
+      const refuse = (message: string) => {
+        if (req.accept() === false) return;
+        opts.onError?.(message);
+        send(session.channel, formatError(message)).then(
+          () => exit(1),
+          () => exit(1),
+        );
+      };
+      if ('refusal' in cmd) return refuse(cmd.refusal);
+      let b: SftpBackend;
+      try {
+        b = typeof backend === 'function' ? backend(session) : backend;
+      } catch {
+        return refuse('cannot serve files to this user');
+      }
+      if (req.accept() === false) return;
       const common = {
         recursive: cmd.recursive,
         preserve: cmd.preserve,

@@ -4,12 +4,13 @@
  * strings the handler cannot parse, and what the root and read-only settings promise.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { scpSink } from '../../src/scp/index.js';
+import { type ScpSessionLike, scpExecHandler, scpSink } from '../../src/scp/index.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
 
 let dir = '';
@@ -65,4 +66,73 @@ test('scp sink without -p: setuid, setgid and sticky bits of C and D modes are c
   assert.equal(await modeOf(join(root, 'a')), 0o755);
   assert.equal(await modeOf(join(root, 'b')), 0o555);
   assert.equal(await modeOf(join(root, 'd')), 0o755);
+});
+
+/** A session as scpExecHandler sees it: an exec request, what the handler answered and sent. */
+async function execThrough(command: string, opts: Parameters<typeof scpExecHandler>[1] = {}) {
+  const root = await mkdtemp(join(dir, 'exec-'));
+  const [mine, theirs] = pair();
+  const sent: Buffer[] = [];
+  theirs.on('data', (c: Buffer) => sent.push(c));
+  let answer: 'accepted' | 'rejected' | undefined;
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((resolve) => {
+    const session = Object.assign(new EventEmitter(), {
+      channel: mine,
+      username: 'u',
+      exit(code: number | null) {
+        exitCode = code;
+        resolve();
+      },
+    }) as unknown as ScpSessionLike;
+    scpExecHandler(new LocalFsBackend(root), opts)(session);
+    (session as unknown as EventEmitter).emit('exec', {
+      command,
+      accept() {
+        answer = 'accepted';
+        return true;
+      },
+      reject() {
+        answer = 'rejected';
+        resolve();
+      },
+    });
+  });
+  // A sink (-f) speaks first: the client acknowledges; then the client goes away.
+  theirs.write('\0');
+  theirs.end();
+  await exited;
+  await new Promise((resolve) => setImmediate(resolve));
+  return { answer, exitCode, sent: Buffer.concat(sent).toString('latin1') };
+}
+
+for (const [command, message] of [
+  ['scp -t /x$z', /^\x01scp: .*not supported/],
+  ["scp -t 'a'; touch b", /^\x01scp: .*not supported/],
+  ['scp -f $(id)', /^\x01scp: .*not supported/],
+  ['scp -t a b', /^\x01scp: ambiguous target\n$/],
+  ['scp -S prog -t x', /^\x01scp: .*not supported/],
+  ['scp -t', /^\x01scp: .*not supported/],
+] as const) {
+  test(`scpExecHandler: ${JSON.stringify(command)} is refused with an scp error, never left to the shell to run outside the root`, async () => {
+    const r = await execThrough(command, { readOnly: true });
+    assert.equal(r.answer, 'accepted');
+    assert.match(r.sent, message);
+    assert.equal(r.exitCode, 1);
+  });
+}
+
+for (const command of ['echo scp -t x', 'scp -v a host:b', 'ls -t', 'scpx -t y']) {
+  test(`scpExecHandler: ${JSON.stringify(command)} (not scp -t/-f) is left to the other handlers`, async () => {
+    const r = await execThrough(command);
+    assert.equal(r.answer, 'rejected');
+    assert.equal(r.sent, '');
+  });
+}
+
+test('scpExecHandler: /usr/bin/scp -f serves from the backend like scp -f', async () => {
+  const r = await execThrough('/usr/bin/scp -f /missing');
+  assert.equal(r.answer, 'accepted');
+  assert.match(r.sent, /^\x01scp: \/missing: No such file or directory\n/);
+  assert.equal(r.exitCode, 1);
 });
