@@ -141,7 +141,10 @@ export type ScpAck =
 
 /** Settings of an {@link ScpReader}. */
 export interface ScpReaderOptions extends ScpLimits {
-  /** Milliseconds without input while waiting before failing with {@link ScpError} 'timeout' (default: none). */
+  /**
+   * Milliseconds without input while waiting, or waiting for the peer to take what was written,
+   * before failing with {@link ScpError} 'timeout' (default: none).
+   */
   idleTimeout?: number;
   /** Bytes buffered before the stream is paused (default 1 MiB). */
   highWater?: number;
@@ -288,15 +291,26 @@ export class ScpReader {
   }
 }
 
-/** Writes to `stream`, resolving once it has taken the bytes (waits for 'drain' when asked to). */
-export function send(stream: Duplex, data: string | Buffer): Promise<void> {
+/** The failure of a write the peer did not take within `timeout` milliseconds. */
+function writeTimeout(): ScpError {
+  return new ScpError('timeout', 'timed out waiting for the peer to take data');
+}
+
+/**
+ * Writes to `stream`, resolving once it has taken the bytes (waits for 'drain' when asked to).
+ * With `timeout`, a stream that does not drain within that many milliseconds (a peer that stopped
+ * reading) fails with {@link ScpError} 'timeout'.
+ */
+export function send(stream: Duplex, data: string | Buffer, timeout?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.writableEnded) {
       reject(new ScpError('peer', 'lost connection (write)'));
       return;
     }
+    let timer: NodeJS.Timeout | undefined;
     const onClose = () => done(new ScpError('peer', 'lost connection (write)'));
     const done = (e?: Error | null) => {
+      clearTimeout(timer);
       stream.off('drain', onDrain);
       stream.off('close', onClose);
       if (e) reject(e instanceof ScpError ? e : new ScpError('peer', `write failed: ${e.message}`, { cause: e }));
@@ -305,30 +319,38 @@ export function send(stream: Duplex, data: string | Buffer): Promise<void> {
     const onDrain = () => done();
     stream.once('close', onClose);
     if (stream.write(data)) done();
-    else stream.once('drain', onDrain);
+    else {
+      stream.once('drain', onDrain);
+      if (timeout !== undefined) timer = setTimeout(() => done(writeTimeout()), timeout);
+    }
   });
 }
 
 /**
  * Writes `data` and resolves once the stream has taken it (its write callback ran): for a stream
- * that lets go of written chunks then (a secsh Channel), `data` may be reused afterwards.
+ * that lets go of written chunks then (a secsh Channel), `data` may be reused afterwards. With
+ * `timeout`, fails with {@link ScpError} 'timeout' when that takes longer (then `data` must not be
+ * reused: the stream may still hold it).
  */
-export function sendTaken(stream: Duplex, data: Buffer): Promise<void> {
+export function sendTaken(stream: Duplex, data: Buffer, timeout?: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.writableEnded) {
       reject(new ScpError('peer', 'lost connection (write)'));
       return;
     }
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const done = (e?: Error | null) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       stream.off('close', onClose);
       if (e) reject(e instanceof ScpError ? e : new ScpError('peer', `write failed: ${e.message}`, { cause: e }));
       else resolve();
     };
     const onClose = () => done(new ScpError('peer', 'lost connection (write)'));
     stream.once('close', onClose);
+    if (timeout !== undefined) timer = setTimeout(() => done(writeTimeout()), timeout);
     stream.write(data, (e) => done(e));
   });
 }

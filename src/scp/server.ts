@@ -129,7 +129,7 @@ export interface ScpServerOptions extends ScpLimits {
   readOnly?: boolean;
   /** Bits cleared from received modes unless the client asked for `-p` (default 0o022). */
   umask?: number;
-  /** Milliseconds without input before a transfer is given up (default 5 minutes). */
+  /** Milliseconds without input, or with output the client does not take, before a transfer is given up (default 5 minutes). */
   idleTimeout?: number;
   /** Called with each error message sent to the client, for logging. */
   onError?: (message: string) => void;
@@ -180,7 +180,7 @@ export function scpExecHandler(
       const refuse = (message: string) => {
         if (req.accept() === false) return;
         opts.onError?.(message);
-        send(session.channel, formatError(message)).then(
+        send(session.channel, formatError(message), opts.idleTimeout ?? 5 * 60_000).then(
           () => exit(1),
           () => exit(1),
         );
@@ -210,7 +210,7 @@ export function scpExecHandler(
       } else if (opts.readOnly || b.readOnly) {
         const message = `${cmd.paths[0]}: Read-only file system`;
         opts.onError?.(message);
-        run = send(session.channel, formatError(message)).then(() => ({ errors: 1 }));
+        run = send(session.channel, formatError(message), common.idleTimeout).then(() => ({ errors: 1 }));
       } else {
         run = scpSink(session.channel, cmd.paths[0] as string, fs, {
           ...common,

@@ -43,10 +43,15 @@ class Sink {
     this.umask = opts.umask ?? 0o022;
   }
 
+  /** Writes to the peer; with idleTimeout, a peer that stops reading fails the transfer. */
+  send(data: string | Buffer): Promise<void> {
+    return send(this.stream, data, this.opts.idleTimeout);
+  }
+
   async localError(message: string): Promise<void> {
     this.result.errors++;
     this.opts.onError?.(message, 'local');
-    await send(this.stream, formatError(message));
+    await this.send(formatError(message));
   }
 
   async isDir(path: string): Promise<SftpAttrs | undefined> {
@@ -61,7 +66,7 @@ class Sink {
   /** SCREWUP: tells the source, then fails. */
   async protocolError(e: ScpError): Promise<never> {
     this.result.errors++;
-    await send(this.stream, formatError(`protocol error: ${e.message}`)).catch(() => {});
+    await this.send(formatError(`protocol error: ${e.message}`)).catch(() => {});
     throw e;
   }
 
@@ -97,12 +102,12 @@ class Sink {
       }
       if (ctl.type === 'E') {
         if (depth === 0) await this.protocolError(new ScpError('protocol', 'unexpected E line'));
-        await send(this.stream, ACK);
+        await this.send(ACK);
         return;
       }
       if (ctl.type === 'T') {
         times = { mtime: ctl.mtime, atime: ctl.atime };
-        await send(this.stream, ACK);
+        await this.send(ACK);
         continue;
       }
       const np = targetIsDir ? join(target, ctl.name) : target;
@@ -137,7 +142,7 @@ class Sink {
     } catch (e) {
       return this.localError(`${np}: ${errorText(e)}`);
     }
-    await send(this.stream, ACK);
+    await this.send(ACK);
     await this.run(np, depth + 1);
     if (times) {
       await this.fs.setstat(np, times).catch((e) => this.localError(`${np}: set times: ${errorText(e)}`));
@@ -161,7 +166,7 @@ class Sink {
     let failure: unknown;
     let peerOk = false;
     try {
-      await send(this.stream, ACK);
+      await this.send(ACK);
       const meter = this.opts.progress?.(np, size);
       const limit = this.opts.writeSize ?? 256 * 1024;
       let pending: Buffer[] = [];
@@ -222,7 +227,7 @@ class Sink {
       });
     }
     if (failure !== undefined) return this.localError(`${np}: ${errorText(failure)}`);
-    await send(this.stream, ACK);
+    await this.send(ACK);
     if (peerOk) {
       this.result.files++;
       this.result.bytes += size;
@@ -256,7 +261,7 @@ export async function scpSink(
       await sink.localError(`${target}: ${why}`);
       return sink.result;
     }
-    await send(stream, ACK);
+    await send(stream, ACK, opts.idleTimeout);
     await sink.run(target, 0);
     return sink.result;
   } catch (e) {

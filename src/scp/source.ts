@@ -81,10 +81,15 @@ class Source {
   }
 
   /** run_err: counted, sent to the sink, shown locally. */
+  /** Writes to the peer; with idleTimeout, a peer that stops reading fails the transfer. */
+  send(data: string | Buffer): Promise<void> {
+    return send(this.stream, data, this.opts.idleTimeout);
+  }
+
   async localError(message: string): Promise<void> {
     this.result.errors++;
     this.opts.onError?.(message, 'local');
-    await send(this.stream, formatError(message));
+    await this.send(formatError(message));
   }
 
   /** Waits for the sink's answer; false (and the message reported) when it refused. */
@@ -98,7 +103,7 @@ class Source {
 
   async times(st: SftpAttrs): Promise<boolean> {
     if (!this.opts.preserve) return true;
-    await send(this.stream, formatTimes(st.mtime ?? 0, st.atime ?? st.mtime ?? 0));
+    await this.send(formatTimes(st.mtime ?? 0, st.atime ?? st.mtime ?? 0));
     return this.response('waiting for the T line ack');
   }
 
@@ -130,7 +135,7 @@ class Source {
     try {
       const size = st.size ?? 0;
       if (!(await this.times(st))) return;
-      await send(this.stream, formatEntry('C', st.mode ?? 0o644, size, basename(name)));
+      await this.send(formatEntry('C', st.mode ?? 0o644, size, basename(name)));
       if (!(await this.response('waiting for the C line ack'))) return;
       const meter = this.opts.progress?.(name, size);
       let failure: unknown;
@@ -171,7 +176,7 @@ class Source {
           const data = await next;
           off += data.length;
           next = off < size ? readAt(off) : undefined;
-          await (pool ? sendTaken(this.stream, data) : send(this.stream, data));
+          await (pool ? sendTaken(this.stream, data, this.opts.idleTimeout) : this.send(data));
           meter?.update(data.length);
         }
       } finally {
@@ -180,7 +185,7 @@ class Source {
         meter?.done();
       }
       if (failure === undefined) {
-        await send(this.stream, Buffer.of(0));
+        await this.send(Buffer.of(0));
         this.result.bytes += size;
       } else {
         await this.localError(`${name}: ${errorText(failure)}`);
@@ -206,7 +211,7 @@ class Source {
       return this.localError(`${name}: ${errorText(e)}`);
     }
     if (!(await this.times(st))) return;
-    await send(this.stream, formatEntry('D', st.mode ?? 0o755, 0, basename(name)));
+    await this.send(formatEntry('D', st.mode ?? 0o755, 0, basename(name)));
     if (!(await this.response('waiting for the D line ack'))) return;
     for (const n of names) {
       if (n.includes('\n')) {
@@ -215,7 +220,7 @@ class Source {
       }
       await this.path(name === '/' ? `/${n}` : `${name}/${n}`, depth + 1);
     }
-    await send(this.stream, 'E\n');
+    await this.send('E\n');
     await this.response('waiting for the E line ack');
   }
 }

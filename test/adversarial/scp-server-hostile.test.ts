@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { type ScpSessionLike, scpExecHandler, scpSink } from '../../src/scp/index.js';
+import { type ScpSessionLike, scpExecHandler, scpSink, scpSource } from '../../src/scp/index.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
 
 let dir = '';
@@ -135,4 +135,44 @@ test('scpExecHandler: /usr/bin/scp -f serves from the backend like scp -f', asyn
   assert.equal(r.answer, 'accepted');
   assert.match(r.sent, /^\x01scp: \/missing: No such file or directory\n/);
   assert.equal(r.exitCode, 1);
+});
+
+/** A client that acknowledges once and then never takes another byte (never grants window). */
+function stalledClient(): Duplex {
+  const d = new Duplex({
+    highWaterMark: 1024,
+    read() {},
+    write(_chunk: Buffer, _enc, _cb) {
+      // never done: the data stays queued, as on a channel whose window the client never opens
+    },
+  });
+  // It acknowledges the start and the C line, then takes none of the file's bytes.
+  d.push(Buffer.of(0, 0));
+  return d;
+}
+
+test('scp source (-f): a client that stops reading is given up after idleTimeout (ScpError timeout), not waited on forever', async () => {
+  const root = await mkdtemp(join(dir, 'stall-'));
+  await writeFile(join(root, 'big'), Buffer.alloc(1024 * 1024));
+  const started = Date.now();
+  await assert.rejects(scpSource(stalledClient(), ['/big'], new LocalFsBackend(root), { idleTimeout: 300 }), {
+    name: 'ScpError',
+    kind: 'timeout',
+  });
+  assert.ok(Date.now() - started < 5000);
+});
+
+test('scp sink (-t): a client that stops reading the acknowledgements is given up after idleTimeout', async () => {
+  const root = await mkdtemp(join(dir, 'stall-sink-'));
+  const d = new Duplex({
+    highWaterMark: 1,
+    read() {},
+    write(_chunk: Buffer, _enc, _cb) {},
+  });
+  // The sink's first acknowledgement is never taken: every later write waits for 'drain'.
+  for (let i = 0; i < 50; i++) d.push(Buffer.from(`C0644 1 f${i}\nx\0`));
+  await assert.rejects(scpSink(d, '/', new LocalFsBackend(root), { idleTimeout: 300 }), {
+    name: 'ScpError',
+    kind: 'timeout',
+  });
 });
