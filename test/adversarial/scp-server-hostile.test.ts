@@ -4,8 +4,9 @@
  * strings the handler cannot parse, and what the root and read-only settings promise.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -175,4 +176,74 @@ test('scp sink (-t): a client that stops reading the acknowledgements is given u
     name: 'ScpError',
     kind: 'timeout',
   });
+});
+
+/** A root with symlinks leading out of it (to `out`, which holds `secret`), and a FIFO. */
+async function trap() {
+  const base = await mkdtemp(join(dir, 'trap-'));
+  const root = join(base, 'root');
+  const out = join(base, 'out');
+  await mkdir(root);
+  await mkdir(out);
+  await writeFile(join(out, 'secret'), 'secret');
+  await symlink('../out', join(root, 'linkdir'));
+  await symlink(out, join(root, 'abslink'));
+  await symlink('../out/secret', join(root, 'linkfile'));
+  await symlink('../out/new', join(root, 'dangling'));
+  execFileSync('mkfifo', [join(root, 'fifo')]);
+  return { root, out };
+}
+
+async function sinkAt(root: string, target: string, script: string[]) {
+  const [mine, theirs] = pair();
+  const sent: Buffer[] = [];
+  theirs.on('data', (c: Buffer) => sent.push(c));
+  for (const s of script) theirs.write(s);
+  theirs.end();
+  const result = await scpSink(mine, target, new LocalFsBackend(root), { recursive: true, idleTimeout: 2000 }).catch(
+    (e: unknown) => e,
+  );
+  return { result, sent: Buffer.concat(sent).toString('latin1') };
+}
+
+test('scp sink: targets and names that are symlinks out of the root, ../ targets and a FIFO write nothing outside, and do not hang', async () => {
+  const { root, out } = await trap();
+  const file = ['C0644 3 x\n', 'abc', '\0'];
+  for (const [target, script] of [
+    ['/linkdir', file],
+    ['/abslink', file],
+    ['/linkdir/x', file],
+    ['/', ['C0644 3 linkfile\n', 'abc', '\0']],
+    ['/', ['C0644 3 dangling\n', 'abc', '\0']],
+    ['/', ['D0755 0 linkdir\n', ...file, 'E\n']],
+    ['/', ['D0755 0 abslink\n', ...file, 'E\n']],
+    [`../../../../..${out}`, file],
+    ['/', ['C0644 3 fifo\n', 'abc', '\0']],
+  ] as const) {
+    const r = await sinkAt(root, target, [...script]);
+    assert.ok(!(r.result instanceof Error) || r.result.name === 'ScpError', `${target}: ${String(r.result)}`);
+    assert.match(r.sent, /\x01scp: /, `${target} ${script[0]}: the client is told`);
+  }
+  assert.deepEqual((await readdir(out)).sort(), ['secret']);
+  assert.equal(await readFile(join(out, 'secret'), 'utf8'), 'secret');
+});
+
+test('scp source (-f, -r): symlinks out of the root and a FIFO are refused, without a hang; files inside are sent', async () => {
+  const { root } = await trap();
+  await writeFile(join(root, 'ok'), 'fine');
+  const [mine, theirs] = pair();
+  const got: Buffer[] = [];
+  theirs.on('data', (c: Buffer) => {
+    got.push(c);
+    theirs.write(Buffer.of(0)); // acknowledge everything
+  });
+  theirs.write(Buffer.of(0));
+  const r = await scpSource(mine, ['/linkfile', '/abslink', '/fifo', '/dangling', '/'], new LocalFsBackend(root), {
+    recursive: true,
+    idleTimeout: 2000,
+  });
+  const text = Buffer.concat(got).toString('latin1');
+  assert.doesNotMatch(text, /secret/);
+  assert.match(text, /C0644 4 ok\nfine/);
+  assert.ok(r.errors >= 4, text);
 });
