@@ -48,6 +48,12 @@ class Sink {
     return send(this.stream, data, this.opts.idleTimeout);
   }
 
+  /** An error counted and reported locally, not sent: the protocol has no place for it here. */
+  note(message: string): void {
+    this.result.errors++;
+    this.opts.onError?.(message, 'local');
+  }
+
   async localError(message: string): Promise<void> {
     this.result.errors++;
     this.opts.onError?.(message, 'local');
@@ -144,10 +150,11 @@ class Sink {
     }
     await this.send(ACK);
     await this.run(np, depth + 1);
-    if (times) {
-      await this.fs.setstat(np, times).catch((e) => this.localError(`${np}: set times: ${errorText(e)}`));
-    }
-    if (setMode) await this.fs.setstat(np, { mode }).catch((e) => this.localError(`${np}: set mode: ${errorText(e)}`));
+    // The source has had the E's acknowledgement and sends its next line: an error message now would
+    // answer that line and put every later acknowledgement out of step. OpenSSH's sink ignores these;
+    // they are counted (the exit status) and reported locally only.
+    if (times) await this.fs.setstat(np, times).catch((e) => this.note(`${np}: set times: ${errorText(e)}`));
+    if (setMode) await this.fs.setstat(np, { mode }).catch((e) => this.note(`${np}: set mode: ${errorText(e)}`));
   }
 
   async file(np: string, mode: number, size: number, times: { mtime: number; atime: number } | undefined) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { type ScpSessionLike, scpExecHandler, scpSink, scpSource } from '../../src/scp/index.js';
+import { type ScpFs, type ScpSessionLike, scpExecHandler, scpSink, scpSource } from '../../src/scp/index.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
 
 let dir = '';
@@ -246,4 +246,30 @@ test('scp source (-f, -r): symlinks out of the root and a FIFO are refused, with
   assert.doesNotMatch(text, /secret/);
   assert.match(text, /C0644 4 ok\nfine/);
   assert.ok(r.errors >= 4, text);
+});
+
+test("scp sink -rp: a directory's times or mode that cannot be set after its E are not sent as an extra error (the client's next acknowledgement stays in step)", async () => {
+  const root = await mkdtemp(join(dir, 'dir-times-'));
+  const backend = new LocalFsBackend(root);
+  // A directory whose times the server may not change (owned by someone else, say): EPERM.
+  const fs: ScpFs = {
+    stat: (p) => backend.stat(p),
+    opendir: (p) => backend.opendir(p),
+    mkdir: (p, a) => backend.mkdir(p, a),
+    open: (p, f, a) => backend.open(p, f, a),
+    setstat: (p, a) =>
+      p.endsWith('/d')
+        ? Promise.reject(Object.assign(new Error('not owner'), { code: 'EPERM' }))
+        : backend.setstat(p, a),
+  };
+  const [mine, theirs] = pair();
+  const sent: Buffer[] = [];
+  theirs.on('data', (c: Buffer) => sent.push(c));
+  for (const s of ['T1700000000 0 1700000000 0\n', 'D0755 0 d\n', 'E\n', 'C0644 1 f\n', 'x', '\0']) theirs.write(s);
+  theirs.end();
+  const r = await scpSink(mine, '/', fs, { recursive: true, preserve: true });
+  // start, T, D, E, C, end of f: six acknowledgements and nothing else, as OpenSSH's sink answers.
+  assert.equal(Buffer.concat(sent).toString('latin1'), '\0'.repeat(6));
+  assert.equal(r.files, 1);
+  assert.ok(r.errors >= 1);
 });
