@@ -220,6 +220,27 @@ test('OpenSSH scp (SFTP and -O) → secsh server --sftp-root: both see the same 
     assert.equal(r.code, 1);
     assert.match(r.stderr, /scp: \/ro: Read-only file system/);
     assert.ok(!existsSync(join(cliRoot, 'ro')));
+    // A target the handler cannot parse (a '$' here) is refused, not run by the shell outside the root.
+    const shelly = await runSsh(
+      [
+        ...OPENSSH_NO_HOST_CHECK,
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'LogLevel=ERROR',
+        '-i',
+        keyPath,
+        '-P',
+        String(ro.port),
+        '-O',
+        join(local, 'f1'),
+        `tester@127.0.0.1:${join(dir, 'shell-escaped')}$nothing`,
+      ],
+      { bin: SCP, timeoutMs: 60_000 },
+    );
+    assert.equal(shelly.code, 1);
+    assert.match(shelly.stderr, /scp: command line not supported/);
+    assert.ok(!existsSync(join(dir, 'shell-escaped')));
   } finally {
     await stop(ro);
   }
