@@ -196,29 +196,47 @@ class Source {
     }
   }
 
+  /**
+   * A directory: D, its entries as they are listed (one batch of names held at a time, not the whole
+   * listing: a directory may be huge), E. The directory stays open while its entries are sent, as
+   * OpenSSH's source keeps it.
+   */
   async dir(name: string, st: SftpAttrs, depth: number): Promise<void> {
-    const names: string[] = [];
+    let d: Awaited<ReturnType<ScpFs['opendir']>>;
+    let batch: Awaited<ReturnType<typeof d.read>>;
     try {
-      const d = await this.fs.opendir(name);
-      try {
-        for (let batch = await d.read(); batch !== null; batch = await d.read()) {
-          for (const n of batch) if (n.filename !== '.' && n.filename !== '..') names.push(n.filename);
-        }
-      } finally {
-        await d.close().catch(() => {});
-      }
+      d = await this.fs.opendir(name);
     } catch (e) {
       return this.localError(`${name}: ${errorText(e)}`);
     }
-    if (!(await this.times(st))) return;
-    await this.send(formatEntry('D', st.mode ?? 0o755, 0, basename(name)));
-    if (!(await this.response('waiting for the D line ack'))) return;
-    for (const n of names) {
-      if (n.includes('\n')) {
-        await this.localError(`${name}/${n.replace(/\n/g, '\\n')}: name contains a newline`);
-        continue;
+    try {
+      try {
+        batch = await d.read();
+      } catch (e) {
+        return this.localError(`${name}: ${errorText(e)}`);
       }
-      await this.path(name === '/' ? `/${n}` : `${name}/${n}`, depth + 1);
+      if (!(await this.times(st))) return;
+      await this.send(formatEntry('D', st.mode ?? 0o755, 0, basename(name)));
+      if (!(await this.response('waiting for the D line ack'))) return;
+      while (batch !== null) {
+        for (const { filename: n } of batch) {
+          if (n === '.' || n === '..') continue;
+          if (n.includes('\n')) {
+            await this.localError(`${name}/${n.replace(/\n/g, '\\n')}: name contains a newline`);
+            continue;
+          }
+          await this.path(name === '/' ? `/${n}` : `${name}/${n}`, depth + 1);
+        }
+        try {
+          batch = await d.read();
+        } catch (e) {
+          // The rest of the listing is lost: said so, and the directory ends here.
+          await this.localError(`${name}: ${errorText(e)}`);
+          batch = null;
+        }
+      }
+    } finally {
+      await d.close().catch(() => {});
     }
     await this.send('E\n');
     await this.response('waiting for the E line ack');

@@ -273,3 +273,35 @@ test("scp sink -rp: a directory's times or mode that cannot be set after its E a
   assert.equal(r.files, 1);
   assert.ok(r.errors >= 1);
 });
+
+test('scp source -r: a huge directory is sent as it is listed, not gathered whole first (one batch of names held at a time)', async () => {
+  const batches = 200;
+  let read = 0;
+  let readBeforeD: number | undefined;
+  const fs: ScpFs = {
+    stat: async (p) => ({ mode: p === '/big' ? 0o040755 : 0o010644, size: 0 }),
+    mkdir: async () => {},
+    setstat: async () => {},
+    open: async () => {
+      throw new Error('not used');
+    },
+    opendir: async () => ({
+      read: async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (read >= batches) return null;
+        read++;
+        return Array.from({ length: 100 }, (_, i) => ({ filename: `n${read}-${i}`, longname: '', attrs: {} }));
+      },
+      close: async () => {},
+    }),
+  };
+  const [mine, theirs] = pair();
+  theirs.on('data', (c: Buffer) => {
+    if (readBeforeD === undefined && c.toString('latin1').startsWith('D')) readBeforeD = read;
+    theirs.write(Buffer.of(0));
+  });
+  theirs.write(Buffer.of(0));
+  const r = await scpSource(mine, ['/big'], fs, { recursive: true });
+  assert.equal(readBeforeD, 1);
+  assert.equal(r.errors, batches * 100); // every entry is a FIFO here: refused, one by one
+});
