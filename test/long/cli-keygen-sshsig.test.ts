@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { startAgent } from '../helpers/sshd.js';
-import { both, openssh, type Run, secsh } from './cli-keygen-helpers.js';
+import { both, openssh, type Run, secsh } from '../interop/cli-keygen-helpers.js';
 
 function ok(r: Run, what: string): string {
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);

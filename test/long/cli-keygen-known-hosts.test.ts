@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
-import { both, openssh, type Run, secsh } from './cli-keygen-helpers.js';
+import { both, openssh, type Run, secsh } from '../interop/cli-keygen-helpers.js';
 
 function ok(r: Run, what: string): string {
   assert.equal(r.code, 0, `${what}: ${r.stderr}`);

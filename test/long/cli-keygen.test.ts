@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { SoftwareAuthenticator } from '../helpers/sk-authenticator.js';
 import { openSshArgs, startSshd } from '../helpers/sshd.js';
-import { both, openssh, type Run, secsh } from './cli-keygen-helpers.js';
+import { both, openssh, type Run, secsh } from '../interop/cli-keygen-helpers.js';
 
 const exec = promisify(execFile);
 
