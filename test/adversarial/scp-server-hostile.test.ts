@@ -6,7 +6,18 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rm,
+  stat,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
@@ -304,4 +315,40 @@ test('scp source -r: a huge directory is sent as it is listed, not gathered whol
   const r = await scpSource(mine, ['/big'], fs, { recursive: true });
   assert.equal(readBeforeD, 1);
   assert.equal(r.errors, batches * 100); // every entry is a FIFO here: refused, one by one
+});
+
+test('scp source: a file that shrinks or grows while it is sent keeps the announced size (padded, then an error; or cut), no hang', async () => {
+  const root = await mkdtemp(join(dir, 'resize-'));
+  const size = 1024 * 1024;
+  for (const [name, change] of [
+    ['shrinks', () => truncate(join(root, 'shrinks'), 1000)],
+    ['grows', () => appendFile(join(root, 'grows'), Buffer.alloc(size, 1))],
+  ] as const) {
+    await writeFile(join(root, name), Buffer.alloc(size, 7));
+    const [mine, theirs] = pair();
+    const got: Buffer[] = [];
+    let changed: Promise<void> | undefined;
+    theirs.on('data', (c: Buffer) => {
+      got.push(c);
+      if (c.toString('latin1').startsWith('C')) changed = change();
+      theirs.write(Buffer.of(0));
+    });
+    theirs.write(Buffer.of(0));
+    const r = await scpSource(mine, [`/${name}`], new LocalFsBackend(root), {
+      chunkSize: 16 * 1024,
+      idleTimeout: 5000,
+    });
+    await changed;
+    const all = Buffer.concat(got);
+    const header = `C0644 ${size} ${name}\n`;
+    assert.equal(all.subarray(0, header.length).toString('latin1'), header);
+    const tail = all.subarray(header.length + size);
+    if (name === 'grows') {
+      assert.deepEqual([...tail], [0]);
+      assert.equal(r.errors, 0);
+    } else {
+      assert.match(tail.toString('latin1'), /^\x01scp: \/shrinks: /);
+      assert.equal(r.errors, 1);
+    }
+  }
 });
