@@ -90,7 +90,7 @@ export async function readTtyLine(prompt: string, opts: PromptOptions = {}): Pro
   try {
     inFd = await openFd('/dev/tty', 'r');
     outFd = await openFd('/dev/tty', 'w').catch((e: unknown) => {
-      closeSync(inFd);
+      closeSync(inFd); // sync-ok: a terminal prompt of the command line, never on a peer message
       throw e;
     });
   } catch {
@@ -147,7 +147,7 @@ export async function readPassphrase(prompt: string, opts: PromptOptions = {}): 
   try {
     outFd = await openFd('/dev/tty', 'w');
   } catch {
-    closeSync(inFd);
+    closeSync(inFd); // sync-ok: a terminal prompt of the command line, never on a peer message
     return fallback(prompt, opts);
   }
   // The streams own their descriptors and close them when destroyed.
