@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { SftpBackend } from '../sftp/backend.js';
 import type { ScpFs } from './fs.js';
 import type { ScpLimits } from './protocol.js';
-import { formatError, send } from './protocol.js';
+import { formatError, ScpError, send } from './protocol.js';
 import { scpSink } from './sink.js';
 import { scpSource } from './source.js';
 
@@ -175,15 +175,18 @@ export function scpExecHandler(
           // channel already gone
         }
       };
+      const fail = (e: unknown) => {
+        exit(1);
+        // A client that stopped taking data keeps the exit status and EOF queued behind that data
+        // forever: the channel is closed outright.
+        if (e instanceof ScpError && e.kind === 'timeout') session.channel.destroy();
+      };
       // An scp -t/-f this handler cannot serve is refused here, not left to a handler that would run
       // it through a shell, outside the backend's root and read-only setting.
       const refuse = (message: string) => {
         if (req.accept() === false) return;
         opts.onError?.(message);
-        send(session.channel, formatError(message), opts.idleTimeout ?? 5 * 60_000).then(
-          () => exit(1),
-          () => exit(1),
-        );
+        send(session.channel, formatError(message), opts.idleTimeout ?? 5 * 60_000).then(() => exit(1), fail);
       };
       if ('refusal' in cmd) return refuse(cmd.refusal);
       let b: SftpBackend;
@@ -218,10 +221,7 @@ export function scpExecHandler(
           umask: opts.umask,
         });
       }
-      run.then(
-        (r) => exit(r.errors > 0 ? 1 : 0),
-        () => exit(1),
-      );
+      run.then((r) => exit(r.errors > 0 ? 1 : 0), fail);
     });
   };
 }

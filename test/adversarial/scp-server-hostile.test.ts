@@ -22,7 +22,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { Client } from '../../src/client/client.js';
+import { generatePrivateKey } from '../../src/keys/index.js';
 import { type ScpFs, type ScpSessionLike, scpExecHandler, scpSink, scpSource } from '../../src/scp/index.js';
+import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
 
 let dir = '';
@@ -350,5 +353,35 @@ test('scp source: a file that shrinks or grows while it is sent keeps the announ
       assert.match(tail.toString('latin1'), /^\x01scp: \/shrinks: /);
       assert.equal(r.errors, 1);
     }
+  }
+});
+
+test('scpExecHandler over a real channel: a client that runs scp -f and then grants no window gets its channel closed after idleTimeout', async () => {
+  const root = await mkdtemp(join(dir, 'window-'));
+  await writeFile(join(root, 'big'), Buffer.alloc(16 * 1024 * 1024));
+  const server = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw',
+    authMethods: ['password'],
+  });
+  server.on('session', scpExecHandler(new LocalFsBackend(root), { idleTimeout: 300 }));
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const client = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    hostVerifier: () => true,
+  });
+  try {
+    const p = await client.spawn('scp -f /big');
+    // Acknowledge the start and the C line, then read nothing: the window closes after 4 MiB or so.
+    p.stdin.write(Buffer.of(0, 0));
+    const closed = new Promise<string>((resolve) => p.channel.once('released', () => resolve('closed')));
+    const verdict = await Promise.race([closed, new Promise<string>((r) => setTimeout(() => r('still open'), 5000))]);
+    assert.equal(verdict, 'closed');
+  } finally {
+    await client.close();
+    await server.close();
   }
 });
