@@ -3,6 +3,7 @@
  * server's backend serves `scp -t`/`scp -f` as it is, and {@link localScpFs} is the local disk.
  */
 import * as fsp from 'node:fs/promises';
+import { getSystemErrorMap } from 'node:util';
 import type { SftpAttrs } from '../sftp/attrs.js';
 import type { SftpBackend, SftpBackendFile } from '../sftp/backend.js';
 import { FXF } from '../sftp/constants.js';
@@ -35,12 +36,21 @@ const MESSAGES: Record<string, string> = {
   EFBIG: 'File too large',
 };
 
-/** strerror() of a Node fs error or an SftpError (by its Node-style code), for scp's messages. */
+/**
+ * strerror() of a Node fs error or an SftpError (by its Node-style code), for scp's messages. Never
+ * the error's own message when it names a path: a Node fs error's message carries the real path
+ * (`ENXIO: no such device or address, open '/srv/root/fifo'`), which would tell a client of a
+ * confined server where its root lies.
+ */
 export function errorText(e: unknown): string {
-  const o = e as { nodeCode?: unknown; code?: unknown; message?: unknown };
+  const o = e as { nodeCode?: unknown; code?: unknown; message?: unknown; errno?: unknown; path?: unknown };
   const code = typeof o?.nodeCode === 'string' ? o.nodeCode : typeof o?.code === 'string' ? o.code : undefined;
   if (code !== undefined && MESSAGES[code] !== undefined) return MESSAGES[code];
-  return typeof o?.message === 'string' ? o.message : String(e);
+  const system = typeof o?.errno === 'number' ? getSystemErrorMap().get(o.errno)?.[1] : undefined;
+  if (system !== undefined) return system.charAt(0).toUpperCase() + system.slice(1);
+  const message = typeof o?.message === 'string' ? o.message : String(e);
+  if (typeof o?.path === 'string' || /'\//.test(message)) return code ?? 'Failure';
+  return message;
 }
 
 function attrsOf(s: import('node:fs').Stats): SftpAttrs {

@@ -237,6 +237,8 @@ test('scp sink: targets and names that are symlinks out of the root, ../ targets
     const r = await sinkAt(root, target, [...script]);
     assert.ok(!(r.result instanceof Error) || r.result.name === 'ScpError', `${target}: ${String(r.result)}`);
     assert.match(r.sent, /\x01scp: /, `${target} ${script[0]}: the client is told`);
+    // ... in words that do not give away where the root lies on the server.
+    assert.ok(!r.sent.includes(root), `${target} ${script[0]}: ${JSON.stringify(r.sent)}`);
   }
   assert.deepEqual((await readdir(out)).sort(), ['secret']);
   assert.equal(await readFile(join(out, 'secret'), 'utf8'), 'secret');
@@ -258,6 +260,7 @@ test('scp source (-f, -r): symlinks out of the root and a FIFO are refused, with
   });
   const text = Buffer.concat(got).toString('latin1');
   assert.doesNotMatch(text, /secret/);
+  assert.ok(!text.includes(root), text);
   assert.match(text, /C0644 4 ok\nfine/);
   assert.ok(r.errors >= 4, text);
 });
