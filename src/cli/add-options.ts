@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AllowedDestination, DestinationHop, HostKeySpec } from '../index.js';
 import { KnownHosts } from '../index.js';
+import { getopt } from './getopt.js';
 
 /** A user error: printed as is, exit status `code`. */
 export class AddUsageError extends Error {
@@ -83,31 +84,17 @@ export function parseAddArgs(args: string[]): AddOptions {
     hostKeyFiles: [],
     files: [],
   };
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') break;
-    for (let j = 1; j < a.length; j++) {
-      const f = a[j] as string;
-      if (WITH_VALUE.has(f)) {
-        let v = a.slice(j + 1);
-        if (v === '') {
-          i++;
-          if (i >= args.length) throw new AddUsageError(`option requires an argument -- ${f}\n${ADD_USAGE}`);
-          v = args[i] as string;
-        }
-        applyValue(o, f, v);
-        break;
-      }
-      if (!FLAGS.has(f)) throw new AddUsageError(`unknown option -- ${f}\n${ADD_USAGE}`);
-      applyFlag(o, f);
-    }
-  }
-  o.files = args.slice(i);
+  const { next } = getopt(args, {
+    withValue: WITH_VALUE,
+    flags: FLAGS,
+    onOption: (f, v) => {
+      if (v === undefined) applyFlag(o, f);
+      else applyValue(o, f, v);
+      return undefined;
+    },
+    error: (m) => new AddUsageError(`${m}\n${ADD_USAGE}`),
+  });
+  o.files = args.slice(next);
   if ((o.lock ? 1 : 0) + (o.list ? 1 : 0) + (o.deleteAll ? 1 : 0) > 1)
     throw new AddUsageError('Invalid combination of actions', 255);
   return o;

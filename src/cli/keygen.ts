@@ -5,6 +5,7 @@
  * `keygen-*.ts` file loaded only when it runs.
  */
 import type { Command } from './command.js';
+import { getopt } from './getopt.js';
 import type { KeygenOptions } from './keygen-common.js';
 import { KeygenExit } from './keygen-common.js';
 
@@ -244,32 +245,18 @@ function applyValue(o: KeygenOptions, f: string, v: string): void {
 /** Parses ssh-keygen's options as its (BSD) getopt does: options end at the first operand or `--`. */
 export function parseKeygenArgs(args: string[]): KeygenOptions {
   const o = defaults();
-  let i = 0;
-  for (; i < args.length; i++) {
-    const a = args[i] as string;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') break;
-    for (let j = 1; j < a.length; j++) {
-      const f = a[j] as string;
-      if (VALUED.has(f)) {
-        let v = a.slice(j + 1);
-        if (v === '') {
-          i++;
-          if (i >= args.length) throw usageError(`option requires an argument -- ${f}`);
-          v = args[i] as string;
-        }
-        applyValue(o, f, v);
-        break;
-      }
-      if (UNSUPPORTED.has(f)) throw new KeygenExit(`secsh keygen: option -${f} is not supported`, 1);
-      if (!FLAGS.has(f)) throw usageError(`unknown option -- ${f}`);
-      applyFlag(o, f);
-    }
-  }
-  o.args = args.slice(i);
+  const { next } = getopt(args, {
+    withValue: VALUED,
+    flags: new Set([...FLAGS, ...UNSUPPORTED]),
+    onOption: (f, v) => {
+      if (v !== undefined) applyValue(o, f, v);
+      else if (UNSUPPORTED.has(f)) throw new KeygenExit(`secsh keygen: option -${f} is not supported`, 1);
+      else applyFlag(o, f);
+      return undefined;
+    },
+    error: usageError,
+  });
+  o.args = args.slice(next);
   return o;
 }
 

@@ -4,6 +4,7 @@
  * so that a command starts without parsing the code of the others.
  */
 import type { Command } from './command.js';
+import { packageVersion } from './version.js';
 
 export type { Command } from './command.js';
 
@@ -49,23 +50,6 @@ function usage(): string {
   return `usage: secsh <command> [options]\n       secsh --version\n\ncommands:\n${lines.join('\n')}\n\nRun 'secsh <command> --help' for a command's options.\n`;
 }
 
-/** The package's version, read from package.json next to the sources or the build. */
-async function version(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'secsh' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this depth
-    }
-  }
-  return 'unknown';
-}
-
 /** Runs the CLI with `argv` (without node and the script path); resolves with the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -76,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
-    process.stdout.write(`secsh ${await version()} (node ${process.versions.node})\n`);
+    process.stdout.write(`secsh ${await packageVersion()} (node ${process.versions.node})\n`);
     return 0;
   }
   const entry = COMMANDS[name];

@@ -3,6 +3,8 @@
  * `scp://[user@]host[:port][/path]` and local paths — split as scp's colon() decides (a ':' before
  * any '/' makes a remote operand; a leading ':' or a '/' first means local; `[v6addr]:path`).
  */
+import { getopt } from './getopt.js';
+
 /**
  * A command-line error: one line (or the usage) on stderr and `exitCode`. Kept here rather than
  * using connect.ts's CliError so that parsing (and `--help`) loads no part of the library.
@@ -140,31 +142,17 @@ export function parseScpArgs(argv: readonly string[]): ScpArgs {
     identityFiles: [],
     options: [],
   };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i] as string;
-    if (arg === '--') {
-      i++;
-      break;
-    }
-    if (!arg.startsWith('-') || arg === '-') break;
-    for (let j = 1; j < arg.length; j++) {
-      const f = arg[j] as string;
-      if (WITH_ARG.has(f)) {
-        let v = arg.slice(j + 1);
-        if (v === '') {
-          i++;
-          if (i >= argv.length) throw usage(`scp: option requires an argument -- ${f}`);
-          v = argv[i] as string;
-        }
-        option(a, f, v);
-        break;
-      }
-      if (!FLAGS.has(f)) throw usage(`scp: unknown option -- ${f}`);
-      flag(a, f);
-    }
-  }
-  const rest = argv.slice(i);
+  const { next } = getopt(argv, {
+    withValue: WITH_ARG,
+    flags: FLAGS,
+    onOption: (f, v) => {
+      if (v === undefined) flag(a, f);
+      else option(a, f, v);
+      return undefined;
+    },
+    error: (m) => usage(`scp: ${m}`),
+  });
+  const rest = argv.slice(next);
   if (rest.length < 2) throw usage();
   const ops = rest.map(parseOperand);
   return { ...a, sources: ops.slice(0, -1), target: ops[ops.length - 1] as ScpOperand };

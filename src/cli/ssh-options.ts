@@ -4,6 +4,8 @@
  * destination (ssh re-runs getopt after it), and the rest joined with spaces as the remote command.
  */
 
+import { getopt } from './getopt.js';
+
 /** A user error: the message is printed as is (with ssh's usage for unknown flags), exit status 255. */
 export class SshUsageError extends Error {
   constructor(
@@ -124,34 +126,22 @@ export function parsePort(s: string, allowZero = false): number | undefined {
  */
 export function parseSshArgs(args: string[]): SshOptions {
   const o = emptyOptions();
+  const spec = {
+    withValue: WITH_VALUE,
+    flags: FLAGS,
+    onOption: (f: string, v: string | undefined) => {
+      if (v !== undefined) applyValue(o, f, v);
+      else applyFlag(o, f);
+      return o.version;
+    },
+    error: (m: string) => new SshUsageError(`${m}\n${SSH_USAGE}`),
+  };
   let i = 0;
   for (;;) {
-    let terminated = false;
-    for (; i < args.length; i++) {
-      const a = args[i] as string;
-      if (a === '--') {
-        i++;
-        terminated = true;
-        break;
-      }
-      if (!a.startsWith('-') || a === '-') break;
-      for (let j = 1; j < a.length; j++) {
-        const f = a[j] as string;
-        if (WITH_VALUE.has(f)) {
-          let v = a.slice(j + 1);
-          if (v === '') {
-            i++;
-            if (i >= args.length) throw new SshUsageError(`option requires an argument -- ${f}\n${SSH_USAGE}`);
-            v = args[i] as string;
-          }
-          applyValue(o, f, v);
-          break;
-        }
-        if (!FLAGS.has(f)) throw new SshUsageError(`unknown option -- ${f}\n${SSH_USAGE}`);
-        applyFlag(o, f);
-        if (o.version) return o;
-      }
-    }
+    const r = getopt(args, spec, i);
+    if (r.stopped) return o;
+    i = r.next;
+    const terminated = r.terminated;
     if (i >= args.length) break;
     if (o.destination === undefined) {
       o.destination = args[i] as string;

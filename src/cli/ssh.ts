@@ -5,23 +5,7 @@
 import type { Command } from './command.js';
 import type { SshOptions } from './ssh-options.js';
 import { parseEscapeChar, parseSshArgs, SSH_USAGE, SshUsageError } from './ssh-options.js';
-
-/** The package's version (package.json next to the sources or the build). */
-async function packageVersion(): Promise<string> {
-  const { readFile } = await import('node:fs/promises');
-  for (const rel of ['../../package.json', '../../../package.json']) {
-    try {
-      const pkg = JSON.parse(await readFile(new URL(rel, import.meta.url), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === 'secsh' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // not at this depth
-    }
-  }
-  return 'unknown';
-}
+import { packageVersion } from './version.js';
 
 /** The -o lines the flags stand for, ahead of the user's -o lines (ssh's command line wins over files). */
 function flagOptions(o: SshOptions): string[] {
