@@ -388,3 +388,70 @@ test('scpExecHandler over a real channel: a client that runs scp -f and then gra
     await server.close();
   }
 });
+
+test('scpExecHandler over a real channel: a client sending faster than the backend writes is held back by the window (bounded buffering)', async () => {
+  const root = await mkdtemp(join(dir, 'slow-'));
+  const backend = new LocalFsBackend(root);
+  let written = 0;
+  // A backend whose writes take 20 ms each.
+  const slow: ScpFs = {
+    stat: (p) => backend.stat(p),
+    opendir: (p) => backend.opendir(p),
+    mkdir: (p, a) => backend.mkdir(p, a),
+    setstat: (p, a) => backend.setstat(p, a),
+    open: async (p, f, a) => {
+      const file = await backend.open(p, f, a);
+      return {
+        read: (o, n) => file.read(o, n),
+        setstat: (x) => file.setstat(x),
+        close: () => file.close(),
+        write: async (o, d) => {
+          await new Promise((r) => setTimeout(r, 20));
+          await file.write(o, d);
+          written += d.length;
+        },
+      };
+    },
+  };
+  const server = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw',
+    authMethods: ['password'],
+  });
+  // Bytes the channel handed to the scp reader but the backend has not written yet.
+  let delivered = 0;
+  let most = 0;
+  server.on('session', (session: ScpSessionLike) => {
+    session.channel.on('data', (c: Buffer) => {
+      delivered += c.length;
+      most = Math.max(most, delivered - written);
+    });
+  });
+  server.on('session', scpExecHandler(slow as unknown as LocalFsBackend, { idleTimeout: 10_000 }));
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  const client = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    hostVerifier: () => true,
+  });
+  try {
+    const size = 16 * 1024 * 1024;
+    const p = await client.spawn('scp -t /f');
+    const exit = new Promise((resolve) => p.channel.once('exit', resolve));
+    p.stdout.resume();
+    p.stdin.write(`C0644 ${size} f\n`);
+    const chunk = Buffer.alloc(1024 * 1024, 3);
+    for (let i = 0; i < 16; i++) p.stdin.write(chunk); // all at once: the client does not wait
+    p.stdin.end(Buffer.of(0));
+    assert.equal(await exit, 0);
+    assert.equal((await stat(join(root, 'f'))).size, size);
+    // The reader pauses the channel at 1 MiB (plus a write of 256 KiB gathering): the rest waits in
+    // the channel's window, never granted more while unread.
+    assert.ok(most <= 2 * 1024 * 1024, `${most} bytes read off the channel but not yet written`);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
