@@ -233,6 +233,8 @@ test('scp sink: targets and names that are symlinks out of the root, ../ targets
     ['/', ['D0755 0 abslink\n', ...file, 'E\n']],
     [`../../../../..${out}`, file],
     ['/', ['C0644 3 fifo\n', 'abc', '\0']],
+    ['/', [`C0644 3 ${'y'.repeat(300)}\n`, 'abc', '\0']],
+    [`/${'z'.repeat(250)}/`.repeat(20), file],
   ] as const) {
     const r = await sinkAt(root, target, [...script]);
     assert.ok(!(r.result instanceof Error) || r.result.name === 'ScpError', `${target}: ${String(r.result)}`);
