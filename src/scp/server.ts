@@ -63,15 +63,30 @@ function words(line: string): string[] | undefined {
 /** What {@link parseScpCommand} makes of a command: the scp command, or why it is not one it serves. */
 type Parsed = ScpCommand | { refusal: string } | undefined;
 
+/** scp's options that take an argument (OpenSSH 9's getopt string): the rest of their word, or the next word, is it. */
+const WITH_ARGUMENT = 'cDFiJlMoPSX';
+
 /**
  * Whether `command` asks for scp's server mode (`scp … -t|-f …`, or `/path/to/scp …`), judged by its
- * plain whitespace-separated words whatever else it holds.
+ * plain whitespace-separated words as scp's getopt would read its options, whatever else it holds.
  */
 function asksForScpServer(command: string): boolean {
   const w = command.trim().split(/[ \t]+/);
   const prog = (w[0] ?? '').replace(/['"\\]/g, '');
   if (prog !== 'scp' && !prog.endsWith('/scp')) return false;
-  return w.slice(1).some((a) => /^-[A-Za-z0-9]*[tf]/.test(a));
+  for (let i = 1; i < w.length; i++) {
+    const a = w[i] as string;
+    if (a === '--' || !a.startsWith('-') || a === '-') return false;
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j] as string;
+      if (f === 't' || f === 'f') return true;
+      if (WITH_ARGUMENT.includes(f)) {
+        if (j === a.length - 1) i++;
+        break;
+      }
+    }
+  }
+  return false;
 }
 
 const UNSUPPORTED = 'command line not supported (no shell here: only scp [-dprv] -t|-f [--] path..., plain or quoted)';
@@ -93,7 +108,14 @@ function parse(command: string): Parsed {
       break;
     }
     if (!a.startsWith('-') || a === '-') break;
-    for (const f of a.slice(1)) {
+    for (let j = 1; j < a.length; j++) {
+      const f = a[j] as string;
+      if (WITH_ARGUMENT.includes(f)) {
+        // Not one of ours; its argument is the rest of the word, or the next word.
+        unknown = true;
+        if (j === a.length - 1) i++;
+        break;
+      }
       if (f === 't' || f === 'f') {
         if (mode !== undefined && mode !== f) unknown = true;
         mode = f;

@@ -457,3 +457,14 @@ test('scpExecHandler over a real channel: a client sending faster than the backe
     await server.close();
   }
 });
+
+for (const command of [
+  'scp -oStrictHostKeyChecking=no a host:b',
+  'scp -i key_ft a host:b',
+  'scp -P 22 -c aes128-ctr a host:b',
+]) {
+  test(`scpExecHandler: ${JSON.stringify(command)} (scp as a client, options with arguments) is left to the other handlers`, async () => {
+    const r = await execThrough(command);
+    assert.equal(r.answer, 'rejected');
+  });
+}
