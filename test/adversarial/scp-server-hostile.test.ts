@@ -234,6 +234,7 @@ test('scp sink: targets and names that are symlinks out of the root, ../ targets
     [`../../../../..${out}`, file],
     ['/', ['C0644 3 fifo\n', 'abc', '\0']],
     ['/', [`C0644 3 ${'y'.repeat(300)}\n`, 'abc', '\0']],
+    ['/', ['C0644 3 a\0b\n', 'abc', '\0']],
     [`/${'z'.repeat(250)}/`.repeat(20), file],
   ] as const) {
     const r = await sinkAt(root, target, [...script]);
@@ -468,3 +469,20 @@ for (const command of [
     assert.equal(r.answer, 'rejected');
   });
 }
+
+test('scp source -r: a directory symlink loop inside the root ends (ELOOP, or the depth limit), reported, no hang', async () => {
+  const root = await mkdtemp(join(dir, 'loop-'));
+  await mkdir(join(root, 'd'));
+  await writeFile(join(root, 'd', 'f'), 'f');
+  await symlink('.', join(root, 'd', 'loop'));
+  const [mine, theirs] = pair();
+  let files = 0;
+  theirs.on('data', (c: Buffer) => {
+    if (c.toString('latin1').startsWith('C')) files++;
+    theirs.write(Buffer.of(0));
+  });
+  theirs.write(Buffer.of(0));
+  const r = await scpSource(mine, ['/d'], new LocalFsBackend(root), { recursive: true, idleTimeout: 5000 });
+  assert.ok(files > 1 && files <= 130, `${files} files sent`);
+  assert.ok(r.errors >= 1);
+});
