@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { hasSftp, requireSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
-import { runSftp, sftpBatchRun, sftpTargetArgs, sha256File } from './cli-sftp-helpers.js';
+import { runSftp, sftpBatchRun, sftpTargetArgs, sha256File } from '../e2e/cli-sftp-helpers.js';
 
 let sshd: Sshd | undefined;
 let dir = '';

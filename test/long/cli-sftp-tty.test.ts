@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { hasSftp, requireSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
-import { sftpCommandLine, sftpTargetArgs } from './cli-sftp-helpers.js';
+import { sftpCommandLine, sftpTargetArgs } from '../e2e/cli-sftp-helpers.js';
 
 const run = promisify(execFile);
 const TMUX = '/usr/bin/tmux';
