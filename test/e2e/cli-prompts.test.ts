@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -39,12 +39,18 @@ function runDetached(
 }
 
 test('without a terminal, successive passphrase prompts read successive stdin lines, then empty at its end', async () => {
-  const code = `
-    const { readPassphrase } = await import(${JSON.stringify(new URL('../../src/cli/prompt.ts', import.meta.url).href)});
-    const got = [await readPassphrase('one: '), await readPassphrase('two: '), await readPassphrase('three: ')];
-    process.stdout.write(JSON.stringify(got));
-  `;
-  const r = await runDetached(['--import', 'tsx', '--input-type=module', '-e', code], 'alpha\nbeta\n');
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-prompts-script-'));
+  const script = join(dir, 'prompts.mts');
+  await writeFile(
+    script,
+    `const { readPassphrase } = await import(${JSON.stringify(new URL('../../src/cli/prompt.ts', import.meta.url).href)});
+const got = [await readPassphrase('one: '), await readPassphrase('two: '), await readPassphrase('three: ')];
+process.stdout.write(JSON.stringify(got));
+`,
+  );
+  const r = await runDetached(['--import', 'tsx', script], 'alpha\nbeta\n').finally(() =>
+    rm(dir, { recursive: true, force: true }),
+  );
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), ['alpha', 'beta', '']);
   assert.equal(r.stderr, 'one: two: three: ');

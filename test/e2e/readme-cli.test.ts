@@ -29,11 +29,13 @@ test('the README command-line walk-through runs: keygen, server, ssh, scp, sftp 
   try {
     const bin = join(dir, 'bin');
     await mkdir(bin);
-    const tsx = import.meta.resolve('tsx');
-    await writeFile(
-      join(bin, 'secsh'),
-      `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} --import ${JSON.stringify(tsx)} ${JSON.stringify(join(ROOT, 'src', 'cli', 'main.ts'))} "$@"\n`,
-    );
+    const main = JSON.stringify(join(ROOT, 'src', 'cli', 'main.ts'));
+    // The CLI on the runtime running this test: Node (through tsx), Bun, or Deno (its own TypeScript).
+    const run =
+      'deno' in process.versions
+        ? `${JSON.stringify(process.execPath)} run --allow-all --no-check --no-lock --unstable-sloppy-imports ${main}`
+        : `${JSON.stringify(process.execPath)} --import ${JSON.stringify(import.meta.resolve('tsx'))} ${main}`;
+    await writeFile(join(bin, 'secsh'), `#!/bin/sh\nexec ${run} "$@"\n`);
     await chmod(join(bin, 'secsh'), 0o755);
     const port = String(await freePort());
     const home = join(dir, 'home');
