@@ -1,15 +1,5 @@
 /** SendEnv for `secsh ssh`: which local environment variables the resolved SendEnv patterns name. */
-
-/** ssh's match_pattern: `*` and `?` wildcards over the whole name. */
-function globMatch(name: string, pattern: string): boolean {
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-  return re.test(name);
-}
+import { matchPattern } from '../config/index.js';
 
 /**
  * The names of `env` that SendEnv's patterns select, in the environment's order. TERM is not among
@@ -18,6 +8,6 @@ function globMatch(name: string, pattern: string): boolean {
 export function sendEnvNames(patterns: readonly string[], env: NodeJS.ProcessEnv): string[] {
   if (patterns.length === 0) return [];
   return Object.keys(env).filter(
-    (name) => name !== 'TERM' && env[name] !== undefined && patterns.some((p) => globMatch(name, p)),
+    (name) => name !== 'TERM' && env[name] !== undefined && patterns.some((p) => matchPattern(name, p)),
   );
 }
