@@ -4,9 +4,10 @@
  */
 
 import type { KeyObject } from 'node:crypto';
-import { createECDH, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import { createECDH, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { DisconnectReason, InvalidArgumentError, ProtocolError } from '../errors.js';
 import { SshWriter, unsignedToMpint } from '../wire/index.js';
+import { freshPrivateKey } from './fresh-key.js';
 import { hasEcdhCurve } from './runtime.js';
 import type { KexKeyPair } from './types.js';
 
@@ -100,9 +101,7 @@ export interface X25519RawKeyPair {
 
 /** A fresh X25519 keypair giving raw secrets; `scalar` (32 bytes) fixes the private key, for tests. */
 export function x25519RawKeyPair(scalar?: Uint8Array): X25519RawKeyPair {
-  return x25519RawPair(
-    scalar === undefined ? generateKeyPairSync('x25519').privateKey : x25519PrivateFromScalar(scalar),
-  );
+  return x25519RawPair(scalar === undefined ? freshPrivateKey('x25519') : x25519PrivateFromScalar(scalar));
 }
 
 function x25519RawPair(privateKey: KeyObject): X25519RawKeyPair {
@@ -114,7 +113,7 @@ function x25519RawPair(privateKey: KeyObject): X25519RawKeyPair {
 
 /** A fresh X25519 keypair (curve25519-sha256). `publicValue` is the 32-byte u-coordinate. */
 export function x25519KeyPair(): KexKeyPair {
-  return x25519Pair(generateKeyPairSync('x25519').privateKey);
+  return x25519Pair(freshPrivateKey('x25519'));
 }
 
 /** Internal and tests only: an X25519 keypair from a given 32-byte private scalar (as in RFC 7748 vectors). */
@@ -185,7 +184,7 @@ function derTlv(tag: number, content: Buffer): Buffer {
 export function nistKeyPairFromKeyObjects(curve: NistCurve, privateKey?: Uint8Array): KexKeyPair {
   const spec = NIST_CURVES[curve];
   let priv: KeyObject;
-  if (privateKey === undefined) priv = generateKeyPairSync('ec', { namedCurve: spec.jwk }).privateKey;
+  if (privateKey === undefined) priv = freshPrivateKey('ec', { namedCurve: spec.jwk });
   else {
     // ECPrivateKey (SEC 1 §C.4) without the optional public key: version 1, scalar, [0] curve OID.
     if (privateKey.length > spec.fieldBytes) throw new InvalidArgumentError(`${curve} private scalar too long`);
