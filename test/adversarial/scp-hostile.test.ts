@@ -8,9 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { localScpFs, parseScpControl, ScpError, scpSink, scpSource } from '../../src/scp/index.js';
+import { duplexPair as pair } from '../helpers/duplex-pair.js';
 
 let dir = '';
 before(async () => {
@@ -19,27 +20,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Two connected in-memory Duplexes: what one writes, the other reads. */
-function pair(): [Duplex, Duplex] {
-  let a: Duplex | undefined;
-  let b: Duplex | undefined;
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        peer().push(null);
-        cb();
-      },
-    });
-  a = make(() => b as Duplex);
-  b = make(() => a as Duplex);
-  return [a, b];
-}
 
 /** Collects what the secsh side sends to the hostile peer. */
 function collect(s: Duplex): () => Buffer {

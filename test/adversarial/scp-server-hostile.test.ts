@@ -27,6 +27,7 @@ import { generatePrivateKey } from '../../src/keys/index.js';
 import { type ScpFs, type ScpSessionLike, scpExecHandler, scpSink, scpSource } from '../../src/scp/index.js';
 import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
+import { duplexPair as pair } from '../helpers/duplex-pair.js';
 
 let dir = '';
 before(async () => {
@@ -35,27 +36,6 @@ before(async () => {
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Two connected in-memory Duplexes: what one writes, the other reads. */
-function pair(): [Duplex, Duplex] {
-  let a: Duplex | undefined;
-  let b: Duplex | undefined;
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        peer().push(null);
-        cb();
-      },
-    });
-  a = make(() => b as Duplex);
-  b = make(() => a as Duplex);
-  return [a, b];
-}
 
 /** Runs the sink into a fresh LocalFsBackend root against a client that sends `script` and ends. */
 async function sinkInto(script: string[], opts: Parameters<typeof scpSink>[3] = {}) {

@@ -8,6 +8,7 @@ import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseScpCommand, parseScpControl, ScpError, type ScpFs, scpSink } from '../../src/scp/index.js';
+import { duplexPair as pair } from '../helpers/duplex-pair.js';
 import { bytesFrom, fuzz, fuzzAsync, runs } from './harness.js';
 
 const lines = [
@@ -70,26 +71,6 @@ function memoryFs(created: string[]): ScpFs {
       };
     },
   };
-}
-
-function pair(): [Duplex, Duplex] {
-  let a: Duplex | undefined;
-  let b: Duplex | undefined;
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        peer().push(null);
-        cb();
-      },
-    });
-  a = make(() => b as Duplex);
-  b = make(() => a as Duplex);
-  return [a, b];
 }
 
 const transcripts = [
