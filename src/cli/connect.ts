@@ -292,6 +292,7 @@ export async function connectCli(
       ...(spec.port !== undefined ? { port: spec.port } : {}),
     });
   } catch (e) {
+    await log.close();
     throw new CliError(e instanceof Error ? e.message : String(e));
   }
   if (spec.configFile !== 'none') log.debug(1, `Reading configuration data ${spec.configFile ?? '~/.ssh/config'}`);
@@ -336,7 +337,9 @@ export async function connectCli(
     log.debug(1, `Authenticated to ${resolved.hostname} ([${resolved.hostname}]:${resolved.port}).`);
     return { client, log, config: resolved };
   } catch (e) {
-    throw toCliError(spec.program, e, resolved.hostname, resolved.port, label);
+    const err = toCliError(spec.program, e, resolved.hostname, resolved.port, label);
+    await log.close();
+    throw err;
   }
 }
 
