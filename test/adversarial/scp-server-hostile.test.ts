@@ -29,6 +29,11 @@ import { Server } from '../../src/server/server.js';
 import { LocalFsBackend } from '../../src/sftp/index.js';
 import { duplexPair as pair } from '../helpers/duplex-pair.js';
 
+/** An scp error line (`\x01` then the text) as a regular expression; `pattern` is the text after the `\x01`. */
+function scpError(anchored: boolean, pattern: string): RegExp {
+  return new RegExp(`${anchored ? '^' : ''}${String.fromCharCode(1)}${pattern}`);
+}
+
 let dir = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'secsh-scp-server-hostile-'));
@@ -102,12 +107,12 @@ async function execThrough(command: string, opts: Parameters<typeof scpExecHandl
 }
 
 for (const [command, message] of [
-  ['scp -t /x$z', /^\x01scp: .*not supported/],
-  ["scp -t 'a'; touch b", /^\x01scp: .*not supported/],
-  ['scp -f $(id)', /^\x01scp: .*not supported/],
-  ['scp -t a b', /^\x01scp: ambiguous target\n$/],
-  ['scp -S prog -t x', /^\x01scp: .*not supported/],
-  ['scp -t', /^\x01scp: .*not supported/],
+  ['scp -t /x$z', scpError(true, String.raw`scp: .*not supported`)],
+  ["scp -t 'a'; touch b", scpError(true, String.raw`scp: .*not supported`)],
+  ['scp -f $(id)', scpError(true, String.raw`scp: .*not supported`)],
+  ['scp -t a b', scpError(true, String.raw`scp: ambiguous target\n$`)],
+  ['scp -S prog -t x', scpError(true, String.raw`scp: .*not supported`)],
+  ['scp -t', scpError(true, String.raw`scp: .*not supported`)],
 ] as const) {
   test(`scpExecHandler: ${JSON.stringify(command)} is refused with an scp error, never left to the shell to run outside the root`, async () => {
     const r = await execThrough(command, { readOnly: true });
@@ -128,7 +133,7 @@ for (const command of ['echo scp -t x', 'scp -v a host:b', 'ls -t', 'scpx -t y']
 test('scpExecHandler: /usr/bin/scp -f serves from the backend like scp -f', async () => {
   const r = await execThrough('/usr/bin/scp -f /missing');
   assert.equal(r.answer, 'accepted');
-  assert.match(r.sent, /^\x01scp: \/missing: No such file or directory\n/);
+  assert.match(r.sent, scpError(true, String.raw`scp: /missing: No such file or directory\n`));
   assert.equal(r.exitCode, 1);
 });
 
@@ -219,7 +224,7 @@ test('scp sink: targets and names that are symlinks out of the root, ../ targets
   ] as const) {
     const r = await sinkAt(root, target, [...script]);
     assert.ok(!(r.result instanceof Error) || r.result.name === 'ScpError', `${target}: ${String(r.result)}`);
-    assert.match(r.sent, /\x01scp: /, `${target} ${script[0]}: the client is told`);
+    assert.match(r.sent, scpError(false, String.raw`scp: `), `${target} ${script[0]}: the client is told`);
     // ... in words that do not give away where the root lies on the server.
     assert.ok(!r.sent.includes(root), `${target} ${script[0]}: ${JSON.stringify(r.sent)}`);
   }
@@ -336,7 +341,7 @@ test('scp source: a file that shrinks or grows while it is sent keeps the announ
       assert.deepEqual([...tail], [0]);
       assert.equal(r.errors, 0);
     } else {
-      assert.match(tail.toString('latin1'), /^\x01scp: \/shrinks: /);
+      assert.match(tail.toString('latin1'), scpError(true, String.raw`scp: /shrinks: `));
       assert.equal(r.errors, 1);
     }
   }

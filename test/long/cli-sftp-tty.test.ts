@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, type TestContext, test } from 'node:test';
 import { promisify } from 'node:util';
+import { sftpCommandLine, sftpTargetArgs } from '../e2e/cli-sftp-helpers.js';
 import { hasSftp, requireSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
-import { sftpCommandLine, sftpTargetArgs } from '../e2e/cli-sftp-helpers.js';
 
 const run = promisify(execFile);
 const TMUX = '/usr/bin/tmux';

@@ -11,10 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
+import { runSftp, sftpBatchRun, sftpTargetArgs, sha256File } from '../e2e/cli-sftp-helpers.js';
 import { hasSftp, requireSftp } from '../helpers/openssh-sftp.js';
 import { hasPeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
-import { runSftp, sftpBatchRun, sftpTargetArgs, sha256File } from '../e2e/cli-sftp-helpers.js';
 
 let sshd: Sshd | undefined;
 let dir = '';
