@@ -8,12 +8,7 @@ const given = process.argv.slice(2);
 const roots = given.length ? given : ['test'];
 // The long suites (the full interop matrix, the soak, the packed package, the slowest proofs) have their own npm scripts; `npm test` leaves
 // them out unless their folder is named.
-const LONG = new Set([
-  join('test', 'matrix'),
-  join('test', 'soak'),
-  join('test', 'package'),
-  join('test', 'long'),
-]);
+const LONG = new Set([join('test', 'matrix'), join('test', 'soak'), join('test', 'package'), join('test', 'long')]);
 const files = [];
 function walk(p) {
   const st = statSync(p);
