@@ -60,7 +60,9 @@ export type SshErrorCode =
   | 'ERR_SSH_NOT_CONNECTED'
   | 'ERR_SSH_LISTEN'
   | 'ERR_SSH_SFTP'
-  | 'ERR_SSH_SCP';
+  | 'ERR_SSH_SCP'
+  | 'ERR_SSH_MUX'
+  | 'ERR_SSH_MUX_UNSUPPORTED';
 
 /** Base class of every error secsh raises. */
 export class SshError extends Error {
@@ -254,5 +256,16 @@ export class ListenError extends SshError {
     this.address = address;
     this.port = port;
     this.nodeCode = nodeCode;
+  }
+}
+
+/**
+ * An OpenSSH ControlMaster (PROTOCOL.mux) exchange failed: a malformed or unexpected message from the
+ * other side (`ERR_SSH_MUX`), a refusal by the master (`reason` holds its text), or a feature this
+ * runtime lacks (`ERR_SSH_MUX_UNSUPPORTED`, e.g. passing file descriptors outside Node).
+ */
+export class MuxError extends SshError {
+  constructor(message: string, code: 'ERR_SSH_MUX' | 'ERR_SSH_MUX_UNSUPPORTED' = 'ERR_SSH_MUX', options?: ErrorOptions) {
+    super(message, code, undefined, options);
   }
 }
