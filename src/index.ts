@@ -31,6 +31,8 @@ export type { SessionPermissions } from './auth/cert-options.js';
 export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS } from './auth/cert-options.js';
 export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
 export { authenticateClient } from './auth/client.js';
+export type { HostbasedCredentials } from './auth/hostbased.js';
+export { DEFAULT_HOSTBASED_ALGORITHMS } from './auth/hostbased.js';
 export { MessageQueue } from './auth/queue.js';
 export type { AuthRestrictions } from './auth/restrictions.js';
 export { authorizedKeyFromAllows, authorizedKeyRestrictions } from './auth/restrictions.js';
@@ -59,7 +61,9 @@ export type {
   SshConfigSource,
 } from './client/client.js';
 export { Client } from './client/client.js';
+export type { HostbasedOptions } from './client/options.js';
 export type {
+  ClientHostClaim,
   ForwardEnd,
   KnownHostsAddOptions,
   KnownHostsEntry,
@@ -77,6 +81,7 @@ export {
   applyAlgorithmEdit,
   hashKnownHostsName,
   KnownHosts,
+  knownClientHost,
   knownHostsName,
   knownHostsVerifier,
   loadKnownHostsFiles,

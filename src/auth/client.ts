@@ -1,7 +1,7 @@
 /**
- * Client user authentication (RFC 4252, RFC 4256): none, publickey (with a PK_OK query before
- * signing), keyboard-interactive, password (with the change request), and partial success across
- * several methods in a row.
+ * Client user authentication (RFC 4252, RFC 4256): none, hostbased (see ./hostbased.ts), publickey
+ * (with a PK_OK query before signing), keyboard-interactive, password (with the change request), and
+ * partial success across several methods in a row.
  */
 import { debuglog } from 'node:util';
 import { authChannel, type ClientAuthEvent } from '../diagnostics.js';
@@ -12,6 +12,7 @@ import { AgentError, AuthError, ProtocolError } from '../errors.js';
 import { certificateAlgorithmFor, certificateOf, type Signer } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { type HostbasedCredentials, signedHostbasedRequest } from './hostbased.js';
 import type { MessageQueue } from './queue.js';
 
 /** One keyboard-interactive round. */
@@ -51,7 +52,12 @@ export interface ClientAuthOptions {
   onKeyboardInteractive?: (req: KeyboardInteractiveRequest) => string[] | Promise<string[]>;
   /** The server asks for a new password (RFC 4252 §8); resolve with it. */
   onPasswordChange?: (prompt: string) => string | Promise<string>;
-  /** Method order; default publickey, keyboard-interactive, password. */
+  /**
+   * Hostbased authentication (RFC 4252 §9): sign with this host key for the user `localUsername` on
+   * `localHostname`. Tried first by default, as ssh orders it.
+   */
+  hostbased?: HostbasedCredentials;
+  /** Method order; default hostbased, publickey, keyboard-interactive, password. */
   methods?: readonly string[];
   /** Called with a USERAUTH_BANNER message. */
   onBanner?: (message: string) => void;
@@ -175,7 +181,7 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
   if (res.kind === 'method') throw new ProtocolError('unexpected method message for none');
   let allowed = res.methods;
 
-  const order = o.methods ?? ['publickey', 'keyboard-interactive', 'password'];
+  const order = o.methods ?? ['hostbased', 'publickey', 'keyboard-interactive', 'password'];
   let signers: Signer[] = [...(o.signers ?? [])];
   let loaded = false;
   const triedKeys = new Set<string>();
@@ -257,6 +263,26 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
     return undefined;
   }
 
+  async function tryHostbased(h: HostbasedCredentials): Promise<Reply | undefined> {
+    const cert = certificateOf(h.signer);
+    const key = { type: cert ? cert.certType : h.signer.publicKey.type, fingerprint: h.signer.publicKey.fingerprint() };
+    const shown = `${key.type} ${key.fingerprint}`;
+    const alg = chooseSignatureAlgorithm(h.signer, t.serverSigAlgs);
+    if (!alg) {
+      note({ role: 'client', username: o.username, method: 'hostbased', result: 'skipped', key });
+      failures.push(`hostbased (${shown} not offered: the server accepts none of its signature algorithms)`);
+      return undefined;
+    }
+    const req = await signedHostbasedRequest(base, t.sessionId as Buffer, h, alg);
+    debug('auth: hostbased as %j on %j with %s (%s)', h.localUsername, h.localHostname, shown, req.keyAlgorithm);
+    t.send(req.payload);
+    const r = await reply();
+    if (r.kind === 'method') throw new ProtocolError('unexpected message in hostbased auth');
+    noteReply(o.username, 'hostbased', r, { ...key, algorithm: req.keyAlgorithm });
+    if (r.kind === 'failure' && !r.partial) failures.push(`hostbased (${shown})`);
+    return r;
+  }
+
   async function tryKeyboardInteractive(): Promise<Reply> {
     t.send(base().string('keyboard-interactive').string('').string('').toBuffer());
     for (;;) {
@@ -334,6 +360,11 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
         if (signers.length === 0 && !o.loadSigners) continue;
         r = await tryPublicKey();
         if (!r) continue;
+      } else if (m === 'hostbased') {
+        if (tried.has(m) || !o.hostbased) continue;
+        tried.add(m);
+        r = await tryHostbased(o.hostbased);
+        if (!r) continue;
       } else if (m === 'keyboard-interactive') {
         if (tried.has(m) || (!o.onKeyboardInteractive && o.password === undefined)) continue;
         tried.add(m);
@@ -346,7 +377,8 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       } else {
         continue;
       }
-      if (m !== 'publickey') noteReply(o.username, m, r);
+      // publickey and hostbased report each attempt with its key themselves.
+      if (m !== 'publickey' && m !== 'hostbased') noteReply(o.username, m, r);
       if (r.kind === 'success') return;
       if (r.kind === 'failure') {
         allowed = r.methods;
@@ -356,8 +388,8 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
           progressed = true;
           break;
         }
-        // publickey lists each key it offered itself.
-        if (m !== 'publickey') failures.push(m);
+        // publickey and hostbased list each key they offered themselves.
+        if (m !== 'publickey' && m !== 'hostbased') failures.push(m);
       }
     }
     if (!progressed) {

@@ -1,7 +1,7 @@
 /**
  * Server user authentication (RFC 4252, RFC 4256) driven by a policy callback: none, password (and
  * the change request), publickey (PK_OK for queries; only a key that signed authenticates),
- * keyboard-interactive, and partial success for multi-step policies. Limits on attempts (as in sshd,
+ * keyboard-interactive, hostbased (see ./hostbased.ts), and partial success for multi-step policies. Limits on attempts (as in sshd,
  * only a "none" sent as the very first request is free), on requests of any kind, password length
  * and prompt answers, and a minimum time for every failed attempt.
  */
@@ -14,11 +14,12 @@ import type { SecurityKeySignatureInfo, SignatureAlgorithm } from '../keys/types
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { SessionPermissions } from './cert-options.js';
 import { certificateForceCommand, certificateSourceRefusal, effectivePermissions } from './cert-options.js';
+import { DEFAULT_HOSTBASED_ALGORITHMS, signatureAlgorithmOf, verifyHostbasedRequest } from './hostbased.js';
 import type { MessageQueue } from './queue.js';
 import { type AuthRestrictions, restrictPermissions } from './restrictions.js';
 
 /** Methods the server implements. */
-export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interactive';
+export type AuthMethod = 'none' | 'password' | 'publickey' | 'keyboard-interactive' | 'hostbased';
 
 /** One keyboard-interactive question. */
 export interface Prompt {
@@ -32,7 +33,7 @@ export interface Prompt {
 export interface AuthStep {
   /** The method of the step. */
   method: AuthMethod;
-  /** The key that signed, for publickey. */
+  /** The key that signed, for publickey (for hostbased: the client's host key). */
   key?: PublicKey;
   /** The user certificate the key was presented with, for publickey with a certificate. */
   certificate?: Certificate;
@@ -64,10 +65,25 @@ export interface AuthContext {
    * extensions limit what the sessions may do (see {@link AuthResult.permissions}).
    */
   certificate?: Certificate;
-  /** publickey: true once the signature verified. */
+  /** publickey: true once the signature verified; hostbased: always true (the policy sees only verified requests). */
   signed?: boolean;
-  /** publickey: the signature algorithm the client used. */
+  /** publickey and hostbased: the (key) algorithm the client used. */
   signatureAlgorithm?: string;
+  /**
+   * hostbased (RFC 4252 §9): the client host name the request names, trailing dot removed — a claim
+   * backed only by the host key's signature, so check that `key` is this host's (see `knownClientHost`,
+   * which reads known_hosts as sshd reads ssh_known_hosts). `key` is then the host key, already verified
+   * to have signed the request, and `remoteAddress` where the connection comes from.
+   */
+  clientHostname?: string;
+  /** hostbased: the user name on the client host (shosts.equiv's second column; sshd's own rule is "the same name"). */
+  clientUsername?: string;
+  /**
+   * hostbased with a host certificate: the certificate, whose CA signature is NOT checked here (the CA comes
+   * from known_hosts' `@cert-authority` lines for `clientHostname`; `knownClientHost` checks it). `key` is
+   * the certified key.
+   */
+  hostCertificate?: Certificate;
   /**
    * publickey with a security key (`sk-*`), once signed: the authenticator's flags (0x01 user present,
    * 0x04 user verified) and counter. Whatever the policy answers, the login also needs user presence unless
@@ -132,6 +148,8 @@ export interface ServerAuthOptions {
   failureDelay?: number;
   /** Signature algorithms accepted for publickey (default: the secure ones; add 'ssh-rsa' to allow SHA-1). */
   publicKeyAlgorithms?: readonly string[];
+  /** Host key algorithms accepted for hostbased, as sshd's HostbasedAcceptedAlgorithms (default: the secure ones). */
+  hostbasedAlgorithms?: readonly string[];
   /** The peer's address, passed to the policy. */
   remoteAddress?: string;
   /**
@@ -290,7 +308,7 @@ export async function authenticateServer(
     const base = { username, previous: steps.slice(), ...(o.remoteAddress ? { remoteAddress: o.remoteAddress } : {}) };
     const noPrompt = () => Promise.reject(new AuthError('prompt() is only available for keyboard-interactive'));
     const known = (m: string): m is AuthMethod =>
-      m === 'none' || m === 'password' || m === 'publickey' || m === 'keyboard-interactive';
+      m === 'none' || m === 'password' || m === 'publickey' || m === 'keyboard-interactive' || m === 'hostbased';
 
     if (!known(method) || (method !== 'none' && !allowed.includes(method))) {
       // Unknown or not offered: refused without asking the policy. The rest of the message is ignored.
@@ -376,7 +394,7 @@ export async function authenticateServer(
         let ok = false;
         let securityKey: SecurityKeySignatureInfo | undefined;
         try {
-          if (sigAlgorithm(sig) === sigAlg) {
+          if (signatureAlgorithmOf(sig) === sigAlg) {
             const v = key.verifyDetailed(data, sig, sigAlg as SignatureAlgorithm);
             ok = v.valid;
             securityKey = v.securityKey;
@@ -405,6 +423,19 @@ export async function authenticateServer(
             step = undefined;
           }
         }
+      }
+    } else if (method === 'hostbased') {
+      const sid = t.sessionId;
+      if (!sid) throw new ProtocolError('authentication before key exchange');
+      const hb = verifyHostbasedRequest(r, p, sid, o.hostbasedAlgorithms ?? DEFAULT_HOSTBASED_ALGORITHMS);
+      if ('ok' in hb) {
+        const { key, certificate, algorithm, clientHostname, clientUsername } = hb.ok;
+        const certField = certificate ? { hostCertificate: certificate } : {};
+        const ctx = { ...base, method, key, ...certField, signed: true, signatureAlgorithm: algorithm };
+        decision = await o.authenticate({ ...ctx, clientHostname, clientUsername, prompt: noPrompt });
+        step = { method, key };
+      } else {
+        debug('hostbased for %j refused: %s', username, hb.refused);
       }
     } else {
       // keyboard-interactive: string language (deprecated), string submethods.
@@ -461,7 +492,7 @@ export async function authenticateServer(
     if (restrict && step) {
       steps.push(step);
       t.send(Buffer.from([MSG.USERAUTH_SUCCESS]));
-      const last = [...steps].reverse().find((s) => s.key);
+      const last = [...steps].reverse().find((s) => s.method === 'publickey' && s.key);
       const result: AuthResult = {
         username,
         steps,
@@ -535,13 +566,4 @@ function partialMethods(d: AuthDecision, configured: readonly AuthMethod[]): Aut
     return [...(d.methods ?? configured)];
   }
   return undefined;
-}
-
-/** The algorithm name at the start of a signature blob, or undefined if malformed. */
-function sigAlgorithm(sig: Buffer): string | undefined {
-  try {
-    return new SshReader(sig).ascii(64);
-  } catch {
-    return undefined;
-  }
 }

@@ -50,6 +50,7 @@ import { reusedReadBufferSupported, SlabInput } from '../transport/slab-input.js
 import { Transport } from '../transport/transport.js';
 import { bindForwardedAgents, boundAgentSigners } from './agent-bind.js';
 import { type ConfigForwards, setUpConfigForwards } from './config-forwards.js';
+import { hostbasedCredentials } from './hostbased.js';
 import { hasJump, jumpHops, lastHopOptions } from './jump.js';
 import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
@@ -394,6 +395,7 @@ export class Client extends EventEmitter {
         ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
         ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
         ...(opts.authMethods ? { methods: opts.authMethods } : {}),
+        ...(opts.hostbased ? { hostbased: hostbasedCredentials(opts.hostbased, opts.passphrase) } : {}),
         onBanner: (m) => {
           client.emit('banner', m);
           opts.onBanner?.(m);

@@ -171,14 +171,38 @@ export interface ConnectOptions {
   logger?: Logger;
   /** Called with the server's pre-auth banner text. */
   onBanner?: (message: string) => void;
-  /** Authentication methods in order (default publickey, keyboard-interactive, password). */
+  /** Authentication methods in order (default hostbased, publickey, keyboard-interactive, password). */
   authMethods?: string[];
+  /**
+   * Hostbased authentication (RFC 4252 §9, OpenSSH's HostbasedAuthentication): the client signs with a
+   * host key, and the server trusts the host's word for who the user is there. Tried first when given.
+   */
+  hostbased?: HostbasedOptions;
   /**
    * Session channels (exec, spawn, shell, subsystem, sftp) open at once on this connection (default
    * 10, sshd's MaxSessions); more wait in order until one has closed, so `Promise.all` of many
    * `exec`s works. A server that refuses a session anyway gets a ChannelOpenError naming this limit.
    */
   maxSessions?: number;
+}
+
+/** The host key and names of {@link ConnectOptions.hostbased}. */
+export interface HostbasedOptions {
+  /**
+   * The client host's private key (e.g. the contents of `/etc/ssh/ssh_host_ed25519_key`, which needs
+   * root to read: OpenSSH's `ssh` asks the setuid ssh-keysign instead), a parsed key or a Signer. The
+   * signature algorithm is chosen as for publickey (rsa-sha2-512/256 from the server's server-sig-algs).
+   */
+  key: string | Buffer | PrivateKey | Signer;
+  /** A host certificate for `key` (`-cert.pub` contents): offered under the certificate algorithm. */
+  certificate?: string | Buffer;
+  /**
+   * This host's name as the server's known_hosts and shosts.equiv name it (default `os.hostname()`);
+   * sent fully qualified with a trailing dot, as OpenSSH sends it.
+   */
+  localHostname?: string;
+  /** The user's name on this host (default: the user running the process). */
+  localUsername?: string;
 }
 
 /** The host whose key a {@link ConnectOptions.hostVerifier} is asked about. */

@@ -22,6 +22,7 @@ export {
   type StrictHostKeyChecking,
   type UnknownHostKeyQuestion,
 } from './host-key-policy.js';
+export { type ClientHostClaim, knownClientHost } from './known-client-hosts.js';
 export {
   hashKnownHostsName,
   KnownHosts,

@@ -70,7 +70,11 @@ export interface ServerOptions {
   hostCertificates?: ReadonlyArray<Certificate | string | Buffer>;
   /** The authentication policy. See {@link AuthContext} and {@link AuthDecision}. */
   authenticate: AuthHandler;
-  /** Methods to advertise (default publickey, keyboard-interactive, password). */
+  /**
+   * Methods to advertise (default publickey, keyboard-interactive, password). `hostbased` only when listed:
+   * the policy then sees `method: 'hostbased'` with the verified host key, `clientHostname` and
+   * `clientUsername` (see `knownClientHost` for the known_hosts check).
+   */
   authMethods?: readonly AuthMethod[];
   /** Text sent as the pre-auth banner. */
   banner?: string;
@@ -78,6 +82,8 @@ export interface ServerOptions {
   algorithms?: AlgorithmOptions;
   /** Signature algorithms accepted for user keys, also announced in server-sig-algs. */
   publicKeyAlgorithms?: readonly string[];
+  /** Host key algorithms accepted for hostbased (sshd's HostbasedAcceptedAlgorithms; default: the secure ones). */
+  hostbasedAlgorithms?: readonly string[];
   /**
    * CA keys trusted to sign user certificates (sshd's TrustedUserCAKeys): a certificate verified for the
    * user name (type user, principal listed, valid now) reaches the policy with `ctx.key` = the certified
@@ -358,6 +364,7 @@ export class Server extends EventEmitter {
       ...(o.maxPasswordLength !== undefined ? { maxPasswordLength: o.maxPasswordLength } : {}),
       ...(o.authFailureDelay !== undefined ? { failureDelay: o.authFailureDelay } : {}),
       ...(o.publicKeyAlgorithms ? { publicKeyAlgorithms: o.publicKeyAlgorithms } : {}),
+      ...(o.hostbasedAlgorithms ? { hostbasedAlgorithms: o.hostbasedAlgorithms } : {}),
       ...(o.trustedUserCAKeys ? { trustedUserCAKeys: o.trustedUserCAKeys } : {}),
       ...(o.securityKeys ? { securityKeys: o.securityKeys } : {}),
       ...(remoteAddress ? { remoteAddress } : {}),
