@@ -33,6 +33,9 @@ export type Verdict =
  * data after its own KEXINIT) and OpenSSH accepts them, so upper-layer messages are delivered as
  * usual after the first exchange.
  *
+ * PING and PONG (OpenSSH's ping, numbers from the local range) are the transport's once keys are in
+ * place; it answers a PING only after authentication.
+ *
  * After authentication a client's SERVICE_REQUEST (and a server's SERVICE_ACCEPT) is answered with
  * UNIMPLEMENTED, as sshd does: Twisted Conch's client asks for its service again after every key
  * exchange.
@@ -52,7 +55,7 @@ export function classify(n: number, peer: 'client' | 'server', phase: Phase, str
     if (peer !== 'server') return 'fatal';
     return phase === 'auth' ? 'deliver' : 'unimplemented';
   }
-  if (n === MSG.EXT_INFO) return 'transport';
+  if (n === MSG.EXT_INFO || n === MSG.PING || n === MSG.PONG) return 'transport';
   if (n >= 8 && n <= 19) return 'unimplemented';
   if (n >= 22 && n <= 29) return 'unimplemented';
   if (n >= 50 && n <= 79) {

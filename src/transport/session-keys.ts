@@ -10,6 +10,7 @@ import type { DirectionKeys, HashName } from '../crypto/types.js';
 import { ProtocolError } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { Negotiated } from './kexinit.js';
+import { PING_EXTENSION, PING_EXTENSION_VERSION } from './ping.js';
 
 /** Default bytes between rekeys when the cipher states no safe limit of its own. */
 export const DEFAULT_REKEY_BYTES = 1024 * 1024 * 1024;
@@ -77,6 +78,21 @@ export const DEFAULT_SERVER_SIG_ALGS: readonly string[] = Object.freeze([...DEFA
 /** SSH_MSG_EXT_INFO with server-sig-algs. */
 export function encodeServerSigAlgs(algs: readonly string[]): Buffer {
   return new SshWriter(256).byte(MSG.EXT_INFO).uint32(1).string('server-sig-algs').string(algs.join(',')).toBuffer();
+}
+
+/**
+ * The server's SSH_MSG_EXT_INFO: server-sig-algs (`algs`, default {@link DEFAULT_SERVER_SIG_ALGS}) and
+ * `ping@openssh.com` (it answers SSH2_MSG_PING, see ping.ts), as sshd sends them.
+ */
+export function encodeServerExtInfo(algs: readonly string[] = DEFAULT_SERVER_SIG_ALGS): Buffer {
+  return new SshWriter(256)
+    .byte(MSG.EXT_INFO)
+    .uint32(2)
+    .string('server-sig-algs')
+    .string(algs.join(','))
+    .string(PING_EXTENSION)
+    .string(PING_EXTENSION_VERSION)
+    .toBuffer();
 }
 
 /** Reads SSH_MSG_EXT_INFO (at most 64 extensions, names ≤ 256 bytes, values ≤ 64 KiB) into `into`. */

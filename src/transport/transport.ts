@@ -26,23 +26,22 @@ import type { HashPrefix, KexResult } from './kex-exchange.js';
 import { ClientKex, ServerKex, selectServerHostKey, serverHostKeyAlgorithms } from './kex-exchange.js';
 import type { KexInitMessage, Negotiated } from './kexinit.js';
 import { buildKexInit, decodeKexInit, negotiate } from './kexinit.js';
+import type { NegotiatedAlgorithms, TransportOptions } from './options.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
 import type { Phase } from './phase.js';
 import { classify } from './phase.js';
+import { answerPing } from './ping.js';
 import {
   DEFAULT_REKEY_BYTES,
-  DEFAULT_SERVER_SIG_ALGS,
   decodeExtInfo,
   deriveSessionKeys,
-  encodeServerSigAlgs,
+  encodeServerExtInfo,
   rekeyByteLimit,
   type SessionHostKey,
 } from './session-keys.js';
 import { SOFTWARE_VERSION, VersionReader } from './version.js';
 
 const debug = debuglog('secsh');
-
-import type { NegotiatedAlgorithms, TransportOptions } from './options.js';
 
 export type { GexSizes } from './kex-exchange.js';
 export type { NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './options.js';
@@ -371,6 +370,10 @@ export class Transport extends EventEmitter {
       case MSG.IGNORE:
       case MSG.DEBUG:
         return;
+      case MSG.PING:
+      case MSG.PONG: // answered once authenticated, outside a key exchange
+        answerPing(p, this.phase === 'connected' && !this.kex, this.stream, (b) => this.send(b));
+        return;
       case MSG.UNIMPLEMENTED: {
         const r = new SshReader(p, 1);
         const seq = r.uint32();
@@ -590,17 +593,13 @@ export class Transport extends EventEmitter {
     this.encoder.setSealer(out.sealer);
     if (this.strict) this.encoder.seq = 0;
     this.compression.outgoingKeys(out.compression);
-    if (this.role === 'server' && this.sessionId && !this.firstKexDone) this.maybeSendExtInfo(run);
+    if (this.role === 'server' && this.sessionId && !this.firstKexDone && run.theirs?.kex.includes('ext-info-c'))
+      this.sendPacket(encodeServerExtInfo(this.opts.serverSigAlgs));
     // Flush what upper layers queued during the exchange.
     const held = this.held;
     this.held = [];
     for (const h of held) this.sendPacket(h);
     this.maybeFinishKex();
-  }
-
-  private maybeSendExtInfo(run: KexRun): void {
-    if (!run.theirs?.kex.includes('ext-info-c')) return;
-    this.sendPacket(encodeServerSigAlgs(this.opts.serverSigAlgs ?? DEFAULT_SERVER_SIG_ALGS));
   }
 
   private onNewKeys(p: Buffer): void {

@@ -43,6 +43,9 @@ export const MSG = {
   CHANNEL_REQUEST: 98,
   CHANNEL_SUCCESS: 99,
   CHANNEL_FAILURE: 100,
+  /** OpenSSH's transport-level ping (PROTOCOL §1.8; numbers from the local range). */
+  PING: 192,
+  PONG: 193,
 } as const;
 
 /** Inclusive message-number ranges by protocol layer (RFC 4250 §4.1.2). */

@@ -45,3 +45,15 @@ test('a service request after authentication is answered UNIMPLEMENTED, not fata
   assert.equal(classify(6, 'client', 'auth', false), 'fatal');
   assert.equal(classify(5, 'client', 'initial-kex', false), 'fatal');
 });
+
+test('PING and PONG (OpenSSH ping) belong to the transport once keys are in place, never before', () => {
+  for (const n of [192, 193]) {
+    assert.equal(classify(n, 'client', 'initial-kex', false), 'fatal');
+    assert.equal(classify(n, 'client', 'initial-kex', true), 'fatal');
+    assert.equal(classify(n, 'client', 'auth', true), 'transport');
+    assert.equal(classify(n, 'server', 'auth', false), 'transport');
+    assert.equal(classify(n, 'client', 'connected', true), 'transport');
+    assert.equal(classify(n, 'server', 'connected', true), 'transport');
+  }
+  assert.equal(classify(194, 'client', 'connected', true), 'unimplemented');
+});

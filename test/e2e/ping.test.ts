@@ -1,0 +1,122 @@
+/**
+ * OpenSSH's transport ping (PROTOCOL §1.8): the secsh server announces ping@openssh.com in EXT_INFO,
+ * and both roles answer SSH2_MSG_PING with SSH2_MSG_PONG carrying the same data — only after
+ * authentication. A malformed PING ends the connection.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Client } from '../../src/client/client.js';
+import { generatePrivateKey } from '../../src/keys/index.js';
+import type { Server, ServerConnection } from '../../src/server/server.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { MSG, SshWriter } from '../../src/wire/index.js';
+import { closedWithin, rawClient, requestUserauth, startServer } from './server-helpers.js';
+
+const PING = MSG.PING;
+const PONG = MSG.PONG;
+
+let server: Server;
+let port = 0;
+const conns: ServerConnection[] = [];
+
+before(async () => {
+  ({ server, port } = await startServer({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authFailureDelay: 0,
+    authenticate: (ctx) => ctx.method === 'password' && ctx.password === 'pw',
+  }));
+  server.on('connection', (c: ServerConnection) => conns.push(c));
+});
+
+after(async () => {
+  await server.close();
+});
+
+/** Records every payload of one message number `t` sends. */
+function spySends(t: Transport, n: number): Buffer[] {
+  const seen: Buffer[] = [];
+  const send = t.send.bind(t);
+  t.send = (p: Buffer) => {
+    if (p[0] === n) seen.push(Buffer.from(p));
+    return send(p);
+  };
+  return seen;
+}
+
+function ping(data: Buffer | string, type: number = PING): Buffer {
+  return new SshWriter(64).byte(type).string(data).toBuffer();
+}
+
+const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('the secsh server announces ping@openssh.com version 0 in EXT_INFO', async () => {
+  const c = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    insecureAcceptAnyHostKey: true,
+  });
+  try {
+    assert.equal(c.transport.peerExtensions.get('ping@openssh.com')?.toString(), '0');
+    assert.ok(c.transport.peerExtensions.has('server-sig-algs'));
+  } finally {
+    await c.close();
+  }
+});
+
+test('after authentication the server answers a PING with a PONG of the same data, and the client answers the server', async () => {
+  const c = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    insecureAcceptAnyHostKey: true,
+  });
+  try {
+    const sc = conns.at(-1) as ServerConnection;
+    c.transport.send(ping('unanswered', PONG)); // a PONG is read and ignored
+    const serverPongs = spySends(sc.transport, PONG);
+    const clientPongs = spySends(c.transport, PONG);
+    c.transport.send(ping('chaff-1'));
+    c.transport.send(ping(''));
+    c.transport.send(ping(Buffer.alloc(300, 7)));
+    sc.transport.send(ping('from-server'));
+    for (let i = 0; i < 50 && (serverPongs.length < 3 || clientPongs.length < 1); i++) await tick(20);
+    assert.deepEqual(serverPongs, [ping('chaff-1', PONG), ping('', PONG), ping(Buffer.alloc(300, 7), PONG)]);
+    assert.deepEqual(clientPongs, [ping('from-server', PONG)]);
+    // The session goes on.
+    assert.equal((await c.exec('x')).stdout, 'ran:x');
+  } finally {
+    await c.close();
+  }
+});
+
+test('before authentication a PING is read and dropped: no PONG, the connection stays', async () => {
+  const rc = await rawClient(port);
+  try {
+    const sc = conns.at(-1) as ServerConnection;
+    const pongs = spySends(sc.transport, PONG);
+    await requestUserauth(rc);
+    rc.t.send(ping('preauth'));
+    assert.equal(await closedWithin(rc, 300), 'open');
+    assert.deepEqual(pongs, []);
+  } finally {
+    rc.t.disconnect();
+  }
+});
+
+test('a PING with bytes after its string ends the connection with a protocol error', async () => {
+  const c = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    insecureAcceptAnyHostKey: true,
+  });
+  const closed = new Promise<Error | undefined>((r) => c.transport.once('close', r));
+  c.on('error', () => {});
+  c.transport.send(Buffer.concat([ping('x'), Buffer.from([0])]));
+  const err = await closed;
+  assert.match(String((err as { message?: string } | undefined)?.message), /protocol error|PING/i);
+});
