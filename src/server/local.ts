@@ -109,16 +109,17 @@ export function localProcessHandler(opts: LocalProcessOptions = {}): (session: S
   return (session) => {
     // auth-agent-req and x11-req: served when the options allow, declined (with a debug line) otherwise.
     attachForwarding(session, opts);
-    // A request another handler took (accept() false) is not ours; one we do not serve is declined
-    // (reject), which leaves it to the session's other handlers, such as sftpSubsystemHandler.
+    // exec and shell run any command, so they are taken only when no other handler (scpExecHandler, say)
+    // wants them; a subsystem we do not serve is declined (reject), leaving it to the session's other
+    // handlers, such as sftpSubsystemHandler.
     session.on('exec', (req: ExecRequest) => {
-      if (!req.accept()) return;
-      const env = req.originalCommand === undefined ? opts : { ...opts, originalCommand: req.originalCommand };
-      runLocalProcess(session, req.command, env);
+      req.fallback(() => {
+        const env = req.originalCommand === undefined ? opts : { ...opts, originalCommand: req.originalCommand };
+        runLocalProcess(session, req.command, env);
+      });
     });
     session.on('shell', (req: SessionRequestBase) => {
-      if (!req.accept()) return;
-      runLocalProcess(session, undefined, opts);
+      req.fallback(() => runLocalProcess(session, undefined, opts));
     });
     session.on('subsystem', (req: SubsystemRequest) => {
       const h = opts.subsystems?.[req.name];

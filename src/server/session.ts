@@ -39,6 +39,15 @@ export interface SessionRequestBase {
   accept(): boolean;
   /** Declines the request for this listener; it is refused when every listener has declined. */
   reject(): void;
+  /**
+   * Takes the request unless another listener accepts it while the event is delivered, whatever the
+   * order they were added in: a catch-all handler (such as `localProcessHandler`, which runs any
+   * command) uses this so that a handler that serves only some requests (such as `scpExecHandler`)
+   * wins. `onTaken` runs once every listener has been called and none accepted (listeners that only
+   * watch, or decide later, do not hold it up); it never runs when another listener accepted. Among
+   * several fallbacks the first added wins.
+   */
+  fallback(onTaken: () => void): void;
 }
 
 /** exec request. */
@@ -267,6 +276,21 @@ export class Session extends EventEmitter {
     if (listeners.length === 0) return false;
     let answered = false;
     let declined = 0;
+    let offered = false;
+    const fallbacks: Array<() => void> = [];
+    // Once every listener has been called and none accepted, the first fallback takes it; without a
+    // fallback it is refused when every listener has declined.
+    const settle = (): void => {
+      if (answered || !offered) return;
+      const onTaken = fallbacks[0];
+      if (onTaken) {
+        answered = true;
+        if (take()) onTaken();
+      } else if (declined === listeners.length) {
+        answered = true;
+        refuse();
+      }
+    };
     for (const listener of listeners) {
       let mine = false;
       const req = {
@@ -280,14 +304,20 @@ export class Session extends EventEmitter {
         reject: (): void => {
           if (answered || mine) return;
           mine = true;
-          if (++declined === listeners.length) {
-            answered = true;
-            refuse();
-          }
+          declined++;
+          settle();
+        },
+        fallback: (onTaken: () => void): void => {
+          if (answered || mine) return;
+          mine = true;
+          fallbacks.push(onTaken);
+          settle();
         },
       };
       listener.call(this, req);
     }
+    offered = true;
+    settle();
     return true;
   }
 

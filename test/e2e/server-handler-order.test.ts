@@ -1,7 +1,8 @@
 /**
  * Several 'session' handlers on one Server: each request reaches every listener, a reject() only
- * declines it for that listener, the first accept() takes it, and it is refused once all declined —
- * so localProcessHandler and sftpSubsystemHandler work in either order (issue 11, item 1).
+ * declines it for that listener, the first accept() takes it, and it is refused once all declined;
+ * a catch-all (fallback) takes what no listener accepted — so localProcessHandler and
+ * sftpSubsystemHandler work in either order.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -68,7 +69,7 @@ test('sftpSubsystemHandler added before localProcessHandler: sftp and exec both 
   }, sftpAndExecWork);
 });
 
-test('a listener that only observes (never answers) does not stop the one that accepts; a second acceptor gets false', async () => {
+test('a listener that only observes (never answers) does not stop the catch-all; an accept added after the catch-all wins over it; a second acceptor gets false', async () => {
   const seen: string[] = [];
   const second: boolean[] = [];
   await withServer(
@@ -77,14 +78,23 @@ test('a listener that only observes (never answers) does not stop the one that a
       server.on('session', localProcessHandler());
       server.on('session', (s: Session) =>
         s.on('exec', (req: ExecRequest) => {
-          second.push(req.accept());
+          if (req.command !== 'mine' || !req.accept()) return;
+          s.channel.end('served by the specific handler\n');
+          s.exit(0);
+        }),
+      );
+      server.on('session', (s: Session) =>
+        s.on('exec', (req: ExecRequest) => {
+          if (req.command === 'mine') second.push(req.accept());
         }),
       );
     },
     async (client) => {
       const r = await client.exec('echo one');
       assert.equal(r.stdout, 'one\n');
-      assert.deepEqual(seen, ['echo one']);
+      const mine = await client.exec('mine');
+      assert.equal(mine.stdout, 'served by the specific handler\n');
+      assert.deepEqual(seen, ['echo one', 'mine']);
       assert.deepEqual(second, [false]);
     },
   );

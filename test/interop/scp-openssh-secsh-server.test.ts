@@ -245,3 +245,38 @@ test('OpenSSH scp (SFTP and -O) → secsh server --sftp-root: both see the same 
     await stop(ro);
   }
 });
+
+test('OpenSSH scp -O → secsh Server with localProcessHandler added before scpExecHandler: scp goes to the backend, other commands still run', async (t) => {
+  if (!requirePeer(t, 'ssh')) return;
+  const catchAllRoot = join(dir, 'catch-all-root');
+  await mkdir(catchAllRoot);
+  const { localProcessHandler } = await import('../../src/server/local.js');
+  const s = new Server({
+    hostKeys: [generatePrivateKey('ed25519')],
+    authenticate: (ctx) => ctx.method === 'publickey',
+    authMethods: ['publickey'],
+  });
+  const backend = new LocalFsBackend(catchAllRoot);
+  const seen: string[] = [];
+  // A listener that only watches, then the catch-all before the scp handler.
+  s.on('session', (session) => session.on('exec', (req: { command: string }) => seen.push(req.command)));
+  s.on('session', localProcessHandler({ usePty: false, cwd: dir }));
+  s.on('session', scpExecHandler(backend));
+  const { port: p } = await s.listen({ port: 0, host: '127.0.0.1' });
+  try {
+    const base = [...OPENSSH_NO_HOST_CHECK, '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyPath];
+    const up = await runSsh([...base, '-O', '-P', String(p), join(local, 'f1'), '127.0.0.1:landed'], {
+      bin: SCP,
+      timeoutMs: 60_000,
+    });
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(await readFile(join(catchAllRoot, 'landed')), await readFile(join(local, 'f1')));
+    assert.ok(!existsSync(join(dir, 'landed')), 'the upload did not run the system scp in the cwd');
+    const echo = await runSsh([...base, '-p', String(p), '127.0.0.1', 'echo', 'still-a-shell'], { timeoutMs: 60_000 });
+    assert.equal(echo.code, 0, echo.stderr);
+    assert.equal(echo.stdout, 'still-a-shell\n');
+    assert.ok(seen.some((c) => /^scp( -[a-z])* -t /.test(c)));
+  } finally {
+    await s.close();
+  }
+});
