@@ -54,6 +54,8 @@ export interface SshdOptions {
   extraConfig?: string[];
   /** Host key types to create (default: all). */
   hostKeyTypes?: string[];
+  /** Runs sshd through a wrapper (e.g. `unshare` with private mounts): the command and argv to spawn instead. */
+  launch?: (sshd: string, args: string[], dir: string) => { cmd: string; args: string[] };
 }
 
 export interface Sshd {
@@ -234,7 +236,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
       const port = await freePort();
       const configPath = join(dir, 'sshd_config');
       await writeFile(configPath, sshdConfig(dir, port, hostKeys, algorithms, opts.extraConfig ?? []));
-      const child = spawnDaemon(binPath('sshd'), ['-D', '-e', '-f', configPath, '-p', String(port)]);
+      const sshdArgs = ['-D', '-e', '-f', configPath, '-p', String(port)];
+      const launch = opts.launch?.(binPath('sshd'), sshdArgs, dir) ?? { cmd: binPath('sshd'), args: sshdArgs };
+      const child = spawnDaemon(launch.cmd, launch.args);
       let log = '';
       child.stderr?.setEncoding('utf8');
       child.stderr?.on('data', (d: string) => {
