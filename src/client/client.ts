@@ -43,6 +43,7 @@ import { SessionForwarding, type SessionForwardOptions } from '../forward/sessio
 import { type DynamicForwardOptions, startDynamicForward } from '../forward/socks-forward.js';
 import type { Forward } from '../forward/types.js';
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
+import { type ControlListener, type ControlListenOptions, listenControl } from '../mux/master.js';
 import type { SftpClientOptions } from '../sftp/client.js';
 import { SftpClient } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
@@ -670,6 +671,11 @@ export class Client extends EventEmitter {
   /** Forces a key re-exchange; resolves when the new keys are in use. */
   rekey(): Promise<void> {
     return this.transport.rekey();
+  }
+
+  /** Serves this connection to OpenSSH's `ssh -S path` (`-O check`, `-O exit`, `-O stop`, `-O proxy`): see listenControl. */
+  listenControl(path: string, opts?: ControlListenOptions): Promise<ControlListener> {
+    return listenControl(this, path, opts);
   }
 
   /** Disconnects and resolves when the stream is closed. */

@@ -1,0 +1,262 @@
+/**
+ * A secsh {@link Client} as an OpenSSH ControlMaster: `listenControl` listens on a Unix socket (mode
+ * 0600, created under a temporary name and linked into place as OpenSSH does, so an existing socket
+ * is never replaced) and answers OpenSSH's `ssh -S path`:
+ *
+ * - `-O check` (ALIVE_CHECK, answered with this process's pid), `-O exit` (TERMINATE: closes the
+ *   client), `-O stop` (STOP_LISTENING);
+ * - `-O proxy` (PROXY): the mux client then speaks the connection protocol and its channels (sessions,
+ *   direct-tcpip, direct-streamlocal) are relayed onto the client's connection (see relay.ts).
+ *
+ * Passenger sessions (`ssh -S path host cmd` without `-O proxy`: NEW_SESSION and NEW_STDIO_FWD) hand
+ * over the mux client's stdin, stdout and stderr with SCM_RIGHTS. Node cannot take them safely: its
+ * only way to receive descriptors is an IPC pipe, and one that receives a tty, a file or /dev/null
+ * aborts the whole process (an assertion in LibuvStreamWrap::OnUvRead). Those requests are refused
+ * with MUX_S_FAILURE naming `-O proxy`, and the connection is closed, which drops the descriptors
+ * unread (they were never received: this side reads the socket without ancillary data).
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { chmod, link, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { debuglog } from 'node:util';
+import { Connection } from '../connection/index.js';
+import { InvalidArgumentError, ListenError, MuxError } from '../errors.js';
+import {
+  decodeHello,
+  encodeHello,
+  encodeRefusal,
+  encodeReply,
+  guard,
+  MUX,
+  MuxFramer,
+  type MuxMessage,
+} from './codec.js';
+import { hex } from './control.js';
+import { ProxyFramer, ProxyLink } from './proxy-link.js';
+import { relayChannels } from './relay.js';
+
+const debug = debuglog('secsh');
+
+/** What a master needs of a client: its connection, a way to close it, and its 'close' event. */
+export interface ControlHost {
+  readonly connection: Connection;
+  close(): Promise<void>;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/** Options of {@link listenControl}. */
+export interface ControlListenOptions {
+  /** Most control connections at once (default 64); more are closed at once. */
+  maxConnections?: number;
+  /**
+   * Asked before TERMINATE and STOP_LISTENING are obeyed (OpenSSH's ControlMaster=ask); resolve
+   * false to answer PERMISSION_DENIED. Default: allowed.
+   */
+  confirm?: (what: 'terminate' | 'stop-listening') => boolean | Promise<boolean>;
+}
+
+/** A listening control socket. Events: 'error' (err) for a control connection's protocol error. */
+export class ControlListener extends EventEmitter {
+  private readonly conns = new Set<Socket>();
+  private closed = false;
+
+  /** @internal */
+  constructor(
+    readonly path: string,
+    private readonly server: Server,
+  ) {
+    super();
+  }
+
+  /** Control connections open now (including proxied ones). */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** @internal */
+  track(s: Socket): void {
+    this.conns.add(s);
+    s.once('close', () => this.conns.delete(s));
+  }
+
+  /** Stops listening and removes the socket file; with `all`, closes the open control connections too. */
+  async close(all = true): Promise<void> {
+    if (this.closed) {
+      if (all) for (const s of this.conns) s.destroy();
+      return;
+    }
+    this.closed = true;
+    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await unlink(this.path).catch(() => {});
+    if (all) for (const s of this.conns) s.destroy();
+    // server.close() calls back once every connection it accepted has ended.
+    if (all) await stopped;
+  }
+}
+
+/**
+ * Serves the OpenSSH control protocol for `host` on the Unix socket `path`. The listener closes
+ * with the client.
+ *
+ * @example
+ * const ctl = await client.listenControl('/tmp/cm.sock'); // then: ssh -S /tmp/cm.sock -O proxy host cmd
+ */
+export async function listenControl(
+  host: ControlHost,
+  path: string,
+  opts: ControlListenOptions = {},
+): Promise<ControlListener> {
+  if (typeof path !== 'string' || path === '') throw new InvalidArgumentError('control path is required');
+  const max = opts.maxConnections ?? 64;
+  if (!Number.isSafeInteger(max) || max < 1)
+    throw new InvalidArgumentError('maxConnections must be a positive integer');
+  const server = createServer();
+  const listener = new ControlListener(path, server);
+  server.on('connection', (s: Socket) => {
+    if (listener.connections >= max) {
+      s.destroy();
+      return;
+    }
+    listener.track(s);
+    serveControl(s, host, listener, opts);
+  });
+  const tmp = `${path}.${randomBytes(8).toString('hex')}`;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: tmp, readableAll: false, writableAll: false }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new ListenError(`cannot listen on the control socket: ${err.message}`, path, 0, err.code, { cause: err });
+  }
+  try {
+    // Owner-only before it is reachable under its real name; link() refuses to replace an existing file.
+    await chmod(tmp, 0o600);
+    await link(tmp, path);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    server.close();
+    await unlink(tmp).catch(() => {});
+    throw new ListenError(`cannot create the control socket: ${err.message}`, path, 0, err.code, { cause: err });
+  }
+  await unlink(tmp).catch(() => {});
+  host.once('close', () => void listener.close());
+  return listener;
+}
+
+/** One control connection: HELLO both ways, then requests until PROXY switches it over. */
+function serveControl(s: Socket, host: ControlHost, listener: ControlListener, opts: ControlListenOptions): void {
+  const framer = new MuxFramer();
+  let helloSeen = false;
+  let busy = Promise.resolve();
+  const fail = (e: Error): void => {
+    debug('mux master: %s', e.message);
+    if (listener.listenerCount('error') > 0) listener.emit('error', e);
+    s.destroy();
+  };
+  s.on('error', (e) => debug('mux master: control connection: %s', e.message));
+  const onData = (chunk: Buffer): void => {
+    let msgs: MuxMessage[];
+    try {
+      msgs = framer.push(chunk);
+    } catch (e) {
+      fail(e as Error);
+      return;
+    }
+    for (const m of msgs) {
+      // Requests are answered in order; a PROXY switches framing for everything after it.
+      busy = busy.then(async () => {
+        if (s.destroyed) return;
+        if (m.type === MUX.HELLO) {
+          if (helloSeen) throw new MuxError('HELLO received twice');
+          decodeHello(m.body);
+          helloSeen = true;
+          return;
+        }
+        if (!helloSeen) throw new MuxError(`expected HELLO, received 0x${hex(m.type)}`);
+        const rid = guard(() => m.body.uint32(), 'request');
+        await handleRequest(m, rid);
+      });
+      busy.catch((e: Error) => fail(e));
+    }
+  };
+  const handleRequest = async (m: MuxMessage, rid: number): Promise<void> => {
+    switch (m.type) {
+      case MUX.C_ALIVE_CHECK:
+        guard(() => m.body.ensureEnd('ALIVE_CHECK'), 'ALIVE_CHECK');
+        s.write(encodeReply(MUX.S_ALIVE, rid, (w) => w.uint32(process.pid)));
+        return;
+      case MUX.C_TERMINATE:
+      case MUX.C_STOP_LISTENING: {
+        const what = m.type === MUX.C_TERMINATE ? 'terminate' : 'stop-listening';
+        if (opts.confirm && !(await opts.confirm(what))) {
+          s.write(encodeRefusal(MUX.S_PERMISSION_DENIED, rid, 'Permission denied'));
+          return;
+        }
+        s.write(encodeReply(MUX.S_OK, rid));
+        if (what === 'stop-listening') await listener.close(false);
+        else s.end(() => void host.close().catch(() => {}));
+        return;
+      }
+      case MUX.C_PROXY:
+        guard(() => m.body.ensureEnd('PROXY'), 'PROXY');
+        s.write(encodeReply(MUX.S_PROXY, rid));
+        startProxy(s, host, framer.drain(), onData);
+        return;
+      case MUX.C_NEW_SESSION:
+      case MUX.C_NEW_STDIO_FWD:
+        // The descriptors that follow are never received (see the file comment); end the connection.
+        s.end(
+          encodeRefusal(
+            MUX.S_FAILURE,
+            rid,
+            'this master (secsh) cannot receive file descriptors: use ssh -O proxy to run sessions through it',
+          ),
+        );
+        s.pause();
+        return;
+      default:
+        s.write(encodeRefusal(MUX.S_FAILURE, rid, 'unsupported request'));
+    }
+  };
+  s.on('data', onData);
+  s.write(encodeHello());
+}
+
+/** Switches a control connection to proxy mode: a server-role Connection whose channels are relayed. */
+function startProxy(s: Socket, host: ControlHost, leftover: Buffer, onData: (b: Buffer) => void): void {
+  s.off('data', onData);
+  const link = new ProxyLink(s);
+  const down = new Connection(link, { role: 'server', maxChannels: 64 });
+  relayChannels(down, host.connection);
+  const framer = new ProxyFramer();
+  const feed = (chunk: Buffer): void => {
+    try {
+      for (const p of framer.push(chunk)) {
+        const type = p[0];
+        if (type === undefined || type < 80 || type > 100) {
+          throw new MuxError(`a proxy client sent a non-connection message (${String(type)})`);
+        }
+        down.handlePacket(p);
+      }
+    } catch (e) {
+      debug('mux master: proxy client: %s', (e as Error).message);
+      s.destroy();
+    }
+  };
+  s.on('data', feed);
+  const upClosed = (): void => {
+    s.destroy();
+  };
+  host.connection.once('close', upClosed);
+  s.once('close', () => {
+    host.connection.off('close', upClosed);
+    down.destroy();
+  });
+  if (leftover.length > 0) feed(leftover);
+}
