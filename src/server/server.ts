@@ -41,6 +41,7 @@ import type { NegotiatedAlgorithms, RekeyLimit } from '../transport/transport.js
 import { Transport } from '../transport/transport.js';
 import { SOFTWARE_VERSION } from '../transport/version.js';
 import { type AuthAttempt, ServerConnection } from './connection.js';
+import { announceHostKeys, HOSTKEYS_PROVE_REQUEST, proveHostKeys } from './hostkeys.js';
 import type { SessionOptions } from './session.js';
 import { Session } from './session.js';
 import {
@@ -496,14 +497,19 @@ export class Server extends EventEmitter {
         throw e;
       }
     };
-    // Keepalives are answered, and the forwarding requests when `forwarding` is configured (its policy
-    // checks `permissions.portForwarding`); without it they are refused for everyone. An application
-    // that installs its own onGlobalRequest must consult `conn.permissions.portForwarding`.
+    // Keepalives and host key proofs are answered, and the forwarding requests when `forwarding` is
+    // configured (its policy checks `permissions.portForwarding`); without it they are refused for
+    // everyone. An application that installs its own onGlobalRequest must consult
+    // `conn.permissions.portForwarding` (and answer hostkeys-prove-00@openssh.com with proveHostKeys).
     conn.connection.onGlobalRequest = (name, data) => {
       if (name === 'keepalive@openssh.com') return true;
+      if (name === HOSTKEYS_PROVE_REQUEST)
+        return proveHostKeys(data, this.hostKeys, conn.transport.sessionId, conn.transport.negotiated?.hostKey);
       if (fwd?.handlesRequest(name)) return fwd.request(name, data);
       return false;
     };
+    // Every host key (not the certificates), for clients' UpdateHostKeys, as sshd does after authentication.
+    announceHostKeys(conn.connection, this.hostKeys, conn.transport.peerVersion);
     const interval = this.opts.keepaliveInterval ?? 0;
     if (interval > 0) startKeepalive(conn, interval, this.opts.keepaliveCountMax ?? 3);
   }

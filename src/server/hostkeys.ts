@@ -1,0 +1,104 @@
+/**
+ * The server side of OpenSSH's host key rotation (draft-miller-sshm-hostkey-update, formerly
+ * PROTOCOL §2.5): once the user is authenticated the server tells the client every host key it has
+ * (`hostkeys-00@openssh.com`, no reply wanted), and proves it holds the private half of those the
+ * client asks about (`hostkeys-prove-00@openssh.com`). Host certificates are not announced.
+ */
+import { debuglog } from 'node:util';
+import type { Connection } from '../connection/index.js';
+import type { PrivateKey, SignatureAlgorithm } from '../keys/index.js';
+import { SshReader, SshWriter } from '../wire/index.js';
+
+const debug = debuglog('secsh');
+
+/** The global request announcing the host keys. */
+export const HOSTKEYS_REQUEST = 'hostkeys-00@openssh.com';
+/** The global request asking the server to prove it holds host keys. */
+export const HOSTKEYS_PROVE_REQUEST = 'hostkeys-prove-00@openssh.com';
+
+/**
+ * Client versions that cannot cope with the announcement (OpenSSH's SSH_BUG_HOSTKEYS list): sshd
+ * does not send it to them.
+ */
+const CANNOT_COPE = /^SSH-2\.0-(Cisco-1\.|TTSSH\/2\.([1-6]|7[012]))/;
+
+/**
+ * The data every proof signs: string "hostkeys-prove-00@openssh.com" || string session identifier
+ * || string host key blob.
+ */
+export function hostKeyProofData(sessionId: Buffer, blob: Buffer): Buffer {
+  return new SshWriter(64 + sessionId.length + blob.length)
+    .string(HOSTKEYS_PROVE_REQUEST)
+    .string(sessionId)
+    .string(blob)
+    .toBuffer();
+}
+
+/** The request data of `hostkeys-00@openssh.com`: each host key's public blob, one string each. */
+export function encodeHostKeys(keys: readonly PrivateKey[]): Buffer {
+  const w = new SshWriter(256);
+  const seen: Buffer[] = [];
+  for (const k of keys) {
+    const blob = k.publicKey.blob;
+    if (seen.some((b) => b.equals(blob))) continue;
+    seen.push(blob);
+    w.string(blob);
+  }
+  return w.toBuffer();
+}
+
+/** Sends `hostkeys-00@openssh.com` to an authenticated client unless its version is known not to cope. */
+export function announceHostKeys(connection: Connection, keys: readonly PrivateKey[], clientVersion?: string): void {
+  if (keys.length === 0 || (clientVersion !== undefined && CANNOT_COPE.test(clientVersion))) return;
+  connection.globalRequest(HOSTKEYS_REQUEST, encodeHostKeys(keys), false).catch(() => {});
+}
+
+/** The signature algorithm of a proof by `key`, as sshd chooses it. */
+function proofAlgorithm(key: PrivateKey, negotiatedHostKey: string | undefined): SignatureAlgorithm {
+  if (key.type !== 'ssh-rsa') return key.publicKey.signatureAlgorithms[0] as SignatureAlgorithm;
+  // RSA: the algorithm the key exchange used when that was RSA (a certificate algorithm names its
+  // plain one), else rsa-sha2-512 — never SHA-1, which OpenSSH 8.9+ clients disregard in a proof.
+  const plain = negotiatedHostKey?.replace(/-cert-v01@openssh\.com$/, '');
+  return plain === 'rsa-sha2-256' || plain === 'rsa-sha2-512' || plain === 'ssh-rsa' ? plain : 'rsa-sha2-512';
+}
+
+/**
+ * Answers `hostkeys-prove-00@openssh.com`: for each key blob requested, in order, a signature over
+ * {@link hostKeyProofData} by the matching host key; the reply data is those signatures as strings.
+ * Returns false (REQUEST_FAILURE) for malformed data, a key the server does not hold, or more keys
+ * than it has — so the work is at most one signature per host key. Certificates are never proven.
+ */
+export async function proveHostKeys(
+  data: Buffer,
+  keys: readonly PrivateKey[],
+  sessionId: Buffer | undefined,
+  negotiatedHostKey: string | undefined,
+): Promise<Buffer | false> {
+  if (!sessionId) return false;
+  const wanted: PrivateKey[] = [];
+  try {
+    const r = new SshReader(data);
+    while (r.remaining > 0) {
+      if (wanted.length >= keys.length) {
+        debug('hostkeys-prove: more keys asked for than the server has');
+        return false;
+      }
+      const blob = r.string(data.length);
+      const key = keys.find((k) => k.publicKey.blob.equals(blob));
+      if (!key) {
+        debug('hostkeys-prove: a key the server does not hold');
+        return false;
+      }
+      wanted.push(key);
+    }
+  } catch {
+    debug('hostkeys-prove: malformed request');
+    return false;
+  }
+  if (wanted.length === 0) return false;
+  const w = new SshWriter(512 * wanted.length);
+  for (const key of wanted) {
+    w.string(await key.sign(hostKeyProofData(sessionId, key.publicKey.blob), proofAlgorithm(key, negotiatedHostKey)));
+  }
+  return w.toBuffer();
+}
