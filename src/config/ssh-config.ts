@@ -147,6 +147,10 @@ export interface ResolvedSshConfig {
   hashKnownHosts: boolean;
   /** BatchMode (default false): never prompt (for passwords, passphrases or unknown host keys). */
   batchMode: boolean;
+  /** ControlPath, tokens expanded; absent for none. */
+  controlPath?: string;
+  /** ControlMaster as written, lowercased (`yes`, `no`, `ask`, `auto`, `autoask`); absent when unset. */
+  controlMaster?: string;
   /**
    * The first value of every other keyword in effect, as written (keyword lowercased, e.g.
    * `escapechar`, `requesttty`, `loglevel`, `visualhostkey`): for programs such as a command line
@@ -555,6 +559,10 @@ function finish(s: State, host: string, hostname: string): ResolvedSshConfig {
     other: Object.fromEntries(s.other),
     warnings: s.warnings,
   };
+  const cp = s.other.get('controlpath')?.replace(/^"(.*)"$/, '$1');
+  if (cp !== undefined && cp.toLowerCase() !== 'none') res.controlPath = expand(cp, 'ControlPath');
+  const cm = s.other.get('controlmaster')?.toLowerCase();
+  if (cm !== undefined) res.controlMaster = cm;
   const agent = get('identityagent');
   if (agent) {
     const a = one(agent.args, agent.where);
