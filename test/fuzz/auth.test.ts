@@ -1,7 +1,8 @@
 /**
  * User authentication in both roles, driven by mutated message sequences. The server parses
  * SERVICE_REQUEST, USERAUTH_REQUEST (none, password and its change request, publickey query and
- * signature, with and without a certificate, keyboard-interactive) and INFO_RESPONSE; the client
+ * signature, with and without a certificate, keyboard-interactive, hostbased with a plain key and a
+ * host certificate) and INFO_RESPONSE; the client
  * parses SERVICE_ACCEPT, FAILURE, SUCCESS, BANNER, PK_OK, INFO_REQUEST and PASSWD_CHANGEREQ. Each run
  * must settle (resolve, or reject with ProtocolError, AuthError or ConnectionLostError) within a
  * bounded time, whatever arrives.
@@ -25,6 +26,13 @@ const allowed = only(ProtocolError, AuthError, ConnectionLostError);
 const request = (method: string) =>
   new SshWriter().byte(MSG.USERAUTH_REQUEST).string('alice').string('ssh-connection').string(method);
 
+/** A hostbased request signed over the session id, as a client makes it. */
+function hostbased(alg: string, blob: Buffer, sign: (data: Buffer) => Buffer): Buffer {
+  const tail = request('hostbased').string(alg).string(blob).string('client.example.').string('alice').toBuffer();
+  const data = new SshWriter().string(sessionId).raw(tail).toBuffer();
+  return new SshWriter().raw(tail).string(sign(data)).toBuffer();
+}
+
 /** A publickey request signed over the session id, as a client makes it. */
 function signed(alg: string, blob: Buffer, sign: (data: Buffer) => Buffer): Buffer {
   const tail = request('publickey').bool(true).string(alg).string(blob).toBuffer();
@@ -35,7 +43,15 @@ function signed(alg: string, blob: Buffer, sign: (data: Buffer) => Buffer): Buff
 async function serverSeeds(): Promise<Buffer[]> {
   const cert = await issueCertificate(ca, userKey.publicKey, { type: 'user', keyId: 'k', principals: ['alice'] });
   const certAlg = 'ssh-ed25519-cert-v01@openssh.com';
+  const hostCert = await issueCertificate(ca, userKey.publicKey, {
+    type: 'host',
+    keyId: 'h',
+    principals: ['client.example'],
+  });
   return [
+    hostbased('ssh-ed25519', userKey.publicKey.blob, (d) => userKey.signSync(d, 'ssh-ed25519')),
+    hostbased('rsa-sha2-512', rsaKey.publicKey.blob, (d) => rsaKey.signSync(d, 'rsa-sha2-512')),
+    hostbased(certAlg, hostCert.blob, (d) => userKey.signSync(d, 'ssh-ed25519')),
     new SshWriter().byte(MSG.SERVICE_REQUEST).string('ssh-userauth').toBuffer(),
     request('none').toBuffer(),
     request('password').bool(false).string('pw').toBuffer(),
@@ -73,12 +89,14 @@ test('auth server: mutated request sequences settle with success or a typed erro
       await authenticateServer({ send: () => true, sessionId, disconnect: () => {} }, queue, {
         failureDelay: 0,
         maxAttempts: 3,
+        methods: ['hostbased', 'publickey', 'keyboard-interactive', 'password'],
         trustedUserCAKeys: [ca.publicKey],
         sourceAddress: '127.0.0.1',
         authenticate: async (ctx) => {
           if (ctx.method === 'password')
             return ctx.password === 'pw' ? true : ctx.newPassword ? false : { changePassword: 'new one' };
           if (ctx.method === 'publickey') return ctx.signed === true ? ['password'] : true;
+          if (ctx.method === 'hostbased') return ctx.clientHostname === 'client.example' ? ['publickey'] : false;
           if (ctx.method === 'keyboard-interactive') {
             const a = await ctx.prompt([{ prompt: 'Password: ', echo: false }], { name: 'n' });
             return a[0] === 'pw';
@@ -99,6 +117,7 @@ function clientSeeds(): Buffer[] {
       .bool(false)
       .toBuffer(),
     new SshWriter().byte(MSG.USERAUTH_FAILURE).nameList(['password']).bool(true).toBuffer(),
+    new SshWriter().byte(MSG.USERAUTH_FAILURE).nameList(['hostbased', 'publickey']).bool(false).toBuffer(),
     new SshWriter().byte(MSG.USERAUTH_BANNER).string('Welcome\n').string('en').toBuffer(),
     new SshWriter().byte(MSG.USERAUTH_PK_OK).string('ssh-ed25519').string(userKey.publicKey.blob).toBuffer(),
     new SshWriter()
@@ -138,6 +157,7 @@ test('auth client: mutated server replies settle with success or a typed error',
         username: 'alice',
         password: 'pw',
         signers: [userKey],
+        hostbased: { signer: rsaKey, localHostname: 'client.example', localUsername: 'alice' },
         onKeyboardInteractive: (req) => req.prompts.map(() => 'x'),
         onPasswordChange: () => 'new',
         onBanner: () => {},
