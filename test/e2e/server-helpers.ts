@@ -11,7 +11,7 @@ import type { ServerOptions } from '../../src/server/server.js';
 import { Server } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
 import { Transport } from '../../src/transport/transport.js';
-import { MSG, SshWriter } from '../../src/wire/index.js';
+import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
 
 /** Starts a server on a free loopback port; `exec` requests echo the command back and exit 0. */
 export async function startServer(opts: ServerOptions): Promise<{ server: Server; port: number; sessions: Session[] }> {
@@ -58,6 +58,18 @@ export async function requestUserauth(c: RawClient): Promise<void> {
   c.t.send(new SshWriter(32).byte(MSG.SERVICE_REQUEST).string('ssh-userauth').toBuffer());
   const p = await c.queue.next();
   if (p[0] !== MSG.SERVICE_ACCEPT) throw new Error(`expected SERVICE_ACCEPT, got ${p[0]}`);
+}
+
+/**
+ * Reads the `hostkeys-00@openssh.com` announcement (want-reply false) the server sends right after
+ * USERAUTH_SUCCESS, as sshd does; throws on any other message.
+ */
+export async function skipHostKeysAnnouncement(c: RawClient): Promise<void> {
+  const p = await c.queue.next();
+  const r = new SshReader(p);
+  if (r.byte() !== MSG.GLOBAL_REQUEST || r.ascii(64) !== 'hostkeys-00@openssh.com' || r.bool()) {
+    throw new Error(`expected the hostkeys-00@openssh.com announcement, got message ${p[0]}`);
+  }
 }
 
 /** Resolves with the close error, or 'open' when the transport is still up after `ms`. */

@@ -16,7 +16,14 @@ import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
 import { runSsh, sshArgs } from '../helpers/openssh.js';
 import { requirePeer } from '../helpers/peers.js';
 import { keygen } from '../helpers/sshd.js';
-import { closedWithin, type RawClient, rawClient, requestUserauth, startServer } from './server-helpers.js';
+import {
+  closedWithin,
+  type RawClient,
+  rawClient,
+  requestUserauth,
+  skipHostKeysAnnouncement,
+  startServer,
+} from './server-helpers.js';
 
 const hostKeys = [generatePrivateKey('ed25519')];
 const acceptAll = () => true;
@@ -27,6 +34,7 @@ async function authNone(c: RawClient): Promise<void> {
   c.t.send(new SshWriter(64).byte(MSG.USERAUTH_REQUEST).string('u').string('ssh-connection').string('none').toBuffer());
   const p = await c.queue.next();
   assert.equal(p[0], MSG.USERAUTH_SUCCESS);
+  await skipHostKeysAnnouncement(c);
 }
 
 /** Reads one GLOBAL_REQUEST from the raw client's queue and returns its name and want_reply. */

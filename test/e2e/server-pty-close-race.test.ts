@@ -11,7 +11,7 @@ import { generatePrivateKey } from '../../src/keys/index.js';
 import { findScript, localProcessHandler } from '../../src/server/local.js';
 import { Server } from '../../src/server/server.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
-import { rawClient, requestUserauth } from './server-helpers.js';
+import { rawClient, requestUserauth, skipHostKeysAnnouncement } from './server-helpers.js';
 
 test('a pty session closed in the same burst as its exec starts no command', async (t) => {
   if (!findScript()) return t.skip('util-linux script is not installed');
@@ -41,6 +41,7 @@ test('a pty session closed in the same burst as its exec starts no command', asy
       const p = await c.queue.next();
       if (p[0] === MSG.USERAUTH_SUCCESS) break;
     }
+    await skipHostKeysAnnouncement(c);
     c.t.send(
       new SshWriter(32)
         .byte(MSG.CHANNEL_OPEN)

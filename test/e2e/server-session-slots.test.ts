@@ -16,7 +16,7 @@ import type { ServerConnection, ServerOptions } from '../../src/server/server.js
 import { Server } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
-import { rawClient, requestUserauth } from './server-helpers.js';
+import { rawClient, requestUserauth, skipHostKeysAnnouncement } from './server-helpers.js';
 
 const MAX_SESSIONS = 3;
 
@@ -227,6 +227,7 @@ test('a CLOSE sent right behind the OPEN (before the confirmation arrived) frees
       if (p[0] === MSG.USERAUTH_SUCCESS) break;
       assert.equal(p[0], MSG.USERAUTH_BANNER, `unexpected message ${p[0]} during auth`);
     }
+    await skipHostKeysAnnouncement(c);
     const open = (sender: number) =>
       new SshWriter(32)
         .byte(MSG.CHANNEL_OPEN)
