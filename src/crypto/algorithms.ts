@@ -33,6 +33,8 @@ export type AlgorithmOptions = Partial<Record<AlgorithmKind, AlgorithmOption>>;
 export const DEFAULT_ALGORITHMS: Readonly<AlgorithmLists> = Object.freeze({
   kex: [
     'mlkem768x25519-sha256',
+    'sntrup761x25519-sha512',
+    'sntrup761x25519-sha512@openssh.com',
     'curve25519-sha256',
     'curve25519-sha256@libssh.org',
     'ecdh-sha2-nistp256',

@@ -9,6 +9,7 @@ import { dhKeyPair } from './kex-dh.js';
 import type { NistCurve } from './kex-ecdh.js';
 import { nistKeyPair, x25519KeyPair } from './kex-ecdh.js';
 import { mlkem768x25519ClientKeyPair, mlkem768x25519Respond } from './kex-mlkem.js';
+import { sntrup761x25519ClientKeyPair, sntrup761x25519Respond } from './kex-sntrup.js';
 import type { DhGroup, HashName, KexInfo, KexKeyPair } from './types.js';
 
 export { chooseGexGroup, DH_GROUPS, validateGexGroup } from './dh-groups.js';
@@ -33,6 +34,18 @@ function mlkem768x25519(): KexInfo {
     insecure: false,
     generate: () => mlkem768x25519ClientKeyPair(),
     respond: (clientPublic: Buffer) => mlkem768x25519Respond(clientPublic),
+  });
+}
+
+/** sntrup761x25519-sha512 under its IETF name and its older `@openssh.com` name (same method). */
+function sntrup761x25519(name: string): KexInfo {
+  return Object.freeze({
+    name,
+    hash: 'sha512',
+    type: 'kem',
+    insecure: false,
+    generate: () => sntrup761x25519ClientKeyPair(),
+    respond: (clientPublic: Buffer) => sntrup761x25519Respond(clientPublic),
   });
 }
 
@@ -67,6 +80,8 @@ function gex(name: string, hash: HashName, insecure: boolean): KexInfo {
 /** Every supported method: the secure ones in default preference order, then the insecure ones. */
 export const KEX_METHODS: readonly KexInfo[] = Object.freeze([
   mlkem768x25519(),
+  sntrup761x25519('sntrup761x25519-sha512'),
+  sntrup761x25519('sntrup761x25519-sha512@openssh.com'),
   curve25519('curve25519-sha256'),
   curve25519('curve25519-sha256@libssh.org'),
   nist('nistp256', 'sha256'),

@@ -8,6 +8,7 @@
  * Decoders read public data (a peer's key or ciphertext) and check every length first.
  */
 
+import { InvalidArgumentError } from '../errors.js';
 import { P, Q, Q12 } from './sntrup761-poly.js';
 
 /** Bytes of an encoded Rq element (a public key). */
@@ -125,7 +126,7 @@ export function rqEncode(h: Int16Array): Uint8Array {
 
 /** Decodes RQ_BYTES bytes (any bytes: out-of-range values are reduced) into an Rq element. */
 export function rqDecode(s: Uint8Array): Int16Array {
-  if (s.length !== RQ_BYTES) throw new RangeError(`an Rq encoding is ${RQ_BYTES} bytes`);
+  if (s.length !== RQ_BYTES) throw new InvalidArgumentError(`an Rq encoding is ${RQ_BYTES} bytes`);
   const r = new Int32Array(P);
   decode(r, s, 0, RQ_RANGES);
   const h = new Int16Array(P);
@@ -153,7 +154,7 @@ export function roundAndEncode(out: Uint8Array, offset: number, h: Int16Array, f
 
 /** Decodes ROUNDED_BYTES bytes at `offset` into an Rq element whose coefficients are multiples of 3. */
 export function roundedDecode(s: Uint8Array, offset: number): Int16Array {
-  if (s.length < offset + ROUNDED_BYTES) throw new RangeError(`a rounded encoding is ${ROUNDED_BYTES} bytes`);
+  if (s.length < offset + ROUNDED_BYTES) throw new InvalidArgumentError(`a rounded encoding is ${ROUNDED_BYTES} bytes`);
   const r = new Int32Array(P);
   decode(r, s.subarray(offset, offset + ROUNDED_BYTES), 0, ROUNDED_RANGES);
   const h = new Int16Array(P);

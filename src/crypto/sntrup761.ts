@@ -28,6 +28,7 @@
  */
 
 import { createHash, randomBytes } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
 import {
   ROUNDED_BYTES,
   RQ_BYTES,
@@ -82,7 +83,7 @@ function hashPrefix(b: number, ...parts: Uint8Array[]): Buffer {
  */
 function randomWords(random: RandomSource, n: number, hi: Int32Array, lo: Int32Array): void {
   const c = random(4 * n);
-  if (c.length !== 4 * n) throw new RangeError(`random(${4 * n}) must return ${4 * n} bytes`);
+  if (c.length !== 4 * n) throw new InvalidArgumentError(`random(${4 * n}) must return ${4 * n} bytes`);
   for (let i = 0; i < n; i++) {
     lo[i] = (c[4 * i] as number) | ((c[4 * i + 1] as number) << 8);
     hi[i] = (c[4 * i + 2] as number) | ((c[4 * i + 3] as number) << 8);
@@ -148,7 +149,8 @@ export function sntrup761KeyPair(random: RandomSource = randomBytes): Sntrup761K
   smallEncode(sk, SMALL_BYTES, ginv);
   sk.set(publicKey, 2 * SMALL_BYTES);
   const rho = random(SMALL_BYTES);
-  if (rho.length !== SMALL_BYTES) throw new RangeError(`random(${SMALL_BYTES}) must return ${SMALL_BYTES} bytes`);
+  if (rho.length !== SMALL_BYTES)
+    throw new InvalidArgumentError(`random(${SMALL_BYTES}) must return ${SMALL_BYTES} bytes`);
   sk.set(rho, 2 * SMALL_BYTES + RQ_BYTES);
   sk.set(hashPrefix(4, publicKey), 2 * SMALL_BYTES + RQ_BYTES + SMALL_BYTES);
   rho.fill(0);
@@ -198,7 +200,7 @@ export function sntrup761Encapsulate(
   random: RandomSource = randomBytes,
 ): { ciphertext: Uint8Array; sharedKey: Uint8Array } {
   if (publicKey.length !== SNTRUP761_PUBLIC_KEY_BYTES) {
-    throw new RangeError(`an sntrup761 public key is ${SNTRUP761_PUBLIC_KEY_BYTES} bytes`);
+    throw new InvalidArgumentError(`an sntrup761 public key is ${SNTRUP761_PUBLIC_KEY_BYTES} bytes`);
   }
   const h = rqDecode(publicKey);
   const pkHash = hashPrefix(4, publicKey);
@@ -217,10 +219,10 @@ export function sntrup761Encapsulate(
  */
 export function sntrup761Decapsulate(ciphertext: Uint8Array, secretKey: Uint8Array): Uint8Array {
   if (ciphertext.length !== SNTRUP761_CIPHERTEXT_BYTES) {
-    throw new RangeError(`an sntrup761 ciphertext is ${SNTRUP761_CIPHERTEXT_BYTES} bytes`);
+    throw new InvalidArgumentError(`an sntrup761 ciphertext is ${SNTRUP761_CIPHERTEXT_BYTES} bytes`);
   }
   if (secretKey.length !== SNTRUP761_SECRET_KEY_BYTES) {
-    throw new RangeError(`an sntrup761 secret key is ${SNTRUP761_SECRET_KEY_BYTES} bytes`);
+    throw new InvalidArgumentError(`an sntrup761 secret key is ${SNTRUP761_SECRET_KEY_BYTES} bytes`);
   }
   const pkOffset = 2 * SMALL_BYTES;
   const rhoOffset = pkOffset + RQ_BYTES;

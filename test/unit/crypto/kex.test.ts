@@ -14,6 +14,8 @@ import {
 
 const SECURE = [
   'mlkem768x25519-sha256',
+  'sntrup761x25519-sha512',
+  'sntrup761x25519-sha512@openssh.com',
   'curve25519-sha256',
   'curve25519-sha256@libssh.org',
   'ecdh-sha2-nistp256',
@@ -28,6 +30,8 @@ const INSECURE = ['diffie-hellman-group14-sha1', 'diffie-hellman-group1-sha1', '
 
 const EXPECTED: Record<string, { hash: string; type: string; bits?: number }> = {
   'mlkem768x25519-sha256': { hash: 'sha256', type: 'kem' },
+  'sntrup761x25519-sha512': { hash: 'sha512', type: 'kem' },
+  'sntrup761x25519-sha512@openssh.com': { hash: 'sha512', type: 'kem' },
   'curve25519-sha256': { hash: 'sha256', type: 'ecdh' },
   'curve25519-sha256@libssh.org': { hash: 'sha256', type: 'ecdh' },
   'ecdh-sha2-nistp256': { hash: 'sha256', type: 'ecdh' },
@@ -71,13 +75,14 @@ test('rows have the right hash, type and group', () => {
 test('kexInfo finds rows by exact name only', () => {
   for (const k of KEX_METHODS) assert.equal(kexInfo(k.name), k);
   assert.equal(kexInfo('curve25519-SHA256'), undefined);
-  assert.equal(kexInfo('sntrup761x25519-sha512@openssh.com'), undefined);
+  assert.equal(kexInfo('sntrup761x25519-sha512@OPENSSH.COM'), undefined);
+  assert.equal(kexInfo('sntrup4591761x25519-sha512@tinyssh.org'), undefined);
   assert.equal(kexInfo(''), undefined);
 });
 
 test('every row: two generated keypairs agree on K (an mpint with its length prefix)', () => {
   for (const k of KEX_METHODS) {
-    if (k.type === 'kem') continue; // the server responds instead (kex-mlkem.test.ts)
+    if (k.type === 'kem') continue; // the server responds instead (kex-mlkem.test.ts, kex-sntrup.test.ts)
     const group = k.type === 'gex' ? chooseGexGroup(2048, 3072, 8192) : k.group;
     if (k.type === 'gex') validateGexGroup(group as NonNullable<typeof group>, 2048, 8192);
     const a = k.generate(group);
