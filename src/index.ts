@@ -181,6 +181,22 @@ export {
 } from './keys/index.js';
 export type { KeyType, SecurityKeySignatureInfo, SecurityKeyType, SignatureAlgorithm } from './keys/types.js';
 export type {
+  ControlHost,
+  ControlListenOptions,
+  MuxConnectOptions,
+  MuxForwardSpec,
+  SharedConnectOptions,
+} from './mux/index.js';
+export {
+  ControlListener,
+  checkControl,
+  connectShared,
+  exitControl,
+  listenControl,
+  MuxClient,
+  openControlForward,
+} from './mux/index.js';
+export type {
   ScpAck,
   ScpClientOptions,
   ScpClientResult,
