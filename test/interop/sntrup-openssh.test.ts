@@ -1,0 +1,149 @@
+/**
+ * sntrup761x25519-sha512 against OpenSSH: the secsh client with its default algorithms against
+ * OpenSSH 9.2's sshd (Debian 12: sntrup761 under its `@openssh.com` name, no ML-KEM) negotiates the
+ * sntrup name that sshd's KEXINIT offers; OpenSSH 9.2's `ssh` (the `@openssh.com` name, forced and by
+ * default) and OpenSSH 10's `ssh` (both names, forced) run an exec on the secsh server.
+ */
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { generatePrivateKey } from '../../src/keys/index.js';
+import { localProcessHandler } from '../../src/server/local.js';
+import { Server } from '../../src/server/server.js';
+import { decodeKexInit } from '../../src/transport/kexinit.js';
+import { connectSshd, sharedSshd } from '../helpers/interop.js';
+import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
+import { hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
+
+const OPENSSH_NAME = 'sntrup761x25519-sha512@openssh.com';
+const IETF_NAME = 'sntrup761x25519-sha512';
+const shared = sharedSshd({ hostKeyTypes: ['ed25519'] });
+
+/** The key exchange methods in a server's KEXINIT, read from a raw connection before any key exchange. */
+function serverKexMethods(port: number): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    let buf = Buffer.alloc(0);
+    let bannerDone = false;
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error('no KEXINIT from the server'));
+    }, 10_000);
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    socket.write('SSH-2.0-secsh_probe\r\n');
+    socket.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!bannerDone) {
+        const nl = buf.indexOf('\n');
+        if (nl < 0) return;
+        buf = buf.subarray(nl + 1);
+        bannerDone = true;
+      }
+      if (buf.length < 5) return;
+      const length = buf.readUInt32BE(0);
+      if (buf.length < 4 + length) return;
+      const padding = buf[4] as number;
+      const payload = buf.subarray(5, 4 + length - padding);
+      clearTimeout(timer);
+      socket.destroy();
+      try {
+        resolve(decodeKexInit(payload).kex);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+test('secsh client, default algorithms, against OpenSSH 9.2 sshd: negotiates the sntrup761 name sshd offers', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh-keygen')) return;
+  const sshd = await shared.get();
+  const offered = await serverKexMethods(sshd.port);
+  // OpenSSH before 9.9 knows only the @openssh.com name, and no ML-KEM.
+  const sntrup = offered.filter((n) => n.startsWith('sntrup761x25519-sha512'));
+  assert.ok(sntrup.length > 0, `sshd offers no sntrup761: ${offered.join(',')}`);
+  const client = await connectSshd(sshd);
+  try {
+    assert.equal(client.algorithms.kex, sntrup[0]);
+    if (!offered.includes('mlkem768x25519-sha256') && !offered.includes(IETF_NAME)) {
+      assert.equal(client.algorithms.kex, OPENSSH_NAME);
+    }
+    assert.equal((await client.exec('echo sntrup-ok')).stdout, 'sntrup-ok\n');
+    await client.rekey();
+    assert.equal((await client.exec('echo after-rekey')).stdout, 'after-rekey\n');
+  } finally {
+    await client.close();
+  }
+});
+
+const userKey = generatePrivateKey('ed25519');
+const hostKey = generatePrivateKey('ed25519');
+let dir = '';
+let server: Server | undefined;
+let port = 0;
+let keyPath = '';
+let knownHosts = '';
+
+before(async () => {
+  if (!hasPeer('ssh') && !hasPeer('openssh10-ssh')) return;
+  dir = await mkdtemp(join(tmpdir(), 'secsh-sntrup-interop-'));
+  keyPath = join(dir, 'id_ed25519');
+  await writeFile(keyPath, userKey.toOpenSSH(), { mode: 0o600 });
+  server = new Server({
+    hostKeys: [hostKey],
+    authMethods: ['publickey'],
+    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey.publicKey),
+  });
+  server.on('session', localProcessHandler());
+  port = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
+  knownHosts = join(dir, 'known_hosts');
+  await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostKey.publicKey.toString()}\n`);
+});
+
+after(async () => {
+  await server?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+function ssh(extra: string[], command: string, bin?: string): Promise<RunSshResult<string>> {
+  return runSsh(sshArgs({ port, keyPath, knownHosts }, ['-vv', ...extra], command), bin ? { bin } : {});
+}
+
+function kexAlgorithms(stderr: string): string[] {
+  return [...stderr.matchAll(/kex: algorithm: (\S+)/g)].map((m) => m[1] as string);
+}
+
+test('OpenSSH 9.2 ssh with KexAlgorithms=sntrup761x25519-sha512@openssh.com runs an exec on the secsh server', async (t) => {
+  if (!requirePeer(t, 'ssh')) return;
+  const r = await ssh(['-o', `KexAlgorithms=${OPENSSH_NAME}`], 'echo sntrup92-ok; echo "$((6 * 7))"');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'sntrup92-ok\n42\n');
+  assert.deepEqual(kexAlgorithms(r.stderr), [OPENSSH_NAME]);
+  assert.match(r.stderr, /Host '\[127\.0\.0\.1\]:\d+' is known and matches the ED25519 host key/);
+});
+
+test('OpenSSH 9.2 ssh with its default KexAlgorithms negotiates sntrup761x25519-sha512@openssh.com with the secsh server', async (t) => {
+  if (!requirePeer(t, 'ssh')) return;
+  const r = await ssh([], 'echo default92-ok');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, 'default92-ok\n');
+  if (/debug1: OpenSSH_9\.[0-8]/.test(r.stderr)) assert.deepEqual(kexAlgorithms(r.stderr), [OPENSSH_NAME]);
+});
+
+for (const name of [IETF_NAME, OPENSSH_NAME]) {
+  test(`OpenSSH 10 ssh with KexAlgorithms=${name} runs an exec on the secsh server`, async (t) => {
+    if (!requirePeer(t, 'openssh10-ssh')) return;
+    const r = await ssh(['-o', `KexAlgorithms=${name}`], 'echo sntrup10-ok', openssh10Path());
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'sntrup10-ok\n');
+    assert.match(r.stderr, /debug1: OpenSSH_10\./);
+    assert.deepEqual(kexAlgorithms(r.stderr), [name]);
+  });
+}
