@@ -56,6 +56,8 @@ export interface SshdOptions {
   hostKeyTypes?: string[];
   /** Runs sshd through a wrapper (e.g. `unshare` with private mounts): the command and argv to spawn instead. */
   launch?: (sshd: string, args: string[], dir: string) => { cmd: string; args: string[] };
+  /** The `ssh` whose `-Q` lists the algorithms to enable (default Debian's; OpenSSH 10's for its sshd). */
+  querySsh?: string;
 }
 
 export interface Sshd {
@@ -87,8 +89,8 @@ const HOST_KEY_SPECS: KeySpec[] = [
 ];
 
 /** Runs `ssh -Q <what>` and returns its lines. */
-export async function sshQuery(what: string): Promise<string[]> {
-  const { stdout } = await run(binPath('ssh'), ['-Q', what]);
+export async function sshQuery(what: string, ssh = binPath('ssh')): Promise<string[]> {
+  const { stdout } = await run(ssh, ['-Q', what]);
   return stdout.split('\n').filter((l) => l.length > 0);
 }
 
@@ -208,7 +210,9 @@ export async function startSshd(opts: SshdOptions = {}): Promise<Sshd> {
   const dir = await mkdtemp(join(tmpdir(), 'secsh-sshd-'));
   if (!existsSync('/run/sshd')) mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
   try {
-    const [kex, cipher, mac, key] = await Promise.all(['kex', 'cipher', 'mac', 'key-sig'].map(sshQuery));
+    const [kex, cipher, mac, key] = await Promise.all(
+      ['kex', 'cipher', 'mac', 'key-sig'].map((w) => sshQuery(w, opts.querySsh)),
+    );
     const algorithms = { kex: kex ?? [], cipher: cipher ?? [], mac: mac ?? [], key: key ?? [] };
     const wanted = opts.hostKeyTypes ?? HOST_KEY_SPECS.map((s) => s.name);
     const hostKeys: HostKeyInfo[] = [];

@@ -14,10 +14,10 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { dirname, join } from 'node:path';
+import { after, type TestContext, test } from 'node:test';
 import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
 import { KnownHosts, knownClientHost } from '../../src/config/index.js';
@@ -25,9 +25,9 @@ import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import { Server } from '../../src/server/server.js';
 import type { Session } from '../../src/server/session.js';
-import { privateMountsUnavailable, requirePrivateMounts, withPrivateMounts } from '../helpers/mount-ns.js';
+import { requirePrivateMounts, withPrivateMounts } from '../helpers/mount-ns.js';
 import { OPENSSH_NO_HOST_CHECK } from '../helpers/openssh.js';
-import { binPath, requirePeer } from '../helpers/peers.js';
+import { binPath, openssh10Path, requirePeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
 const CLIENT_HOST = 'hostbased-client.test';
@@ -39,15 +39,29 @@ const hostKeys = {
 };
 const stranger = generatePrivateKey('ed25519');
 
-let dir: string | undefined;
-let sshd: Sshd | undefined;
-let startError: Error | undefined;
+type Version = '9' | '10';
+const VERSIONS: readonly Version[] = ['9', '10'];
+const started = new Map<Version, Promise<{ sshd: Sshd; dir: string }>>();
 
-before(async () => {
-  if (privateMountsUnavailable() !== undefined) return;
-  dir = await mkdtemp(join(tmpdir(), 'secsh-hostbased-'));
-  // The sshd's /etc/ssh: the client host keys for CLIENT_HOST (and for other.test, which no
-  // shosts file names), shosts.equiv (read for users other than root) and the moduli for DH-GEX.
+after(async () => {
+  for (const p of started.values()) {
+    const s = await p.catch(() => undefined);
+    await s?.sshd.stop();
+    if (s) await rm(s.dir, { recursive: true, force: true });
+  }
+});
+
+/** OpenSSH 10's wrappers (scripts/fetch-openssh10.sh) live beside its ssh. */
+const openssh10 = (name: string) => join(dirname(openssh10Path()), name);
+
+/**
+ * An sshd of version `v` that takes only hostbased, with /etc/ssh and the login user's home replaced
+ * (private mounts) by the test's folders: ssh_known_hosts lists the client host keys for CLIENT_HOST
+ * and for other.test, shosts.equiv names CLIENT_HOST (sshd reads it for users other than root), and
+ * ~/.shosts names CLIENT_HOST with no user (same user name only) — the file that lets root in.
+ */
+async function startHostbasedSshd(v: Version): Promise<{ sshd: Sshd; dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), `secsh-hostbased${v}-`));
   const etc = join(dir, 'etc-ssh');
   await mkdir(etc);
   const lines = Object.values(hostKeys).flatMap((k) => [
@@ -57,102 +71,102 @@ before(async () => {
   await writeFile(join(etc, 'ssh_known_hosts'), `${lines.join('\n')}\n`);
   await writeFile(join(etc, 'shosts.equiv'), `${CLIENT_HOST}\n`);
   await copyFile('/etc/ssh/moduli', join(etc, 'moduli')).catch(() => undefined);
-  // The login user's home: ~/.shosts names CLIENT_HOST with no user (sshd: same user name only);
-  // root ignores shosts.equiv, so this is the file that lets root in.
   const home = join(dir, 'home');
   await mkdir(home, { mode: 0o700 });
   await writeFile(join(home, '.shosts'), `${CLIENT_HOST}\n`, { mode: 0o600 });
-  try {
-    sshd = await startSshd({
-      hostKeyTypes: ['ed25519'],
-      extraConfig: [
-        'HostbasedAuthentication yes',
-        'HostbasedUsesNameFromPacketOnly yes',
-        'IgnoreRhosts no',
-        'AuthenticationMethods hostbased',
-        'HostbasedAcceptedAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256',
-      ],
-      launch: (cmd, args) =>
-        withPrivateMounts(
-          [
-            [etc, '/etc/ssh'],
-            [home, userInfo().homedir],
-          ],
-          cmd,
-          args,
-        ),
-    });
-  } catch (e) {
-    startError = e as Error;
-  }
-});
+  const binds: [string, string][] = [
+    [etc, '/etc/ssh'],
+    [home, userInfo().homedir],
+  ];
+  const sshd = await startSshd({
+    hostKeyTypes: ['ed25519'],
+    extraConfig: [
+      'HostbasedAuthentication yes',
+      'HostbasedUsesNameFromPacketOnly yes',
+      'IgnoreRhosts no',
+      'AuthenticationMethods hostbased',
+      'HostbasedAcceptedAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256',
+      ...(v === '10' ? [`SshdSessionPath ${openssh10('sshd-session')}`, `SshdAuthPath ${openssh10('sshd-auth')}`] : []),
+    ],
+    ...(v === '10' ? { querySsh: openssh10Path() } : {}),
+    launch: (cmd, args) => withPrivateMounts(binds, v === '10' ? openssh10('sshd') : cmd, args),
+  }).catch(async (e) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
+  return { sshd, dir };
+}
 
-after(async () => {
-  await sshd?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+/** The version's hostbased sshd (started once per file), or undefined when the test was skipped. */
+async function sshdFor(t: TestContext, v: Version): Promise<Sshd | undefined> {
+  if (!requirePeer(t, v === '10' ? 'openssh10-sshd' : 'sshd') || !requirePrivateMounts(t)) return undefined;
+  let p = started.get(v);
+  if (!p) {
+    p = startHostbasedSshd(v);
+    started.set(v, p);
+  }
+  return (await p).sshd;
+}
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-function connectSshd(key: PrivateKey, o: { host?: string; localUser?: string } = {}) {
-  const s = sshd as Sshd;
+function connectSshd(sshd: Sshd, key: PrivateKey, o: { host?: string; localUser?: string } = {}) {
   return Client.connect({
-    host: s.host,
-    port: s.port,
-    username: s.username,
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
     insecureAcceptAnyHostKey: true,
-    hostbased: { key, localHostname: o.host ?? CLIENT_HOST, localUsername: o.localUser ?? s.username },
+    hostbased: { key, localHostname: o.host ?? CLIENT_HOST, localUsername: o.localUser ?? sshd.username },
   });
 }
 
-function ready(t: import('node:test').TestContext): boolean {
-  if (!requirePeer(t, 'sshd') || !requirePrivateMounts(t)) return false;
-  if (startError) throw startError;
-  return true;
-}
-
-test('secsh client logs in to sshd by hostbased with ed25519, ecdsa and rsa host keys (AuthenticationMethods hostbased)', async (t) => {
-  if (!ready(t)) return;
-  for (const [name, key] of Object.entries(hostKeys)) {
-    const c = await connectSshd(key);
-    try {
-      assert.equal((await c.exec('echo hostbased-ok')).stdout.trim(), 'hostbased-ok', name);
-    } finally {
-      await c.close();
+for (const v of VERSIONS) {
+  test(`secsh client logs in to sshd ${v} by hostbased with ed25519, ecdsa and rsa host keys (AuthenticationMethods hostbased)`, async (t) => {
+    const sshd = await sshdFor(t, v);
+    if (!sshd) return;
+    for (const [name, key] of Object.entries(hostKeys)) {
+      const c = await connectSshd(sshd, key);
+      try {
+        assert.equal((await c.exec('echo hostbased-ok')).stdout.trim(), 'hostbased-ok', name);
+      } finally {
+        await c.close();
+      }
     }
-  }
-  const logs = (sshd as Sshd).logs();
-  assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ED25519 SHA256:`));
-  assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ECDSA SHA256:`));
-  assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*RSA SHA256:`));
-});
+    const logs = sshd.logs();
+    assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ED25519 SHA256:`));
+    assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ECDSA SHA256:`));
+    assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*RSA SHA256:`));
+  });
 
-test('sshd refuses hostbased from secsh for an unknown host key, a host no shosts file names, another client user', async (t) => {
-  if (!ready(t)) return;
-  for (const [key, o] of [
-    [stranger, {}],
-    [hostKeys.ed25519, { host: 'other.test' }],
-    [hostKeys.ed25519, { localUser: 'nobody-else' }],
-  ] as const) {
-    await assert.rejects(connectSshd(key, o), (e: unknown) => {
-      assert.ok(e instanceof AuthError, String(e));
-      assert.match(e.message, /hostbased \(ssh-ed25519 /);
-      return true;
-    });
-  }
-  // Each for the reason named: the key is not in the test's ssh_known_hosts; ~/.shosts names neither
-  // other.test nor a client user other than the login's.
-  const logs = (sshd as Sshd).logs();
-  assert.match(logs, new RegExp(`Failed hostbased for ${user} .*${reEscape(stranger.publicKey.fingerprint())}`));
-  assert.match(logs, new RegExp(`Failed hostbased for ${user} .*client user "${user}", client host "other.test"`));
-  assert.match(
-    logs,
-    new RegExp(`Failed hostbased for ${user} .*client user "nobody-else", client host "${CLIENT_HOST}"`),
-  );
-});
+  test(`sshd ${v} refuses hostbased from secsh for an unknown host key, a host no shosts file names, another client user`, async (t) => {
+    const sshd = await sshdFor(t, v);
+    if (!sshd) return;
+    for (const [key, o] of [
+      [stranger, {}],
+      [hostKeys.ed25519, { host: 'other.test' }],
+      [hostKeys.ed25519, { localUser: 'nobody-else' }],
+    ] as const) {
+      await assert.rejects(connectSshd(sshd, key, o), (e: unknown) => {
+        assert.ok(e instanceof AuthError, String(e));
+        assert.match(e.message, /hostbased \(ssh-ed25519 /);
+        return true;
+      });
+    }
+    // Each for the reason named: the key is not in the test's ssh_known_hosts; ~/.shosts names neither
+    // other.test nor a client user other than the login's.
+    const logs = sshd.logs();
+    assert.match(logs, new RegExp(`Failed hostbased for ${user} .*${reEscape(stranger.publicKey.fingerprint())}`));
+    assert.match(logs, new RegExp(`Failed hostbased for ${user} .*client user "${user}", client host "other.test"`));
+    assert.match(
+      logs,
+      new RegExp(`Failed hostbased for ${user} .*client user "nobody-else", client host "${CLIENT_HOST}"`),
+    );
+  });
+}
 
 /** Runs OpenSSH's ssh with /etc/ssh/ssh_config and the ed25519 host key replaced by the test's files. */
 async function sshWithKeysign(
+  v: Version,
   work: string,
   hostKey: PrivateKey,
   port: number,
@@ -180,15 +194,20 @@ async function sshWithKeysign(
     '127.0.0.1',
     command,
   ];
-  const run = withPrivateMounts(
-    [
-      [config, '/etc/ssh/ssh_config'],
-      [keyPath, '/etc/ssh/ssh_host_ed25519_key'],
-      [`${keyPath}.pub`, '/etc/ssh/ssh_host_ed25519_key.pub'],
-    ],
-    binPath('ssh'),
-    sshArgs,
-  );
+  const binds: [string, string][] = [
+    [config, '/etc/ssh/ssh_config'],
+    [keyPath, '/etc/ssh/ssh_host_ed25519_key'],
+    [`${keyPath}.pub`, '/etc/ssh/ssh_host_ed25519_key.pub'],
+  ];
+  if (v === '10') {
+    // ssh 10 runs the compiled-in /usr/lib/openssh/ssh-keysign: make that OpenSSH 10's, through its
+    // loader as the wrappers run ssh (root already, so no setuid is needed).
+    const keysign = join(work, 'ssh-keysign10');
+    const wrapper = await readFile(openssh10Path(), 'utf8');
+    await writeFile(keysign, wrapper.replace('"$R/usr/bin/ssh"', '"$R/usr/lib/openssh/ssh-keysign"'), { mode: 0o755 });
+    binds.push([keysign, '/usr/lib/openssh/ssh-keysign']);
+  }
+  const run = withPrivateMounts(binds, v === '10' ? openssh10Path() : binPath('ssh'), sshArgs);
   return new Promise((resolve) => {
     execFile(run.cmd, run.args, { timeout: 30_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -197,45 +216,47 @@ async function sshWithKeysign(
   });
 }
 
-test('OpenSSH ssh (through ssh-keysign) logs in to the secsh server by hostbased; an unknown host key is refused', async (t) => {
-  if (!requirePeer(t, 'ssh') || !requirePrivateMounts(t)) return;
-  const work = await mkdtemp(join(tmpdir(), 'secsh-keysign-'));
-  const known = new KnownHosts();
-  // ssh names its host by the reverse lookup of its socket's local address: 127.0.0.1 is localhost.
-  known.add('localhost', 22, hostKeys.ed25519.publicKey);
-  const seen: AuthContext[] = [];
-  const server = new Server({
-    hostKeys: [generatePrivateKey('ed25519')],
-    authMethods: ['hostbased'],
-    authFailureDelay: 0,
-    authenticate: (ctx) => {
-      seen.push(ctx);
-      return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(known, ctx);
-    },
-  });
-  server.on('session', (s: Session) => {
-    s.on('exec', (req: { command: string; accept(): void }) => {
-      req.accept();
-      s.channel.write(`ran:${req.command}\n`);
-      s.exit(0);
+for (const v of VERSIONS) {
+  test(`OpenSSH ${v} ssh (through its ssh-keysign) logs in to the secsh server by hostbased; an unknown host key is refused`, async (t) => {
+    if (!requirePeer(t, v === '10' ? 'openssh10-ssh' : 'ssh') || !requirePrivateMounts(t)) return;
+    const work = await mkdtemp(join(tmpdir(), 'secsh-keysign-'));
+    const known = new KnownHosts();
+    // ssh names its host by the reverse lookup of its socket's local address: 127.0.0.1 is localhost.
+    known.add('localhost', 22, hostKeys.ed25519.publicKey);
+    const seen: AuthContext[] = [];
+    const server = new Server({
+      hostKeys: [generatePrivateKey('ed25519')],
+      authMethods: ['hostbased'],
+      authFailureDelay: 0,
+      authenticate: (ctx) => {
+        seen.push(ctx);
+        return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(known, ctx);
+      },
     });
-  });
-  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
-  try {
-    const ok = await sshWithKeysign(work, hostKeys.ed25519, port, 'hello');
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.equal(ok.stdout, 'ran:hello\n');
-    const accepted = seen.at(-1);
-    assert.equal(accepted?.clientHostname, 'localhost');
-    assert.equal(accepted?.clientUsername, user);
-    assert.ok(accepted?.key?.equals(hostKeys.ed25519.publicKey));
+    server.on('session', (s: Session) => {
+      s.on('exec', (req: { command: string; accept(): void }) => {
+        req.accept();
+        s.channel.write(`ran:${req.command}\n`);
+        s.exit(0);
+      });
+    });
+    const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const ok = await sshWithKeysign(v, work, hostKeys.ed25519, port, 'hello');
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(ok.stdout, 'ran:hello\n');
+      const accepted = seen.at(-1);
+      assert.equal(accepted?.clientHostname, 'localhost');
+      assert.equal(accepted?.clientUsername, user);
+      assert.ok(accepted?.key?.equals(hostKeys.ed25519.publicKey));
 
-    const refused = await sshWithKeysign(work, stranger, port, 'hello');
-    assert.equal(refused.code, 255);
-    assert.match(refused.stderr, /Permission denied \(hostbased\)/);
-    assert.ok(seen.at(-1)?.key?.equals(stranger.publicKey), 'the stranger key was signed by ssh-keysign and refused');
-  } finally {
-    await server.close();
-    await rm(work, { recursive: true, force: true });
-  }
-});
+      const refused = await sshWithKeysign(v, work, stranger, port, 'hello');
+      assert.equal(refused.code, 255);
+      assert.match(refused.stderr, /Permission denied \(hostbased\)/);
+      assert.ok(seen.at(-1)?.key?.equals(stranger.publicKey), 'the stranger key was signed by ssh-keysign and refused');
+    } finally {
+      await server.close();
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}
