@@ -5,16 +5,19 @@
  * client asks about (`hostkeys-prove-00@openssh.com`). Host certificates are not announced.
  */
 import { debuglog } from 'node:util';
+import {
+  decodeStrings,
+  encodeStrings,
+  HOSTKEYS_PROVE_REQUEST,
+  HOSTKEYS_REQUEST,
+  hostKeyProofData,
+} from '../connection/hostkeys.js';
 import type { Connection } from '../connection/index.js';
 import type { PrivateKey, SignatureAlgorithm } from '../keys/index.js';
-import { SshReader, SshWriter } from '../wire/index.js';
 
 const debug = debuglog('secsh');
 
-/** The global request announcing the host keys. */
-export const HOSTKEYS_REQUEST = 'hostkeys-00@openssh.com';
-/** The global request asking the server to prove it holds host keys. */
-export const HOSTKEYS_PROVE_REQUEST = 'hostkeys-prove-00@openssh.com';
+export { HOSTKEYS_PROVE_REQUEST, HOSTKEYS_REQUEST, hostKeyProofData };
 
 /**
  * Client versions that cannot cope with the announcement (OpenSSH's SSH_BUG_HOSTKEYS list): sshd
@@ -22,29 +25,11 @@ export const HOSTKEYS_PROVE_REQUEST = 'hostkeys-prove-00@openssh.com';
  */
 const CANNOT_COPE = /^SSH-2\.0-(Cisco-1\.|TTSSH\/2\.([1-6]|7[012]))/;
 
-/**
- * The data every proof signs: string "hostkeys-prove-00@openssh.com" || string session identifier
- * || string host key blob.
- */
-export function hostKeyProofData(sessionId: Buffer, blob: Buffer): Buffer {
-  return new SshWriter(64 + sessionId.length + blob.length)
-    .string(HOSTKEYS_PROVE_REQUEST)
-    .string(sessionId)
-    .string(blob)
-    .toBuffer();
-}
-
 /** The request data of `hostkeys-00@openssh.com`: each host key's public blob, one string each. */
 export function encodeHostKeys(keys: readonly PrivateKey[]): Buffer {
-  const w = new SshWriter(256);
-  const seen: Buffer[] = [];
-  for (const k of keys) {
-    const blob = k.publicKey.blob;
-    if (seen.some((b) => b.equals(blob))) continue;
-    seen.push(blob);
-    w.string(blob);
-  }
-  return w.toBuffer();
+  const blobs: Buffer[] = [];
+  for (const k of keys) if (!blobs.some((b) => b.equals(k.publicKey.blob))) blobs.push(k.publicKey.blob);
+  return encodeStrings(blobs);
 }
 
 /** Sends `hostkeys-00@openssh.com` to an authenticated client unless its version is known not to cope. */
@@ -75,30 +60,27 @@ export async function proveHostKeys(
   negotiatedHostKey: string | undefined,
 ): Promise<Buffer | false> {
   if (!sessionId) return false;
-  const wanted: PrivateKey[] = [];
+  let blobs: Buffer[];
   try {
-    const r = new SshReader(data);
-    while (r.remaining > 0) {
-      if (wanted.length >= keys.length) {
-        debug('hostkeys-prove: more keys asked for than the server has');
-        return false;
-      }
-      const blob = r.string(data.length);
-      const key = keys.find((k) => k.publicKey.blob.equals(blob));
-      if (!key) {
-        debug('hostkeys-prove: a key the server does not hold');
-        return false;
-      }
-      wanted.push(key);
-    }
+    // No more keys than the server has (a client asks only for those it was told of): one signature each at most.
+    blobs = decodeStrings(data, keys.length, data.length);
   } catch {
-    debug('hostkeys-prove: malformed request');
+    debug('hostkeys-prove: malformed request, or more keys than the server has');
     return false;
   }
-  if (wanted.length === 0) return false;
-  const w = new SshWriter(512 * wanted.length);
-  for (const key of wanted) {
-    w.string(await key.sign(hostKeyProofData(sessionId, key.publicKey.blob), proofAlgorithm(key, negotiatedHostKey)));
+  const wanted: PrivateKey[] = [];
+  for (const blob of blobs) {
+    const key = keys.find((k) => k.publicKey.blob.equals(blob));
+    if (!key) {
+      debug('hostkeys-prove: a key the server does not hold');
+      return false;
+    }
+    wanted.push(key);
   }
-  return w.toBuffer();
+  if (wanted.length === 0) return false;
+  const sigs: Buffer[] = [];
+  for (const key of wanted) {
+    sigs.push(await key.sign(hostKeyProofData(sessionId, key.publicKey.blob), proofAlgorithm(key, negotiatedHostKey)));
+  }
+  return encodeStrings(sigs);
 }

@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { KnownHosts } from '../../src/config/index.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server/server.js';
+import { Server, type ServerConnection } from '../../src/server/server.js';
 import { runSsh } from '../helpers/openssh.js';
 import { binPath, hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
 
@@ -35,7 +35,7 @@ before(async () => {
     authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey.publicKey),
   });
   server.on('session', localProcessHandler());
-  server.on('connection', (c) => {
+  server.on('connection', (c: ServerConnection) => {
     c.on('authenticated', () => {
       const handler = c.connection.onGlobalRequest;
       c.connection.onGlobalRequest = (name, data) => {
