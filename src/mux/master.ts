@@ -211,6 +211,7 @@ function serveControl(s: Socket, host: ControlHost, listener: ControlListener, o
       case MUX.C_NEW_SESSION:
       case MUX.C_NEW_STDIO_FWD:
         // The descriptors that follow are never received (see the file comment); end the connection.
+        s.off('data', onData);
         s.end(
           encodeRefusal(
             MUX.S_FAILURE,
@@ -218,7 +219,7 @@ function serveControl(s: Socket, host: ControlHost, listener: ControlListener, o
             'this master (secsh) cannot receive file descriptors: use ssh -O proxy to run sessions through it',
           ),
         );
-        s.pause();
+        s.once('finish', () => s.destroy());
         return;
       default:
         s.write(encodeRefusal(MUX.S_FAILURE, rid, 'unsupported request'));

@@ -1,0 +1,225 @@
+/**
+ * A secsh Client as ControlMaster (client.listenControl) for OpenSSH's `ssh -S`: -O check, -O proxy
+ * sessions (exec with stdin/stdout/stderr and status, a pty, sftp through `sftp -S`), the refusal
+ * of passenger sessions (no descriptor is ever received: the process survives a tty being passed),
+ * -O stop and -O exit; the socket's mode and an existing path; and secsh's MuxClient against it.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Client } from '../../src/client/client.js';
+import { ListenError } from '../../src/errors.js';
+import { MuxClient } from '../../src/mux/client.js';
+import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
+import { type Sshd, startSshd } from '../helpers/sshd.js';
+
+let sshd: Sshd | undefined;
+let dir = '';
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'secsh-muxm-'));
+  if (hasPeer('sshd') && hasPeer('ssh-keygen') && hasPeer('ssh')) sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
+});
+after(async () => {
+  await sshd?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function connect(): Promise<Client> {
+  if (!sshd) throw new Error('no sshd');
+  return Client.connect({
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKeyPath: sshd.userKeys.ed25519.privatePath,
+    insecureAcceptAnyHostKey: true,
+  });
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function ssh(args: string[], input = '', cmd = binPath('ssh')): Promise<Run> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    p.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    p.stdin.on('error', () => {});
+    p.stdin.end(input);
+    const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const base = (sock: string) => ['-F', 'none', '-o', 'LogLevel=ERROR', '-S', sock];
+
+function ready(t: Parameters<typeof requirePeer>[0]): boolean {
+  return requirePeer(t, 'sshd', 'ssh-keygen', 'ssh') && sshd !== undefined;
+}
+
+test('ssh -O check and -O proxy sessions through a secsh master: pid, stdout, stderr, stdin and exit status, a pty', async (t) => {
+  if (!ready(t)) return;
+  const client = await connect();
+  const sock = join(dir, 'a.sock');
+  try {
+    await client.listenControl(sock);
+    assert.equal(statSync(sock).mode & 0o777, 0o600);
+    const check = await ssh([...base(sock), '-O', 'check', 'h']);
+    assert.equal(check.code, 0);
+    assert.match(check.stderr, new RegExp(`Master running \\(pid=${process.pid}\\)`));
+    const run = await ssh([...base(sock), '-O', 'proxy', 'h', 'echo out; echo err >&2; tr a-z A-Z; exit 4'], 'piped\n');
+    assert.deepEqual(run, { code: 4, stdout: 'out\nPIPED\n', stderr: 'err\n' });
+    const tty = await ssh([...base(sock), '-O', 'proxy', '-tt', 'h', 'test -t 0 && echo tty-ok; exit 2']);
+    assert.equal(tty.code, 2);
+    assert.match(tty.stdout, /tty-ok/);
+    const sig = await ssh([...base(sock), '-O', 'proxy', 'h', 'kill -KILL $$']);
+    assert.equal(sig.code, 255); // ssh reports a signal death as 255
+  } finally {
+    await client.close();
+  }
+  await waitFor(() => !existsSync(sock)); // the socket is removed when the client closes
+});
+
+test('OpenSSH sftp runs through a secsh master (sftp -S with ssh -O proxy)', async (t) => {
+  if (!ready(t) || !sshd) return;
+  const client = await connect();
+  const sock = join(dir, 'sftp.sock');
+  const wrapper = join(dir, 'ssh-proxy.sh');
+  writeFileSync(wrapper, `#!/bin/sh\nexec ${binPath('ssh')} -F none -o LogLevel=ERROR -S ${sock} -O proxy "$@"\n`);
+  chmodSync(wrapper, 0o755);
+  try {
+    await client.listenControl(sock);
+    const target = join(sshd.dir, 'via-secsh-master.txt');
+    writeFileSync(join(dir, 'up.txt'), 'uploaded through secsh\n');
+    const r = await ssh(
+      ['-S', wrapper, '-b', '-', 'h'],
+      `put ${join(dir, 'up.txt')} ${target}\nls ${sshd.dir}\n`,
+      'sftp',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /via-secsh-master\.txt/);
+    assert.equal((await client.exec(`cat ${target}`)).stdout, 'uploaded through secsh\n');
+  } finally {
+    await client.close();
+  }
+});
+
+test('a passenger session (ssh -S without -O proxy) is refused with a message naming -O proxy, even with a tty on stdin; the master goes on', async (t) => {
+  if (!ready(t)) return;
+  const client = await connect();
+  const sock = join(dir, 'p.sock');
+  try {
+    const ctl = await client.listenControl(sock);
+    const plain = await ssh([...base(sock), '-o', 'ControlMaster=no', 'h', 'echo never']);
+    assert.equal(plain.code, 255);
+    assert.match(plain.stderr, /cannot receive file descriptors: use ssh -O proxy/);
+    assert.doesNotMatch(plain.stdout, /never/);
+    // A tty as stdin: were it received into a Node IPC pipe, the process would abort.
+    if (hasPeer('tmux')) {
+      const name = `secsh-mux-${process.pid}`;
+      const out = join(dir, 'tty.out');
+      const tmux = ['-L', name, '-f', '/dev/null'];
+      const line = `${binPath('ssh')} ${base(sock).join(' ')} -o ControlMaster=no h true 2>${out}; tmux -L ${name} wait -S done`;
+      try {
+        await ssh([...tmux, 'new-session', '-d', '-s', name, line], '', 'tmux');
+        await ssh([...tmux, 'wait', 'done'], '', 'tmux');
+      } finally {
+        await ssh([...tmux, 'kill-server'], '', 'tmux');
+      }
+      assert.match(readText(out), /cannot receive file descriptors/);
+    }
+    const again = await ssh([...base(sock), '-O', 'check', 'h']);
+    assert.equal(again.code, 0, 'the master still answers');
+    await waitFor(() => ctl.connections === 0);
+  } finally {
+    await client.close();
+  }
+});
+
+test('ssh -O stop removes the socket and keeps the client; ssh -O exit closes the client', async (t) => {
+  if (!ready(t)) return;
+  const client = await connect();
+  const sock = join(dir, 'x.sock');
+  await client.listenControl(sock);
+  const stop = await ssh([...base(sock), '-O', 'stop', 'h']);
+  assert.equal(stop.code, 0, stop.stderr);
+  await waitFor(() => !existsSync(sock));
+  assert.equal((await client.exec('echo still')).stdout, 'still\n');
+  const sock2 = join(dir, 'y.sock');
+  await client.listenControl(sock2);
+  const closed = new Promise((r) => client.once('close', r));
+  const exit = await ssh([...base(sock2), '-O', 'exit', 'h']);
+  assert.equal(exit.code, 0, exit.stderr);
+  await closed;
+  await waitFor(() => !existsSync(sock2));
+});
+
+test('listenControl refuses a path that exists (ListenError) and leaves the file alone', async (t) => {
+  if (!ready(t)) return;
+  const client = await connect();
+  const path = join(dir, 'taken');
+  writeFileSync(path, 'not a socket');
+  try {
+    await assert.rejects(
+      client.listenControl(path),
+      (e: unknown) => e instanceof ListenError && e.nodeCode === 'EEXIST',
+    );
+    assert.equal(readText(path), 'not a socket');
+  } finally {
+    await client.close();
+  }
+});
+
+test('secsh MuxClient through a secsh master: exec with status, a pty session, sftp, -O check', async (t) => {
+  if (!ready(t) || !sshd) return;
+  const client = await connect();
+  const sock = join(dir, 's.sock');
+  try {
+    await client.listenControl(sock);
+    const mux = await MuxClient.connect({ controlPath: sock });
+    assert.equal(await mux.check(), process.pid);
+    assert.deepEqual(await mux.exec('echo a; echo b >&2; exit 9'), {
+      stdout: 'a\n',
+      stderr: 'b\n',
+      code: 9,
+      signal: null,
+    });
+    const pty = await mux.exec('tty >/dev/null && echo tty; exit 3', { pty: true });
+    assert.equal(pty.code, 3);
+    assert.match(pty.stdout, /tty/);
+    const sftp = await mux.sftp();
+    assert.ok(Array.isArray(await sftp.readdir(sshd.dir)));
+    sftp.end();
+    await mux.close();
+  } finally {
+    await client.close();
+  }
+});
+
+function readText(p: string): string {
+  return readFileSync(p, 'utf8');
+}
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await delay(25);
+  }
+}
