@@ -32,7 +32,6 @@ export { certificatePermissions, effectivePermissions, UNRESTRICTED_PERMISSIONS 
 export type { AuthTransport, ClientAuthOptions, KeyboardInteractiveRequest } from './auth/client.js';
 export { authenticateClient } from './auth/client.js';
 export type { HostbasedCredentials } from './auth/hostbased.js';
-export { DEFAULT_HOSTBASED_ALGORITHMS } from './auth/hostbased.js';
 export { MessageQueue } from './auth/queue.js';
 export type { AuthRestrictions } from './auth/restrictions.js';
 export { authorizedKeyFromAllows, authorizedKeyRestrictions } from './auth/restrictions.js';
@@ -47,7 +46,7 @@ export type {
   ServerAuthOptions,
   ServerAuthTransport,
 } from './auth/server.js';
-export { authenticateServer, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
+export { authenticateServer, DEFAULT_HOSTBASED_ALGORITHMS, DEFAULT_PUBLICKEY_ALGORITHMS } from './auth/server.js';
 export type {
   Algorithms,
   ConnectOptions,

@@ -25,16 +25,6 @@ export interface HostbasedCredentials {
   localUsername: string;
 }
 
-/** Host key algorithms a server accepts for hostbased by default (sshd's HostbasedAcceptedAlgorithms, no SHA-1). */
-export const DEFAULT_HOSTBASED_ALGORITHMS: readonly string[] = Object.freeze([
-  'ssh-ed25519',
-  'ecdsa-sha2-nistp256',
-  'ecdsa-sha2-nistp384',
-  'ecdsa-sha2-nistp521',
-  'rsa-sha2-512',
-  'rsa-sha2-256',
-]);
-
 /** Longest client host name read (NI_MAXHOST). */
 const MAX_HOSTNAME = 1025;
 /** Longest client user name read. */

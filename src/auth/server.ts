@@ -14,7 +14,7 @@ import type { SecurityKeySignatureInfo, SignatureAlgorithm } from '../keys/types
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import type { SessionPermissions } from './cert-options.js';
 import { certificateForceCommand, certificateSourceRefusal, effectivePermissions } from './cert-options.js';
-import { DEFAULT_HOSTBASED_ALGORITHMS, signatureAlgorithmOf, verifyHostbasedRequest } from './hostbased.js';
+import { signatureAlgorithmOf, verifyHostbasedRequest } from './hostbased.js';
 import type { MessageQueue } from './queue.js';
 import { type AuthRestrictions, restrictPermissions } from './restrictions.js';
 
@@ -211,6 +211,11 @@ export const DEFAULT_PUBLICKEY_ALGORITHMS: readonly string[] = Object.freeze([
   'sk-ssh-ed25519@openssh.com',
   'sk-ecdsa-sha2-nistp256@openssh.com',
 ]);
+
+/** Host key algorithms accepted for hostbased by default (sshd's HostbasedAcceptedAlgorithms): the above but sk. */
+export const DEFAULT_HOSTBASED_ALGORITHMS: readonly string[] = Object.freeze(
+  DEFAULT_PUBLICKEY_ALGORITHMS.filter((a) => !a.startsWith('sk-')),
+);
 
 const SERVICE = 'ssh-connection';
 const debug = debuglog('secsh');

@@ -16,8 +16,7 @@ import { Client } from '../../src/client/client.js';
 import { KnownHosts, knownClientHost } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
-import { Server } from '../../src/server/server.js';
-import type { Session } from '../../src/server/session.js';
+import { startServer } from '../e2e/server-helpers.js';
 import { startPyProcess } from '../helpers/asyncssh.js';
 import { PYTHON, requirePeer } from '../helpers/peers.js';
 
@@ -86,7 +85,7 @@ test('asyncssh client logs in to the secsh server by hostbased; an unknown host 
   known.add('client.example', 22, hostKeys.rsa.publicKey);
   known.add('client.example', 22, hostKeys.ed25519.publicKey);
   const seen: AuthContext[] = [];
-  const server = new Server({
+  const { server, port } = await startServer({
     hostKeys: [generatePrivateKey('ed25519')],
     authMethods: ['hostbased'],
     authFailureDelay: 0,
@@ -95,14 +94,6 @@ test('asyncssh client logs in to the secsh server by hostbased; an unknown host 
       return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(known, ctx);
     },
   });
-  server.on('session', (s: Session) => {
-    s.on('exec', (req: { command: string; accept(): void }) => {
-      req.accept();
-      s.channel.write(`ran:${req.command}`);
-      s.exit(0);
-    });
-  });
-  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
   const run = async (key: PrivateKey) => {
     const path = join(dir, `key-${seen.length}`);
     await writeFile(path, key.toOpenSSH(), { mode: 0o600 });
