@@ -67,6 +67,7 @@ function ssh(args: string[], input = '', cmd = binPath('ssh')): Promise<Run> {
   });
 }
 
+const TMUX = '/usr/bin/tmux';
 const base = (sock: string) => ['-F', 'none', '-o', 'LogLevel=ERROR', '-S', sock];
 
 function ready(t: Parameters<typeof requirePeer>[0]): boolean {
@@ -131,16 +132,21 @@ test('a passenger session (ssh -S without -O proxy) is refused with a message na
     assert.match(plain.stderr, /cannot receive file descriptors: use ssh -O proxy/);
     assert.doesNotMatch(plain.stdout, /never/);
     // A tty as stdin: were it received into a Node IPC pipe, the process would abort.
-    if (hasPeer('tmux')) {
+    if (!existsSync(TMUX)) {
+      if (process.env.CI === 'true') throw new Error('tmux missing — required when CI=true');
+      console.warn(
+        `\n${'!'.repeat(72)}\n!! tmux missing: the tty-on-stdin case of "${t.name}" is not run\n${'!'.repeat(72)}\n`,
+      );
+    } else {
       const name = `secsh-mux-${process.pid}`;
       const out = join(dir, 'tty.out');
       const tmux = ['-L', name, '-f', '/dev/null'];
       const line = `${binPath('ssh')} ${base(sock).join(' ')} -o ControlMaster=no h true 2>${out}; tmux -L ${name} wait -S done`;
       try {
-        await ssh([...tmux, 'new-session', '-d', '-s', name, line], '', 'tmux');
-        await ssh([...tmux, 'wait', 'done'], '', 'tmux');
+        await ssh([...tmux, 'new-session', '-d', '-s', name, line], '', TMUX);
+        await ssh([...tmux, 'wait', 'done'], '', TMUX);
       } finally {
-        await ssh([...tmux, 'kill-server'], '', 'tmux');
+        await ssh([...tmux, 'kill-server'], '', TMUX);
       }
       assert.match(readText(out), /cannot receive file descriptors/);
     }
