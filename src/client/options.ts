@@ -175,7 +175,8 @@ export interface ConnectOptions {
   authMethods?: string[];
   /**
    * Hostbased authentication (RFC 4252 §9, OpenSSH's HostbasedAuthentication): the client signs with a
-   * host key, and the server trusts the host's word for who the user is there. Tried first when given.
+   * host key, and the server trusts the host's word for who the user is there. Tried first when given;
+   * for the destination only (jump hosts are not offered it).
    */
   hostbased?: HostbasedOptions;
   /**

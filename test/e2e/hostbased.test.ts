@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
 import { KnownHosts, knownClientHost } from '../../src/config/index.js';
-import { AuthError, ProtocolError } from '../../src/errors.js';
+import { AuthError, InvalidArgumentError, KeyError, ProtocolError } from '../../src/errors.js';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { CertificateSigner, generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import type { ServerOptions } from '../../src/server/server.js';
@@ -302,6 +302,23 @@ test('hostbased then password: a partial success continues with the next method'
       hostbased: { key: clientHosts.ed25519, localHostname: 'client.example' },
     });
     await c.close();
+  } finally {
+    await server.close();
+  }
+});
+
+test('bad hostbased options reject the connect with a typed error: a name with a newline, an empty user, a key that is not one', async () => {
+  const { server, port } = await hostbasedServer();
+  try {
+    const base = { host: '127.0.0.1', port, username: 'alice', hostKeyFingerprint: serverKey.publicKey.fingerprint() };
+    const key = clientHosts.ed25519;
+    await assert.rejects(
+      Client.connect({ ...base, hostbased: { key, localHostname: 'client.example\nx' } }),
+      InvalidArgumentError,
+    );
+    await assert.rejects(Client.connect({ ...base, hostbased: { key, localHostname: '.' } }), InvalidArgumentError);
+    await assert.rejects(Client.connect({ ...base, hostbased: { key, localUsername: '' } }), InvalidArgumentError);
+    await assert.rejects(Client.connect({ ...base, hostbased: { key: 'not a key' } }), KeyError);
   } finally {
     await server.close();
   }
