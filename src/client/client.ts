@@ -52,10 +52,12 @@ import { Transport } from '../transport/transport.js';
 import { bindForwardedAgents, boundAgentSigners } from './agent-bind.js';
 import { type ConfigForwards, setUpConfigForwards } from './config-forwards.js';
 import { hostbasedCredentials } from './hostbased.js';
+import { watchHostKeyUpdates } from './hostkey-update.js';
 import { hasJump, jumpHops, lastHopOptions } from './jump.js';
 import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
+import { quickAckWhileWaiting } from './quick-ack.js';
 import { checkMaxSessions, SessionSlots } from './sessions.js';
 import {
   applyConfigSettings,
@@ -312,6 +314,7 @@ export class Client extends EventEmitter {
     });
     // Room for many forwarded connections at once (a SOCKS listener behind a browser, a busy -L).
     const connection = new Connection(transport, { role: 'client', maxChannels: 1024 });
+    quickAckWhileWaiting(transport, connection);
     const authQueue = new MessageQueue();
     transport.setMessageHandler((p) => {
       const n = p[0] as number;
@@ -338,6 +341,7 @@ export class Client extends EventEmitter {
     const client = new Client(transport, connection, opts.maxSessions);
     client.forwarding = new SessionForwarding(connection, opts.agentForward, (m) => log?.warn?.(m));
     bindForwardedAgents(connection, transport);
+    watchHostKeyUpdates(client, opts, algorithms.hostKey, verifyHostKey);
     const timeoutMs = opts.readyTimeout ?? 20000;
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
@@ -410,18 +414,16 @@ export class Client extends EventEmitter {
       // USERAUTH_SUCCESS and a fatal packet in the same read: the transport closed before this ran.
       if (transport.closed) throw transport.closeError ?? new ConnectionLostError('connection closed');
     } catch (e) {
-      {
-        const err =
-          transport.closeError && !(e instanceof TimeoutError) && !(e instanceof AbortError) && !(e instanceof SshError)
-            ? transport.closeError
-            : e;
-        transport.destroy(err as Error);
-        if (timer) clearTimeout(timer);
-        if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
-        const final = preferTransportError(err as Error, transport);
-        log?.warn?.(`secsh: connect failed: ${final.message}`);
-        throw final;
-      }
+      const err =
+        transport.closeError && !(e instanceof TimeoutError) && !(e instanceof AbortError) && !(e instanceof SshError)
+          ? transport.closeError
+          : e;
+      transport.destroy(err as Error);
+      if (timer) clearTimeout(timer);
+      if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+      const final = preferTransportError(err as Error, transport);
+      log?.warn?.(`secsh: connect failed: ${final.message}`);
+      throw final;
     }
     if (timer) clearTimeout(timer);
     if (onAbort) opts.signal?.removeEventListener('abort', onAbort);

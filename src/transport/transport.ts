@@ -22,14 +22,13 @@ import {
 import type { PublicKey } from '../keys/index.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import { TransportCompression } from './compression.js';
+import { disconnectPayload, peerDisconnect } from './disconnect.js';
 import type { HashPrefix, KexResult } from './kex-exchange.js';
 import { ClientKex, ServerKex, selectServerHostKey, serverHostKeyAlgorithms } from './kex-exchange.js';
-import type { KexInitMessage, Negotiated } from './kexinit.js';
-import { buildKexInit, decodeKexInit, negotiate } from './kexinit.js';
+import { buildKexInit, decodeKexInit, type KexInitMessage, type Negotiated, negotiate } from './kexinit.js';
 import type { NegotiatedAlgorithms, TransportOptions } from './options.js';
 import { MAX_PACKET_LENGTH, PacketDecoder, PacketEncoder } from './packet-codec.js';
-import type { Phase } from './phase.js';
-import { classify } from './phase.js';
+import { classify, type Phase } from './phase.js';
 import { answerPing } from './ping.js';
 import {
   DEFAULT_REKEY_BYTES,
@@ -100,6 +99,7 @@ export class Transport extends EventEmitter {
   private rekeyTimer: NodeJS.Timeout | undefined;
   private bytesLimit = DEFAULT_REKEY_BYTES;
   private packetsReceived = 0;
+  private rawWrites = 0;
   private extInfoReceived = 0;
   private started = false;
   /** The error that closed the transport, once closed. */
@@ -118,6 +118,8 @@ export class Transport extends EventEmitter {
   readonly peerExtensions = new Map<string, Buffer>();
   /** Time of the last packet received (ms since epoch). */
   lastReceived = Date.now();
+  /** Called after input whose packets made us send nothing (see `src/client/quick-ack.ts`). */
+  onQuietInput: (() => void) | undefined;
 
   constructor(stream: Duplex, opts: TransportOptions) {
     super();
@@ -253,6 +255,7 @@ export class Transport extends EventEmitter {
   }
 
   private writeRaw(buf: Buffer): boolean {
+    this.rawWrites++;
     if (!this.corked) {
       this.corked = true;
       this.stream.cork();
@@ -292,7 +295,7 @@ export class Transport extends EventEmitter {
 
   private sendDisconnect(reason: number, description: string): void {
     try {
-      const p = new SshWriter(64).byte(MSG.DISCONNECT).uint32(reason).string(description).string('').toBuffer();
+      const p = disconnectPayload(reason, description);
       if (this.started) this.writeRaw(this.frame(p));
     } catch {
       // best effort
@@ -326,10 +329,14 @@ export class Transport extends EventEmitter {
         if (chunk.length === 0) return;
       }
       this.decoder.push(chunk);
-      for (;;) {
+      const writes = this.rawWrites;
+      for (let n = 0; ; n++) {
         if (this.closed) return;
         const payload = this.decoder.next();
-        if (!payload) break;
+        if (!payload) {
+          if (n > 0 && this.rawWrites === writes) this.onQuietInput?.();
+          break;
+        }
         this.lastReceived = Date.now();
         this.packetsReceived++;
         const plain = this.compression.decompress(payload);
@@ -360,13 +367,9 @@ export class Transport extends EventEmitter {
       return;
     }
     switch (n) {
-      case MSG.DISCONNECT: {
-        const r = new SshReader(p, 1);
-        const code = r.uint32();
-        const desc = r.string(8192).toString('utf8');
-        this.close(new DisconnectError(code, desc.replace(/[^\x20-\x7e]/g, '?')));
+      case MSG.DISCONNECT:
+        this.close(peerDisconnect(p));
         return;
-      }
       case MSG.IGNORE:
       case MSG.DEBUG:
         return;
@@ -375,8 +378,7 @@ export class Transport extends EventEmitter {
         answerPing(p, this.phase === 'connected' && !this.kex, this.stream, (b) => this.send(b));
         return;
       case MSG.UNIMPLEMENTED: {
-        const r = new SshReader(p, 1);
-        const seq = r.uint32();
+        const seq = new SshReader(p, 1).uint32();
         debug('peer says packet %d was unimplemented', seq);
         this.emit('unimplemented', seq);
         return;
