@@ -61,8 +61,7 @@ export type SshErrorCode =
   | 'ERR_SSH_LISTEN'
   | 'ERR_SSH_SFTP'
   | 'ERR_SSH_SCP'
-  | 'ERR_SSH_MUX'
-  | 'ERR_SSH_MUX_UNSUPPORTED';
+  | 'ERR_SSH_MUX';
 
 /** Base class of every error secsh raises. */
 export class SshError extends Error {
@@ -261,11 +260,10 @@ export class ListenError extends SshError {
 
 /**
  * An OpenSSH ControlMaster (PROTOCOL.mux) exchange failed: a malformed or unexpected message from the
- * other side (`ERR_SSH_MUX`), a refusal by the master (`reason` holds its text), or a feature this
- * runtime lacks (`ERR_SSH_MUX_UNSUPPORTED`, e.g. passing file descriptors outside Node).
+ * other side, or a refusal by the master (its reason in the message).
  */
 export class MuxError extends SshError {
-  constructor(message: string, code: 'ERR_SSH_MUX' | 'ERR_SSH_MUX_UNSUPPORTED' = 'ERR_SSH_MUX', options?: ErrorOptions) {
-    super(message, code, undefined, options);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, 'ERR_SSH_MUX', undefined, options);
   }
 }

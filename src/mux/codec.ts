@@ -161,8 +161,7 @@ export function guard<T>(f: () => T, what: string): T {
     return f();
   } catch (e) {
     if (e instanceof MuxError) throw e;
-    if (e instanceof WireError)
-      throw new MuxError(`malformed ${what} message: ${e.message}`, 'ERR_SSH_MUX', { cause: e });
+    if (e instanceof WireError) throw new MuxError(`malformed ${what} message: ${e.message}`, { cause: e });
     throw e;
   }
 }
