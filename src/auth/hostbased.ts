@@ -3,7 +3,6 @@
  * key; the server reads the request, checks the key against the algorithms it accepts and verifies
  * the signature before its policy decides (known host key for the client host name, client user).
  */
-import { WireError } from '../errors.js';
 import {
   Certificate,
   certificateAlgorithmFor,
@@ -13,7 +12,7 @@ import {
   type Signer,
 } from '../keys/index.js';
 import type { SignatureAlgorithm } from '../keys/types.js';
-import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { SshReader, SshWriter } from '../wire/index.js';
 
 /** What the client signs hostbased requests with. */
 export interface HostbasedCredentials {
@@ -95,7 +94,7 @@ function cleanName(b: Buffer): string | undefined {
  * Reads the rest of a hostbased USERAUTH_REQUEST from `r` (positioned after the method name) and
  * verifies it. `payload` is the whole message, `sessionId` the first exchange hash, `accepted` the
  * signature algorithms the server takes. Short or over-long fields and trailing bytes throw
- * {@link WireError}; a request that is well framed but not acceptable (unknown algorithm, key not of
+ * WireError (a ProtocolError); a request that is well framed but not acceptable (unknown algorithm, key not of
  * the algorithm's type, a name with control characters, a bad signature) returns `{ refused }` with
  * the reason for the server's debug log.
  */
@@ -112,7 +111,6 @@ export function verifyHostbasedRequest(
   const signedEnd = r.offset;
   const sig = r.string(MAX_SIGNATURE);
   r.ensureEnd('USERAUTH_REQUEST hostbased');
-  if (payload[0] !== MSG.USERAUTH_REQUEST) throw new WireError('not a USERAUTH_REQUEST');
 
   const sigAlg = plainSignatureAlgorithm(algorithm);
   if (!accepted.includes(sigAlg)) return { refused: `algorithm ${JSON.stringify(algorithm)} not accepted` };
