@@ -8,6 +8,9 @@ import type { AlgorithmOptions } from '../crypto/algorithms.js';
 import type { SessionForwardOptions } from '../forward/session-forward.js';
 import type { Certificate, PrivateKey, PublicKey, Signer } from '../keys/index.js';
 import type { RekeyLimit } from '../transport/transport.js';
+import type { HostKeysUpdateQuestion, HostKeysUpdateResult } from './hostkey-update.js';
+
+export type { HostKeysUpdateQuestion, HostKeysUpdateResult } from './hostkey-update.js';
 
 /**
  * Where ssh_config comes from, as the `ssh` command assembles it.
@@ -127,6 +130,25 @@ export interface ConnectOptions {
   strictHostKeyChecking?: StrictHostKeyChecking;
   /** Write names added by `accept-new` hashed (`|1|…`), like `HashKnownHosts yes`. */
   hashKnownHosts?: boolean;
+  /**
+   * Host key rotation, ssh's UpdateHostKeys: when the server announces its host keys after
+   * authentication (`hostkeys-00@openssh.com`, sent by OpenSSH 6.8+ and secsh servers), keys not on
+   * file are added to the first known_hosts file once the server has proven it holds them, and the
+   * host's keys the server no longer has are removed. Only when the host key was checked against
+   * known_hosts and found there (or just added to it): not for a certificate, `hostVerifier`,
+   * `hostKeyFingerprint` or `strictHostKeyChecking: 'off'`; not for a jump host; skipped (as ssh
+   * skips it) when a `@cert-authority`/`@revoked` line, a wildcard or a longer host list names the
+   * host, or a key is on file under another name. Names are written hashed under `hashKnownHosts`
+   * (HashKnownHosts), or when the host's entries in that file are hashed already. `'ask'` asks
+   * `onUpdateHostKeys` first (no update without it, or under BatchMode). The client emits
+   * 'hostkeys' with a {@link HostKeysUpdateResult}.
+   *
+   * Default false; with `config`, the config's UpdateHostKeys, whose default (as ssh's) is yes unless
+   * UserKnownHostsFile names other files than `~/.ssh/known_hosts` or VerifyHostKeyDNS is on.
+   */
+  updateHostKeys?: boolean | 'ask';
+  /** Asked before known_hosts is changed when `updateHostKeys` is `'ask'`: resolve true to allow. */
+  onUpdateHostKeys?: (q: HostKeysUpdateQuestion) => boolean | Promise<boolean>;
   /**
    * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
    * IdentityFile, IdentityAgent, algorithms, ConnectTimeout, ServerAlive*, RekeyLimit,

@@ -1,5 +1,6 @@
 /** Internal helpers of the client facade: key loading, host key verification, ssh_config merging. */
 
+import { linkKnownHostsVerdict } from '../config/host-key-policy.js';
 import type { PassphrasePrompt, SshConfigConnectSettings } from '../config/index.js';
 import { expandHome } from '../config/index.js';
 import type { Channel } from '../connection/index.js';
@@ -143,6 +144,8 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
   if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
   if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
   if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
+  const update = opts.updateHostKeys ?? s.updateHostKeys;
+  eff.updateHostKeys = update === 'ask' && s.batchMode ? false : update; // ssh does not ask under BatchMode
   // As in ssh, a proxy given by the caller (like -J or -o ProxyCommand=…) comes before the config's,
   // and the first of ProxyJump/ProxyCommand set wins; only `proxyJump: 'none'` lets ProxyCommand through.
   if (opts.proxyJump === undefined && opts.proxyCommand === undefined && s.proxyJump)
@@ -168,7 +171,7 @@ export function makeHostVerifier(
   target: HostKeyTarget,
   knownHostsCheck?: (key: PublicKey, certificate?: Certificate) => Promise<void>,
 ): (key: PublicKey, certificate?: Certificate) => Promise<void> {
-  return async (key: PublicKey, certificate?: Certificate) => {
+  const verify = async (key: PublicKey, certificate?: Certificate) => {
     const fp = key.fingerprint();
     if (opts.hostKeyFingerprint !== undefined) {
       const want = opts.hostKeyFingerprint.trim().replace(/=+$/, '');
@@ -201,6 +204,8 @@ export function makeHostVerifier(
       fp,
     );
   };
+  if (knownHostsCheck) linkKnownHostsVerdict(verify, knownHostsCheck); // for UpdateHostKeys
+  return verify;
 }
 
 /**

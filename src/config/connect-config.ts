@@ -15,6 +15,7 @@ import {
 } from '../keys/index.js';
 import type { StrictHostKeyChecking } from './host-key-policy.js';
 import type { ResolvedSshConfig } from './ssh-config.js';
+import { parseFlag } from './ssh-config-values.js';
 
 /** Client settings derived from ssh_config (explicit connect options override each). */
 export interface SshConfigConnectSettings {
@@ -55,6 +56,11 @@ export interface SshConfigConnectSettings {
   hashKnownHosts: boolean;
   /** BatchMode: no prompts (an `ask` host key policy is then strict). */
   batchMode: boolean;
+  /**
+   * UpdateHostKeys: `yes` true, `no` false, `ask` 'ask'. Unset, as ssh: true unless UserKnownHostsFile
+   * names other files than `~/.ssh/known_hosts` (and `known_hosts2`) or VerifyHostKeyDNS is on.
+   */
+  updateHostKeys: boolean | 'ask';
   /** From StrictHostKeyChecking: `yes` becomes `'strict'`, `ask` (the default) `'ask'` (strict without onUnknownHostKey), `no` `'off'`. */
   strictHostKeyChecking: StrictHostKeyChecking;
   /** UserKnownHostsFile paths, expanded (default `~/.ssh/known_hosts` and `known_hosts2`). */
@@ -93,6 +99,22 @@ export function strictnessFromConfig(v: ResolvedSshConfig['strictHostKeyChecking
   if (v === 'no') return 'off';
   if (v === 'ask') return 'ask';
   return 'strict';
+}
+
+/** UpdateHostKeys (see {@link SshConfigConnectSettings.updateHostKeys}). */
+function updateHostKeysOf(r: ResolvedSshConfig): boolean | 'ask' {
+  const v = r.other.updatehostkeys;
+  if (v !== undefined) return v.toLowerCase() === 'ask' ? 'ask' : parseFlag(v, 'UpdateHostKeys');
+  const dns = r.other.verifyhostkeydns;
+  if (dns !== undefined && (dns.toLowerCase() === 'ask' || parseFlag(dns, 'VerifyHostKeyDNS'))) return false;
+  // The default list (`~/.ssh/known_hosts ~/.ssh/known_hosts2`, expanded), or the first alone.
+  const [first, second, ...rest] = r.userKnownHostsFile;
+  return (
+    first !== undefined &&
+    /[/\\]\.ssh[/\\]known_hosts$/.test(first) &&
+    rest.length === 0 &&
+    (second ?? `${first}2`) === `${first}2`
+  );
 }
 
 /** ForwardAgent's value: yes/no as is, `$VAR` from the environment (none when unset), a path as given. */
@@ -142,6 +164,7 @@ export function sshConfigConnectSettings(
     knownHostsFiles: r.userKnownHostsFile,
     hashKnownHosts: r.hashKnownHosts,
     batchMode: r.batchMode,
+    updateHostKeys: updateHostKeysOf(r),
   };
   if (r.connectTimeout !== undefined && r.connectTimeout > 0) out.readyTimeout = r.connectTimeout * 1000;
   if (r.rekeyLimit.bytes > 0 || r.rekeyLimit.seconds > 0) {

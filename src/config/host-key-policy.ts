@@ -50,6 +50,31 @@ export interface KnownHostsPolicy {
   ask?: (q: UnknownHostKeyQuestion) => boolean | Promise<boolean>;
 }
 
+/**
+ * What a {@link knownHostsVerifier} check concluded for its connection, for UpdateHostKeys: its
+ * policy, and the host key it accepted as on file in (or just added to) the user's known_hosts —
+ * undefined when it accepted none that way (a certificate, `off` mode, not yet asked).
+ */
+export interface KnownHostsVerdict {
+  /** The policy the check was made with (files, host, port, hash). */
+  readonly policy: KnownHostsPolicy;
+  /** The plain host key found for the host in the files, or added to the first one. */
+  trustedKey: PublicKey | undefined;
+}
+
+const verdicts = new WeakMap<object, KnownHostsVerdict>();
+
+/** The verdict of a check made by {@link knownHostsVerifier} (or a check linked to one), if any. */
+export function knownHostsVerdict(check: object): KnownHostsVerdict | undefined {
+  return verdicts.get(check);
+}
+
+/** Makes `wrapper` (a verifier that delegates to `check`) report `check`'s verdict. */
+export function linkKnownHostsVerdict(wrapper: object, check: object): void {
+  const v = verdicts.get(check);
+  if (v) verdicts.set(wrapper, v);
+}
+
 /** Loads each file (missing ones are empty). */
 export function loadKnownHostsFiles(paths: readonly string[]): Promise<KnownHosts[]> {
   return Promise.all(paths.map((p) => KnownHosts.load(p)));
@@ -63,7 +88,9 @@ export function loadKnownHostsFiles(paths: readonly string[]): Promise<KnownHost
  * is checked as a plain key, as `ssh` does.
  */
 export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certificate?: Certificate) => Promise<void> {
-  return async (key: PublicKey, certificate?: Certificate) => {
+  const verdict: KnownHostsVerdict = { policy: p, trustedKey: undefined };
+  const check = async (key: PublicKey, certificate?: Certificate) => {
+    verdict.trustedKey = undefined;
     const fp = key.fingerprint();
     const name = knownHostsName(p.host, p.port);
     if (certificate) {
@@ -89,7 +116,10 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
     if (results.some((r) => r.status === 'revoked')) {
       throw new HostKeyError(`host key ${key.type} ${fp} for ${name} is marked @revoked in known_hosts`, fp);
     }
-    if (results.some((r) => r.status === 'match')) return;
+    if (results.some((r) => r.status === 'match')) {
+      verdict.trustedKey = key;
+      return;
+    }
     if (p.mode === 'off') {
       p.log?.(`secsh: host key checking is off; accepting ${key.type} ${fp} for ${name}`);
       return;
@@ -125,6 +155,7 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
       fresh.add(p.host, p.port, key, p.hash ? { hash: true } : {});
       await fresh.save();
       p.log?.(`secsh: added ${key.type} ${fp} for ${name} to ${first.path}`);
+      verdict.trustedKey = key;
       return;
     }
     const why =
@@ -140,6 +171,8 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
       fp,
     );
   };
+  verdicts.set(check, verdict);
+  return check;
 }
 
 /** Host key algorithms for each key type found in known_hosts. */

@@ -241,6 +241,24 @@ export class KnownHosts {
     return before - kept.length;
   }
 
+  /**
+   * Removes the plain entries naming `host:port` whose key is not in `keep` (`@cert-authority` and
+   * `@revoked` lines stay), as ssh's UpdateHostKeys rewrites a file; other lines are kept verbatim.
+   * Returns the removed entries. Line numbers are renumbered.
+   */
+  retainKeys(host: string, port: number, keep: readonly PublicKey[]): KnownHostsEntry[] {
+    const name = knownHostsName(host, port);
+    const removed: KnownHostsEntry[] = [];
+    const kept = this.#lines.filter((l) => {
+      const e = l.entry;
+      if (!e || e.marker !== undefined || !hostFieldMatches(e, name) || keep.some((k) => k.equals(e.key))) return true;
+      removed.push(e);
+      return false;
+    });
+    this.#lines = kept.map((l, i) => ({ text: l.text, entry: l.entry ? { ...l.entry, line: i + 1 } : undefined }));
+    return removed;
+  }
+
   /** The file text, one line per entry, comments and unknown lines kept. */
   toString(): string {
     return this.#lines.map((l) => `${l.text}\n`).join('');
