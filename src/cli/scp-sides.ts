@@ -7,6 +7,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import { basename as localBasename, join as localJoin } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { scpErrorText } from '../scp/index.js';
 import type { SftpClient } from '../sftp/index.js';
 import { FX, SftpError } from '../sftp/index.js';
 
@@ -58,25 +59,9 @@ export function fxText(status: number): string {
   }
 }
 
-const ERRNO: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EPERM: 'Operation not permitted',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  EEXIST: 'File exists',
-  ENOSPC: 'No space left on device',
-  EROFS: 'Read-only file system',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-};
-
 /** strerror() for a local error, fx2txt() for a server's, a message otherwise. */
 export function why(e: unknown): string {
-  if (e instanceof SftpError) return fxText(e.status);
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code === 'string' && ERRNO[code]) return ERRNO[code];
-  return e instanceof Error ? e.message : String(e);
+  return e instanceof SftpError ? fxText(e.status) : scpErrorText(e);
 }
 
 function sideStat(s: {
