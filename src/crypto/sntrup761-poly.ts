@@ -8,6 +8,8 @@
  * stay small integers in typed arrays (|x| < 2^25 everywhere, so V8 keeps them unboxed small integers).
  */
 
+import { loadSntrupWasm, type SntrupWasm } from './sntrup761-simd.js';
+
 /** The ring degree p. */
 export const P = 761;
 /** The modulus q. */
@@ -49,10 +51,14 @@ const PRODUCT = new Int32Array(2 * P - 1);
  */
 function multiplySmall(out: Int32Array, f: ArrayLike<number>, g: Int8Array): void {
   const fg = PRODUCT;
-  fg.fill(0);
-  for (let i = 0; i < P; i++) {
-    const fi = f[i] as number;
-    for (let j = 0; j < P; j++) fg[i + j] = (fg[i + j] as number) + Math.imul(fi, g[j] as number);
+  const simd = backend();
+  if (simd) simd.mult(fg, f, g);
+  else {
+    fg.fill(0);
+    for (let i = 0; i < P; i++) {
+      const fi = f[i] as number;
+      for (let j = 0; j < P; j++) fg[i + j] = (fg[i + j] as number) + Math.imul(fi, g[j] as number);
+    }
   }
   // x^(p+k) = x^(k+1) + x^k: fold the top terms down, highest first (no fold lands above p - 1).
   for (let i = 2 * P - 2; i >= P; i--) {
@@ -153,6 +159,18 @@ function r3Step(f: Int16Array, g: Int16Array, v: Int16Array, r: Int16Array, fgLe
  * The caller may branch on the result: key generation discards a non-invertible candidate.
  */
 export function r3Recip(out: Int8Array, input: Int8Array): number {
+  const simd = backend();
+  if (simd) {
+    const v = new Int32Array(P);
+    const { delta, f0 } = simd.r3Divsteps(input, v);
+    for (let i = 0; i < P; i++) out[i] = Math.imul(f0, v[P - 1 - i] as number);
+    v.fill(0);
+    return nonzeroMask(delta);
+  }
+  return r3RecipJs(out, input);
+}
+
+function r3RecipJs(out: Int8Array, input: Int8Array): number {
   const { f, g, v, r } = divstepInputs(input);
   r[0] = 1;
   const delta = divsteps(f, g, v, r, r3Step);
@@ -177,6 +195,19 @@ function rqStep(f: Int16Array, g: Int16Array, v: Int16Array, r: Int16Array, fgLe
  * short polynomial, as q is prime and x^p - x - 1 irreducible mod q).
  */
 export function rqRecip3(out: Int16Array, input: Int8Array): number {
+  const simd = backend();
+  if (simd) {
+    const v = new Int32Array(P);
+    const { delta, f0 } = simd.rqDivsteps(input, fqRecip(3), v);
+    const scale = fqRecip(f0);
+    for (let i = 0; i < P; i++) out[i] = fqFreeze(Math.imul(scale, v[P - 1 - i] as number));
+    v.fill(0);
+    return nonzeroMask(delta);
+  }
+  return rqRecip3Js(out, input);
+}
+
+function rqRecip3Js(out: Int16Array, input: Int8Array): number {
   const { f, g, v, r } = divstepInputs(input);
   r[0] = fqRecip(3);
   const delta = divsteps(f, g, v, r, rqStep);
@@ -233,4 +264,73 @@ function minmax(hi: Int32Array, lo: Int32Array, a: number, b: number): void {
   hi[b] = bh ^ th;
   lo[a] = al ^ tl;
   lo[b] = bl ^ tl;
+}
+
+let forceJs = false;
+let simdState: SntrupWasm | null | undefined;
+
+/**
+ * The WebAssembly backend once it has passed its check, else null: on first use the module's two
+ * inversions of a fixed polynomial are verified (g * (1/g) = 1 in R3, 3 * g * (1/(3g)) = 1 in Rq) and
+ * its product compared with the JavaScript one.
+ */
+function backend(): SntrupWasm | null {
+  if (forceJs) return null;
+  if (simdState === undefined) {
+    const candidate = loadSntrupWasm();
+    const ok = candidate !== null && selfTest(candidate);
+    simdState = ok ? candidate : null;
+  }
+  return simdState;
+}
+
+function selfTest(simd: SntrupWasm): boolean {
+  const g = new Int8Array(P);
+  let x = 1;
+  for (let i = 0; i < P; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    g[i] = (x >>> 30) % 3 === 0 ? 0 : ((x >>> 29) & 1) * 2 - 1;
+  }
+  const f = new Int16Array(P);
+  for (let i = 0; i < P; i++) f[i] = ((Math.imul(i, 2654435761) >>> 0) % Q) - Q12;
+  const viaSimd = new Int32Array(2 * P - 1);
+  simd.mult(viaSimd, f, g);
+  const viaJs = new Int32Array(2 * P - 1);
+  for (let i = 0; i < P; i++) {
+    for (let j = 0; j < P; j++) viaJs[i + j] = (viaJs[i + j] as number) + Math.imul(f[i] as number, g[j] as number);
+  }
+  for (let i = 0; i < 2 * P - 1; i++) if (viaSimd[i] !== viaJs[i]) return false;
+  simdState = simd; // the checks below run through the dispatching functions
+  const saved = forceJs;
+  forceJs = false;
+  try {
+    const inv3 = new Int8Array(P);
+    if (r3Recip(inv3, g) !== 0) return false;
+    const one3 = new Int8Array(P);
+    r3Mult(one3, g, inv3);
+    const invq = new Int16Array(P);
+    if (rqRecip3(invq, g) !== 0) return false;
+    const oneq = new Int16Array(P);
+    rqMultSmall(oneq, invq, g);
+    for (let i = 0; i < P; i++) {
+      if (one3[i] !== (i === 0 ? 1 : 0) || fqFreeze(3 * (oneq[i] as number)) !== (i === 0 ? 1 : 0)) return false;
+    }
+    return true;
+  } finally {
+    simdState = undefined;
+    forceJs = saved;
+  }
+}
+
+/**
+ * Selects the implementation for later calls: `true` forces the plain-JavaScript arithmetic (for tests
+ * comparing the two), `false` restores the default (WebAssembly SIMD when available and checked).
+ */
+export function setSntrup761Fallback(force: boolean): void {
+  forceJs = force;
+}
+
+/** Whether sntrup761's arithmetic currently runs on WebAssembly. */
+export function sntrup761UsesWasm(): boolean {
+  return backend() !== null;
 }

@@ -10,21 +10,27 @@
  * order and sizes (one call of 4p bytes per random polynomial, p little-endian 32-bit words, then 191
  * bytes of rho), so a deterministic generator reproduces the KATs.
  *
+ * Speed: the two inversions of key generation and the products run on a small WebAssembly SIMD module
+ * (./sntrup761-simd.ts, generated from scripts/build-sntrup761-wasm.mjs) when the runtime has it and it
+ * passes a self-check, else on the plain JavaScript in ./sntrup761-poly.ts (about 25 times slower). Both
+ * give the same bytes (tested, KATs included).
+ *
  * Constant time, and how it was checked. Secret data (f, 1/g, rho, the short polynomials, the decrypted
- * r, the comparison result) never decides a branch, a loop bound or an array index: choices use
+ * r, the comparison result) never decides a branch, a loop bound or a memory address: choices use
  * all-ones/zero masks (swap in the divsteps, the weight check, the ciphertext comparison, the rho
- * substitution), the short polynomial comes from a fixed sorting network (sntrup761-poly.ts), the
- * inversions run a fixed 2p - 1 divsteps with loop bounds that depend only on the iteration number, and
- * reductions are multiplications and shifts (no `%` or `/` on secrets). This was checked by review of
- * every function that touches a secret (the poly and encode modules; decoders read only public data),
- * and measured: bench/sntrup761.ts times decapsulation of valid against invalid ciphertexts, and key
- * generation with different inputs, and applies Welch's t-test (dudect-style). That measurement only
- * shows no difference large enough to see at that sample size on this machine; it proves nothing about
- * other CPUs or JIT tiers. JavaScript adds caveats C does not have: the JIT may compile the same code
- * differently over time (so timing varies, but not with the secrets), and V8 keeps integers below 2^30
- * unboxed — every secret intermediate here stays below 2^25 so it never becomes a heap number. Key
- * generation retries a candidate g that is not invertible mod 3; that branch reveals only that a
- * discarded random value was rejected. SHA-512 is node:crypto's (OpenSSL).
+ * substitution), the short polynomial comes from a fixed sorting network, the inversions run a fixed
+ * 2p - 1 divsteps whose loop bounds depend only on the iteration number, and reductions are
+ * multiplications and shifts (no `%` or `/` on secrets). This was checked by review of every function
+ * that touches a secret — the poly, encode and simd modules and the WAT in the generator (decoders read
+ * only public data: a peer's key or a ciphertext) — and measured: bench/sntrup761.ts times
+ * decapsulation of valid against invalid ciphertexts, and key generation and decapsulation under
+ * different secret keys, with Welch's t-test (dudect-style). That measurement only shows no difference
+ * large enough to see at its sample size on that machine; it proves nothing about other CPUs or JIT
+ * tiers. JavaScript adds caveats C does not have: the JIT may compile the same code differently over
+ * time (timing varies, but not with the secrets), and V8 keeps integers below 2^30 unboxed — every
+ * secret intermediate here stays below 2^25, so none becomes a heap number. Key generation retries a
+ * candidate g that is not invertible mod 3; that branch reveals only that a discarded random value was
+ * rejected. SHA-512 is node:crypto's (OpenSSL).
  */
 
 import { createHash, randomBytes } from 'node:crypto';

@@ -21,7 +21,17 @@ import {
   sntrup761Encapsulate,
   sntrup761KeyPair,
 } from '../../../src/crypto/sntrup761.js';
-import { f3Freeze, fqFreeze, sortUint32Halves } from '../../../src/crypto/sntrup761-poly.js';
+import {
+  f3Freeze,
+  fqFreeze,
+  r3Mult,
+  r3Recip,
+  rqMultSmall,
+  rqRecip3,
+  setSntrup761Fallback,
+  sntrup761UsesWasm,
+  sortUint32Halves,
+} from '../../../src/crypto/sntrup761-poly.js';
 import { katSeeds, NistDrbg } from '../../helpers/nist-drbg.js';
 
 const SINGLE_SHA256 = 'afc42c3a5b10f4ef69654250097ebda9b9564570f4086744b24a6daf2bd1f89a';
@@ -60,6 +70,64 @@ test('all 100 KAT entries match the submission .rsp hash (liboqs "all")', () => 
   const seeds = katSeeds(100);
   const entries = seeds.map((seed, i) => katEntry(i, seed));
   assert.equal(sha256(entries.join('\n')), ALL_SHA256);
+});
+
+test('the plain-JavaScript arithmetic (the fallback without WebAssembly) also gives KAT entry 0', () => {
+  setSntrup761Fallback(true);
+  try {
+    assert.equal(sntrup761UsesWasm(), false);
+    assert.equal(sha256(katEntry(0, katSeeds(1)[0] as Buffer)), SINGLE_SHA256);
+  } finally {
+    setSntrup761Fallback(false);
+  }
+});
+
+test('WebAssembly and JavaScript arithmetic agree on random and edge-case inputs (inverses, products)', () => {
+  assert.equal(sntrup761UsesWasm(), true, 'Node 20 runs the SIMD module');
+  let seed = 99;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed >>> 8;
+  };
+  const smalls: Int8Array[] = [new Int8Array(761), Int8Array.from({ length: 761 }, (_, i) => (i === 0 ? 1 : 0))];
+  smalls.push(
+    Int8Array.from({ length: 761 }, () => -1),
+    Int8Array.from({ length: 761 }, () => 1),
+  );
+  for (let k = 0; k < 6; k++) smalls.push(Int8Array.from({ length: 761 }, () => (next() % 3) - 1));
+  const run = (js: boolean, g: Int8Array) => {
+    setSntrup761Fallback(js);
+    try {
+      const inv3 = new Int8Array(761);
+      const ok3 = r3Recip(inv3, g);
+      const invq = new Int16Array(761);
+      const okq = rqRecip3(invq, g);
+      const f = Int16Array.from({ length: 761 }, () => (next() % 4591) - 2295);
+      const prod = new Int16Array(761);
+      const prod3 = new Int8Array(761);
+      rqMultSmall(prod, f, g);
+      r3Mult(prod3, g, g);
+      return {
+        ok3,
+        okq,
+        inv3: ok3 === 0 ? [...inv3] : [],
+        invq: okq === 0 ? [...invq] : [],
+        prod: [...prod],
+        prod3: [...prod3],
+      };
+    } finally {
+      setSntrup761Fallback(false);
+    }
+  };
+  for (const [n, g] of smalls.entries()) {
+    const s0 = seed;
+    const a = run(false, g);
+    seed = s0;
+    const b = run(true, g);
+    assert.deepEqual(a, b, `input ${n}`);
+  }
+  // the zero polynomial has no inverse in either ring
+  assert.equal(run(false, new Int8Array(761)).ok3, -1);
 });
 
 test('sizes: pk 1158, sk 1763, ct 1039, key 32; a random round trip agrees', () => {
