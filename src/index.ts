@@ -60,7 +60,7 @@ export type {
   SshConfigSource,
 } from './client/client.js';
 export { Client } from './client/client.js';
-export type { HostbasedOptions } from './client/options.js';
+export type { HostbasedOptions, HostKeysUpdateQuestion, HostKeysUpdateResult } from './client/options.js';
 export type {
   ClientHostClaim,
   ForwardEnd,
