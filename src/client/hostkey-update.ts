@@ -102,13 +102,17 @@ export function watchHostKeyUpdates(
     }
     seen = true;
     const update = new HostKeysUpdate(transport, connection, verdict, hostKeyAlgorithms, opts, log);
-    update.run(data).then(
-      (r) => {
-        if (r.status !== 'unchanged') log(`UpdateHostKeys ${r.status}${r.reason ? `: ${r.reason}` : ''}`);
-        client.emit('hostkeys', r);
-      },
-      (e: unknown) => client.emit('hostkeys', { status: 'failed', added: [], removed: [], reason: String(e) }),
-    );
+    // Reported on a later turn: the announcement comes in the read that completes authentication, so
+    // an outcome known at once would otherwise be emitted before `Client.connect` has resolved.
+    const report = (r: HostKeysUpdateResult) => {
+      if (r.status !== 'unchanged') log(`UpdateHostKeys ${r.status}${r.reason ? `: ${r.reason}` : ''}`);
+      setImmediate(() => client.emit('hostkeys', r));
+    };
+    update
+      .run(data)
+      .then(report, (e: unknown) =>
+        report({ status: 'failed', added: [], removed: [], reason: (e as Error)?.message ?? String(e) }),
+      );
     return true;
   };
 }

@@ -141,7 +141,7 @@ export interface ConnectOptions {
    * host, or a key is on file under another name. Names are written hashed under `hashKnownHosts`
    * (HashKnownHosts), or when the host's entries in that file are hashed already. `'ask'` asks
    * `onUpdateHostKeys` first (no update without it, or under BatchMode). The client emits
-   * 'hostkeys' with a {@link HostKeysUpdateResult}.
+   * 'hostkeys' with a {@link HostKeysUpdateResult} (after `connect` has resolved).
    *
    * Default false; with `config`, the config's UpdateHostKeys, whose default (as ssh's) is yes unless
    * UserKnownHostsFile names other files than `~/.ssh/known_hosts` or VerifyHostKeyDNS is on.
@@ -209,14 +209,24 @@ export interface ConnectOptions {
   maxSessions?: number;
 }
 
-/** The host key and names of {@link ConnectOptions.hostbased}. */
+/** The host key and names of {@link ConnectOptions.hostbased}: `key`, or `keysign` to sign as `ssh` does. */
 export interface HostbasedOptions {
   /**
    * The client host's private key (e.g. the contents of `/etc/ssh/ssh_host_ed25519_key`, which needs
-   * root to read: OpenSSH's `ssh` asks the setuid ssh-keysign instead), a parsed key or a Signer. The
-   * signature algorithm is chosen as for publickey (rsa-sha2-512/256 from the server's server-sig-algs).
+   * root to read), a parsed key or a Signer. The signature algorithm is chosen as for publickey
+   * (rsa-sha2-512/256 from the server's server-sig-algs). With `keysign`: the host's public key
+   * (a PublicKey or a `.pub` line; default the first readable of /etc/ssh/ssh_host_{ed25519,ecdsa,rsa}_key.pub).
    */
-  key: string | Buffer | PrivateKey | Signer;
+  key?: string | Buffer | PrivateKey | Signer | PublicKey;
+  /**
+   * Sign through OpenSSH's setuid `ssh-keysign`, as `ssh` does, so a user who cannot read the host's
+   * private keys can log in by hostbased: `true` for `/usr/lib/openssh/ssh-keysign`, or its path. It
+   * must be enabled (`EnableSSHKeysign yes` in /etc/ssh/ssh_config), the connection must be TCP (the
+   * name of its local address is the host name it signs for, and `localHostname`'s default), and
+   * `localUsername` the user running this process. When it refuses, hostbased is skipped and the
+   * reason is in the final AuthError.
+   */
+  keysign?: boolean | string;
   /** A host certificate for `key` (`-cert.pub` contents): offered under the certificate algorithm. */
   certificate?: string | Buffer;
   /**
