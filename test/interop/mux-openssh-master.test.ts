@@ -4,7 +4,7 @@
  * master's forwards, `-O check`/`-O exit`, and ssh_config's ControlPath through connectShared.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '../../src/client/client.js';
+import { resolveSshConfig } from '../../src/config/ssh-config.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { connectShared } from '../../src/mux/connect.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
@@ -206,4 +207,24 @@ test('exit() stops the OpenSSH master: the process ends and its socket goes away
   await closed; // the proxied connection ended with the master
   assert.equal(existsSync(sock), false);
   await assert.rejects(mux.exec('true'), (e: Error & { code?: string }) => typeof e.code === 'string');
+});
+
+test('ssh_config ControlPath with every token and ControlMaster: resolveSshConfig agrees with ssh -G', (t) => {
+  if (!requirePeer(t, 'ssh')) return;
+  const file = join(dir, 'tokens.conf');
+  writeFileSync(
+    file,
+    'Host alias\n  HostName 10.9.8.7\n  User bob\n  Port 2201\n  ControlPath ~/.ssh/cm-%C-%h-%p-%r-%u-%n-%i-%L-%l-%d-%%\n  ControlMaster autoask\n',
+  );
+  const r = spawnSync(binPath('ssh'), ['-G', '-F', file, 'alias'], { encoding: 'utf8', timeout: 20_000 });
+  const line = (k: string) =>
+    r.stdout
+      .split('\n')
+      .find((l) => l.startsWith(`${k} `))
+      ?.slice(k.length + 1);
+  const mine = resolveSshConfig('alias', { path: file });
+  assert.deepEqual(
+    { path: mine.controlPath, master: mine.controlMaster },
+    { path: line('controlpath'), master: line('controlmaster') },
+  );
 });
