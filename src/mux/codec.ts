@@ -73,13 +73,19 @@ export function encodeSimpleRequest(type: number, requestId: number): Buffer {
 
 /** One port forward as MUX_C_OPEN_FWD carries it. */
 export interface MuxForwardSpec {
+  /** `ssh -L` (local), `-R` (remote) or `-D` (dynamic). */
   type: 'local' | 'remote' | 'dynamic';
-  /** Listen host ('' or undefined: the master's default); or a Unix socket path with `listenPath`. */
+  /** Listen host ('' or undefined: the master's default). */
   listenHost?: string;
+  /** Listen port (0 for a remote forward: the server chooses, and the reply says which). */
   listenPort?: number;
+  /** A Unix socket to listen on instead of a host and port. */
   listenPath?: string;
+  /** Where connections go (not for dynamic forwards). */
   connectHost?: string;
+  /** The port connections go to. */
   connectPort?: number;
+  /** A Unix socket connections go to instead of a host and port. */
   connectPath?: string;
 }
 

@@ -40,8 +40,11 @@ const debug = debuglog('secsh');
 
 /** What a master needs of a client: its connection, a way to close it, and its 'close' event. */
 export interface ControlHost {
+  /** The connection whose channels proxied mux clients open. */
   readonly connection: Connection;
+  /** Ends the connection (asked by TERMINATE, `ssh -O exit`). */
   close(): Promise<void>;
+  /** The listener closes with the connection. */
   once(event: 'close', listener: () => void): unknown;
 }
 
@@ -63,6 +66,7 @@ export class ControlListener extends EventEmitter {
 
   /** @internal */
   constructor(
+    /** The control socket's path. */
     readonly path: string,
     private readonly server: Server,
   ) {
