@@ -35,7 +35,7 @@ export function f3Freeze(x: number): number {
 
 /** -1 when x (an int16 value) is nonzero, else 0. */
 export function nonzeroMask(x: number): number {
-  return -(x & 0xffff) >> 31;
+  return (0 - (x & 0xffff)) >> 31; // 0 - x, not -x: never a -0
 }
 
 /** -1 when x (an int32 value) is negative, else 0. */
@@ -114,8 +114,8 @@ function divsteps(
     const fgLen = Math.min(2 * P - 1 - loop, P + 1);
     for (let i = vrLen - 1; i > 0; i--) v[i] = v[i - 1] as number;
     v[0] = 0;
-    const swap = negativeMask(-delta) & nonzeroMask(g[0] as number);
-    delta ^= swap & (delta ^ -delta);
+    const swap = negativeMask(0 - delta) & nonzeroMask(g[0] as number);
+    delta ^= swap & (delta ^ (0 - delta));
     delta += 1;
     for (let i = 0; i < fgLen; i++) {
       const fi = f[i] as number;
