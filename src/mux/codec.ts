@@ -101,6 +101,39 @@ export function encodeForward(type: number, requestId: number, f: MuxForwardSpec
   });
 }
 
+/** Reads the body of MUX_C_OPEN_FWD / MUX_C_CLOSE_FWD after its request id; ports are checked. */
+export function decodeForward(r: SshReader): MuxForwardSpec {
+  return guard(() => {
+    const kind = r.uint32();
+    const type =
+      kind === MUX_FWD.LOCAL
+        ? 'local'
+        : kind === MUX_FWD.REMOTE
+          ? 'remote'
+          : kind === MUX_FWD.DYNAMIC
+            ? 'dynamic'
+            : undefined;
+    if (type === undefined) throw new MuxError(`unknown forwarding type ${kind}`);
+    const end = (host: string, port: number, what: string): { host?: string; port?: number; path?: string } => {
+      if (port === MUX_PORT_STREAMLOCAL) return { path: host };
+      if (port > 65535) throw new MuxError(`invalid ${what} port ${port}`);
+      return { host, port };
+    };
+    const listen = end(r.string(MAX_FIELD).toString('utf8'), r.uint32(), 'listen');
+    const connect = end(r.string(MAX_FIELD).toString('utf8'), r.uint32(), 'connect');
+    r.ensureEnd('forward request');
+    return {
+      type,
+      ...(listen.path !== undefined
+        ? { listenPath: listen.path }
+        : { listenHost: listen.host ?? '', listenPort: listen.port ?? 0 }),
+      ...(connect.path !== undefined
+        ? { connectPath: connect.path }
+        : { connectHost: connect.host ?? '', connectPort: connect.port ?? 0 }),
+    };
+  }, 'forward request');
+}
+
 /** The fields of MUX_C_NEW_SESSION. */
 export interface MuxSessionRequest {
   tty: boolean;

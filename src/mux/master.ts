@@ -4,7 +4,8 @@
  * is never replaced) and answers OpenSSH's `ssh -S path`:
  *
  * - `-O check` (ALIVE_CHECK, answered with this process's pid), `-O exit` (TERMINATE: closes the
- *   client), `-O stop` (STOP_LISTENING);
+ *   client), `-O stop` (STOP_LISTENING), `-O forward` and `-O cancel` (OPEN_FWD, CLOSE_FWD: the
+ *   client's forwardLocal/forwardRemote/forwardDynamic, see master-forward.ts);
  * - `-O proxy` (PROXY): the mux client then speaks the connection protocol and its channels (sessions,
  *   direct-tcpip, direct-streamlocal) are relayed onto the client's connection (see relay.ts).
  *
@@ -23,6 +24,7 @@ import { debuglog } from 'node:util';
 import { Connection } from '../connection/index.js';
 import { InvalidArgumentError, ListenError, MuxError } from '../errors.js';
 import {
+  decodeForward,
   decodeHello,
   encodeHello,
   encodeRefusal,
@@ -33,13 +35,14 @@ import {
   type MuxMessage,
 } from './codec.js';
 import { hex } from './control.js';
+import { type ControlForwarding, MuxForwards } from './master-forward.js';
 import { ProxyFramer, ProxyLink } from './proxy-link.js';
 import { relayChannels } from './relay.js';
 
 const debug = debuglog('secsh');
 
 /** What a master needs of a client: its connection, a way to close it, and its 'close' event. */
-export interface ControlHost {
+export interface ControlHost extends ControlForwarding {
   /** The connection whose channels proxied mux clients open. */
   readonly connection: Connection;
   /** Ends the connection (asked by TERMINATE, `ssh -O exit`). */
@@ -117,13 +120,14 @@ export async function listenControl(
     throw new InvalidArgumentError('maxConnections must be a positive integer');
   const server = createServer();
   const listener = new ControlListener(path, server);
+  const forwards = new MuxForwards(host);
   server.on('connection', (s: Socket) => {
     if (listener.connections >= max) {
       s.destroy();
       return;
     }
     listener.track(s);
-    serveControl(s, host, listener, opts);
+    serveControl(s, { host, listener, opts, forwards });
   });
   const tmp = `${path}.${randomBytes(8).toString('hex')}`;
   try {
@@ -154,7 +158,11 @@ export async function listenControl(
 }
 
 /** One control connection: HELLO both ways, then requests until PROXY switches it over. */
-function serveControl(s: Socket, host: ControlHost, listener: ControlListener, opts: ControlListenOptions): void {
+function serveControl(
+  s: Socket,
+  ctx: { host: ControlHost; listener: ControlListener; opts: ControlListenOptions; forwards: MuxForwards },
+): void {
+  const { host, listener, opts, forwards } = ctx;
   const framer = new MuxFramer();
   let helloSeen = false;
   let busy = Promise.resolve();
@@ -211,6 +219,12 @@ function serveControl(s: Socket, host: ControlHost, listener: ControlListener, o
         guard(() => m.body.ensureEnd('PROXY'), 'PROXY');
         s.write(encodeReply(MUX.S_PROXY, rid));
         startProxy(s, host, framer.drain(), onData);
+        return;
+      case MUX.C_OPEN_FWD:
+        s.write(await forwards.open(rid, decodeForward(m.body)));
+        return;
+      case MUX.C_CLOSE_FWD:
+        s.write(await forwards.close(rid, decodeForward(m.body)));
         return;
       case MUX.C_NEW_SESSION:
       case MUX.C_NEW_STDIO_FWD:

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -15,7 +16,7 @@ import { Client } from '../../src/client/client.js';
 import { ListenError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
-import { type Sshd, startSshd } from '../helpers/sshd.js';
+import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd | undefined;
 let dir = '';
@@ -229,3 +230,47 @@ async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
     await delay(25);
   }
 }
+
+function echoThrough(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = netConnect(port, '127.0.0.1');
+    const got: Buffer[] = [];
+    c.on('data', (d: Buffer) => got.push(d));
+    c.on('error', reject);
+    c.on('close', () => resolve(Buffer.concat(got).toString()));
+    c.end(text);
+  });
+}
+
+test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a secsh master carry connections; -O cancel stops one', async (t) => {
+  if (!ready(t)) return;
+  const echo = createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const addr = echo.address();
+  const echoPort = typeof addr === 'object' && addr ? addr.port : 0;
+  const client = await connect();
+  const sock = join(dir, 'fwd.sock');
+  try {
+    await client.listenControl(sock);
+    const lport = await freePort();
+    const spec = `${lport}:127.0.0.1:${echoPort}`;
+    const l = await ssh([...base(sock), '-O', 'forward', '-L', spec, 'h']);
+    assert.equal(l.code, 0, l.stderr);
+    assert.equal(await echoThrough(lport, 'local via secsh master'), 'local via secsh master');
+    const again = await ssh([...base(sock), '-O', 'forward', '-L', spec, 'h']);
+    assert.equal(again.code, 0, 'the same forward asked again is answered OK');
+    const r = await ssh([...base(sock), '-O', 'forward', '-R', `0:127.0.0.1:${echoPort}`, 'h']);
+    assert.equal(r.code, 0, r.stderr);
+    const rport = Number(r.stdout.trim());
+    assert.ok(rport > 0 && rport < 65536, `allocated port printed: ${JSON.stringify(r.stdout)}`);
+    assert.equal(await echoThrough(rport, 'remote via secsh master'), 'remote via secsh master');
+    const cancel = await ssh([...base(sock), '-O', 'cancel', '-L', spec, 'h']);
+    assert.equal(cancel.code, 0, cancel.stderr);
+    await assert.rejects(echoThrough(lport, 'x'), /ECONNREFUSED/);
+    const unknown = await ssh([...base(sock), '-O', 'cancel', '-L', `${lport + 1}:127.0.0.1:1`, 'h']);
+    assert.match(unknown.stderr, /port forwarding not found/); // ssh -O cancel still exits 0
+  } finally {
+    await client.close();
+    echo.close();
+  }
+});
