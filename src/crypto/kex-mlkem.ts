@@ -1,17 +1,17 @@
 /**
  * mlkem768x25519-sha256 (draft-ietf-sshm-mlkem-hybrid-kex; OpenSSH 9.9+, its default since 10.0):
- * ML-KEM-768 (FIPS 203, from `@noble/post-quantum`) combined with X25519 (node:crypto).
- * Pure functions of bytes.
+ * ML-KEM-768 (FIPS 203, from `@noble/post-quantum`) combined with X25519 (node:crypto) as in
+ * ./kex-hybrid.ts. Pure functions of bytes.
  *
  *   C_INIT  = ML-KEM-768 encapsulation key (1184) || client X25519 public value (32)
  *   S_REPLY = ML-KEM-768 ciphertext (1088)        || server X25519 public value (32)
  *   K       = SHA-256(K_pq || K_cl), entering the exchange hash and key derivation as a **string**.
  */
 
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { InvalidArgumentError } from '../errors.js';
-import { kexFailed, x25519RawKeyPair } from './kex-ecdh.js';
+import { type HybridKem, hybridClientKeyPair, hybridRespond } from './kex-hybrid.js';
 import type { KemResponse, KexKeyPair } from './types.js';
 
 /** ML-KEM-768 encapsulation (public) key length. */
@@ -27,16 +27,6 @@ export const MLKEM768X25519_SERVER_LENGTH = MLKEM768_CIPHERTEXT_LENGTH + X25519_
 const KEYGEN_SEED_LENGTH = 64;
 const ENCAPS_RANDOM_LENGTH = 32;
 
-/** K = SHA-256(K_pq || K_cl) as an SSH string (uint32 32 || 32 bytes). */
-function hybridSecret(kPq: Uint8Array, kCl: Uint8Array): Buffer {
-  const digest = createHash('sha256').update(kPq).update(kCl).digest();
-  const k = Buffer.alloc(4 + digest.length);
-  k.writeUInt32BE(digest.length, 0);
-  digest.copy(k, 4);
-  digest.fill(0);
-  return k;
-}
-
 function fixedBytes(value: Uint8Array | undefined, length: number, what: string): Uint8Array | undefined {
   if (value === undefined) return undefined;
   if (value.length !== length) throw new InvalidArgumentError(`${what} must be ${length} bytes`);
@@ -51,6 +41,36 @@ export interface MlKemClientRandomness {
   x25519Private?: Uint8Array;
 }
 
+/** ML-KEM-768 for the hybrid; the seed or m given is used (and wiped) by the one call that needs it. */
+function mlkem768Kem(seed?: Uint8Array, m?: Uint8Array): HybridKem {
+  return {
+    label: 'mlkem768x25519',
+    kemName: 'ML-KEM-768',
+    hash: 'sha256',
+    publicKeyLength: MLKEM768_PUBLIC_KEY_LENGTH,
+    ciphertextLength: MLKEM768_CIPHERTEXT_LENGTH,
+    keyPair() {
+      const d = seed ?? randomBytes(KEYGEN_SEED_LENGTH);
+      try {
+        return ml_kem768.keygen(d);
+      } finally {
+        d.fill(0);
+      }
+    },
+    encapsulate(publicKey) {
+      const r = m ?? randomBytes(ENCAPS_RANDOM_LENGTH);
+      try {
+        // FIPS 203 §7.2 input check: every coefficient of the encapsulation key must be reduced mod q.
+        const { cipherText, sharedSecret } = ml_kem768.encapsulate(publicKey, r);
+        return { ciphertext: cipherText, sharedKey: sharedSecret };
+      } finally {
+        r.fill(0);
+      }
+    },
+    decapsulate: (ciphertext, secretKey) => ml_kem768.decapsulate(ciphertext, secretKey),
+  };
+}
+
 /**
  * The client's ephemeral keypair: `publicValue` is C_INIT (1216 bytes); `agree(S_REPLY)` checks S_REPLY
  * is exactly 1120 bytes, decapsulates, agrees X25519 (refusing an all-zero result) and returns K as a
@@ -58,37 +78,8 @@ export interface MlKemClientRandomness {
  * so a keypair is good for one exchange. Pass `fixed` only in tests.
  */
 export function mlkem768x25519ClientKeyPair(fixed?: MlKemClientRandomness): KexKeyPair {
-  const seed = fixedBytes(fixed?.mlkemSeed, KEYGEN_SEED_LENGTH, 'ML-KEM seed') ?? randomBytes(KEYGEN_SEED_LENGTH);
-  const { publicKey, secretKey } = ml_kem768.keygen(seed);
-  seed.fill(0);
-  const x = x25519RawKeyPair(fixed?.x25519Private);
-  const publicValue = Buffer.concat([publicKey, x.publicValue]);
-  let used = false;
-  return {
-    publicValue,
-    agree(serverReply: Buffer): Buffer {
-      if (serverReply.length !== MLKEM768X25519_SERVER_LENGTH) {
-        throw kexFailed(
-          `mlkem768x25519 server reply must be ${MLKEM768X25519_SERVER_LENGTH} bytes, got ${serverReply.length}`,
-        );
-      }
-      if (used) throw kexFailed('mlkem768x25519 keypair already used');
-      used = true;
-      let kCl: Buffer | undefined;
-      let kPq: Uint8Array | undefined;
-      try {
-        kCl = x.shared(serverReply.subarray(MLKEM768_CIPHERTEXT_LENGTH));
-        // ML-KEM decapsulation never fails on a well-sized ciphertext (implicit rejection): a tampered
-        // ciphertext gives an unrelated K_pq, so the exchange hash signature check fails instead.
-        kPq = ml_kem768.decapsulate(serverReply.subarray(0, MLKEM768_CIPHERTEXT_LENGTH), secretKey);
-        return hybridSecret(kPq, kCl);
-      } finally {
-        secretKey.fill(0);
-        kCl?.fill(0);
-        kPq?.fill(0);
-      }
-    },
-  };
+  const seed = fixedBytes(fixed?.mlkemSeed, KEYGEN_SEED_LENGTH, 'ML-KEM seed');
+  return hybridClientKeyPair(mlkem768Kem(seed), fixed?.x25519Private);
 }
 
 /** Fixed randomness for the server's response: tests only. */
@@ -105,34 +96,6 @@ export interface MlKemServerRandomness {
  * string. Pass `fixed` only in tests.
  */
 export function mlkem768x25519Respond(clientInit: Buffer, fixed?: MlKemServerRandomness): KemResponse {
-  if (clientInit.length !== MLKEM768X25519_CLIENT_LENGTH) {
-    throw kexFailed(
-      `mlkem768x25519 client value must be ${MLKEM768X25519_CLIENT_LENGTH} bytes, got ${clientInit.length}`,
-    );
-  }
-  const m =
-    fixedBytes(fixed?.encapsulation, ENCAPS_RANDOM_LENGTH, 'ML-KEM encapsulation randomness') ??
-    randomBytes(ENCAPS_RANDOM_LENGTH);
-  const x = x25519RawKeyPair(fixed?.x25519Private);
-  let kCl: Buffer | undefined;
-  let kPq: Uint8Array | undefined;
-  try {
-    let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
-    try {
-      // FIPS 203 §7.2 input check: every coefficient of the encapsulation key must be reduced mod q.
-      encapsulated = ml_kem768.encapsulate(clientInit.subarray(0, MLKEM768_PUBLIC_KEY_LENGTH), m);
-    } catch (e) {
-      throw kexFailed('mlkem768x25519 client ML-KEM-768 public key is invalid', e);
-    }
-    kPq = encapsulated.sharedSecret;
-    kCl = x.shared(clientInit.subarray(MLKEM768_PUBLIC_KEY_LENGTH));
-    return {
-      publicValue: Buffer.concat([encapsulated.cipherText, x.publicValue]),
-      k: hybridSecret(kPq, kCl),
-    };
-  } finally {
-    m.fill(0);
-    kCl?.fill(0);
-    kPq?.fill(0);
-  }
+  const m = fixedBytes(fixed?.encapsulation, ENCAPS_RANDOM_LENGTH, 'ML-KEM encapsulation randomness');
+  return hybridRespond(mlkem768Kem(undefined, m), clientInit, fixed?.x25519Private);
 }
