@@ -5,7 +5,8 @@
  * plain connection-protocol messages and this side runs an ordinary {@link Connection}, so channels
  * are the same {@link Channel} Duplexes as a {@link Client}'s, with stderr, exit status and signals.
  * No file descriptor is passed. `check()` (`ssh -O check`), `exit()` (`-O exit`), `stopListening()`
- * (`-O stop`) and `openForward()` (`-O forward`) each use a fresh control connection, as `ssh -O` does.
+ * (`-O stop`), `openForward()` (`-O forward`) and `cancelForward()` (`-O cancel`) each use a fresh
+ * control connection, as `ssh -O` does.
  */
 import { EventEmitter } from 'node:events';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../client/options.js';
@@ -138,6 +139,15 @@ export class MuxClient extends EventEmitter {
    */
   openForward(spec: MuxForwardSpec): Promise<number | undefined> {
     return openControlForward(this.controlPath, spec, this.timeoutMs);
+  }
+
+  /** `ssh -O cancel`: asks the master to close a forward set up with {@link openForward} (or `ssh -O forward`). */
+  async cancelForward(spec: MuxForwardSpec): Promise<void> {
+    await withControl(this.controlPath, this.timeoutMs, async (cs) => {
+      const id = cs.id();
+      const m = await cs.request(encodeForward(MUX.C_CLOSE_FWD, id, spec), id, 'CLOSE_FWD');
+      if (m.type !== MUX.S_OK) throw failure(m.type, m.body, 'CLOSE_FWD');
+    });
   }
 
   private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {

@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '../../src/client/client.js';
 import { resolveSshConfig } from '../../src/config/ssh-config.js';
+import { MuxError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { connectShared } from '../../src/mux/connect.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
@@ -144,7 +145,7 @@ test('MuxClient through an OpenSSH master: forwardOut reaches a TCP server on 12
   }
 });
 
-test('check() answers with the master pid; openForward asks the master for a local forward that then carries a connection', async (t) => {
+test('check() answers with the master pid; openForward sets up a local forward and a remote one on port 0 (allocated port returned) that carry connections; cancelForward closes one', async (t) => {
   if (!ready(t) || !master) return;
   const mux = await MuxClient.connect({ controlPath: sock });
   try {
@@ -164,6 +165,36 @@ test('check() answers with the master pid; openForward asks the master for a loc
     s.end('via -O forward');
     await new Promise((r) => s.once('close', r));
     assert.equal(Buffer.concat(got).toString(), 'via -O forward');
+    // a remote forward on port 0: the master answers with the port sshd allocated
+    const rport = await mux.openForward({
+      type: 'remote',
+      listenPort: 0,
+      connectHost: '127.0.0.1',
+      connectPort: echoPort,
+    });
+    assert.ok(rport !== undefined && rport > 0 && rport < 65536, `allocated ${String(rport)}`);
+    const r = netConnect(rport, '127.0.0.1');
+    const back: Buffer[] = [];
+    r.on('data', (d: Buffer) => back.push(d));
+    r.end('via -O forward -R');
+    await new Promise((res) => r.once('close', res));
+    assert.equal(Buffer.concat(back).toString(), 'via -O forward -R');
+    const spec = {
+      type: 'local' as const,
+      listenHost: '127.0.0.1',
+      listenPort: port,
+      connectHost: '127.0.0.1',
+      connectPort: echoPort,
+    };
+    await mux.cancelForward(spec);
+    await assert.rejects(
+      new Promise((res, rej) => netConnect(port, '127.0.0.1').once('connect', res).once('error', rej)),
+      /ECONNREFUSED/,
+    );
+    await assert.rejects(
+      mux.cancelForward(spec),
+      (e: Error) => e instanceof MuxError && /CLOSE_FWD failed/.test(e.message),
+    );
   } finally {
     await mux.close();
   }
