@@ -49,14 +49,11 @@ function ping(data: Buffer | string, type: number = PING): Buffer {
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+const connect = () =>
+  Client.connect({ host: '127.0.0.1', port, username: 'u', password: 'pw', insecureAcceptAnyHostKey: true });
+
 test('the secsh server announces ping@openssh.com version 0 in EXT_INFO', async () => {
-  const c = await Client.connect({
-    host: '127.0.0.1',
-    port,
-    username: 'u',
-    password: 'pw',
-    insecureAcceptAnyHostKey: true,
-  });
+  const c = await connect();
   try {
     assert.equal(c.transport.peerExtensions.get('ping@openssh.com')?.toString(), '0');
     assert.ok(c.transport.peerExtensions.has('server-sig-algs'));
@@ -66,13 +63,7 @@ test('the secsh server announces ping@openssh.com version 0 in EXT_INFO', async 
 });
 
 test('after authentication the server answers a PING with a PONG of the same data, and the client answers the server', async () => {
-  const c = await Client.connect({
-    host: '127.0.0.1',
-    port,
-    username: 'u',
-    password: 'pw',
-    insecureAcceptAnyHostKey: true,
-  });
+  const c = await connect();
   try {
     const sc = conns.at(-1) as ServerConnection;
     c.transport.send(ping('unanswered', PONG)); // a PONG is read and ignored
@@ -107,13 +98,7 @@ test('before authentication a PING is read and dropped: no PONG, the connection 
 });
 
 test('a PING with bytes after its string ends the connection with a protocol error', async () => {
-  const c = await Client.connect({
-    host: '127.0.0.1',
-    port,
-    username: 'u',
-    password: 'pw',
-    insecureAcceptAnyHostKey: true,
-  });
+  const c = await connect();
   const closed = new Promise<Error | undefined>((r) => c.transport.once('close', r));
   c.on('error', () => {});
   c.transport.send(Buffer.concat([ping('x'), Buffer.from([0])]));

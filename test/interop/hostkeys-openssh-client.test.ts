@@ -13,7 +13,7 @@ import { KnownHosts } from '../../src/config/index.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { localProcessHandler } from '../../src/server/local.js';
 import { Server, type ServerConnection } from '../../src/server/server.js';
-import { runSsh } from '../helpers/openssh.js';
+import { runSsh, sshArgs } from '../helpers/openssh.js';
 import { binPath, hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
 
 const userKey = generatePrivateKey('ed25519');
@@ -55,30 +55,7 @@ after(async () => {
 /** Runs `bin` with UpdateHostKeys=yes and strict checking against `knownHosts` only; returns its stderr. */
 async function sshUpdating(bin: string, knownHosts: string, extra: string[] = []): Promise<string> {
   const r = await runSsh(
-    [
-      '-F',
-      'none',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'GlobalKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'UpdateHostKeys=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-i',
-      keyPath,
-      '-p',
-      String(port),
-      '-v',
-      ...extra,
-      'tester@127.0.0.1',
-      'echo updated-ok',
-    ],
+    sshArgs({ port, keyPath, knownHosts }, ['-o', 'UpdateHostKeys=yes', '-v', ...extra], 'echo updated-ok'),
     { bin, timeoutMs: 30_000 },
   );
   assert.equal(r.code, 0, r.stderr);

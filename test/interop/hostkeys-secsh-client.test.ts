@@ -13,7 +13,7 @@ import { Client, type ConnectOptions } from '../../src/client/client.js';
 import type { HostKeysUpdateResult } from '../../src/client/options.js';
 import { hashKnownHostsName, KnownHosts } from '../../src/config/index.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
-import { runSsh } from '../helpers/openssh.js';
+import { runSsh, sshArgs } from '../helpers/openssh.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
@@ -72,31 +72,11 @@ async function secshUpdate(path: string, extra: Partial<ConnectOptions> = {}): P
 /** OpenSSH's ssh with UpdateHostKeys=yes and strict checking against `path` alone. */
 async function sshUpdate(path: string, hash: boolean): Promise<string> {
   const r = await runSsh(
-    [
-      '-F',
-      'none',
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      `UserKnownHostsFile=${path}`,
-      '-o',
-      'GlobalKnownHostsFile=/dev/null',
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'UpdateHostKeys=yes',
-      '-o',
-      `HashKnownHosts=${hash ? 'yes' : 'no'}`,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-i',
-      S().userKeys.ed25519.privatePath,
-      '-p',
-      String(S().port),
-      '-v',
-      `${S().username}@127.0.0.1`,
+    sshArgs(
+      { port: S().port, keyPath: S().userKeys.ed25519.privatePath, user: S().username, knownHosts: path },
+      ['-o', 'UpdateHostKeys=yes', '-o', `HashKnownHosts=${hash ? 'yes' : 'no'}`, '-v'],
       'true',
-    ],
+    ),
     { bin: binPath('ssh'), timeoutMs: 30_000 },
   );
   assert.equal(r.code, 0, r.stderr);
