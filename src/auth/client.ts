@@ -273,7 +273,16 @@ export async function authenticateClient(t: AuthTransport, queue: MessageQueue, 
       failures.push(`hostbased (${shown} not offered: the server accepts none of its signature algorithms)`);
       return undefined;
     }
-    const req = await signedHostbasedRequest(base, t.sessionId as Buffer, h, alg);
+    let req: Awaited<ReturnType<typeof signedHostbasedRequest>>;
+    try {
+      req = await signedHostbasedRequest(base, t.sessionId as Buffer, h, alg);
+    } catch (e) {
+      // As ssh: a host key that will not sign (ssh-keysign refused) skips the method.
+      if (!(e instanceof AuthError)) throw e;
+      note({ role: 'client', username: o.username, method: 'hostbased', result: 'skipped', key });
+      failures.push(`hostbased (${shown}: ${e.message})`);
+      return undefined;
+    }
     debug('auth: hostbased as %j on %j with %s (%s)', h.localUsername, h.localHostname, shown, req.keyAlgorithm);
     t.send(req.payload);
     const r = await reply();

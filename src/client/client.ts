@@ -400,7 +400,7 @@ export class Client extends EventEmitter {
         ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
         ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
         ...(opts.authMethods ? { methods: opts.authMethods } : {}),
-        ...(opts.hostbased ? { hostbased: hostbasedCredentials(opts.hostbased, opts.passphrase) } : {}),
+        ...(opts.hostbased ? { hostbased: await hostbasedCredentials(opts, stream) } : {}),
         onBanner: (m) => {
           client.emit('banner', m);
           opts.onBanner?.(m);

@@ -1,19 +1,72 @@
 /** The client facade's side of hostbased authentication: the auth layer's credentials from {@link HostbasedOptions}. */
+import { readFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { hostname, userInfo } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { HostbasedCredentials } from '../auth/hostbased.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { HostbasedOptions } from './options.js';
+import { PrivateKey, PublicKey, parsePublicKey, type Signer } from '../keys/index.js';
+import { DEFAULT_KEYSIGN_PATH, HOST_PUBLIC_KEY_FILES, KeysignSigner, keysignHostname } from './keysign.js';
+import type { ConnectOptions, HostbasedOptions } from './options.js';
 import { toSigner } from './support.js';
 
-/** The signer and names hostbased authentication uses, with the defaults filled in (host name, local user). */
-export function hostbasedCredentials(o: HostbasedOptions, passphrase: string | undefined): HostbasedCredentials {
-  const localHostname = o.localHostname ?? hostname();
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The signer and names hostbased authentication uses over `stream`, with the defaults filled in:
+ * the host name (with `keysign`, the name of the socket's local address, as ssh-keysign checks it)
+ * and the user running the process.
+ */
+export async function hostbasedCredentials(
+  opts: Pick<ConnectOptions, 'hostbased' | 'passphrase'>,
+  stream: Duplex,
+): Promise<HostbasedCredentials> {
+  const o = opts.hostbased as HostbasedOptions;
+  let signer: Signer;
+  let localHostname = o.localHostname;
+  if (o.keysign) {
+    if (!(stream instanceof Socket))
+      throw new InvalidArgumentError(
+        'hostbased.keysign needs a TCP connection: ssh-keysign names the host by its socket',
+      );
+    if (o.certificate !== undefined)
+      throw new InvalidArgumentError('hostbased.keysign signs with plain host keys only');
+    const publicKey = o.key === undefined ? await readableHostKey() : publicKeyOf(o.key);
+    signer = new KeysignSigner(publicKey, stream, o.keysign === true ? DEFAULT_KEYSIGN_PATH : o.keysign);
+    localHostname ??= await keysignHostname(stream, hostname());
+  } else {
+    if (o.key === undefined) throw new InvalidArgumentError('hostbased needs key (the host private key) or keysign');
+    if (o.key instanceof PublicKey)
+      throw new InvalidArgumentError(
+        'hostbased.key must be a private key or a Signer (a public key only with keysign)',
+      );
+    signer = toSigner(o.key, opts.passphrase, o.certificate);
+    localHostname ??= hostname();
+  }
   const localUsername = o.localUsername ?? userInfo().username;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  const bad = /[\u0000-\u001f\u007f]/;
-  if (localHostname.replace(/\.$/, '') === '' || bad.test(localHostname))
+  if (localHostname.replace(/\.$/, '') === '' || CONTROL.test(localHostname))
     throw new InvalidArgumentError('hostbased.localHostname must be a non-empty host name');
-  if (localUsername === '' || bad.test(localUsername))
+  if (localUsername === '' || CONTROL.test(localUsername))
     throw new InvalidArgumentError('hostbased.localUsername must be a non-empty user name');
-  return { signer: toSigner(o.key, passphrase, o.certificate), localHostname, localUsername };
+  return { signer, localHostname, localUsername };
+}
+
+function publicKeyOf(key: NonNullable<HostbasedOptions['key']>): PublicKey {
+  if (key instanceof PublicKey) return key;
+  if (key instanceof PrivateKey) return key.publicKey;
+  if (typeof key === 'string' || Buffer.isBuffer(key)) return parsePublicKey(key);
+  return key.publicKey;
+}
+
+/** The first host public key ssh would offer that this process can read. */
+async function readableHostKey(): Promise<PublicKey> {
+  for (const path of HOST_PUBLIC_KEY_FILES) {
+    try {
+      return parsePublicKey(await readFile(path, 'utf8'));
+    } catch {
+      // missing or unreadable: the next one
+    }
+  }
+  throw new InvalidArgumentError(`hostbased.keysign: none of ${HOST_PUBLIC_KEY_FILES.join(', ')} can be read`);
 }

@@ -38,6 +38,13 @@ export function withPrivateMounts(
   };
 }
 
+/** A shell script that runs `cmd` (with the script's own arguments) with `binds` in place: for programs run by path. */
+export function privateMountsScript(binds: readonly (readonly [string, string])[], cmd: string): string {
+  const run = withPrivateMounts(binds, cmd, []);
+  const quote = (a: string) => `'${a.replace(/'/g, "'\\''")}'`;
+  return `#!/bin/sh\nexec ${[run.cmd, ...run.args].map(quote).join(' ')} "$@"\n`;
+}
+
 let usable: string | undefined | null = null;
 
 /** Why private mounts cannot be used here, or undefined when they can (root, and unshare + mount work). */

@@ -24,7 +24,7 @@ import { KnownHosts, knownClientHost } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import { startServer } from '../e2e/server-helpers.js';
-import { requirePrivateMounts, withPrivateMounts } from '../helpers/mount-ns.js';
+import { privateMountsScript, requirePrivateMounts, withPrivateMounts } from '../helpers/mount-ns.js';
 import { OPENSSH_NO_HOST_CHECK } from '../helpers/openssh.js';
 import { binPath, openssh10Path, requirePeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
@@ -67,12 +67,14 @@ async function startHostbasedSshd(v: Version): Promise<{ sshd: Sshd; dir: string
     `${CLIENT_HOST} ${k.publicKey.type} ${k.publicKey.blob.toString('base64')}`,
     `other.test ${k.publicKey.type} ${k.publicKey.blob.toString('base64')}`,
   ]);
+  // ssh-keysign signs for the name of the socket's local address: localhost, for 127.0.0.1.
+  lines.push(`localhost ${hostKeys.ed25519.publicKey.type} ${hostKeys.ed25519.publicKey.blob.toString('base64')}`);
   await writeFile(join(etc, 'ssh_known_hosts'), `${lines.join('\n')}\n`);
   await writeFile(join(etc, 'shosts.equiv'), `${CLIENT_HOST}\n`);
   await copyFile('/etc/ssh/moduli', join(etc, 'moduli')).catch(() => undefined);
   const home = join(dir, 'home');
   await mkdir(home, { mode: 0o700 });
-  await writeFile(join(home, '.shosts'), `${CLIENT_HOST}\n`, { mode: 0o600 });
+  await writeFile(join(home, '.shosts'), `${CLIENT_HOST}\nlocalhost\n`, { mode: 0o600 });
   const binds: [string, string][] = [
     [etc, '/etc/ssh'],
     [home, userInfo().homedir],
@@ -85,7 +87,14 @@ async function startHostbasedSshd(v: Version): Promise<{ sshd: Sshd; dir: string
       'IgnoreRhosts no',
       'AuthenticationMethods hostbased',
       'HostbasedAcceptedAlgorithms ssh-ed25519,ecdsa-sha2-nistp256,rsa-sha2-512,rsa-sha2-256',
-      ...(v === '10' ? [`SshdSessionPath ${openssh10('sshd-session')}`, `SshdAuthPath ${openssh10('sshd-auth')}`] : []),
+      ...(v === '10'
+        ? [
+            `SshdSessionPath ${openssh10('sshd-session')}`,
+            `SshdAuthPath ${openssh10('sshd-auth')}`,
+            // The refusals this file provokes would otherwise shut 127.0.0.1 out for a while.
+            'PerSourcePenalties no',
+          ]
+        : []),
     ],
     ...(v === '10' ? { querySsh: openssh10Path() } : {}),
     launch: (cmd, args) => withPrivateMounts(binds, v === '10' ? openssh10('sshd') : cmd, args),
@@ -161,6 +170,60 @@ for (const v of VERSIONS) {
       new RegExp(`Failed hostbased for ${user} .*client user "nobody-else", client host "${CLIENT_HOST}"`),
     );
   });
+
+  test(`secsh client signing through OpenSSH's ssh-keysign logs in to sshd ${v}; with EnableSSHKeysign off hostbased is skipped, saying why`, async (t) => {
+    const sshd = await sshdFor(t, v);
+    if (!sshd) return;
+    const work = await mkdtemp(join(tmpdir(), 'secsh-keysign-client-'));
+    try {
+      const wrapper = async (name: string, config: string) => {
+        const cfg = join(work, `${name}.conf`);
+        await writeFile(cfg, config);
+        const path = join(work, name);
+        const binds: [string, string][] = [
+          [cfg, '/etc/ssh/ssh_config'],
+          ...(await hostKeyBinds(work, hostKeys.ed25519)),
+        ];
+        await writeFile(path, privateMountsScript(binds, '/usr/lib/openssh/ssh-keysign'), { mode: 0o755 });
+        return path;
+      };
+      const connect = (keysign: string) =>
+        Client.connect({
+          host: sshd.host,
+          port: sshd.port,
+          username: sshd.username,
+          insecureAcceptAnyHostKey: true,
+          hostbased: { keysign, key: hostKeys.ed25519.publicKey },
+        });
+      const c = await connect(await wrapper('enabled', 'EnableSSHKeysign yes\n'));
+      try {
+        assert.equal((await c.exec('echo keysign-ok')).stdout.trim(), 'keysign-ok');
+      } finally {
+        await c.close();
+      }
+      // sshd names the host key and the client user@host it accepted for: localhost, the socket's name.
+      const fp = reEscape(hostKeys.ed25519.publicKey.fingerprint());
+      assert.match(sshd.logs(), new RegExp(`Accepted ED25519 public key ${fp} from ${user}@localhost`));
+      await assert.rejects(connect(await wrapper('disabled', '')), (e: unknown) => {
+        assert.ok(e instanceof AuthError, String(e));
+        assert.match(e.message, /hostbased \(ssh-ed25519 SHA256:\S+: ssh-keysign: .*not enabled/);
+        return true;
+      });
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Binds that make `hostKey` the host's ed25519 key (/etc/ssh/ssh_host_ed25519_key and its .pub). */
+async function hostKeyBinds(work: string, hostKey: PrivateKey): Promise<[string, string][]> {
+  const keyPath = join(work, `hostkey-${hostKey.publicKey.fingerprint().slice(7, 15).replace(/\W/g, '_')}`);
+  await writeFile(keyPath, hostKey.toOpenSSH(), { mode: 0o600 });
+  await writeFile(`${keyPath}.pub`, `${hostKey.publicKey.toString()}\n`);
+  return [
+    [keyPath, '/etc/ssh/ssh_host_ed25519_key'],
+    [`${keyPath}.pub`, '/etc/ssh/ssh_host_ed25519_key.pub'],
+  ];
 }
 
 /** Runs OpenSSH's ssh with /etc/ssh/ssh_config and the ed25519 host key replaced by the test's files. */
@@ -173,9 +236,6 @@ async function sshWithKeysign(
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const config = join(work, 'ssh_config');
   await writeFile(config, 'EnableSSHKeysign yes\n');
-  const keyPath = join(work, `hostkey-${hostKey.publicKey.fingerprint().slice(7, 15).replace(/\W/g, '_')}`);
-  await writeFile(keyPath, hostKey.toOpenSSH(), { mode: 0o600 });
-  await writeFile(`${keyPath}.pub`, `${hostKey.publicKey.toString()}\n`);
   const sshArgs = [
     ...OPENSSH_NO_HOST_CHECK,
     '-o',
@@ -193,11 +253,7 @@ async function sshWithKeysign(
     '127.0.0.1',
     command,
   ];
-  const binds: [string, string][] = [
-    [config, '/etc/ssh/ssh_config'],
-    [keyPath, '/etc/ssh/ssh_host_ed25519_key'],
-    [`${keyPath}.pub`, '/etc/ssh/ssh_host_ed25519_key.pub'],
-  ];
+  const binds: [string, string][] = [[config, '/etc/ssh/ssh_config'], ...(await hostKeyBinds(work, hostKey))];
   if (v === '10') {
     // ssh 10 runs the compiled-in /usr/lib/openssh/ssh-keysign: make that OpenSSH 10's, through its
     // loader as the wrappers run ssh (root already, so no setuid is needed).
