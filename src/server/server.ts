@@ -500,7 +500,8 @@ export class Server extends EventEmitter {
     // Keepalives and host key proofs are answered, and the forwarding requests when `forwarding` is
     // configured (its policy checks `permissions.portForwarding`); without it they are refused for
     // everyone. An application that installs its own onGlobalRequest must consult
-    // `conn.permissions.portForwarding` (and answer hostkeys-prove-00@openssh.com with proveHostKeys).
+    // `conn.permissions.portForwarding`, and should pass the requests it does not handle to the handler
+    // it replaces (ssh reports an error when hostkeys-prove-00@openssh.com goes unanswered).
     conn.connection.onGlobalRequest = (name, data) => {
       if (name === 'keepalive@openssh.com') return true;
       if (name === HOSTKEYS_PROVE_REQUEST)
