@@ -7,7 +7,6 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
 import { KnownHosts, knownClientHost } from '../../src/config/index.js';
 import { AuthError, InvalidArgumentError, KeyError, ProtocolError } from '../../src/errors.js';
@@ -15,6 +14,7 @@ import type { PrivateKey } from '../../src/keys/index.js';
 import { CertificateSigner, generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
 import type { ServerOptions } from '../../src/server/server.js';
 import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
+import { startHostbasedServer } from '../helpers/hostbased-server.js';
 import { closedWithin, type RawClient, rawClient, requestUserauth, startServer } from './server-helpers.js';
 
 const serverKey = generatePrivateKey('ed25519');
@@ -35,20 +35,12 @@ function knownHosts(): KnownHosts {
 }
 
 /** A server whose policy is sshd's with HostbasedUsesNameFromPacketOnly: known host key, same user name. */
-async function hostbasedServer(extra: Partial<ServerOptions> = {}) {
-  const seen: AuthContext[] = [];
-  const kh = knownHosts();
-  const started = await startServer({
+function hostbasedServer(extra: Partial<ServerOptions> = {}) {
+  return startHostbasedServer(knownHosts(), {
     hostKeys: [serverKey],
-    authFailureDelay: 0,
     authMethods: ['hostbased', 'publickey'],
-    authenticate: (ctx) => {
-      seen.push(ctx);
-      return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(kh, ctx);
-    },
     ...extra,
   });
-  return { ...started, seen };
 }
 
 function connect(port: number, key: PrivateKey | CertificateSigner, more: { host?: string; user?: string } = {}) {

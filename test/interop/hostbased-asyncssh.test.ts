@@ -11,13 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
-import { KnownHosts, knownClientHost } from '../../src/config/index.js';
+import { KnownHosts } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
-import { startServer } from '../e2e/server-helpers.js';
 import { startPyProcess } from '../helpers/asyncssh.js';
+import { startHostbasedServer } from '../helpers/hostbased-server.js';
 import { PYTHON, requirePeer } from '../helpers/peers.js';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'peers', 'asyncssh_hostbased.py');
@@ -84,16 +83,7 @@ test('asyncssh client logs in to the secsh server by hostbased; an unknown host 
   const known = new KnownHosts();
   known.add('client.example', 22, hostKeys.rsa.publicKey);
   known.add('client.example', 22, hostKeys.ed25519.publicKey);
-  const seen: AuthContext[] = [];
-  const { server, port } = await startServer({
-    hostKeys: [generatePrivateKey('ed25519')],
-    authMethods: ['hostbased'],
-    authFailureDelay: 0,
-    authenticate: (ctx) => {
-      seen.push(ctx);
-      return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(known, ctx);
-    },
-  });
+  const { server, port, seen } = await startHostbasedServer(known);
   const run = async (key: PrivateKey) => {
     const path = join(dir, `key-${seen.length}`);
     await writeFile(path, key.toOpenSSH(), { mode: 0o600 });

@@ -18,12 +18,11 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, type TestContext, test } from 'node:test';
-import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
-import { KnownHosts, knownClientHost } from '../../src/config/index.js';
+import { KnownHosts } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
-import { startServer } from '../e2e/server-helpers.js';
+import { startHostbasedServer } from '../helpers/hostbased-server.js';
 import { privateMountsScript, requirePrivateMounts, withPrivateMounts } from '../helpers/mount-ns.js';
 import { OPENSSH_NO_HOST_CHECK } from '../helpers/openssh.js';
 import { binPath, openssh10Path, requirePeer } from '../helpers/peers.js';
@@ -278,16 +277,7 @@ for (const v of VERSIONS) {
     const known = new KnownHosts();
     // ssh names its host by the reverse lookup of its socket's local address: 127.0.0.1 is localhost.
     known.add('localhost', 22, hostKeys.ed25519.publicKey);
-    const seen: AuthContext[] = [];
-    const { server, port } = await startServer({
-      hostKeys: [generatePrivateKey('ed25519')],
-      authMethods: ['hostbased'],
-      authFailureDelay: 0,
-      authenticate: (ctx) => {
-        seen.push(ctx);
-        return ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(known, ctx);
-      },
-    });
+    const { server, port, seen } = await startHostbasedServer(known);
     try {
       const ok = await sshWithKeysign(v, work, hostKeys.ed25519, port, 'hello');
       assert.equal(ok.code, 0, ok.stderr);
