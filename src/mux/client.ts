@@ -86,11 +86,14 @@ export class MuxClient extends EventEmitter {
       failure ??= new ConnectionLostError(`control socket: ${e.message}`, { cause: e });
     });
     this.closedPromise = new Promise<void>((resolve) => {
-      socket.once('close', () => {
+      const closed = (): void => {
         connection.destroy(failure);
         this.emit('close', failure);
         resolve();
-      });
+      };
+      // The master may have gone in the moment between its PROXY reply and this constructor.
+      if (socket.destroyed) queueMicrotask(closed);
+      else socket.once('close', closed);
     });
     this.destroyLink = () => socket.destroy();
     if (leftover.length > 0) onData(leftover);

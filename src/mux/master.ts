@@ -165,37 +165,55 @@ function serveControl(
   const { host, listener, opts, forwards } = ctx;
   const framer = new MuxFramer();
   let helloSeen = false;
-  let busy = Promise.resolve();
+  let failed = false;
+  // Requests are answered one at a time, in order; reading pauses while too many wait or the
+  // replies are not being read, and a PROXY switches the framing for everything after it.
+  const queue: MuxMessage[] = [];
+  let pumping = false;
+  let switched = false;
   const fail = (e: Error): void => {
+    if (failed) return;
+    failed = true;
     debug('mux master: %s', e.message);
     if (listener.listenerCount('error') > 0) listener.emit('error', e);
     s.destroy();
   };
   s.on('error', (e) => debug('mux master: control connection: %s', e.message));
-  const onData = (chunk: Buffer): void => {
-    let msgs: MuxMessage[];
+  const handle = async (m: MuxMessage): Promise<void> => {
+    if (m.type === MUX.HELLO) {
+      if (helloSeen) throw new MuxError('HELLO received twice');
+      decodeHello(m.body);
+      helloSeen = true;
+      return;
+    }
+    if (!helloSeen) throw new MuxError(`expected HELLO, received 0x${hex(m.type)}`);
+    const rid = guard(() => m.body.uint32(), 'request');
+    await handleRequest(m, rid);
+  };
+  const pump = async (): Promise<void> => {
+    if (pumping) return;
+    pumping = true;
     try {
-      msgs = framer.push(chunk);
+      for (let m = queue.shift(); m && !s.destroyed && !switched; m = queue.shift()) {
+        await handle(m);
+        if (s.writableNeedDrain) await new Promise((r) => s.once('drain', r).once('close', r));
+      }
+      if (!s.destroyed && !switched) s.resume();
+    } catch (e) {
+      fail(e as Error);
+    } finally {
+      pumping = false;
+    }
+  };
+  const onData = (chunk: Buffer): void => {
+    try {
+      queue.push(...framer.push(chunk));
     } catch (e) {
       fail(e as Error);
       return;
     }
-    for (const m of msgs) {
-      // Requests are answered in order; a PROXY switches framing for everything after it.
-      busy = busy.then(async () => {
-        if (s.destroyed) return;
-        if (m.type === MUX.HELLO) {
-          if (helloSeen) throw new MuxError('HELLO received twice');
-          decodeHello(m.body);
-          helloSeen = true;
-          return;
-        }
-        if (!helloSeen) throw new MuxError(`expected HELLO, received 0x${hex(m.type)}`);
-        const rid = guard(() => m.body.uint32(), 'request');
-        await handleRequest(m, rid);
-      });
-      busy.catch((e: Error) => fail(e));
-    }
+    if (queue.length > 16) s.pause();
+    void pump();
   };
   const handleRequest = async (m: MuxMessage, rid: number): Promise<void> => {
     switch (m.type) {
@@ -218,6 +236,7 @@ function serveControl(
       case MUX.C_PROXY:
         guard(() => m.body.ensureEnd('PROXY'), 'PROXY');
         s.write(encodeReply(MUX.S_PROXY, rid));
+        switched = true;
         startProxy(s, host, framer.drain(), onData);
         return;
       case MUX.C_OPEN_FWD:
@@ -269,6 +288,7 @@ function startProxy(s: Socket, host: ControlHost, leftover: Buffer, onData: (b: 
     }
   };
   s.on('data', feed);
+  s.resume();
   const upClosed = (): void => {
     s.destroy();
   };

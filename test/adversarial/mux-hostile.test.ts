@@ -308,3 +308,29 @@ test('listenControl closes connections beyond maxConnections at once and serves 
     await ctl.close();
   }
 });
+
+test('a mux client that floods requests and never reads its replies is held back: the master stops reading it', async () => {
+  const { host } = idleHost();
+  const path = join(dir, 'flood.sock');
+  const ctl = await listenControl(host, path);
+  try {
+    const c = await rawClient(path);
+    c.s.pause(); // never read the replies
+    const one = encodeSimpleRequest(MUX.C_ALIVE_CHECK, 1);
+    const burst = Buffer.concat([encodeHello(), ...Array.from({ length: 150_000 }, () => one)]); // 1.8 MB
+    c.s.write(burst);
+    // Unpaused, the master reads it all and queues 3 MB of replies; held back, most stays with us.
+    let pending = c.s.writableLength;
+    for (let i = 0; i < 30 && pending > 0; i++) {
+      await delay(100);
+      pending = c.s.writableLength;
+    }
+    assert.ok(pending > 512 * 1024, `only ${pending} bytes still waiting to be sent`);
+    c.s.destroy();
+    for (let i = 0; i < 100 && ctl.connections > 0; i++) await delay(20);
+    assert.equal(ctl.connections, 0);
+    assert.equal(await checkControl(path, 2000), process.pid);
+  } finally {
+    await ctl.close();
+  }
+});
