@@ -3,7 +3,7 @@ import { createHash, createPrivateKey, createPublicKey, diffieHellman } from 'no
 import { test } from 'node:test';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { DEFAULT_ALGORITHMS } from '../../../src/crypto/algorithms.js';
-import { deriveKey, KEX_METHODS, kexInfo } from '../../../src/crypto/kex.js';
+import { KEX_METHODS, kexInfo } from '../../../src/crypto/kex.js';
 import {
   MLKEM768_CIPHERTEXT_LENGTH,
   MLKEM768_PUBLIC_KEY_LENGTH,
@@ -12,27 +12,25 @@ import {
   mlkem768x25519ClientKeyPair,
   mlkem768x25519Respond,
 } from '../../../src/crypto/kex-mlkem.js';
-import { generatePrivateKey } from '../../../src/keys/index.js';
-import type { HashPrefix } from '../../../src/transport/kex-exchange.js';
-import { ClientKex, ServerKex } from '../../../src/transport/kex-exchange.js';
-import { SshReader, SshWriter } from '../../../src/wire/index.js';
+import {
+  checkHybridExchange,
+  checkHybridWrongLengths,
+  KEX_FAILED,
+  RFC7748,
+  stringOf,
+} from '../../helpers/kex-hybrid.js';
 
+const {
+  alicePrivate: ALICE_PRIVATE,
+  alicePublic: ALICE_PUBLIC,
+  bobPrivate: BOB_PRIVATE,
+  bobPublic: BOB_PUBLIC,
+} = RFC7748;
+const X25519_SHARED = RFC7748.shared;
 const hex = (s: string) => Buffer.from(s, 'hex');
-const KEX_FAILED = { code: 'ERR_SSH_PROTOCOL', reason: 3 };
-
-// RFC 7748 §6.1 X25519 test vector (Alice as client, Bob as server).
-const ALICE_PRIVATE = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-const ALICE_PUBLIC = hex('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
-const BOB_PRIVATE = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
-const BOB_PUBLIC = hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-const X25519_SHARED = hex('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
 
 const SEED = Buffer.alloc(64, 0).map((_, i) => i);
 const M = Buffer.alloc(32, 0).map((_, i) => 0xa0 + i);
-
-function stringOf(b: Uint8Array): Buffer {
-  return Buffer.from(new SshWriter(b.length + 4).string(b).toBuffer());
-}
 
 test('sizes: C_INIT is 1216 bytes, S_REPLY 1120, K a 32-byte string, and both sides agree', () => {
   assert.equal(MLKEM768X25519_CLIENT_LENGTH, 1184 + 32);
@@ -139,75 +137,12 @@ test('the table row: first by default (as in OpenSSH 10), type kem, sha256, gene
   assert.deepEqual(c.agree(r.publicValue), r.k);
 });
 
-const PREFIX: HashPrefix = {
-  clientVersion: 'SSH-2.0-client',
-  serverVersion: 'SSH-2.0-server',
-  clientKexInit: Buffer.from([20, 1, 2, 3]),
-  serverKexInit: Buffer.from([20, 4, 5, 6]),
-};
-
 test('ClientKex/ServerKex: messages 30/31 carry C_INIT/S_REPLY as strings; H and key derivation hash K as a string', () => {
-  const hostKey = generatePrivateKey('ed25519');
-  const client = new ClientKex('mlkem768x25519-sha256', 'ssh-ed25519', PREFIX);
-  const server = new ServerKex('mlkem768x25519-sha256', hostKey, 'ssh-ed25519', PREFIX);
-  const init = client.start();
-  assert.equal(init[0], 30);
-  assert.equal(init.length, 1 + 4 + 1216);
-  const cInit = new SshReader(init, 1).string(4096);
-  const sOut = server.handle(init);
-  assert.ok(sOut.result);
-  const reply = sOut.send;
-  assert.equal(reply[0], 31);
-  const r = new SshReader(reply, 1);
-  const ks = r.string(4096);
-  const sReply = r.string(4096);
-  r.string(4096);
-  r.ensureEnd('reply');
-  assert.equal(sReply.length, 1120);
-  const cOut = client.handle(reply);
-  assert.ok('result' in cOut);
-  const { k, h } = cOut.result;
-  assert.deepEqual(k, sOut.result.k);
-  assert.deepEqual(h, sOut.result.h);
-  assert.equal(k.length, 36);
-  assert.equal(k.readUInt32BE(0), 32);
-
-  const expectedH = createHash('sha256')
-    .update(
-      new SshWriter()
-        .string(PREFIX.clientVersion)
-        .string(PREFIX.serverVersion)
-        .string(PREFIX.clientKexInit)
-        .string(PREFIX.serverKexInit)
-        .string(ks)
-        .string(cInit)
-        .string(sReply)
-        .string(k.subarray(4))
-        .toBuffer(),
-    )
-    .digest();
-  assert.deepEqual(h, expectedH);
-  const expectedIv = createHash('sha256').update(k).update(h).update('A').update(h).digest();
-  assert.deepEqual(deriveKey('sha256', k, h, 'A', h, 32), expectedIv);
+  checkHybridExchange('mlkem768x25519-sha256', 'sha256', 1216, 1120);
 });
 
 test('ClientKex/ServerKex refuse C_INIT and S_REPLY of the wrong length', () => {
-  const hostKey = generatePrivateKey('ed25519');
-  const server = new ServerKex('mlkem768x25519-sha256', hostKey, 'ssh-ed25519', PREFIX);
-  const shortInit = new SshWriter().byte(30).string(Buffer.alloc(1215, 7)).toBuffer();
-  assert.throws(() => server.handle(shortInit), KEX_FAILED);
-  const hugeInit = new SshWriter().byte(30).string(Buffer.alloc(5000, 7)).toBuffer();
-  assert.throws(() => server.handle(hugeInit), { code: 'ERR_SSH_PROTOCOL' });
-
-  const client = new ClientKex('mlkem768x25519-sha256', 'ssh-ed25519', PREFIX);
-  client.start();
-  const badReply = new SshWriter()
-    .byte(31)
-    .string(hostKey.publicKey.blob)
-    .string(Buffer.alloc(1121, 7))
-    .string(Buffer.alloc(83))
-    .toBuffer();
-  assert.throws(() => client.handle(badReply), KEX_FAILED);
+  checkHybridWrongLengths('mlkem768x25519-sha256', 1216, 1120);
 });
 
 test('node X25519 agrees with the RFC 7748 vector used above', () => {

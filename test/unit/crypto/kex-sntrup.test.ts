@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { DEFAULT_ALGORITHMS } from '../../../src/crypto/algorithms.js';
-import { deriveKey, KEX_METHODS, kexInfo } from '../../../src/crypto/kex.js';
+import { KEX_METHODS, kexInfo } from '../../../src/crypto/kex.js';
 import {
   SNTRUP761X25519_CLIENT_LENGTH,
   SNTRUP761X25519_SERVER_LENGTH,
@@ -10,31 +10,27 @@ import {
   sntrup761x25519Respond,
 } from '../../../src/crypto/kex-sntrup.js';
 import { sntrup761Decapsulate, sntrup761Encapsulate, sntrup761KeyPair } from '../../../src/crypto/sntrup761.js';
-import { generatePrivateKey } from '../../../src/keys/index.js';
-import type { HashPrefix } from '../../../src/transport/kex-exchange.js';
-import { ClientKex, ServerKex } from '../../../src/transport/kex-exchange.js';
-import { SshReader, SshWriter } from '../../../src/wire/index.js';
+import {
+  checkHybridExchange,
+  checkHybridWrongLengths,
+  KEX_FAILED,
+  RFC7748,
+  stringOf,
+} from '../../helpers/kex-hybrid.js';
 import { NistDrbg } from '../../helpers/nist-drbg.js';
 
-const hex = (s: string) => Buffer.from(s, 'hex');
-const KEX_FAILED = { code: 'ERR_SSH_PROTOCOL', reason: 3 };
 const NAMES = ['sntrup761x25519-sha512', 'sntrup761x25519-sha512@openssh.com'] as const;
-
-// RFC 7748 §6.1 X25519 test vector (Alice as client, Bob as server).
-const ALICE_PRIVATE = hex('77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a');
-const ALICE_PUBLIC = hex('8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a');
-const BOB_PRIVATE = hex('5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb');
-const BOB_PUBLIC = hex('de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f');
-const X25519_SHARED = hex('4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742');
+const {
+  alicePrivate: ALICE_PRIVATE,
+  alicePublic: ALICE_PUBLIC,
+  bobPrivate: BOB_PRIVATE,
+  bobPublic: BOB_PUBLIC,
+} = RFC7748;
 
 const drbg = (seedByte: number) => {
   const d = new NistDrbg(Buffer.alloc(48, seedByte));
   return (n: number): Uint8Array => d.randombytes(n);
 };
-
-function stringOf(b: Uint8Array): Buffer {
-  return Buffer.from(new SshWriter(b.length + 4).string(b).toBuffer());
-}
 
 test('sizes: C_INIT is 1190 bytes, S_REPLY 1071, K a 64-byte string, and both sides agree', () => {
   assert.equal(SNTRUP761X25519_CLIENT_LENGTH, 1158 + 32);
@@ -60,7 +56,7 @@ test('fixed randomness: the hybrid is sntrup761 || X25519 (RFC 7748 vector) and 
   assert.deepEqual(server.publicValue.subarray(1039), BOB_PUBLIC);
   assert.deepEqual(sntrup761Decapsulate(enc.ciphertext, secretKey), enc.sharedKey);
 
-  const expected = stringOf(createHash('sha512').update(enc.sharedKey).update(X25519_SHARED).digest());
+  const expected = stringOf(createHash('sha512').update(enc.sharedKey).update(RFC7748.shared).digest());
   assert.deepEqual(server.k, expected);
   assert.deepEqual(client.agree(server.publicValue), expected);
 });
@@ -117,70 +113,11 @@ test('table rows: both names, after mlkem768x25519 and before curve25519 (OpenSS
   }
 });
 
-const PREFIX: HashPrefix = {
-  clientVersion: 'SSH-2.0-client',
-  serverVersion: 'SSH-2.0-server',
-  clientKexInit: Buffer.from([20, 1, 2, 3]),
-  serverKexInit: Buffer.from([20, 4, 5, 6]),
-};
-
 for (const name of NAMES) {
   test(`${name}: messages 30/31 carry C_INIT/S_REPLY as strings; H is SHA-512 over K as a string`, () => {
-    const hostKey = generatePrivateKey('ed25519');
-    const client = new ClientKex(name, 'ssh-ed25519', PREFIX);
-    const server = new ServerKex(name, hostKey, 'ssh-ed25519', PREFIX);
-    const init = client.start();
-    assert.equal(init[0], 30);
-    assert.equal(init.length, 1 + 4 + 1190);
-    const cInit = new SshReader(init, 1).string(4096);
-    const sOut = server.handle(init);
-    assert.ok(sOut.result);
-    const r = new SshReader(sOut.send, 1);
-    const ks = r.string(4096);
-    const sReply = r.string(4096);
-    r.string(4096);
-    r.ensureEnd('reply');
-    assert.equal(sReply.length, 1071);
-    const cOut = client.handle(sOut.send);
-    assert.ok('result' in cOut);
-    const { k, h } = cOut.result;
-    assert.deepEqual(k, sOut.result.k);
-    assert.deepEqual(h, sOut.result.h);
-    assert.equal(k.readUInt32BE(0), 64);
-    const expectedH = createHash('sha512')
-      .update(
-        new SshWriter()
-          .string(PREFIX.clientVersion)
-          .string(PREFIX.serverVersion)
-          .string(PREFIX.clientKexInit)
-          .string(PREFIX.serverKexInit)
-          .string(ks)
-          .string(cInit)
-          .string(sReply)
-          .string(k.subarray(4))
-          .toBuffer(),
-      )
-      .digest();
-    assert.deepEqual(h, expectedH);
-    const expectedIv = createHash('sha512').update(k).update(h).update('A').update(h).digest().subarray(0, 16);
-    assert.deepEqual(deriveKey('sha512', k, h, 'A', h, 16), expectedIv);
+    checkHybridExchange(name, 'sha512', 1190, 1071);
+  });
+  test(`${name}: ClientKex/ServerKex refuse C_INIT and S_REPLY of the wrong length`, () => {
+    checkHybridWrongLengths(name, 1190, 1071);
   });
 }
-
-test('ClientKex/ServerKex refuse C_INIT and S_REPLY of the wrong length', () => {
-  const hostKey = generatePrivateKey('ed25519');
-  const server = new ServerKex(NAMES[0], hostKey, 'ssh-ed25519', PREFIX);
-  assert.throws(() => server.handle(new SshWriter().byte(30).string(Buffer.alloc(1189, 7)).toBuffer()), KEX_FAILED);
-  assert.throws(() => server.handle(new SshWriter().byte(30).string(Buffer.alloc(5000, 7)).toBuffer()), {
-    code: 'ERR_SSH_PROTOCOL',
-  });
-  const client = new ClientKex(NAMES[1], 'ssh-ed25519', PREFIX);
-  client.start();
-  const badReply = new SshWriter()
-    .byte(31)
-    .string(hostKey.publicKey.blob)
-    .string(Buffer.alloc(1072, 7))
-    .string(Buffer.alloc(83))
-    .toBuffer();
-  assert.throws(() => client.handle(badReply), KEX_FAILED);
-});
