@@ -174,6 +174,8 @@ class HostKeysUpdate {
     if (keys.length === 0) return this.result('skipped', 'the server announced no usable host key');
     const paths = this.verdict.policy.files.map((f) => f.path).filter((p): p is string => p !== undefined);
     if (paths.length === 0) return this.result('skipped', 'no known_hosts file to update');
+    // ssh would still delete the host from the other files, leaving it unknown: not done here.
+    if (!(await exists(paths[0] as string))) return this.result('skipped', 'the first known_hosts file does not exist');
     const files = await Promise.all(paths.map((p) => KnownHosts.load(p)));
 
     // Which of the server's keys are on file for the host, and which keys on file it no longer has.
@@ -278,11 +280,7 @@ class HostKeysUpdate {
     const { host, port } = this.verdict.policy;
     let changed = false;
     for (const [i, path] of paths.entries()) {
-      const exists = await stat(path).then(
-        () => true,
-        () => false,
-      );
-      if (!exists) continue;
+      if (!(await exists(path))) continue;
       const kh = await KnownHosts.load(path);
       const before = kh.toString();
       const listed = kh.find(host, port).filter((e) => e.marker === undefined);
@@ -299,6 +297,13 @@ class HostKeysUpdate {
     }
     return changed;
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** ssh keeps the file as it was under `<file>.old` (a hard link) before replacing it. */

@@ -251,3 +251,37 @@ test('skipped as ssh skips it: a wildcard line for the host, the key on file und
   assert.equal(r.status, 'skipped');
   assert.match(r.reason ?? '', /not verified from known_hosts/);
 });
+
+test('two UserKnownHostsFiles: as ssh, the keys move to the first and the host leaves the second; never when the first is missing', async (t) => {
+  if (!requirePeer(t, 'sshd', 'ssh')) return;
+  const viaConfig = (first: string, second: string) => ({
+    host: 'target',
+    knownHosts: undefined, // the config's two files
+    config: {
+      path: false as const,
+      options: [
+        'HostName 127.0.0.1',
+        `Port ${S().port}`,
+        `User ${S().username}`,
+        `IdentityFile ${S().userKeys.ed25519.privatePath}`,
+        'IdentitiesOnly yes',
+        `UserKnownHostsFile ${first} ${second}`,
+        'StrictHostKeyChecking yes',
+        'UpdateHostKeys yes',
+      ],
+    },
+  });
+  const second = await knownHosts(`${name()} ${line('ed25519')}\n${otherHost}\n`);
+  const missing = join(S().dir, 'no-such-known_hosts');
+  const r1 = await secshUpdate(missing, viaConfig(missing, second));
+  assert.equal(r1.status, 'skipped');
+  assert.equal((await summary(second)).host.length, 1);
+  const first = await knownHosts(`${otherHost}\n`);
+  const r2 = await secshUpdate(first, viaConfig(first, second));
+  assert.equal(r2.status, 'updated');
+  assert.deepEqual(
+    (await summary(first)).host,
+    allFingerprints().map((f) => `${f} plain`),
+  );
+  assert.deepEqual(await summary(second), { host: [], rest: [otherHost] });
+});
