@@ -5,57 +5,16 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { generatePrivateKey } from '../../src/keys/index.js';
-import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server/server.js';
-import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
+import { test } from 'node:test';
 import { hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
+import { kexAlgorithms, secshServerForSsh } from '../helpers/secsh-server-for-ssh.js';
 
 const KEX = 'mlkem768x25519-sha256';
-const userKey = generatePrivateKey('ed25519');
-const hostKey = generatePrivateKey('ed25519');
-let dir = '';
-let server: Server | undefined;
-let port = 0;
-let keyPath = '';
-let knownHosts = '';
+const target = secshServerForSsh('secsh-mlkem-interop-', () => hasPeer('openssh10-ssh'));
 
-before(async () => {
-  if (!hasPeer('openssh10-ssh')) return;
-  dir = await mkdtemp(join(tmpdir(), 'secsh-mlkem-interop-'));
-  keyPath = join(dir, 'id_ed25519');
-  await writeFile(keyPath, userKey.toOpenSSH(), { mode: 0o600 });
-  server = new Server({
-    hostKeys: [hostKey],
-    authMethods: ['publickey'],
-    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey.publicKey),
-  });
-  server.on('session', localProcessHandler());
-  port = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
-  knownHosts = join(dir, 'known_hosts');
-  await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostKey.publicKey.toString()}\n`);
-});
-
-after(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-/** Runs OpenSSH 10's ssh with -vv, strict host key checking against our known_hosts, and no user config. */
-function ssh(extra: string[], command: string, targetPort = port): Promise<RunSshResult<string>> {
-  return runSsh(sshArgs({ port: targetPort, keyPath, knownHosts }, ['-vv', ...extra], command), {
-    bin: openssh10Path(),
-  });
-}
-
-const KEX_LINE = /kex: algorithm: (\S+)/g;
-
-function kexAlgorithms(stderr: string): string[] {
-  return [...stderr.matchAll(KEX_LINE)].map((m) => m[1] as string);
+/** OpenSSH 10's ssh with -vv, strict host key checking against our known_hosts, and no user config. */
+function ssh(extra: string[], command: string, port?: number) {
+  return target.ssh(extra, command, { bin: openssh10Path(), ...(port === undefined ? {} : { port }) });
 }
 
 test('OpenSSH 10 ssh with KexAlgorithms=mlkem768x25519-sha256 runs an exec on the secsh server', async (t) => {
@@ -93,22 +52,10 @@ for (const [removed, expected] of [
 ] as const) {
   test(`a secsh server with ${removed} removed: OpenSSH 10 falls back to ${expected}`, async (t) => {
     if (!requirePeer(t, 'openssh10-ssh')) return;
-    const classic = new Server({
-      hostKeys: [hostKey],
-      algorithms: { kex: `-${removed}` },
-      authMethods: ['publickey'],
-      authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey.publicKey),
-    });
-    classic.on('session', localProcessHandler());
-    const classicPort = (await classic.listen({ port: 0, host: '127.0.0.1' })).port;
-    try {
-      await writeFile(knownHosts, `[127.0.0.1]:${classicPort} ${hostKey.publicKey.toString()}\n`, { flag: 'a' });
-      const r = await ssh([], 'echo classic-ok', classicPort);
-      assert.equal(r.code, 0, r.stderr);
-      assert.equal(r.stdout, 'classic-ok\n');
-      assert.deepEqual(kexAlgorithms(r.stderr), [expected]);
-    } finally {
-      await classic.close();
-    }
+    const classicPort = await target.another({ kex: `-${removed}` });
+    const r = await ssh([], 'echo classic-ok', classicPort);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'classic-ok\n');
+    assert.deepEqual(kexAlgorithms(r.stderr), [expected]);
   });
 }

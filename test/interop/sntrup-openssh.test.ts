@@ -7,18 +7,12 @@
  */
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { generatePrivateKey } from '../../src/keys/index.js';
-import { localProcessHandler } from '../../src/server/local.js';
-import { Server } from '../../src/server/server.js';
+import { test } from 'node:test';
 import { decodeKexInit } from '../../src/transport/kexinit.js';
 import { connectSshd, sharedSshd } from '../helpers/interop.js';
-import { type RunSshResult, runSsh, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
+import { kexAlgorithms, secshServerForSsh } from '../helpers/secsh-server-for-ssh.js';
 import { sshQuery } from '../helpers/sshd.js';
 
 const OPENSSH_NAME = 'sntrup761x25519-sha512@openssh.com';
@@ -110,41 +104,10 @@ test('secsh client, default algorithms, against sshd with upstream OpenSSH 9.0-9
   await defaultClientNegotiates(sshd, OPENSSH_NAME);
 });
 
-const userKey = generatePrivateKey('ed25519');
-const hostKey = generatePrivateKey('ed25519');
-let dir = '';
-let server: Server | undefined;
-let port = 0;
-let keyPath = '';
-let knownHosts = '';
+const target = secshServerForSsh('secsh-sntrup-interop-', () => hasPeer('ssh') || hasPeer('openssh10-ssh'));
 
-before(async () => {
-  if (!hasPeer('ssh') && !hasPeer('openssh10-ssh')) return;
-  dir = await mkdtemp(join(tmpdir(), 'secsh-sntrup-interop-'));
-  keyPath = join(dir, 'id_ed25519');
-  await writeFile(keyPath, userKey.toOpenSSH(), { mode: 0o600 });
-  server = new Server({
-    hostKeys: [hostKey],
-    authMethods: ['publickey'],
-    authenticate: (ctx) => ctx.method === 'publickey' && ctx.key !== undefined && ctx.key.equals(userKey.publicKey),
-  });
-  server.on('session', localProcessHandler());
-  port = (await server.listen({ port: 0, host: '127.0.0.1' })).port;
-  knownHosts = join(dir, 'known_hosts');
-  await writeFile(knownHosts, `[127.0.0.1]:${port} ${hostKey.publicKey.toString()}\n`);
-});
-
-after(async () => {
-  await server?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-function ssh(extra: string[], command: string, bin?: string): Promise<RunSshResult<string>> {
-  return runSsh(sshArgs({ port, keyPath, knownHosts }, ['-vv', ...extra], command), bin ? { bin } : {});
-}
-
-function kexAlgorithms(stderr: string): string[] {
-  return [...stderr.matchAll(/kex: algorithm: (\S+)/g)].map((m) => m[1] as string);
+function ssh(extra: string[], command: string, bin?: string) {
+  return target.ssh(extra, command, bin ? { bin } : {});
 }
 
 for (const name of [OPENSSH_NAME, IETF_NAME]) {
