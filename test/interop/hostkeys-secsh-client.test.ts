@@ -69,6 +69,31 @@ async function secshUpdate(path: string, extra: Partial<ConnectOptions> = {}): P
   }
 }
 
+/**
+ * Options that take everything from an ssh_config for the alias `target`: its UserKnownHostsFile
+ * (`files`) and, with `more`, its UpdateHostKeys.
+ */
+function viaConfig(files: string, more: string[] = []): ConnectOptions {
+  return {
+    host: 'target',
+    knownHosts: undefined,
+    updateHostKeys: undefined,
+    config: {
+      path: false,
+      options: [
+        'HostName 127.0.0.1',
+        `Port ${S().port}`,
+        `User ${S().username}`,
+        `IdentityFile ${S().userKeys.ed25519.privatePath}`,
+        'IdentitiesOnly yes',
+        `UserKnownHostsFile ${files}`,
+        'StrictHostKeyChecking yes',
+        ...more,
+      ],
+    },
+  };
+}
+
 /** OpenSSH's ssh with UpdateHostKeys=yes and strict checking against `path` alone. */
 async function sshUpdate(path: string, hash: boolean): Promise<string> {
   const r = await runSsh(
@@ -184,24 +209,7 @@ test("UpdateHostKeys from ssh_config: yes updates; unset with a custom UserKnown
   if (!requirePeer(t, 'sshd', 'ssh')) return;
   const start = `${name()} ${line('ed25519')}\n`;
   const path = await knownHosts(start);
-  const config = (more: string[]) => ({
-    host: 'target',
-    updateHostKeys: undefined,
-    config: {
-      path: false as const,
-      options: [
-        'HostName 127.0.0.1',
-        `Port ${S().port}`,
-        `User ${S().username}`,
-        `IdentityFile ${S().userKeys.ed25519.privatePath}`,
-        'IdentitiesOnly yes',
-        `UserKnownHostsFile ${path}`,
-        'StrictHostKeyChecking yes',
-        ...more,
-      ],
-    },
-  });
-  const c = await Client.connect({ ...config([]), host: 'target' });
+  const c = await Client.connect(viaConfig(path));
   let events = 0;
   c.on('hostkeys', () => events++);
   await c.exec('true');
@@ -209,7 +217,7 @@ test("UpdateHostKeys from ssh_config: yes updates; unset with a custom UserKnown
   await c.close();
   assert.equal(events, 0);
   assert.equal(await readFile(path, 'utf8'), start);
-  const r = await secshUpdate(path, config(['UpdateHostKeys yes']));
+  const r = await secshUpdate(path, viaConfig(path, ['UpdateHostKeys yes']));
   assert.equal(r.status, 'updated');
   assert.equal((await summary(path)).host.length, 3);
 });
@@ -254,30 +262,13 @@ test('skipped as ssh skips it: a wildcard line for the host, the key on file und
 
 test('two UserKnownHostsFiles: as ssh, the keys move to the first and the host leaves the second; never when the first is missing', async (t) => {
   if (!requirePeer(t, 'sshd', 'ssh')) return;
-  const viaConfig = (first: string, second: string) => ({
-    host: 'target',
-    knownHosts: undefined, // the config's two files
-    config: {
-      path: false as const,
-      options: [
-        'HostName 127.0.0.1',
-        `Port ${S().port}`,
-        `User ${S().username}`,
-        `IdentityFile ${S().userKeys.ed25519.privatePath}`,
-        'IdentitiesOnly yes',
-        `UserKnownHostsFile ${first} ${second}`,
-        'StrictHostKeyChecking yes',
-        'UpdateHostKeys yes',
-      ],
-    },
-  });
   const second = await knownHosts(`${name()} ${line('ed25519')}\n${otherHost}\n`);
   const missing = join(S().dir, 'no-such-known_hosts');
-  const r1 = await secshUpdate(missing, viaConfig(missing, second));
+  const r1 = await secshUpdate(missing, viaConfig(`${missing} ${second}`, ['UpdateHostKeys yes']));
   assert.equal(r1.status, 'skipped');
   assert.equal((await summary(second)).host.length, 1);
   const first = await knownHosts(`${otherHost}\n`);
-  const r2 = await secshUpdate(first, viaConfig(first, second));
+  const r2 = await secshUpdate(first, viaConfig(`${first} ${second}`, ['UpdateHostKeys yes']));
   assert.equal(r2.status, 'updated');
   assert.deepEqual(
     (await summary(first)).host,
