@@ -183,6 +183,7 @@ export type {
   ControlHost,
   ControlListenOptions,
   MuxConnectOptions,
+  MuxExecOptions,
   MuxForwardSpec,
   SharedConnectOptions,
 } from './mux/index.js';

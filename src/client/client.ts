@@ -16,7 +16,6 @@ import {
   loadIdentityFiles,
   loadKnownHostsFiles,
   preferKnownHostKeyAlgorithms,
-  resolveSshConfig,
   type SshConfigConnectSettings,
   sshConfigConnectSettings,
 } from '../config/index.js';
@@ -58,6 +57,7 @@ import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import { quickAckWhileWaiting } from './quick-ack.js';
+import { collectExec, remoteProcess, resolveConnectConfig, startOn } from './session-calls.js';
 import { checkMaxSessions, SessionSlots } from './sessions.js';
 import {
   applyConfigSettings,
@@ -67,8 +67,6 @@ import {
   preferTransportError,
   readPrivateKeyPath,
   toSigner,
-  waitExit,
-  whenClosed,
 } from './support.js';
 
 export type {
@@ -152,16 +150,7 @@ export class Client extends EventEmitter {
     if (opts.signal?.aborted) throw new AbortError();
     let settings: SshConfigConnectSettings | undefined;
     if (opts.config) {
-      if (!opts.host) throw new InvalidArgumentError('config needs host (the alias to look up)');
-      const src = typeof opts.config === 'object' ? opts.config : undefined;
-      const resolved = resolveSshConfig(opts.host, {
-        ...(typeof opts.config === 'string' ? { path: opts.config } : {}),
-        ...(typeof src?.path === 'string' ? { path: src.path } : src?.path === false ? { text: '' } : {}),
-        ...(src?.options ? { options: src.options } : {}),
-        ...(src?.systemPath ? { systemPath: src.systemPath } : {}),
-        ...(opts.username !== undefined ? { user: opts.username } : {}),
-        ...(opts.port !== undefined ? { port: opts.port } : {}),
-      });
+      const resolved = resolveConnectConfig(opts);
       for (const w of resolved.warnings) opts.logger?.warn?.(`secsh: ${w}`);
       settings = sshConfigConnectSettings(resolved);
       onConfig?.(resolved);
@@ -515,24 +504,7 @@ export class Client extends EventEmitter {
   exec(command: string, opts?: ExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
   exec(command: string, opts: ExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult<string> | ExecResult<Buffer>> {
-    const proc = await this.spawn(command, opts);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.on('data', (c: Buffer) => err.push(c));
-    const closed = whenClosed(proc.channel);
-    if (opts.stdin === undefined) proc.stdin.end();
-    else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) proc.stdin.end(opts.stdin);
-    else opts.stdin.pipe(proc.stdin);
-    // Rejects when the connection dies before the exit status (or the channel's close) arrives.
-    const { code, signal } = await proc.exit;
-    await closed;
-    // The status came, but the connection died before the channel closed: the output may be cut short.
-    if (proc.channel.connectionError) throw proc.channel.connectionError;
-    const stdout = Buffer.concat(out);
-    const stderr = Buffer.concat(err);
-    if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
-    return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), code, signal };
+    return collectExec(await this.spawn(command, opts), opts);
   }
 
   /**
@@ -545,41 +517,21 @@ export class Client extends EventEmitter {
    * const p = await client.spawn('cat'); p.stdin.end('hi'); p.stdout.pipe(process.stdout); await p.exit;
    */
   async spawn(command: string, opts: Omit<ExecOptions, 'stdin' | 'encoding'> = {}): Promise<RemoteProcess> {
-    const ch = await this.session(opts);
-    try {
-      await ch.exec(command);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return { stdin: ch, stdout: ch, stderr: ch.stderr, channel: ch, exit: waitExit(ch) };
+    return remoteProcess(await startOn(await this.session(opts), (ch) => ch.exec(command)));
   }
 
   /** Opens an interactive shell, with a pty when asked. */
   async shell(
     opts: { pty?: boolean | PtyOptions; env?: Record<string, string> } & SessionForwardOptions = {},
   ): Promise<Channel> {
-    const ch = await this.session(opts);
-    try {
-      await ch.shell();
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return startOn(await this.session(opts), (ch) => ch.shell());
   }
 
   /** Starts a subsystem (e.g. 'sftp') and returns its channel. */
   async subsystem(name: string): Promise<Channel> {
     const ch = await this.slots.openSession(this.connection);
     ch.on('error', noop);
-    try {
-      await ch.subsystem(name);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return startOn(ch, (c) => c.subsystem(name));
   }
 
   /** Starts the 'sftp' subsystem and returns an {@link SftpClient} on it. */

@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../client/options.js';
-import { waitExit, whenClosed } from '../client/support.js';
+import { collectExec, remoteProcess, startOn } from '../client/session-calls.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import { Connection, isConnectionMessage } from '../connection/index.js';
 import { ConnectionLostError, InvalidArgumentError, MuxError } from '../errors.js';
@@ -39,6 +39,9 @@ export interface MuxConnectOptions {
 }
 
 const noop = (): void => {};
+
+/** Options of {@link MuxClient.exec}: those of `Client.exec` but agent and X11 forwarding, which a master does not relay per session. */
+export type MuxExecOptions = Omit<ExecOptions, 'x11' | 'agentForward'>;
 
 /**
  * A connection shared through an OpenSSH ControlMaster. Events: 'close' (err?) when the control
@@ -167,67 +170,25 @@ export class MuxClient extends EventEmitter {
   }
 
   /** Runs a command and collects its output (as {@link Client.exec}); resolves when the channel closes. */
-  exec(
-    command: string,
-    opts?: Omit<ExecOptions, 'x11' | 'agentForward'> & { encoding?: 'utf8' },
-  ): Promise<ExecResult<string>>;
-  exec(
-    command: string,
-    opts: Omit<ExecOptions, 'x11' | 'agentForward'> & { encoding: 'buffer' },
-  ): Promise<ExecResult<Buffer>>;
-  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult<string> | ExecResult<Buffer>> {
-    const proc = await this.spawn(command, opts);
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    proc.stdout.on('data', (c: Buffer) => out.push(c));
-    proc.stderr.on('data', (c: Buffer) => err.push(c));
-    const closed = whenClosed(proc.channel);
-    if (opts.stdin === undefined) proc.stdin.end();
-    else if (typeof opts.stdin === 'string' || Buffer.isBuffer(opts.stdin)) proc.stdin.end(opts.stdin);
-    else opts.stdin.pipe(proc.stdin);
-    const { code, signal } = await proc.exit;
-    await closed;
-    if (proc.channel.connectionError) throw proc.channel.connectionError;
-    const stdout = Buffer.concat(out);
-    const stderr = Buffer.concat(err);
-    if (opts.encoding === 'buffer') return { stdout, stderr, code, signal };
-    return { stdout: stdout.toString('utf8'), stderr: stderr.toString('utf8'), code, signal };
+  exec(command: string, opts?: MuxExecOptions & { encoding?: 'utf8' }): Promise<ExecResult<string>>;
+  exec(command: string, opts: MuxExecOptions & { encoding: 'buffer' }): Promise<ExecResult<Buffer>>;
+  async exec(command: string, opts: MuxExecOptions = {}): Promise<ExecResult<string> | ExecResult<Buffer>> {
+    return collectExec(await this.spawn(command, opts), opts);
   }
 
   /** Starts a command with streams and its `exit` (as {@link Client.spawn}). */
   async spawn(command: string, opts: Pick<ExecOptions, 'env' | 'pty'> = {}): Promise<RemoteProcess> {
-    const ch = await this.session(opts);
-    try {
-      await ch.exec(command);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return { stdin: ch, stdout: ch, stderr: ch.stderr, channel: ch, exit: waitExit(ch) };
+    return remoteProcess(await startOn(await this.session(opts), (ch) => ch.exec(command)));
   }
 
   /** Opens an interactive shell, with a pty when asked. */
   async shell(opts: { pty?: boolean | PtyOptions; env?: Record<string, string> } = {}): Promise<Channel> {
-    const ch = await this.session(opts);
-    try {
-      await ch.shell();
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return startOn(await this.session(opts), (ch) => ch.shell());
   }
 
   /** Starts a subsystem (e.g. 'sftp') and returns its channel. */
   async subsystem(name: string): Promise<Channel> {
-    const ch = await this.session({});
-    try {
-      await ch.subsystem(name);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return startOn(await this.session({}), (ch) => ch.subsystem(name));
   }
 
   /** Starts the 'sftp' subsystem and returns an {@link SftpClient} on it. */

@@ -5,8 +5,8 @@
  */
 import { Client } from '../client/client.js';
 import type { ConnectOptions } from '../client/options.js';
-import { resolveSshConfig } from '../config/index.js';
-import { ConnectionLostError, InvalidArgumentError, TimeoutError } from '../errors.js';
+import { resolveConnectConfig } from '../client/session-calls.js';
+import { ConnectionLostError, TimeoutError } from '../errors.js';
 import { MuxClient } from './client.js';
 
 /** Options of {@link connectShared}: those of `Client.connect`, and the sharing settings. */
@@ -29,16 +29,7 @@ export interface SharedConnectOptions extends ConnectOptions {
 export function controlSettings(opts: SharedConnectOptions): { path?: string; master: string } {
   if (opts.controlPath !== undefined) return { path: opts.controlPath, master: 'auto' };
   if (!opts.config) return { master: 'no' };
-  if (!opts.host) throw new InvalidArgumentError('config needs host (the alias to look up)');
-  const src = typeof opts.config === 'object' ? opts.config : undefined;
-  const resolved = resolveSshConfig(opts.host, {
-    ...(typeof opts.config === 'string' ? { path: opts.config } : {}),
-    ...(typeof src?.path === 'string' ? { path: src.path } : src?.path === false ? { text: '' } : {}),
-    ...(src?.options ? { options: src.options } : {}),
-    ...(src?.systemPath ? { systemPath: src.systemPath } : {}),
-    ...(opts.username !== undefined ? { user: opts.username } : {}),
-    ...(opts.port !== undefined ? { port: opts.port } : {}),
-  });
+  const resolved = resolveConnectConfig(opts);
   return {
     ...(resolved.controlPath !== undefined ? { path: resolved.controlPath } : {}),
     master: resolved.controlMaster ?? 'no',

@@ -1,5 +1,5 @@
 /** OpenSSH connection sharing (ControlMaster, PROTOCOL.mux): attach to a master, or be one. */
-export type { MuxConnectOptions } from './client.js';
+export type { MuxConnectOptions, MuxExecOptions } from './client.js';
 export { checkControl, exitControl, MuxClient, openControlForward } from './client.js';
 export type { MuxForwardSpec } from './codec.js';
 export type { SharedConnectOptions } from './connect.js';
