@@ -56,7 +56,7 @@ export interface ClientAuthOptions {
    * Hostbased authentication (RFC 4252 §9): sign with this host key for the user `localUsername` on
    * `localHostname`. Tried first by default, as ssh orders it.
    */
-  hostbased?: HostbasedCredentials;
+  hostbased?: HostbasedCredentials | undefined;
   /** Method order; default hostbased, publickey, keyboard-interactive, password. */
   methods?: readonly string[];
   /** Called with a USERAUTH_BANNER message. */

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { hostname, userInfo } from 'node:os';
 import type { Duplex } from 'node:stream';
+import { debuglog } from 'node:util';
 import type { HostbasedCredentials } from '../auth/hostbased.js';
 import { InvalidArgumentError } from '../errors.js';
 import { PrivateKey, PublicKey, parsePublicKey, type Signer } from '../keys/index.js';
@@ -12,27 +13,34 @@ import { toSigner } from './support.js';
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
 const CONTROL = /[\u0000-\u001f\u007f]/;
+const debug = debuglog('secsh');
 
 /**
  * The signer and names hostbased authentication uses over `stream`, with the defaults filled in:
  * the host name (with `keysign`, the name of the socket's local address, as ssh-keysign checks it)
- * and the user running the process.
+ * and the user running the process. Undefined when ssh-keysign cannot be used here (no TCP socket to
+ * hand it, no host public key to read): hostbased is then not tried, as ssh skips host keys it cannot
+ * use, so HostbasedAuthentication in ssh_config never stops a connection other methods can make.
  */
 export async function hostbasedCredentials(
   opts: Pick<ConnectOptions, 'hostbased' | 'passphrase'>,
   stream: Duplex,
-): Promise<HostbasedCredentials> {
+): Promise<HostbasedCredentials | undefined> {
   const o = opts.hostbased as HostbasedOptions;
   let signer: Signer;
   let localHostname = o.localHostname;
   if (o.keysign) {
-    if (!(stream instanceof Socket))
-      throw new InvalidArgumentError(
-        'hostbased.keysign needs a TCP connection: ssh-keysign names the host by its socket',
-      );
     if (o.certificate !== undefined)
       throw new InvalidArgumentError('hostbased.keysign signs with plain host keys only');
+    if (!(stream instanceof Socket)) {
+      debug('auth: hostbased not tried: ssh-keysign needs a TCP socket to name the host by');
+      return undefined;
+    }
     const publicKey = o.key === undefined ? await readableHostKey() : publicKeyOf(o.key);
+    if (!publicKey) {
+      debug('auth: hostbased not tried: none of %s can be read', HOST_PUBLIC_KEY_FILES.join(', '));
+      return undefined;
+    }
     signer = new KeysignSigner(publicKey, stream, o.keysign === true ? DEFAULT_KEYSIGN_PATH : o.keysign);
     localHostname ??= await keysignHostname(stream, hostname());
   } else {
@@ -59,8 +67,8 @@ function publicKeyOf(key: NonNullable<HostbasedOptions['key']>): PublicKey {
   return key.publicKey;
 }
 
-/** The first host public key ssh would offer that this process can read. */
-async function readableHostKey(): Promise<PublicKey> {
+/** The first host public key ssh would offer that this process can read, if any. */
+async function readableHostKey(): Promise<PublicKey | undefined> {
   for (const path of HOST_PUBLIC_KEY_FILES) {
     try {
       return parsePublicKey(await readFile(path, 'utf8'));
@@ -68,5 +76,5 @@ async function readableHostKey(): Promise<PublicKey> {
       // missing or unreadable: the next one
     }
   }
-  throw new InvalidArgumentError(`hostbased.keysign: none of ${HOST_PUBLIC_KEY_FILES.join(', ')} can be read`);
+  return undefined;
 }

@@ -224,7 +224,9 @@ export interface HostbasedOptions {
    * must be enabled (`EnableSSHKeysign yes` in /etc/ssh/ssh_config), the connection must be TCP (the
    * name of its local address is the host name it signs for, and `localHostname`'s default), and
    * `localUsername` the user running this process. When it refuses, hostbased is skipped and the
-   * reason is in the final AuthError.
+   * reason is in the final AuthError; over a stream that is no TCP socket, or with no host public key
+   * to read, hostbased is not tried (NODE_DEBUG=secsh says why). With `config`, HostbasedAuthentication
+   * yes turns this on.
    */
   keysign?: boolean | string;
   /** A host certificate for `key` (`-cert.pub` contents): offered under the certificate algorithm. */

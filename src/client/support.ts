@@ -144,6 +144,7 @@ export function applyConfigSettings(opts: ConnectOptions, s: SshConfigConnectSet
   if (opts.keepaliveCountMax === undefined) eff.keepaliveCountMax = s.keepaliveCountMax;
   if (opts.rekeyLimit === undefined && s.rekeyLimit) eff.rekeyLimit = s.rekeyLimit;
   if (opts.authMethods === undefined && s.authMethods) eff.authMethods = s.authMethods;
+  if (opts.hostbased === undefined && s.hostbased) eff.hostbased = { keysign: true }; // as ssh: through ssh-keysign
   const update = opts.updateHostKeys ?? s.updateHostKeys;
   eff.updateHostKeys = update === 'ask' && s.batchMode ? false : update; // ssh does not ask under BatchMode
   // As in ssh, a proxy given by the caller (like -J or -o ProxyCommand=…) comes before the config's,

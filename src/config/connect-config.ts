@@ -54,6 +54,8 @@ export interface SshConfigConnectSettings {
   authMethods?: string[];
   /** HashKnownHosts: names added to known_hosts are hashed. */
   hashKnownHosts: boolean;
+  /** HostbasedAuthentication (default no): sign hostbased requests through ssh-keysign, as ssh does. */
+  hostbased: boolean;
   /** BatchMode: no prompts (an `ask` host key policy is then strict). */
   batchMode: boolean;
   /**
@@ -73,8 +75,8 @@ export interface SshConfigConnectSettings {
   proxyUseFdpass?: boolean;
 }
 
-const AUTH_METHODS = ['publickey', 'keyboard-interactive', 'password'];
-const DEFAULT_AUTH_ORDER = ['publickey', 'keyboard-interactive', 'password'];
+const AUTH_METHODS = ['hostbased', 'publickey', 'keyboard-interactive', 'password'];
+const DEFAULT_AUTH_ORDER = ['hostbased', 'publickey', 'keyboard-interactive', 'password'];
 
 /**
  * Keeps the names secsh implements in an OpenSSH algorithm option (for host keys, certificate algorithms
@@ -165,6 +167,7 @@ export function sshConfigConnectSettings(
     hashKnownHosts: r.hashKnownHosts,
     batchMode: r.batchMode,
     updateHostKeys: updateHostKeysOf(r),
+    hostbased: parseFlag(r.other.hostbasedauthentication ?? 'no', 'HostbasedAuthentication'),
   };
   if (r.connectTimeout !== undefined && r.connectTimeout > 0) out.readyTimeout = r.connectTimeout * 1000;
   if (r.rekeyLimit.bytes > 0 || r.rekeyLimit.seconds > 0) {

@@ -17,8 +17,9 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
-import { KnownHosts, knownClientHost } from '../../src/config/index.js';
-import { AuthError, InvalidArgumentError } from '../../src/errors.js';
+import { applyConfigSettings } from '../../src/client/support.js';
+import { KnownHosts, knownClientHost, resolveSshConfig, sshConfigConnectSettings } from '../../src/config/index.js';
+import { AuthError } from '../../src/errors.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import type { Server } from '../../src/server/server.js';
 import { startServer } from './server-helpers.js';
@@ -106,18 +107,43 @@ test('ssh-keysign refusing, a garbled reply or another version skip hostbased wi
   }
 });
 
-test('keysign needs a TCP socket: over another Duplex connect rejects with InvalidArgumentError', async () => {
-  const raw = netConnect(port, '127.0.0.1');
-  await once(raw, 'connect');
-  const sock = Duplex.from({ readable: raw, writable: raw });
-  await assert.rejects(
-    Client.connect({
-      sock,
-      username: 'u',
-      hostKeyFingerprint: serverKey.publicKey.fingerprint(),
-      hostbased: { keysign, key: clientHost.publicKey },
-    }),
-    InvalidArgumentError,
+test('keysign over a stream that is no TCP socket: hostbased is not tried and other methods still run', async () => {
+  const over = async (password?: string) => {
+    const raw = netConnect(port, '127.0.0.1');
+    await once(raw, 'connect');
+    const sock = Duplex.from({ readable: raw, writable: raw });
+    try {
+      return await Client.connect({
+        sock,
+        username: userInfo().username,
+        hostKeyFingerprint: serverKey.publicKey.fingerprint(),
+        hostbased: { keysign, key: clientHost.publicKey },
+        ...(password ? { password } : {}),
+      });
+    } finally {
+      if (!password) raw.destroy();
+    }
+  };
+  process.env.FAKE_KEYSIGN_MODE = 'ok';
+  const before = seen.length;
+  await (await over('pw')).close();
+  await assert.rejects(over(), (e: unknown) => e instanceof AuthError && /tried: none;/.test(e.message));
+  assert.deepEqual(
+    seen
+      .slice(before)
+      .map((s) => s.method)
+      .filter((m) => m !== 'none'),
+    ['password'],
+    'no hostbased attempt',
   );
-  raw.destroy();
+});
+
+test('HostbasedAuthentication yes in ssh_config turns on hostbased through ssh-keysign, unless hostbased is given', async () => {
+  const r = resolveSshConfig('h', { localUser: 'me', homeDir: '/home/me', text: 'HostbasedAuthentication yes\n' });
+  const settings = sshConfigConnectSettings(r, {});
+  assert.deepEqual(applyConfigSettings({ host: 'h' }, settings).hostbased, { keysign: true });
+  const own = { key: clientHost };
+  assert.equal(applyConfigSettings({ host: 'h', hostbased: own }, settings).hostbased, own);
+  const off = sshConfigConnectSettings(resolveSshConfig('h', { localUser: 'me', homeDir: '/home/me', text: '' }), {});
+  assert.equal(applyConfigSettings({ host: 'h' }, off).hostbased, undefined);
 });

@@ -124,7 +124,14 @@ test('connect settings: agent, algorithms restricted to what secsh implements, a
     hostKey: 'ssh-ed25519-cert-v01@openssh.com,ssh-ed25519',
     compression: 'none',
   });
-  assert.deepEqual(s.authMethods, ['publickey', 'keyboard-interactive']);
+  assert.deepEqual(s.authMethods, ['hostbased', 'publickey', 'keyboard-interactive']);
+  assert.equal(s.hostbased, false);
+  const hb = resolveSshConfig('h', {
+    ...local,
+    text: 'HostbasedAuthentication yes\nPreferredAuthentications hostbased,password\n',
+  });
+  assert.equal(sshConfigConnectSettings(hb, {}).hostbased, true);
+  assert.deepEqual(sshConfigConnectSettings(hb, {}).authMethods, ['hostbased', 'password']);
   assert.equal(s.strictHostKeyChecking, 'off');
   assert.equal(s.readyTimeout, 5000);
   assert.equal(s.keepaliveInterval, 10000);
