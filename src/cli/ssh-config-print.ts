@@ -5,6 +5,7 @@
  * Algorithm lists are secsh's own (its defaults with the config's edits applied), not OpenSSH's.
  */
 import { homedir } from 'node:os';
+import { sshConfigConnectSettings } from '../config/index.js';
 import type { ResolvedSshConfig, SshForward } from '../index.js';
 import { applyAlgorithmEdit, DEFAULT_ALGORITHMS, DEFAULT_PUBLICKEY_ALGORITHMS } from '../index.js';
 import type { SshOptions } from './ssh-options.js';
@@ -85,6 +86,7 @@ export function formatSshConfig(r: ResolvedSshConfig, ctx: PrintContext): string
     'stricthostkeychecking',
     { yes: 'true', no: 'false', ask: 'ask', 'accept-new': 'accept-new' }[r.strictHostKeyChecking],
   );
+  put('updatehostkeys', String(sshConfigConnectSettings(r).updateHostKeys));
   put('serveralivecountmax', r.serverAliveCountMax);
   put('serveraliveinterval', r.serverAliveInterval);
   const alg = (list: readonly string[], edit: string | undefined) =>
