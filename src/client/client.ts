@@ -57,7 +57,7 @@ import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import { quickAckWhileWaiting } from './quick-ack.js';
-import { collectExec, remoteProcess, resolveConnectConfig, startOn } from './session-calls.js';
+import { collectExec, prepareSession, remoteProcess, resolveConnectConfig, startOn } from './session-calls.js';
 import { checkMaxSessions, SessionSlots } from './sessions.js';
 import {
   applyConfigSettings,
@@ -480,18 +480,7 @@ export class Client extends EventEmitter {
     opts: { env?: Record<string, string>; pty?: boolean | PtyOptions } & SessionForwardOptions,
   ): Promise<Channel> {
     const ch = await this.slots.openSession(this.connection);
-    // A lost connection destroys every channel with its error; the client's 'close' (and exec's
-    // rejection) report it, so an unread channel error must not crash the process.
-    ch.on('error', noop);
-    try {
-      if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
-      if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
-      await this.forwarding?.setup(ch, opts);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return prepareSession(ch, opts, () => this.forwarding?.setup(ch, opts));
   }
 
   /**

@@ -5,7 +5,7 @@
  */
 
 import { type ResolvedSshConfig, resolveSshConfig } from '../config/index.js';
-import type { Channel } from '../connection/index.js';
+import type { Channel, PtyOptions } from '../connection/index.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ConnectOptions, ExecOptions, ExecResult, RemoteProcess } from './options.js';
 import { waitExit, whenClosed } from './support.js';
@@ -19,6 +19,24 @@ export async function startOn(ch: Channel, start: (ch: Channel) => Promise<void>
     throw e;
   }
   return ch;
+}
+
+/**
+ * Prepares a new session channel: its environment and pty requests, then `more` (the client's agent
+ * and X11 requests); destroys the channel if any fails. Channel errors are left to the API's promises
+ * (a lost connection destroys every channel with its error, which exec and 'close' report).
+ */
+export async function prepareSession(
+  ch: Channel,
+  opts: { env?: Record<string, string>; pty?: boolean | PtyOptions },
+  more?: () => Promise<void> | undefined,
+): Promise<Channel> {
+  ch.on('error', () => {});
+  return startOn(ch, async () => {
+    if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
+    if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
+    await more?.();
+  });
 }
 
 /** A started command's streams and exit. */

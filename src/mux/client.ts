@@ -10,7 +10,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../client/options.js';
-import { collectExec, remoteProcess, startOn } from '../client/session-calls.js';
+import { collectExec, prepareSession, remoteProcess, startOn } from '../client/session-calls.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import { Connection, isConnectionMessage } from '../connection/index.js';
 import { ConnectionLostError, InvalidArgumentError, MuxError } from '../errors.js';
@@ -37,8 +37,6 @@ export interface MuxConnectOptions {
   /** Deadline for connecting and for each control reply, in ms (default 10000). */
   timeout?: number;
 }
-
-const noop = (): void => {};
 
 /** Options of {@link MuxClient.exec}: those of `Client.exec` but agent and X11 forwarding, which a master does not relay per session. */
 export type MuxExecOptions = Omit<ExecOptions, 'x11' | 'agentForward'>;
@@ -157,16 +155,7 @@ export class MuxClient extends EventEmitter {
   }
 
   private async session(opts: { env?: Record<string, string>; pty?: boolean | PtyOptions }): Promise<Channel> {
-    const ch = await this.connection.openSession();
-    ch.on('error', noop);
-    try {
-      if (opts.env) for (const [k, v] of Object.entries(opts.env)) await ch.setEnv(k, v);
-      if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
-    return ch;
+    return prepareSession(await this.connection.openSession(), opts);
   }
 
   /** Runs a command and collects its output (as {@link Client.exec}); resolves when the channel closes. */
