@@ -3,6 +3,7 @@
  * edits of the defaults (`+name` append, `-name` remove, `^name` prepend).
  */
 import { InvalidArgumentError } from '../errors.js';
+import { matchPattern } from '../wire/pattern.js';
 import { hasFiniteFieldDh } from './kex-dh.js';
 import { hasDsa, hasNodeCipher } from './runtime.js';
 
@@ -211,12 +212,5 @@ export function resolveAlgorithms(options: AlgorithmOptions | undefined): Algori
 }
 
 function globMatch(pattern: string, name: string): boolean {
-  if (!pattern.includes('*') && !pattern.includes('?')) return pattern === name;
-  const re = new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-  );
-  return re.test(name);
+  return matchPattern(name, pattern);
 }
