@@ -29,6 +29,8 @@ import { binPath, openssh10Path, requirePeer } from '../helpers/peers.js';
 import { type Sshd, startSshd } from '../helpers/sshd.js';
 
 const CLIENT_HOST = 'hostbased-client.test';
+/** A user that exists only in sshd's mount namespace (its /etc/passwd), not root: sshd reads shosts.equiv for it. */
+const EQUIV_USER = 'secshhb';
 const user = userInfo().username;
 const hostKeys = {
   ed25519: generatePrivateKey('ed25519'),
@@ -74,9 +76,15 @@ async function startHostbasedSshd(v: Version): Promise<{ sshd: Sshd; dir: string
   const home = join(dir, 'home');
   await mkdir(home, { mode: 0o700 });
   await writeFile(join(home, '.shosts'), `${CLIENT_HOST}\nlocalhost\n`, { mode: 0o600 });
+  const equivHome = join(dir, 'equiv-home');
+  await mkdir(equivHome, { mode: 0o755 });
+  const passwd = join(dir, 'passwd');
+  const real = (await readFile('/etc/passwd', 'utf8')).replace(/\n?$/, '\n');
+  await writeFile(passwd, `${real}${EQUIV_USER}:x:4242:4242:secsh hostbased test:${equivHome}:/bin/sh\n`);
   const binds: [string, string][] = [
     [etc, '/etc/ssh'],
     [home, userInfo().homedir],
+    [passwd, '/etc/passwd'],
   ];
   const sshd = await startSshd({
     hostKeyTypes: ['ed25519'],
@@ -117,13 +125,13 @@ async function sshdFor(t: TestContext, v: Version): Promise<Sshd | undefined> {
 
 const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
-function connectSshd(sshd: Sshd, key: PrivateKey, o: { host?: string; localUser?: string } = {}) {
+function connectSshd(sshd: Sshd, key: PrivateKey, o: { host?: string; localUser?: string; user?: string } = {}) {
   return Client.connect({
     host: sshd.host,
     port: sshd.port,
-    username: sshd.username,
+    username: o.user ?? sshd.username,
     insecureAcceptAnyHostKey: true,
-    hostbased: { key, localHostname: o.host ?? CLIENT_HOST, localUsername: o.localUser ?? sshd.username },
+    hostbased: { key, localHostname: o.host ?? CLIENT_HOST, localUsername: o.localUser ?? o.user ?? sshd.username },
   });
 }
 
@@ -143,6 +151,20 @@ for (const v of VERSIONS) {
     assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ED25519 SHA256:`));
     assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*ECDSA SHA256:`));
     assert.match(logs, new RegExp(`Accepted hostbased for ${user} .*RSA SHA256:`));
+  });
+
+  test(`secsh client logs in to sshd ${v} as a non-root user by shosts.equiv (the test's own, for the same user name only)`, async (t) => {
+    const sshd = await sshdFor(t, v);
+    if (!sshd) return;
+    const c = await connectSshd(sshd, hostKeys.ed25519, { user: EQUIV_USER });
+    try {
+      assert.equal((await c.exec('id -u')).stdout.trim(), '4242');
+    } finally {
+      await c.close();
+    }
+    // shosts.equiv names no user: a client user of another name is refused (root ignores the file).
+    await assert.rejects(connectSshd(sshd, hostKeys.ed25519, { user: EQUIV_USER, localUser: 'someone' }), AuthError);
+    assert.match(sshd.logs(), new RegExp(`Accepted hostbased for ${EQUIV_USER} `));
   });
 
   test(`sshd ${v} refuses hostbased from secsh for an unknown host key, a host no shosts file names, another client user`, async (t) => {
