@@ -248,14 +248,10 @@ test('ssh_config ControlPath with every token and ControlMaster: resolveSshConfi
     'Host alias\n  HostName 10.9.8.7\n  User bob\n  Port 2201\n  ControlPath ~/.ssh/cm-%C-%h-%p-%r-%u-%n-%i-%L-%l-%d-%%\n  ControlMaster autoask\n',
   );
   const r = spawnSync(binPath('ssh'), ['-G', '-F', file, 'alias'], { encoding: 'utf8', timeout: 20_000 });
-  const line = (k: string) =>
-    r.stdout
-      .split('\n')
-      .find((l) => l.startsWith(`${k} `))
-      ?.slice(k.length + 1);
+  const g = new Map(r.stdout.split('\n').map((l) => [l.slice(0, l.indexOf(' ')), l.slice(l.indexOf(' ') + 1)]));
   const mine = resolveSshConfig('alias', { path: file });
   assert.deepEqual(
     { path: mine.controlPath, master: mine.controlMaster },
-    { path: line('controlpath'), master: line('controlmaster') },
+    { path: g.get('controlpath'), master: g.get('controlmaster') },
   );
 });
