@@ -15,6 +15,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '../../src/client/client.js';
 import { ListenError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
+import { connectShared } from '../../src/mux/connect.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
 import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
 
@@ -272,5 +273,31 @@ test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a
   } finally {
     await client.close();
     echo.close();
+  }
+});
+
+test('connectShared with serveControl: no master answers, so it connects and serves the path; the next connectShared attaches to it', async (t) => {
+  if (!ready(t) || !sshd) return;
+  const path = join(dir, 'shared.sock');
+  const opts = {
+    host: sshd.host,
+    port: sshd.port,
+    username: sshd.username,
+    privateKeyPath: sshd.userKeys.ed25519.privatePath,
+    insecureAcceptAnyHostKey: true,
+    controlPath: path,
+    serveControl: true,
+  };
+  const first = await connectShared(opts);
+  assert.ok(first instanceof Client);
+  try {
+    const check = await ssh([...base(path), '-O', 'check', 'h']);
+    assert.equal(check.code, 0, check.stderr);
+    const second = await connectShared(opts);
+    assert.ok(second instanceof MuxClient);
+    assert.equal((await second.exec('echo reused')).stdout, 'reused\n');
+    await second.close();
+  } finally {
+    await first.close();
   }
 });
