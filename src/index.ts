@@ -299,6 +299,7 @@ export {
   serveSftp,
   sftpSubsystemHandler,
 } from './sftp/index.js';
+export { ping } from './transport/ping.js';
 export type { SessionHostKey } from './transport/session-keys.js';
 export type { GexSizes, NegotiatedAlgorithms, RekeyLimit, TransportOptions } from './transport/transport.js';
 export { Transport } from './transport/transport.js';

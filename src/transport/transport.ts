@@ -375,7 +375,7 @@ export class Transport extends EventEmitter {
         return;
       case MSG.PING:
       case MSG.PONG: // answered once authenticated, outside a key exchange
-        answerPing(p, this.phase === 'connected' && !this.kex, this.stream, (b) => this.send(b));
+        answerPing(p, this.phase === 'connected' && !this.kex, this.stream, this);
         return;
       case MSG.UNIMPLEMENTED: {
         const seq = new SshReader(p, 1).uint32();

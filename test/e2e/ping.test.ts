@@ -8,6 +8,7 @@ import { after, before, test } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import type { Server, ServerConnection } from '../../src/server/server.js';
+import { ping as pingServer } from '../../src/transport/ping.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
 import { closedWithin, rawClient, requestUserauth, startServer } from './server-helpers.js';
@@ -104,4 +105,28 @@ test('a PING with bytes after its string ends the connection with a protocol err
   c.transport.send(Buffer.concat([ping('x'), Buffer.from([0])]));
   const err = await closed;
   assert.match(String((err as { message?: string } | undefined)?.message), /protocol error|PING/i);
+});
+
+test('ping() measures a round trip to the secsh server; it rejects for a server without ping@openssh.com and on close', async () => {
+  const c = await connect();
+  try {
+    const ms = await pingServer(c.transport);
+    assert.ok(ms >= 0 && ms < 5000, String(ms));
+    const many = await Promise.all([pingServer(c.transport), pingServer(c.transport), pingServer(c.transport)]);
+    assert.equal(many.length, 3);
+    c.transport.peerExtensions.delete('ping@openssh.com');
+    await assert.rejects(pingServer(c.transport), { code: 'ERR_SSH_INVALID_ARGUMENT' });
+    c.transport.peerExtensions.set('ping@openssh.com', Buffer.from('0'));
+    const sc = conns.at(-1) as ServerConnection;
+    // A server that stops answering: the ping times out.
+    const t = sc.transport as unknown as { send(p: Buffer): boolean };
+    const send = t.send.bind(t);
+    t.send = (p: Buffer) => (p[0] === PONG ? true : send(p));
+    await assert.rejects(pingServer(c.transport, 200), { code: 'ERR_SSH_TIMEOUT' });
+    const pending = pingServer(c.transport, 5000);
+    c.transport.destroy();
+    await assert.rejects(pending, { code: 'ERR_SSH_CONNECTION_LOST' });
+  } finally {
+    await c.close();
+  }
 });

@@ -67,15 +67,21 @@ test("KnownHosts.retainKeys removes the host's plain entries whose key is not ke
   assert.deepEqual(kh.retainKeys('h.example', 2222, [a]), []);
 });
 
-test('answerPing: a PING is answered with its data when allowed; a PONG never; trailing bytes throw', () => {
+test('answerPing: a PING is answered with its data when allowed; a PONG is reported, never answered; trailing bytes throw', () => {
   const sent: Buffer[] = [];
+  const pongs: Buffer[] = [];
+  const peer = {
+    send: (b: Buffer) => sent.push(b) > 0,
+    emit: (_e: 'pong', d: Buffer) => pongs.push(d) > 0,
+  };
   const ping = new SshWriter(16).byte(MSG.PING).string('abc').toBuffer();
   const stream = { writableLength: 0 };
-  answerPing(ping, true, stream, (b) => sent.push(b));
-  answerPing(ping, false, stream, (b) => sent.push(b));
-  answerPing(ping, true, { writableLength: 1 << 20 }, (b) => sent.push(b));
-  answerPing(new SshWriter(16).byte(MSG.PONG).string('x').toBuffer(), true, stream, (b) => sent.push(b));
+  answerPing(ping, true, stream, peer);
+  answerPing(ping, false, stream, peer);
+  answerPing(ping, true, { writableLength: 1 << 20 }, peer);
+  answerPing(new SshWriter(16).byte(MSG.PONG).string('x').toBuffer(), true, stream, peer);
   assert.deepEqual(sent, [new SshWriter(16).byte(MSG.PONG).string('abc').toBuffer()]);
-  assert.throws(() => answerPing(Buffer.concat([ping, Buffer.from([1])]), true, stream, () => {}));
-  assert.throws(() => answerPing(Buffer.from([MSG.PING, 0, 0, 0, 9, 1]), true, stream, () => {}));
+  assert.deepEqual(pongs, [Buffer.from('x')]);
+  assert.throws(() => answerPing(Buffer.concat([ping, Buffer.from([1])]), true, stream, peer));
+  assert.throws(() => answerPing(Buffer.from([MSG.PING, 0, 0, 0, 9, 1]), true, stream, peer));
 });
