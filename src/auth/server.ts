@@ -39,6 +39,13 @@ export interface AuthStep {
   certificate?: Certificate;
   /** For a security key (sk): the flags and counter its authenticator reported with the signature. */
   securityKey?: SecurityKeySignatureInfo;
+  /** For hostbased: the client host name and the user there that the host key vouched for. */
+  clientHost?: {
+    /** The client host name, trailing dot removed. */
+    hostname: string;
+    /** The user name on the client host. */
+    username: string;
+  };
 }
 
 /** What the policy callback sees for one attempt. */
@@ -438,7 +445,7 @@ export async function authenticateServer(
         const certField = certificate ? { hostCertificate: certificate } : {};
         const ctx = { ...base, method, key, ...certField, signed: true, signatureAlgorithm: algorithm };
         decision = await o.authenticate({ ...ctx, clientHostname, clientUsername, prompt: noPrompt });
-        step = { method, key };
+        step = { method, key, clientHost: { hostname: clientHostname, username: clientUsername } };
       } else {
         debug('hostbased for %j refused: %s', username, hb.refused);
       }

@@ -7,12 +7,13 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { AuthResult } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
 import { KnownHosts, knownClientHost } from '../../src/config/index.js';
 import { AuthError, InvalidArgumentError, KeyError, ProtocolError } from '../../src/errors.js';
 import type { PrivateKey } from '../../src/keys/index.js';
 import { CertificateSigner, generatePrivateKey, issueCertificate } from '../../src/keys/index.js';
-import type { ServerOptions } from '../../src/server/server.js';
+import type { ServerConnection, ServerOptions } from '../../src/server/server.js';
 import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
 import { startHostbasedServer } from '../helpers/hostbased-server.js';
 import { closedWithin, type RawClient, rawClient, requestUserauth, startServer } from './server-helpers.js';
@@ -59,6 +60,8 @@ test('hostbased with a known ed25519, ecdsa or rsa host key logs in; the policy 
   server.on('auth', (a: { method: string; result: string }) => {
     if (a.method !== 'none') results.push(`${a.method}:${a.result}`);
   });
+  const logins: AuthResult[] = [];
+  server.on('connection', (conn: ServerConnection) => conn.on('authenticated', (r: AuthResult) => logins.push(r)));
   try {
     for (const key of Object.values(clientHosts)) {
       const c = await connect(port, key);
@@ -74,6 +77,15 @@ test('hostbased with a known ed25519, ecdsa or rsa host key logs in; the policy 
     const rsa = seen.find((s) => s.key?.type === 'ssh-rsa');
     assert.equal(rsa?.signatureAlgorithm, 'rsa-sha2-512', 'rsa-sha2-512 chosen from server-sig-algs');
     assert.deepEqual(results, ['hostbased:accepted', 'hostbased:accepted', 'hostbased:accepted']);
+    // The login's record: one hostbased step with the host key and the vouched-for user; no user key.
+    assert.equal(logins.length, 3);
+    for (const r of logins) {
+      assert.deepEqual(
+        r.steps.map((st) => [st.method, st.clientHost]),
+        [['hostbased', { hostname: 'client.example', username: 'alice' }]],
+      );
+      assert.equal(r.key, undefined);
+    }
   } finally {
     await server.close();
   }
