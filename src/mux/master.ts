@@ -118,11 +118,15 @@ export async function listenControl(
   const max = opts.maxConnections ?? 64;
   if (!Number.isSafeInteger(max) || max < 1)
     throw new InvalidArgumentError('maxConnections must be a positive integer');
+  if (host.connection.closeReason) throw host.connection.closeReason;
   const server = createServer();
   const listener = new ControlListener(path, server);
   const forwards = new MuxForwards(host);
+  let ready = false;
   server.on('connection', (s: Socket) => {
-    if (listener.connections >= max) {
+    // Nobody is served before the socket is owner-only and in place (a connection in between came
+    // through the temporary name, perhaps before the chmod).
+    if (!ready || listener.connections >= max) {
       s.destroy();
       return;
     }
@@ -153,6 +157,7 @@ export async function listenControl(
     throw new ListenError(`cannot create the control socket: ${err.message}`, path, 0, err.code, { cause: err });
   }
   await unlink(tmp).catch(() => {});
+  ready = true;
   host.once('close', () => void listener.close());
   return listener;
 }
