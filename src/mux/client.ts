@@ -4,7 +4,13 @@
  * the control socket in the master's proxy mode (MUX_C_PROXY, OpenSSH 7.4+): the socket then carries
  * plain connection-protocol messages and this side runs an ordinary {@link Connection}, so channels
  * are the same {@link Channel} Duplexes as a {@link Client}'s, with stderr, exit status and signals.
- * No file descriptor is passed. `check()` (`ssh -O check`), `exit()` (`-O exit`), `stopListening()`
+ * No file descriptor is passed: the passenger mode `ssh -S` itself uses (MUX_C_NEW_SESSION, then its
+ * stdio descriptors by SCM_RIGHTS) works from Node only through process.binding('pipe_wrap') — an IPC
+ * Pipe's write with a send handle, tried against OpenSSH 9.2 — which is deprecated (DEP0111) and not
+ * portable to Bun or Deno, and its sessions report an exit value only (no signal) and need a local tty
+ * for a pty's settings.
+ * Sessions are not queued: an open beyond the server's MaxSessions (counting the master's own) fails
+ * with ChannelOpenError. `check()` (`ssh -O check`), `exit()` (`-O exit`), `stopListening()`
  * (`-O stop`), `openForward()` (`-O forward`) and `cancelForward()` (`-O cancel`) each use a fresh
  * control connection, as `ssh -O` does.
  */
