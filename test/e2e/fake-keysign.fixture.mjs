@@ -2,7 +2,8 @@
 // (uint32 length, byte 2, uint32 fd, string data), reply on stdout (uint32 length, byte 2, string
 // signature). It checks that the fd it is told of is fd 3 and a socket, and signs with the PKCS#8
 // Ed25519 key in FAKE_KEYSIGN_KEY. FAKE_KEYSIGN_MODE: ok | refuse (exit 1 with a message, as
-// ssh-keysign's fatal()) | garbage (a reply that is not one) | version (a reply of version 3).
+// ssh-keysign's fatal()) | garbage (a reply that is not one) | version (a reply of version 3) |
+// huge (1 MiB of reply).
 import { createPrivateKey, sign } from 'node:crypto';
 import { fstatSync, readFileSync } from 'node:fs';
 
@@ -31,6 +32,10 @@ if (fd !== 3 || !fstatSync(3).isSocket()) {
 }
 const dataLength = input.readUInt32BE(9);
 const data = input.subarray(13, 13 + dataLength);
+if (mode === 'huge') {
+  process.stdout.write(Buffer.alloc(1024 * 1024, 0x41));
+  process.exit(0);
+}
 if (mode === 'garbage') {
   process.stdout.write(Buffer.from('\0\0\0\x05hello'));
   process.exit(0);

@@ -88,11 +88,12 @@ test('a signature from ssh-keysign (socket as fd 3) logs in, for the local name 
   assert.ok(ctx?.key?.equals(clientHost.publicKey));
 });
 
-test('ssh-keysign refusing, a garbled reply or another version skip hostbased with the reason; password still runs', async () => {
+test('ssh-keysign refusing, a garbled, over-long or other-version reply skip hostbased with the reason; password still runs', async () => {
   for (const [mode, why] of [
     ['refuse', /ssh-keysign: ssh-keysign not enabled in \/etc\/ssh\/ssh_config/],
     ['garbage', /ssh-keysign: .*reply/],
     ['version', /ssh-keysign: reply of another protocol version/],
+    ['huge', /ssh-keysign: reply too long/],
   ] as const) {
     process.env.FAKE_KEYSIGN_MODE = mode;
     const before = seen.length;
