@@ -4,9 +4,9 @@
  * `ssh -o ObscureKeystrokeTiming=yes` then sends PINGs as chaff among keystrokes. Both roles answer.
  */
 import { randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
 import { ConnectionLostError, InvalidArgumentError, TimeoutError } from '../errors.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import type { Transport } from './transport.js';
 
 /** The EXT_INFO extension a server announces, and its version. */
 export const PING_EXTENSION = 'ping@openssh.com';
@@ -45,13 +45,6 @@ export function answerPing(
   peer.send(new SshWriter(data.length + 8).byte(MSG.PONG).string(data).toBuffer());
 }
 
-/** The transport as {@link ping} uses it. */
-interface Pingable extends EventEmitter {
-  readonly closed: boolean;
-  readonly peerExtensions: ReadonlyMap<string, Buffer>;
-  send(payload: Buffer): boolean;
-}
-
 /**
  * Sends SSH2_MSG_PING over an authenticated connection and resolves with the round trip in
  * milliseconds when its PONG comes back. Rejects with an InvalidArgumentError when the server did not
@@ -61,7 +54,7 @@ interface Pingable extends EventEmitter {
  * @example
  * const ms = await ping(client.transport);
  */
-export function ping(transport: Pingable, timeoutMs = 10_000): Promise<number> {
+export function ping(transport: Transport, timeoutMs = 10_000): Promise<number> {
   if (transport.closed) return Promise.reject(new ConnectionLostError('connection closed'));
   if (!transport.peerExtensions.has(PING_EXTENSION)) {
     return Promise.reject(new InvalidArgumentError('the server does not announce ping@openssh.com'));
