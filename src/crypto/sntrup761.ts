@@ -73,12 +73,16 @@ export const SNTRUP761_SHARED_KEY_BYTES = 32;
 
 const HASH_BYTES = 32;
 
-/** The first 32 bytes of SHA-512(b || parts...) (the submission's Hash_prefix). */
-function hashPrefix(b: number, ...parts: Uint8Array[]): Buffer {
+/**
+ * The first 32 bytes of SHA-512(b || parts...) (the submission's Hash_prefix), in a Uint8Array of its
+ * own: a Buffer copy (Buffer.from) would sit in Node's shared pool slab, where nobody wipes it.
+ */
+function hashPrefix(b: number, ...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha512').update(Uint8Array.of(b));
   for (const part of parts) h.update(part);
   const digest = h.digest();
-  const out = Buffer.from(digest.subarray(0, HASH_BYTES));
+  const out = new Uint8Array(HASH_BYTES);
+  out.set(digest.subarray(0, HASH_BYTES));
   digest.fill(0);
   return out;
 }
@@ -180,8 +184,10 @@ function hide(r: Int8Array, h: Int16Array, pkHash: Uint8Array): { ct: Uint8Array
   roundAndEncode(ct, 0, hr, f3Freeze);
   hr.fill(0);
   const rHash = hashPrefix(3, rEnc);
-  ct.set(hashPrefix(2, rHash, pkHash), ROUNDED_BYTES);
+  const confirm = hashPrefix(2, rHash, pkHash);
+  ct.set(confirm, ROUNDED_BYTES);
   rHash.fill(0);
+  confirm.fill(0);
   return { ct, rEnc };
 }
 
@@ -197,7 +203,7 @@ function sessionKey(b: number, rEnc: Uint8Array, ct: Uint8Array): Uint8Array {
   const rHash = hashPrefix(3, rEnc);
   const k = hashPrefix(b, rHash, ct);
   rHash.fill(0);
-  return Uint8Array.from(k);
+  return k;
 }
 
 /** Encapsulation to a 1158-byte public key: the 1039-byte ciphertext and the 32-byte shared key. */
