@@ -272,14 +272,20 @@ let simdState: SntrupWasm | null | undefined;
 /**
  * The WebAssembly backend once it has passed its check, else null: on first use the module's two
  * inversions of a fixed polynomial are verified (g * (1/g) = 1 in R3, 3 * g * (1/(3g)) = 1 in Rq) and
- * its product compared with the JavaScript one.
+ * its product compared with the JavaScript one. A module that throws (traps) during the check has
+ * failed it: the JavaScript arithmetic is used from then on.
  */
 function backend(): SntrupWasm | null {
   if (forceJs) return null;
   if (simdState === undefined) {
-    const candidate = loadSntrupWasm();
-    const ok = candidate !== null && selfTest(candidate);
-    simdState = ok ? candidate : null;
+    let checked: SntrupWasm | null = null;
+    try {
+      const candidate = loadSntrupWasm();
+      if (candidate !== null && selfTest(candidate)) checked = candidate;
+    } catch {
+      checked = null;
+    }
+    simdState = checked;
   }
   return simdState;
 }
