@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '../../src/client/client.js';
-import { ListenError } from '../../src/errors.js';
+import { ChannelOpenError, ListenError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { connectShared } from '../../src/mux/connect.js';
 import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
@@ -299,5 +299,26 @@ test('connectShared with serveControl: no master answers, so it connects and ser
     await second.close();
   } finally {
     await first.close();
+  }
+});
+
+test('through a secsh master, a refused direct-tcpip open reaches the mux client as ChannelOpenError, and a mux client that goes away mid-command releases the upstream channels', async (t) => {
+  if (!ready(t)) return;
+  const client = await connect();
+  const sock = join(dir, 'rel.sock');
+  try {
+    const ctl = await client.listenControl(sock);
+    const mux = await MuxClient.connect({ controlPath: sock });
+    const dead = await freePort();
+    await assert.rejects(mux.forwardOut('127.0.0.1', dead), (e: unknown) => e instanceof ChannelOpenError);
+    // commands that end when their channel goes (sshd keeps a channel until its command exits)
+    await Promise.all([mux.spawn('cat'), mux.spawn('cat >/dev/null'), mux.shell({ pty: true })]);
+    assert.equal(client.connection.stats.channels, 3);
+    await mux.close();
+    await waitFor(() => client.connection.stats.channels === 0);
+    await waitFor(() => ctl.connections === 0);
+    assert.equal((await client.exec('echo after')).stdout, 'after\n');
+  } finally {
+    await client.close();
   }
 });
