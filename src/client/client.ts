@@ -43,8 +43,7 @@ import { type DynamicForwardOptions, startDynamicForward } from '../forward/sock
 import type { Forward } from '../forward/types.js';
 import type { Certificate, PublicKey, Signer } from '../keys/index.js';
 import { type ControlListener, type ControlListenOptions, listenControl } from '../mux/master.js';
-import type { SftpClientOptions } from '../sftp/client.js';
-import { SftpClient } from '../sftp/client.js';
+import type { SftpClient, SftpClientOptions } from '../sftp/client.js';
 import { symlinkOrderFor } from '../sftp/constants.js';
 import { reusedReadBufferSupported, SlabInput } from '../transport/slab-input.js';
 import { Transport } from '../transport/transport.js';
@@ -57,7 +56,7 @@ import { startKeepalive } from './keepalive.js';
 import type { Algorithms, ConnectOptions, ExecOptions, ExecResult, PtyOptions, RemoteProcess } from './options.js';
 import { expandProxyCommand, ProxyCommandStream } from './proxy-command.js';
 import { quickAckWhileWaiting } from './quick-ack.js';
-import { collectExec, prepareSession, remoteProcess, resolveConnectConfig, startOn } from './session-calls.js';
+import { collectExec, prepareSession, remoteProcess, resolveConnectConfig, sftpOn, startOn } from './session-calls.js';
 import { checkMaxSessions, SessionSlots } from './sessions.js';
 import {
   applyConfigSettings,
@@ -526,15 +525,7 @@ export class Client extends EventEmitter {
   /** Starts the 'sftp' subsystem and returns an {@link SftpClient} on it. */
   async sftp(opts: SftpClientOptions = {}): Promise<SftpClient> {
     const ch = await this.subsystem('sftp');
-    try {
-      return await SftpClient.fromChannel(ch, {
-        symlinkOrder: symlinkOrderFor(this.transport.peerVersion),
-        ...opts,
-      });
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
+    return sftpOn(ch, { symlinkOrder: symlinkOrderFor(this.transport.peerVersion), ...opts });
   }
 
   /**

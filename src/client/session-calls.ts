@@ -7,6 +7,7 @@
 import { type ResolvedSshConfig, resolveSshConfig } from '../config/index.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import { InvalidArgumentError } from '../errors.js';
+import { SftpClient, type SftpClientOptions } from '../sftp/client.js';
 import type { ConnectOptions, ExecOptions, ExecResult, RemoteProcess } from './options.js';
 import { waitExit, whenClosed } from './support.js';
 
@@ -37,6 +38,16 @@ export async function prepareSession(
     if (opts.pty) await ch.requestPty(opts.pty === true ? {} : opts.pty);
     await more?.();
   });
+}
+
+/** Starts an SFTP client on a channel running the 'sftp' subsystem; destroys the channel if that fails. */
+export async function sftpOn(ch: Channel, opts: SftpClientOptions): Promise<SftpClient> {
+  try {
+    return await SftpClient.fromChannel(ch, opts);
+  } catch (e) {
+    ch.destroy();
+    throw e;
+  }
 }
 
 /** A started command's streams and exit. */

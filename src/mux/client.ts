@@ -16,13 +16,12 @@
  */
 import { EventEmitter } from 'node:events';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../client/options.js';
-import { collectExec, prepareSession, remoteProcess, startOn } from '../client/session-calls.js';
+import { collectExec, prepareSession, remoteProcess, sftpOn, startOn } from '../client/session-calls.js';
 import type { Channel, PtyOptions } from '../connection/index.js';
 import { Connection, isConnectionMessage } from '../connection/index.js';
 import { ConnectionLostError, InvalidArgumentError, MuxError } from '../errors.js';
 import { openDirectStreamlocal, openDirectTcpip } from '../forward/local.js';
-import type { SftpClientOptions } from '../sftp/client.js';
-import { SftpClient } from '../sftp/client.js';
+import type { SftpClient, SftpClientOptions } from '../sftp/client.js';
 import {
   encodeForward,
   encodeSimpleRequest,
@@ -188,13 +187,7 @@ export class MuxClient extends EventEmitter {
 
   /** Starts the 'sftp' subsystem and returns an {@link SftpClient} on it. */
   async sftp(opts: SftpClientOptions = {}): Promise<SftpClient> {
-    const ch = await this.subsystem('sftp');
-    try {
-      return await SftpClient.fromChannel(ch, opts);
-    } catch (e) {
-      ch.destroy();
-      throw e;
-    }
+    return sftpOn(await this.subsystem('sftp'), opts);
   }
 
   /** Opens a TCP connection from the server to `host:port` (a direct-tcpip channel) through the master. */
