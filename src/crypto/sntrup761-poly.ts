@@ -149,7 +149,7 @@ function divstepInputs(input: Int8Array): { f: Int16Array; g: Int16Array; v: Int
 }
 
 function r3Step(f: Int16Array, g: Int16Array, v: Int16Array, r: Int16Array, fgLen: number, vrLen: number): void {
-  const sign = -Math.imul(g[0] as number, f[0] as number);
+  const sign = 0 - Math.imul(g[0] as number, f[0] as number); // 0 - x, not -x: never a -0
   for (let i = 0; i < fgLen; i++) g[i] = f3Freeze((g[i] as number) + Math.imul(sign, f[i] as number));
   for (let i = 0; i < vrLen; i++) r[i] = f3Freeze((r[i] as number) + Math.imul(sign, v[i] as number));
 }
