@@ -31,6 +31,21 @@ await report(async () => {
     }
     return { bytes: 0, seconds: (performance.now() - t0) / 1000, samples };
   }
+  if (job.mode === 'execs') {
+    const samples: number[] = [];
+    const later: number[] = [];
+    for (let i = 0; i < job.iterations; i++) {
+      const c = await connect();
+      const s = performance.now();
+      await c.exec('true', { env: { SHLVL: '1' } });
+      const m = performance.now();
+      await c.exec('true', { env: { SHLVL: '1' } });
+      samples.push(m - s);
+      later.push(performance.now() - m);
+      await c.close();
+    }
+    return { bytes: 0, seconds: (performance.now() - t0) / 1000, samples, later };
+  }
   const c = await connect();
   let bytes = 0;
   if (job.mode === 'download') {

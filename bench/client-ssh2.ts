@@ -66,6 +66,26 @@ await report(async () => {
     }
     return { bytes: 0, seconds: (performance.now() - t0) / 1000, samples };
   }
+  if (job.mode === 'execs') {
+    const samples: number[] = [];
+    const later: number[] = [];
+    const run = async (c: Client) => {
+      const ch = await exec(c, 'true', LATENCY_ENV);
+      ch.resume();
+      await closed(ch);
+    };
+    for (let i = 0; i < job.iterations; i++) {
+      const c = await connect();
+      const s = performance.now();
+      await run(c);
+      const m = performance.now();
+      await run(c);
+      samples.push(m - s);
+      later.push(performance.now() - m);
+      await end(c);
+    }
+    return { bytes: 0, seconds: (performance.now() - t0) / 1000, samples, later };
+  }
   const c = await connect();
   let bytes = 0;
   if (job.mode === 'download') {

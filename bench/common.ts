@@ -11,7 +11,8 @@ export interface BenchJob {
   cipher: string;
   /** Ignored for AEAD ciphers. */
   mac: string;
-  mode: 'download' | 'upload' | 'latency';
+  /** `execs`: per connection, the first exec after authentication and the one after it, timed apart. */
+  mode: 'download' | 'upload' | 'latency' | 'execs';
   /** Bytes to move (download/upload). */
   bytes: number;
   /**
@@ -32,8 +33,10 @@ export interface BenchResult {
   cpu: number;
   /** Peak resident set of the client process, KiB. */
   maxRssKb: number;
-  /** Per-round milliseconds (latency mode). */
+  /** Per-round milliseconds (latency mode; in execs mode, the first exec of each connection). */
   samples?: number[];
+  /** Execs mode: per-round milliseconds of the second exec on the same connection. */
+  later?: number[];
 }
 
 /** Parses the job from argv. */

@@ -219,6 +219,23 @@ async function main(): Promise<void> {
         }
         process.stderr.write('.');
       }
+      // The first exec after authentication against the one after it, on one connection (node clients).
+      for (const client of CLIENTS.filter((c) => c !== 'openssh')) {
+        const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode: 'execs', bytes: 0, iterations: ROUNDS };
+        try {
+          const r = await nodeClient(client, job);
+          rows.push({
+            test: 'first exec after auth',
+            client,
+            medianMs: median(r.samples ?? []),
+            rssMb: r.maxRssKb / 1024,
+          });
+          rows.push({ test: 'second exec', client, medianMs: median(r.later ?? []), rssMb: r.maxRssKb / 1024 });
+        } catch (e) {
+          rows.push({ test: 'first exec after auth', client, rssMb: 0, error: (e as Error).message });
+        }
+        process.stderr.write('.');
+      }
     }
   } finally {
     await sshd.stop();
