@@ -17,7 +17,7 @@
 import { EventEmitter } from 'node:events';
 import type { ExecOptions, ExecResult, RemoteProcess } from '../client/options.js';
 import { collectExec, prepareSession, remoteProcess, sftpOn, startOn } from '../client/session-calls.js';
-import type { Channel, PtyOptions } from '../connection/index.js';
+import type { Channel, ConnectionStats, PtyOptions } from '../connection/index.js';
 import { Connection, isConnectionMessage } from '../connection/index.js';
 import { ConnectionLostError, InvalidArgumentError, MuxError } from '../errors.js';
 import { openDirectStreamlocal, openDirectTcpip } from '../forward/local.js';
@@ -125,6 +125,11 @@ export class MuxClient extends EventEmitter {
       throw e;
     }
     return new MuxClient(opts.controlPath, timeout, cs);
+  }
+
+  /** What the proxied connection holds now (channels, pending opens and requests); all zero once closed. */
+  get stats(): ConnectionStats {
+    return this.connection.stats;
   }
 
   /** `ssh -O check`: resolves with the master's process id. */

@@ -90,6 +90,7 @@ test('MuxClient through an OpenSSH master: exec gives stdout, stderr and exit st
       many.map((m) => m.stdout),
       ['1\n', '2\n', '3\n', '4\n', '5\n', '6\n'],
     );
+    assert.equal(mux.stats.channels, 0, 'every channel released');
   } finally {
     await mux.close();
   }
