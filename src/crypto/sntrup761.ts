@@ -22,7 +22,7 @@
  * 2p - 1 divsteps whose loop bounds depend only on the iteration number, and reductions are
  * multiplications and shifts (no `%` or `/` on secrets). This was checked by review of every function
  * that touches a secret — the poly, encode and simd modules and the WAT in the generator (decoders read
- * only public data: a peer's key or a ciphertext) — and measured: bench/sntrup761.ts times
+ * only public data: a peer's key or a ciphertext) — and measured: bench/sntrup761-ct.ts times
  * decapsulation of valid against invalid ciphertexts, and key generation and decapsulation under
  * different secret keys, with Welch's t-test (dudect-style). That measurement only shows no difference
  * large enough to see at its sample size on that machine; it proves nothing about other CPUs or JIT
