@@ -45,8 +45,13 @@ export function deriveKey(
     blocks.push(next);
     have += next.length;
   }
-  const out = Buffer.concat(blocks, have);
-  const key = Buffer.from(out.subarray(0, length));
-  out.fill(0);
+  // The key gets memory of its own: Buffer.from and Buffer.concat take small buffers from node's shared
+  // pool, where a copy of a session key would outlive the session, unwiped.
+  const key = Buffer.alloc(length);
+  let at = 0;
+  for (const b of blocks) {
+    at += b.copy(key, at, 0, Math.min(b.length, length - at));
+    b.fill(0);
+  }
   return key;
 }

@@ -136,7 +136,7 @@ export class ClientKex {
       writePublic(w, this.info, this.pair.publicValue);
       writePublic(w, this.info, serverPublic);
       w.raw(k);
-      const h = hashParts(this.info.hash, [w.toBuffer()]);
+      const h = hashOnce(this.info.hash, w.toBuffer());
       // A certificate algorithm signs H with the plain one (rsa-sha2-512-cert-v01@openssh.com → rsa-sha2-512).
       const sigAlg = plainSignatureAlgorithm(this.hostKeyAlgorithm);
       const isCert = sigAlg !== this.hostKeyAlgorithm;
@@ -250,7 +250,7 @@ export class ServerKex {
       writePublic(w, this.info, clientPublic);
       writePublic(w, this.info, pair.publicValue);
       w.raw(k);
-      const h = hashParts(this.info.hash, [w.toBuffer()]);
+      const h = hashOnce(this.info.hash, w.toBuffer());
       const sig = this.hostKey.signSync(h, this.hostKeyAlgorithm);
       const reply = new SshWriter(4096)
         .byte(this.info.type === 'gex' ? MSG.KEX_DH_GEX_REPLY : MSG.KEXDH_REPLY)
@@ -306,4 +306,11 @@ export function serverHostKeyAlgorithms(
   certificates: readonly Certificate[] = [],
 ): string[] {
   return preference.filter((alg) => selectServerHostKey(alg, keys, certificates) !== undefined);
+}
+
+/** H of the exchange-hash input, which is wiped afterwards (it ends with K). */
+function hashOnce(hash: KexInfo['hash'], input: Buffer): Buffer {
+  const h = hashParts(hash, [input]);
+  input.fill(0);
+  return h;
 }

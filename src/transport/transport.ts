@@ -576,6 +576,7 @@ export class Transport extends EventEmitter {
     const keys = deriveSessionKeys(this.role, neg, result, this.sessionId);
     run.outgoing = { sealer: createSealer(keys.outKeys), compression: keys.outCompression };
     run.incoming = { opener: createOpener(keys.inKeys), compression: keys.inCompression };
+    result.k.fill(0); // K is not needed once the keys are derived
     this.bytesLimit = rekeyByteLimit(keys, this.opts.rekeyLimit?.bytes);
     this.negotiated = {
       kex: neg.kex,

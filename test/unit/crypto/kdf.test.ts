@@ -71,3 +71,12 @@ test('deriveKey rejects bad letters and lengths', () => {
   assert.throws(() => deriveKey('sha256', K, H, 'A', SESSION, 1.5), { code: 'ERR_SSH_INVALID_ARGUMENT' });
   assert.throws(() => deriveKey('sha256', K, H, 'A', SESSION, 1 << 20), { code: 'ERR_SSH_INVALID_ARGUMENT' });
 });
+
+test('deriveKey returns each key in memory of its own, never in the shared Buffer pool', () => {
+  for (const length of [16, 32, 64]) {
+    const key = deriveKey('sha256', K, H, 'C', SESSION, length);
+    assert.deepEqual(key, reference('sha256', 'C', length));
+    assert.equal(key.byteOffset, 0);
+    assert.equal(key.buffer.byteLength, length, 'a pooled key would share a larger ArrayBuffer');
+  }
+});
