@@ -16,8 +16,8 @@ import { Client } from '../../src/client/client.js';
 import { ChannelOpenError, ListenError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { connectShared } from '../../src/mux/connect.js';
-import { binPath, hasPeer, requirePeer } from '../helpers/peers.js';
-import { freePort, type Sshd, startSshd } from '../helpers/sshd.js';
+import { binPath, hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
+import { freePort, openSshArgs, type Sshd, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd | undefined;
 let dir = '';
@@ -320,5 +320,41 @@ test('through a secsh master, a refused direct-tcpip open reaches the mux client
     assert.equal((await client.exec('echo after')).stdout, 'after\n');
   } finally {
     await client.close();
+  }
+});
+
+test('OpenSSH 10: its ssh -S runs -O check and -O proxy through a secsh master, and MuxClient runs a pty exec through its ssh -M', async (t) => {
+  if (!ready(t) || !requirePeer(t, 'openssh10-ssh') || !sshd) return;
+  const ssh10 = openssh10Path();
+  const client = await connect();
+  const sock = join(dir, 'o10.sock');
+  try {
+    await client.listenControl(sock);
+    const check = await ssh([...base(sock), '-O', 'check', 'h'], '', ssh10);
+    assert.match(check.stderr, new RegExp(`Master running \\(pid=${process.pid}\\)`));
+    const run = await ssh([...base(sock), '-O', 'proxy', 'h', 'cat; exit 6'], 'ten\n', ssh10);
+    assert.deepEqual(run, { code: 6, stdout: 'ten\n', stderr: '' });
+  } finally {
+    await client.close();
+  }
+  const msock = join(dir, 'o10m.sock');
+  const master = spawn(ssh10, [...openSshArgs(sshd, sshd.userKeys.ed25519), '-M', '-S', msock, '-N', sshd.host], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise((r) => master.once('exit', r));
+  try {
+    await waitFor(() => existsSync(msock));
+    const mux = await MuxClient.connect({ controlPath: msock });
+    assert.equal(await mux.check(), master.pid);
+    assert.deepEqual(await mux.exec('echo ten; exit 2', { pty: true }), {
+      stdout: 'ten\r\n',
+      stderr: '',
+      code: 2,
+      signal: null,
+    });
+    await mux.exit();
+    await exited;
+  } finally {
+    master.kill();
   }
 });
