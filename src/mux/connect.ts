@@ -3,6 +3,7 @@
  * the host's ControlPath, as `ssh` does, and otherwise connects on its own (and, when asked, becomes
  * the master for the `ssh` commands that follow).
  */
+import { lstat, unlink } from 'node:fs/promises';
 import { Client } from '../client/client.js';
 import type { ConnectOptions } from '../client/options.js';
 import { resolveConnectConfig } from '../client/session-calls.js';
@@ -18,7 +19,8 @@ export interface SharedConnectOptions extends ConnectOptions {
   controlPath?: string;
   /**
    * When no master answered and a connection was made: serve it on the control path (as `ssh` does
-   * under ControlMaster `yes`, `auto` or `autoask`) so that `ssh -S path -O proxy` can use it. Default false.
+   * under ControlMaster `yes`, `auto` or `autoask`) so that `ssh -S path -O proxy` can use it; a
+   * socket file there that refused the connection (its master died) is replaced. Default false.
    */
   serveControl?: boolean;
   /** Deadline for the control socket's answers, in ms (default 10000). */
@@ -51,6 +53,7 @@ export function controlSettings(opts: SharedConnectOptions): { path?: string; ma
 export async function connectShared(opts: SharedConnectOptions): Promise<Client | MuxClient> {
   const { path, master } = controlSettings(opts);
   const tryMaster = path !== undefined && master !== 'yes' && master !== 'ask';
+  let stale = false;
   if (tryMaster) {
     try {
       return await MuxClient.connect({
@@ -59,6 +62,7 @@ export async function connectShared(opts: SharedConnectOptions): Promise<Client 
       });
     } catch (e) {
       if (!(e instanceof ConnectionLostError) && !(e instanceof TimeoutError)) throw e;
+      stale = (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ECONNREFUSED';
       opts.logger?.debug?.(`secsh: no control master at the control path (${e.message}); connecting`);
     }
   }
@@ -66,6 +70,8 @@ export async function connectShared(opts: SharedConnectOptions): Promise<Client 
   const client = await Client.connect(rest);
   if (serveControl && path !== undefined && master !== 'no') {
     try {
+      // A socket file nobody listens on is a master that died: replaced, as ssh does.
+      if (stale && (await lstat(path).catch(() => undefined))?.isSocket()) await unlink(path).catch(() => {});
       await client.listenControl(path);
     } catch (e) {
       opts.logger?.warn?.(`secsh: not serving the control path: ${(e as Error).message}`);

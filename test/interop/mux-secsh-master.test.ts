@@ -5,7 +5,7 @@
  * -O stop and -O exit; the socket's mode and an existing path; and secsh's MuxClient against it.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import { Client } from '../../src/client/client.js';
 import { ChannelOpenError, ListenError } from '../../src/errors.js';
 import { MuxClient } from '../../src/mux/client.js';
 import { connectShared } from '../../src/mux/connect.js';
-import { binPath, hasPeer, openssh10Path, requirePeer } from '../helpers/peers.js';
+import { binPath, hasPeer, openssh10Path, PYTHON, requirePeer } from '../helpers/peers.js';
 import { freePort, openSshArgs, type Sshd, startSshd } from '../helpers/sshd.js';
 
 let sshd: Sshd | undefined;
@@ -276,7 +276,7 @@ test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a
   }
 });
 
-test('connectShared with serveControl: no master answers, so it connects and serves the path; the next connectShared attaches to it', async (t) => {
+test('connectShared with serveControl: a stale socket refuses, so it connects and serves the path in its place; the next connectShared attaches to it', async (t) => {
   if (!ready(t) || !sshd) return;
   const path = join(dir, 'shared.sock');
   const opts = {
@@ -288,6 +288,9 @@ test('connectShared with serveControl: no master answers, so it connects and ser
     controlPath: path,
     serveControl: true,
   };
+  // a stale socket: bound, never listening (a master that died)
+  const bound = spawnSync(PYTHON, ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(path)})`]);
+  assert.equal(bound.status, 0, String(bound.stderr));
   const first = await connectShared(opts);
   assert.ok(first instanceof Client);
   try {
