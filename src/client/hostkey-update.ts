@@ -6,10 +6,11 @@
  * with the same refusals as ssh's clientloop.c (a marker line, a wildcard or long host list for the
  * host, a key on file under another name, a duplicated key, a bad proof: no change at all).
  */
-import { link, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, realpath, stat, unlink } from 'node:fs/promises';
 import { debuglog } from 'node:util';
 import { type KnownHostsVerdict, knownHostsVerdict } from '../config/host-key-policy.js';
-import { KnownHosts, knownHostsName } from '../config/index.js';
+import { KnownHosts, type KnownHostsEntry, knownHostsName } from '../config/index.js';
+import { withKnownHostsFile } from '../config/known-hosts.js';
 import {
   decodeStrings,
   encodeStrings,
@@ -122,6 +123,13 @@ function complexHostField(hosts: string): boolean {
   return /[*?]/.test(hosts) || hosts.split(',').length > 2;
 }
 
+/** Why ssh's UpdateHostKeys leaves a host alone for this line of it (a marker, a complex host field), if it does. */
+function hostLineRefusal(e: KnownHostsEntry): string | undefined {
+  if (e.marker !== undefined) return `an @${e.marker} line names the host`;
+  if (!e.hashed && complexHostField(e.hosts)) return 'a wildcard pattern or a host list names the host';
+  return undefined;
+}
+
 /** ssh's hostkey_accepted_by_hostkeyalgs: the key's type (for RSA, an rsa-sha2 name) is in the list. */
 function acceptedType(key: PublicKey, algorithms: readonly string[]): boolean {
   if (key.type === 'ssh-rsa') return algorithms.includes('rsa-sha2-512') || algorithms.includes('rsa-sha2-256');
@@ -189,10 +197,8 @@ class HostKeysUpdate {
             return this.result('skipped', 'a server key is on file for another name');
           continue;
         }
-        if (e.marker !== undefined) return this.result('skipped', `an @${e.marker} line names the host`);
-        if (!e.hashed && complexHostField(e.hosts)) {
-          return this.result('skipped', 'a wildcard pattern or a host list names the host');
-        }
+        const refusal = hostLineRefusal(e);
+        if (refusal) return this.result('skipped', refusal);
         const i = keys.findIndex((k) => k.equals(e.key));
         if (i >= 0) matched[i] = true;
         else if (!old.some((k) => k.equals(e.key))) old.push(e.key);
@@ -229,7 +235,9 @@ class HostKeysUpdate {
       });
       if (ok !== true) return this.result('refused');
     }
-    return (await this.write(paths, keep)) ? this.result('updated') : this.result('unchanged');
+    const written = await this.write(paths, keep);
+    if (typeof written === 'string') return this.result('skipped', written);
+    return written ? this.result('updated') : this.result('unchanged');
   }
 
   /** Asks the server to prove `fresh`; returns the keys proven, or why the proof failed. */
@@ -273,27 +281,38 @@ class HostKeysUpdate {
   /**
    * Rewrites each existing file as ssh's hostfile_replace_entries does: the first keeps the host's
    * entries for `keep` and gains the rest of `keep`; in the others every plain entry for the host
-   * goes (the first file now lists them). The file before is kept as `<file>.old`. Returns true when
-   * a file changed.
+   * goes (the first file now lists them). The file before is kept as `<file>.old`. Each file is
+   * re-read and rewritten in turn with no other rewrite of it by this process in between (another
+   * connection's update or accept-new is not undone); a line that now makes ssh leave the host alone
+   * stops the update there. Returns true when a file changed, or why it stopped.
    */
-  private async write(paths: string[], keep: PublicKey[]): Promise<boolean> {
+  private async write(paths: string[], keep: PublicKey[]): Promise<boolean | string> {
     const { host, port } = this.verdict.policy;
     let changed = false;
     for (const [i, path] of paths.entries()) {
-      if (!(await exists(path))) continue;
-      const kh = await KnownHosts.load(path);
-      const before = kh.toString();
-      const listed = kh.find(host, port).filter((e) => e.marker === undefined);
-      const hash = this.verdict.policy.hash === true || (listed.length > 0 && listed.every((e) => e.hashed));
-      kh.retainKeys(host, port, i === 0 ? keep : []);
-      if (i === 0) {
-        const present = kh.find(host, port).filter((e) => e.marker === undefined);
-        for (const k of keep) if (!present.some((e) => e.key.equals(k))) kh.add(host, port, k, hash ? { hash } : {});
-      }
-      if (kh.toString() === before) continue;
-      await backUp(path);
-      await kh.save(path);
-      changed = true;
+      const done = await withKnownHostsFile(path, async () => {
+        if (!(await exists(path))) return false;
+        const kh = await KnownHosts.load(path);
+        const before = kh.toString();
+        const mine = kh.find(host, port);
+        for (const e of mine) {
+          const refusal = hostLineRefusal(e);
+          if (refusal) return `known_hosts changed during the update: ${refusal}`;
+        }
+        const listed = mine.filter((e) => e.marker === undefined);
+        const hash = this.verdict.policy.hash === true || (listed.length > 0 && listed.every((e) => e.hashed));
+        kh.retainKeys(host, port, i === 0 ? keep : []);
+        if (i === 0) {
+          const present = kh.find(host, port).filter((e) => e.marker === undefined);
+          for (const k of keep) if (!present.some((e) => e.key.equals(k))) kh.add(host, port, k, hash ? { hash } : {});
+        }
+        if (kh.toString() === before) return false;
+        await backUp(path);
+        await kh.save(path);
+        return true;
+      });
+      if (typeof done === 'string') return done;
+      changed ||= done;
     }
     return changed;
   }
@@ -306,9 +325,22 @@ function exists(path: string): Promise<boolean> {
   );
 }
 
-/** ssh keeps the file as it was under `<file>.old` (a hard link) before replacing it. */
+/**
+ * ssh keeps the file as it was under `<file>.old` (a hard link) before replacing it. A symlinked file
+ * is written through the link (KnownHosts.save), so the link is resolved: `.old` is the file it
+ * points to as it was (a hard link, or a copy on another file system), not a second link to it.
+ */
 async function backUp(path: string): Promise<void> {
   const back = `${path}.old`;
+  const real = await realpath(path).catch(() => undefined);
+  if (
+    !real ||
+    !(await stat(real).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return;
   await unlink(back).catch(() => {});
-  await link(path, back).catch(() => {});
+  await link(real, back).catch(() => copyFile(real, back).catch(() => {}));
 }

@@ -6,7 +6,7 @@
 import { CERTIFICATE_HOST_KEY_ALGORITHMS } from '../crypto/algorithms.js';
 import { HostKeyError } from '../errors.js';
 import type { Certificate, PublicKey } from '../keys/index.js';
-import { KnownHosts, knownHostsName } from './known-hosts.js';
+import { KnownHosts, knownHostsName, withKnownHostsFile } from './known-hosts.js';
 
 /**
  * How unknown and changed host keys are treated. `ask` asks a callback about unknown keys (and
@@ -151,9 +151,14 @@ export function knownHostsVerifier(p: KnownHostsPolicy): (key: PublicKey, certif
     if (asked === true && !first) return;
     if (first && (asked === true || (p.mode === 'accept-new' && otherTypes.length === 0))) {
       // Re-read first: another connection (a jump host, another process) may have written meanwhile.
-      const fresh = first.path ? await KnownHosts.load(first.path) : first;
-      fresh.add(p.host, p.port, key, p.hash ? { hash: true } : {});
-      await fresh.save();
+      const add = async (kh: KnownHosts) => {
+        kh.add(p.host, p.port, key, p.hash ? { hash: true } : {});
+        await kh.save();
+      };
+      const path = first.path;
+      // One rewrite of the file at a time in this process (an UpdateHostKeys rewrite is not undone).
+      if (path) await withKnownHostsFile(path, async () => add(await KnownHosts.load(path)));
+      else await add(first);
       p.log?.(`secsh: added ${key.type} ${fp} for ${name} to ${first.path}`);
       verdict.trustedKey = key;
       return;

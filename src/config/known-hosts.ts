@@ -5,7 +5,7 @@
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, KeyError } from '../errors.js';
 import { PublicKey } from '../keys/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
@@ -62,6 +62,31 @@ export interface KnownHostsAddOptions {
 interface Line {
   text: string;
   entry: KnownHostsEntry | undefined;
+}
+
+/** The tail of each file's queue of read-modify-write runs in this process (see {@link withKnownHostsFile}). */
+const fileQueues = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` — a load, change and save of the known_hosts file at `path` — after every earlier run
+ * for the same file (through symlinks) in this process has finished, so two connections rewriting
+ * one file at once (accept-new, updateHostKeys) do not undo each other's change. `fn` should only
+ * touch files: a run that waits on a peer would hold up the others. Other processes are not
+ * excluded (ssh takes no lock either).
+ */
+export async function withKnownHostsFile<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  const full = resolve(expandHome(path));
+  const key = await realpath(full).catch(() => full);
+  const run = (fileQueues.get(key) ?? Promise.resolve()).then(fn);
+  const tail = run.then(
+    () => {},
+    () => {},
+  );
+  fileQueues.set(key, tail);
+  void tail.then(() => {
+    if (fileQueues.get(key) === tail) fileQueues.delete(key);
+  });
+  return run;
 }
 
 /** The name OpenSSH looks up: `host` on port 22, `[host]:port` otherwise (lowercased). */

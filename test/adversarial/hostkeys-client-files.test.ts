@@ -1,0 +1,172 @@
+/**
+ * updateHostKeys and the known_hosts file itself: two connections rewriting the same file at the
+ * same moment (another host's rotation must not be undone: a removed key must not come back, an
+ * added one must not be lost), and a known_hosts that is a symlink (written through; `.old` keeps
+ * the content before, as ssh's backup does; the mode stays).
+ */
+import assert from 'node:assert/strict';
+import { chmod, lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client } from '../../src/client/client.js';
+import type { HostKeysUpdateResult } from '../../src/client/options.js';
+import { KnownHosts } from '../../src/config/index.js';
+import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
+import { Server } from '../../src/server/server.js';
+
+let dir = '';
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'secsh-hostkeys-files-'));
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function startServer(keys: PrivateKey[]): Promise<{ server: Server; port: number }> {
+  const server = new Server({ hostKeys: keys, authenticate: (c) => c.method === 'password' && c.password === 'pw' });
+  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  return { server, port };
+}
+
+/** Connects with updateHostKeys and resolves with the 'hostkeys' outcome (the client is closed). */
+async function update(
+  port: number,
+  path: string,
+  ask?: () => Promise<boolean>,
+): Promise<HostKeysUpdateResult | undefined> {
+  const c = await Client.connect({
+    host: '127.0.0.1',
+    port,
+    username: 'u',
+    password: 'pw',
+    knownHosts: path,
+    updateHostKeys: ask ? 'ask' : true,
+    ...(ask ? { onUpdateHostKeys: ask } : {}),
+  });
+  c.on('error', () => {});
+  try {
+    return await new Promise<HostKeysUpdateResult | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), 5000);
+      c.once('hostkeys', (r: HostKeysUpdateResult) => {
+        clearTimeout(t);
+        resolve(r);
+      });
+    });
+  } finally {
+    await c.close();
+  }
+}
+
+const line = (port: number, k: PrivateKey) => `[127.0.0.1]:${port} ${k.publicKey.toString()}\n`;
+
+test("two connections updating one known_hosts at once: neither undoes the other's rotation", async () => {
+  // Host A rotates: keeps edA, gains ecA, drops oldA (compromised). Host B gains ecB.
+  const [edA, ecA, oldA, edB, ecB] = [
+    generatePrivateKey('ed25519'),
+    generatePrivateKey('ecdsa'),
+    generatePrivateKey('ecdsa'),
+    generatePrivateKey('ed25519'),
+    generatePrivateKey('ecdsa'),
+  ] as [PrivateKey, PrivateKey, PrivateKey, PrivateKey, PrivateKey];
+  const a = await startServer([edA, ecA]);
+  const b = await startServer([edB, ecB]);
+  try {
+    const path = join(dir, 'race');
+    await writeFile(path, line(a.port, edA) + line(a.port, oldA) + line(b.port, edB));
+    // Both are asked; both answers are given at the same moment, so both rewrites run together.
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let asked = 0;
+    const ask = async () => {
+      if (++asked === 2) release();
+      await gate;
+      return true;
+    };
+    const [ra, rb] = await Promise.all([update(a.port, path, ask), update(b.port, path, ask)]);
+    assert.equal(ra?.status, 'updated');
+    assert.equal(rb?.status, 'updated');
+    const kh = new KnownHosts(await readFile(path, 'utf8'));
+    const has = (port: number, k: PrivateKey) => kh.find('127.0.0.1', port).some((e) => e.key.equals(k.publicKey));
+    assert.ok(has(a.port, edA) && has(a.port, ecA), "host A's keys are on file");
+    assert.ok(!has(a.port, oldA), "host A's dropped key did not come back");
+    assert.ok(has(b.port, edB) && has(b.port, ecB), "host B's keys are on file");
+    assert.equal(kh.entries.length, 4);
+  } finally {
+    await a.server.close();
+    await b.server.close();
+  }
+});
+
+test('a symlinked known_hosts is written through the link; .old keeps the content before; the mode stays', async () => {
+  const ed = generatePrivateKey('ed25519');
+  const ec = generatePrivateKey('ecdsa');
+  const s = await startServer([ed, ec]);
+  try {
+    const target = join(dir, 'real_known_hosts');
+    const link = join(dir, 'linked_known_hosts');
+    const start = line(s.port, ed);
+    await writeFile(target, start);
+    await chmod(target, 0o644);
+    await symlink(target, link);
+    const r = await update(s.port, link);
+    assert.equal(r?.status, 'updated');
+    assert.ok((await lstat(link)).isSymbolicLink(), 'the link is still a link');
+    assert.equal(new KnownHosts(await readFile(target, 'utf8')).entries.length, 2);
+    assert.equal((await stat(target)).mode & 0o777, 0o644);
+    assert.equal(await readFile(`${link}.old`, 'utf8'), start, '.old holds the file as it was');
+  } finally {
+    await s.server.close();
+  }
+});
+
+test("an update and another host's accept at the same moment: the file has both", async () => {
+  const [edA, ecA, oldA, edB] = [
+    generatePrivateKey('ed25519'),
+    generatePrivateKey('ecdsa'),
+    generatePrivateKey('ecdsa'),
+    generatePrivateKey('ed25519'),
+  ] as [PrivateKey, PrivateKey, PrivateKey, PrivateKey];
+  const a = await startServer([edA, ecA]);
+  const b = await startServer([edB]);
+  try {
+    const path = join(dir, 'race-accept');
+    await writeFile(path, line(a.port, edA) + line(a.port, oldA));
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    let asked = 0;
+    const ask = async () => {
+      if (++asked === 2) release();
+      await gate;
+      return true;
+    };
+    const accept = async () => {
+      const c = await Client.connect({
+        host: '127.0.0.1',
+        port: b.port,
+        username: 'u',
+        password: 'pw',
+        knownHosts: path,
+        strictHostKeyChecking: 'ask',
+        onUnknownHostKey: ask,
+      });
+      await c.close();
+    };
+    const [ra] = await Promise.all([update(a.port, path, ask), accept()]);
+    assert.equal(ra?.status, 'updated');
+    const kh = new KnownHosts(await readFile(path, 'utf8'));
+    const has = (port: number, k: PrivateKey) => kh.find('127.0.0.1', port).some((e) => e.key.equals(k.publicKey));
+    assert.ok(has(a.port, edA) && has(a.port, ecA) && !has(a.port, oldA), "host A's rotation stands");
+    assert.ok(has(b.port, edB), 'host B was added');
+    assert.equal(kh.entries.length, 3);
+  } finally {
+    await a.server.close();
+    await b.server.close();
+  }
+});
