@@ -78,7 +78,7 @@ export interface VerifiedHostbased {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A name decoded as UTF-8 with no control characters, or undefined. */
+/** A name decoded as UTF-8 with no control characters (C0, DEL or C1), or undefined. */
 function cleanName(b: Buffer): string | undefined {
   let s: string;
   try {
@@ -86,8 +86,20 @@ function cleanName(b: Buffer): string | undefined {
   } catch {
     return undefined;
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-  return /[\u0000-\u001f\u007f]/.test(s) ? undefined : s;
+  return /\p{Cc}/u.test(s) ? undefined : s;
+}
+
+/**
+ * The client host name a request names, as the policy and `knownClientHost` both see it: printable
+ * ASCII without spaces (host names on the wire are ASCII; other characters could fold to another
+ * name when known_hosts is matched case-insensitively, e.g. U+212A KELVIN SIGN to `k`), one trailing
+ * dot removed and no second one. Undefined when the name is not one.
+ */
+function clientHostName(b: Buffer): string | undefined {
+  const s = b.toString('latin1');
+  if (!/^[\x21-\x7e]+$/.test(s)) return undefined;
+  const name = s.endsWith('.') ? s.slice(0, -1) : s;
+  return name === '' || name.endsWith('.') ? undefined : name;
 }
 
 /**
@@ -130,11 +142,10 @@ export function verifyHostbasedRequest(
   if (!key.signatureAlgorithms.includes(sigAlg as SignatureAlgorithm)) {
     return { refused: `key type ${key.type} does not match algorithm ${JSON.stringify(algorithm)}` };
   }
-  const host = cleanName(chost);
+  const clientHostname = clientHostName(chost);
+  if (clientHostname === undefined) return { refused: 'client host name is not a printable ASCII host name' };
   const user = cleanName(cuser);
-  if (host === undefined || user === undefined) return { refused: 'client host or user name is not clean UTF-8' };
-  const clientHostname = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (clientHostname === '') return { refused: 'empty client host name' };
+  if (user === undefined) return { refused: 'client user name is not UTF-8 without control characters' };
 
   const data = new SshWriter(sessionId.length + signedEnd + 8)
     .string(sessionId)

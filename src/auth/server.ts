@@ -77,13 +77,14 @@ export interface AuthContext {
   /** publickey and hostbased: the (key) algorithm the client used. */
   signatureAlgorithm?: string;
   /**
-   * hostbased (RFC 4252 §9): the client host name the request names, trailing dot removed — a claim
+   * hostbased (RFC 4252 §9): the client host name the request names, trailing dot removed (printable ASCII:
+   * other names, and names ending in two dots, are refused before the policy) — a claim
    * backed only by the host key's signature, so check that `key` is this host's (see `knownClientHost`,
    * which reads known_hosts as sshd reads ssh_known_hosts). `key` is then the host key, already verified
    * to have signed the request, and `remoteAddress` where the connection comes from.
    */
   clientHostname?: string;
-  /** hostbased: the user name on the client host (shosts.equiv's second column; sshd's own rule is "the same name"). */
+  /** hostbased: the user name on the client host (shosts.equiv's second column; sshd's own rule is "the same name"); no control characters. */
   clientUsername?: string;
   /**
    * hostbased with a host certificate: the certificate, whose CA signature is NOT checked here (the CA comes

@@ -21,7 +21,8 @@ export interface ClientHostClaim {
  * shosts.equiv-like rules). A plain key must be listed for the name under no marker; a host
  * certificate must be signed by a CA listed under `@cert-authority` for the name and be valid now for
  * that name (type host, principal listed). A `@revoked` line for the key or the CA refuses either.
- * Names are matched as ssh matches them (patterns, hashed names, case-insensitively), on port 22.
+ * Names are matched as ssh matches them (patterns, hashed names, case-insensitively), on port 22;
+ * a name that is not printable ASCII is refused.
  *
  * @example
  * const hosts = await KnownHosts.load('/etc/ssh/ssh_known_hosts');
@@ -30,7 +31,9 @@ export interface ClientHostClaim {
 export function knownClientHost(files: KnownHosts | readonly KnownHosts[], claim: ClientHostClaim): boolean {
   const { key, hostCertificate: cert } = claim;
   const name = claim.clientHostname?.replace(/\.$/, '');
-  if (!key || !name) return false;
+  // Only ASCII host names: known_hosts matches case-insensitively, and toLowerCase() folds some other
+  // characters to ASCII (U+212A KELVIN SIGN to `k`), so such a name could pass for another.
+  if (!key || !name || !/^[\x21-\x7e]+$/.test(name)) return false;
   const list = files instanceof KnownHosts ? [files] : files;
   const entries = list.flatMap((f) => f.find(name));
   const revoked = (k: PublicKey) => entries.some((e) => e.marker === 'revoked' && e.key.equals(k));
