@@ -48,16 +48,27 @@ function proofAlgorithm(key: PrivateKey, negotiatedHostKey: string | undefined):
 }
 
 /**
+ * Proof requests answered per connection. ssh asks once per connection; signing runs on the event
+ * loop every connection shares (sshd signs in each connection's own process), so a client asking
+ * again and again must not buy the server's CPU with a few hundred bytes a request.
+ */
+export const MAX_PROOF_REQUESTS = 4;
+const proofRequests = new WeakMap<object, number>();
+
+/**
  * Answers `hostkeys-prove-00@openssh.com`: for each key blob requested, in order, a signature over
  * {@link hostKeyProofData} by the matching host key; the reply data is those signatures as strings.
  * Returns false (REQUEST_FAILURE) for malformed data, a key the server does not hold, or more keys
- * than it has — so the work is at most one signature per host key. Certificates are never proven.
+ * than it has — so the work is at most one signature per host key — and, when `asker` (the
+ * connection) is given, for every request after the first {@link MAX_PROOF_REQUESTS} it answered. Certificates
+ * are never proven.
  */
 export async function proveHostKeys(
   data: Buffer,
   keys: readonly PrivateKey[],
   sessionId: Buffer | undefined,
   negotiatedHostKey: string | undefined,
+  asker?: object,
 ): Promise<Buffer | false> {
   if (!sessionId) return false;
   let blobs: Buffer[];
@@ -78,6 +89,14 @@ export async function proveHostKeys(
     wanted.push(key);
   }
   if (wanted.length === 0) return false;
+  if (asker) {
+    const n = proofRequests.get(asker) ?? 0;
+    if (n >= MAX_PROOF_REQUESTS) {
+      debug('hostkeys-prove: more than %d requests on one connection', MAX_PROOF_REQUESTS);
+      return false;
+    }
+    proofRequests.set(asker, n + 1);
+  }
   const sigs: Buffer[] = [];
   for (const key of wanted) {
     sigs.push(await key.sign(hostKeyProofData(sessionId, key.publicKey.blob), proofAlgorithm(key, negotiatedHostKey)));

@@ -505,7 +505,7 @@ export class Server extends EventEmitter {
     conn.connection.onGlobalRequest = (name, data) => {
       if (name === 'keepalive@openssh.com') return true;
       if (name === HOSTKEYS_PROVE_REQUEST)
-        return proveHostKeys(data, this.hostKeys, conn.transport.sessionId, conn.transport.negotiated?.hostKey);
+        return proveHostKeys(data, this.hostKeys, conn.transport.sessionId, conn.transport.negotiated?.hostKey, conn);
       if (fwd?.handlesRequest(name)) return fwd.request(name, data);
       return false;
     };
