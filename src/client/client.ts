@@ -388,7 +388,7 @@ export class Client extends EventEmitter {
         ...(opts.onKeyboardInteractive ? { onKeyboardInteractive: opts.onKeyboardInteractive } : {}),
         ...(opts.onPasswordChange ? { onPasswordChange: opts.onPasswordChange } : {}),
         ...(opts.authMethods ? { methods: opts.authMethods } : {}),
-        ...(opts.hostbased ? { hostbased: await hostbasedCredentials(opts, stream) } : {}),
+        ...(opts.hostbased ? { hostbased: await Promise.race([hostbasedCredentials(opts, stream), guard]) } : {}),
         onBanner: (m) => {
           client.emit('banner', m);
           opts.onBanner?.(m);

@@ -32,6 +32,8 @@ const SOCKET_FD = 3;
 const MAX_REPLY = 64 * 1024;
 const MAX_SIGNATURE = 16 * 1024;
 const MAX_STDERR = 4096;
+/** Longest piece of ssh-keysign's stderr quoted in an error. */
+const MAX_SAID = 200;
 const TIMEOUT_MS = 30_000;
 
 /**
@@ -88,14 +90,21 @@ export class KeysignSigner implements Signer {
       let outLength = 0;
       let err = '';
       let settled = false;
-      const fail = (why: string) => {
-        if (settled) return;
+      const done = () => {
         settled = true;
         clearTimeout(timer);
+        this.#socket.off('close', gone);
+      };
+      const fail = (why: string) => {
+        if (settled) return;
+        done();
         child.kill('SIGKILL');
         reject(new AuthError(`ssh-keysign: ${why}`));
       };
       const timer = setTimeout(() => fail('no answer'), TIMEOUT_MS);
+      // It holds a copy of the socket: once the connection is gone (closed, timed out) it must not keep it open.
+      const gone = () => fail('the connection closed');
+      this.#socket.once('close', gone);
       child.once('error', (e) => fail(e.message));
       child.stdin.on('error', () => {}); // it may exit before reading: the exit says why
       child.stdout.on('data', (c: Buffer) => {
@@ -105,16 +114,15 @@ export class KeysignSigner implements Signer {
       });
       child.stderr.setEncoding('utf8');
       child.stderr.on('data', (s: string) => {
-        if (err.length < MAX_STDERR) err += s;
+        if (err.length < MAX_STDERR) err += s.slice(0, MAX_STDERR - err.length);
       });
       child.once('close', (code, signal) => {
         if (settled) return;
-        const said = err.trim().split('\n').at(-1) ?? '';
+        const said = lastLine(err);
         if (code !== 0) return fail(said || `exited with ${signal ?? `status ${code}`}`);
         try {
           const sig = parseReply(Buffer.concat(out));
-          settled = true;
-          clearTimeout(timer);
+          done();
           resolve(sig);
         } catch (e) {
           fail(e instanceof Error ? e.message : String(e));
@@ -123,6 +131,13 @@ export class KeysignSigner implements Signer {
       child.stdin.end(request);
     });
   }
+}
+
+/** The last line of what ssh-keysign wrote to stderr, short and with control characters shown as `?`. */
+function lastLine(err: string): string {
+  const line = err.trim().split('\n').at(-1) ?? '';
+  const shown = line.replace(/\p{Cc}/gu, '?');
+  return shown.length > MAX_SAID ? `${shown.slice(0, MAX_SAID)}…` : shown;
 }
 
 /** The file descriptor of a TCP socket (POSIX), or undefined. */
