@@ -7,6 +7,7 @@
  * host, a key on file under another name, a duplicated key, a bad proof: no change at all).
  */
 import { copyFile, link, realpath, stat, unlink } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
 import { type KnownHostsVerdict, knownHostsVerdict } from '../config/host-key-policy.js';
 import { KnownHosts, type KnownHostsEntry, knownHostsName } from '../config/index.js';
@@ -118,15 +119,25 @@ export function watchHostKeyUpdates(
   };
 }
 
-/** Complex host fields ssh's UpdateHostKeys will not touch: a wildcard, or more than `host,ip`. */
-function complexHostField(hosts: string): boolean {
-  return /[*?]/.test(hosts) || hosts.split(',').length > 2;
+/**
+ * Complex host fields UpdateHostKeys will not touch: a wildcard, or anything but `name` alone or,
+ * for a host name, `name,address` (ssh's CheckHostIP form). ssh rewrites any two names ("maybe ensure it is an IP?"),
+ * which would drop the trust of another host, or of a negation, named on the same line.
+ */
+function complexHostField(hosts: string, name: string): boolean {
+  if (/[*?]/.test(hosts)) return true;
+  const names = hosts.split(',');
+  if (names.length === 1) return false;
+  if (names.length > 2) return true;
+  const address = (n: string) => isIP(n.replace(/^\[(.*)\]:\d+$/, '$1')) !== 0;
+  const other = names.find((n) => n.toLowerCase() !== name);
+  return other === undefined || address(name) || !address(other);
 }
 
-/** Why ssh's UpdateHostKeys leaves a host alone for this line of it (a marker, a complex host field), if it does. */
-function hostLineRefusal(e: KnownHostsEntry): string | undefined {
+/** Why UpdateHostKeys leaves the host alone for this line of it (a marker, a complex host field), if it does. */
+function hostLineRefusal(e: KnownHostsEntry, name: string): string | undefined {
   if (e.marker !== undefined) return `an @${e.marker} line names the host`;
-  if (!e.hashed && complexHostField(e.hosts)) return 'a wildcard pattern or a host list names the host';
+  if (!e.hashed && complexHostField(e.hosts, name)) return 'a wildcard pattern or a host list names the host';
   return undefined;
 }
 
@@ -197,7 +208,7 @@ class HostKeysUpdate {
             return this.result('skipped', 'a server key is on file for another name');
           continue;
         }
-        const refusal = hostLineRefusal(e);
+        const refusal = hostLineRefusal(e, knownHostsName(host, port));
         if (refusal) return this.result('skipped', refusal);
         const i = keys.findIndex((k) => k.equals(e.key));
         if (i >= 0) matched[i] = true;
@@ -296,7 +307,7 @@ class HostKeysUpdate {
         const before = kh.toString();
         const mine = kh.find(host, port);
         for (const e of mine) {
-          const refusal = hostLineRefusal(e);
+          const refusal = hostLineRefusal(e, knownHostsName(host, port));
           if (refusal) return `known_hosts changed during the update: ${refusal}`;
         }
         const listed = mine.filter((e) => e.marker === undefined);

@@ -137,8 +137,9 @@ export interface ConnectOptions {
    * host's keys the server no longer has are removed. Only when the host key was checked against
    * known_hosts and found there (or just added to it): not for a certificate, `hostVerifier`,
    * `hostKeyFingerprint` or `strictHostKeyChecking: 'off'`; not for a jump host; skipped (as ssh
-   * skips it) when a `@cert-authority`/`@revoked` line, a wildcard or a longer host list names the
-   * host, or a key is on file under another name. Names are written hashed under `hashKnownHosts`
+   * skips it) when a `@cert-authority`/`@revoked` line, a wildcard or a host list names the host
+   * (other than the host name with its address, as CheckHostIP writes), or a key is on file under
+   * another name. Names are written hashed under `hashKnownHosts`
    * (HashKnownHosts), or when the host's entries in that file are hashed already. `'ask'` asks
    * `onUpdateHostKeys` first (no update without it, or under BatchMode). The client emits
    * 'hostkeys' with a {@link HostKeysUpdateResult} (after `connect` has resolved).

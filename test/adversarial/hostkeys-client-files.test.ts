@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmod, lstat, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -36,9 +37,14 @@ async function update(
   port: number,
   path: string,
   ask?: () => Promise<boolean>,
+  host = '127.0.0.1',
 ): Promise<HostKeysUpdateResult | undefined> {
+  // Always to 127.0.0.1; `host` is the name known_hosts is checked under.
+  const sock = netConnect({ port, host: '127.0.0.1' });
+  await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
   const c = await Client.connect({
-    host: '127.0.0.1',
+    sock,
+    host,
     port,
     username: 'u',
     password: 'pw',
@@ -168,5 +174,38 @@ test("an update and another host's accept at the same moment: the file has both"
   } finally {
     await a.server.close();
     await b.server.close();
+  }
+});
+
+test('a line naming the host beside another host, a negation or a second address is left alone (update skipped); name,address is updated only when reached by name', async () => {
+  const [ed, ec, old] = [generatePrivateKey('ed25519'), generatePrivateKey('ecdsa'), generatePrivateKey('ecdsa')] as [
+    PrivateKey,
+    PrivateKey,
+    PrivateKey,
+  ];
+  const s = await startServer([ed, ec]);
+  try {
+    for (const other of ['[other.example]', '[!other.example]', '[127.0.0.2]']) {
+      const path = join(dir, `pair-${s.port}-${other.replace(/\W/g, '')}`);
+      // `old` is on file for the host and another name on one line; the server no longer has it.
+      const start = `${line(s.port, ed)}[127.0.0.1]:${s.port},${other}:${s.port} ${old.publicKey.toString()}\n`;
+      await writeFile(path, start);
+      const r = await update(s.port, path);
+      assert.equal(r?.status, 'skipped', other);
+      assert.equal(await readFile(path, 'utf8'), start, `${other}'s line stays`);
+    }
+    // name,address (ssh's CheckHostIP form) for a host reached by name is still updated, as ssh does;
+    // reached by the address, it is left alone.
+    const path = join(dir, `pair-${s.port}-ip`);
+    const pair = `[example.test]:${s.port},[127.0.0.1]:${s.port} ${ed.publicKey.toString()}\n`;
+    await writeFile(path, pair);
+    assert.equal((await update(s.port, path))?.status, 'skipped');
+    assert.equal(await readFile(path, 'utf8'), pair);
+    const r = await update(s.port, path, undefined, 'example.test');
+    assert.equal(r?.status, 'updated');
+    const kh = new KnownHosts(await readFile(path, 'utf8'));
+    assert.ok(kh.find('example.test', s.port).some((e) => e.key.equals(ec.publicKey)));
+  } finally {
+    await s.server.close();
   }
 });
