@@ -7,7 +7,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, mkdir, open, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { InvalidArgumentError, KeyError } from '../errors.js';
-import { PublicKey } from '../keys/index.js';
+import { MAX_CERT_BLOB } from '../keys/certificate.js';
+import { Certificate, isCertificateType, PublicKey } from '../keys/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
 import { expandHome, homeDirectory } from './home.js';
 import { matchPatternList } from './pattern.js';
@@ -134,15 +135,26 @@ function parseLine(text: string, lineNo: number): KnownHostsEntry | undefined {
   const m = /^(\S+)\s+(\S+)\s+([A-Za-z0-9+/]+={0,2})(?:\s+(.*))?$/.exec(rest);
   if (!m) return undefined;
   const [, hosts = '', type = '', b64 = '', comment = ''] = m;
-  if (b64.length % 4 !== 0 || (b64.length * 3) / 4 > MAX_PUBLIC_BLOB + 3) return undefined;
+  // A @revoked line may list a certificate: as in OpenSSH (which compares public keys), it revokes the
+  // certified key. Elsewhere a certificate line matches nothing.
+  const revokedCert = marker === 'revoked' && isCertificateType(type);
+  if (b64.length % 4 !== 0 || (b64.length * 3) / 4 > (revokedCert ? MAX_CERT_BLOB : MAX_PUBLIC_BLOB) + 3)
+    return undefined;
   let key: PublicKey;
   try {
-    key = PublicKey.fromBlob(Buffer.from(b64, 'base64'), comment);
+    const blob = Buffer.from(b64, 'base64');
+    if (revokedCert) {
+      const cert = Certificate.fromBlob(blob, comment);
+      if (cert.certType !== type) return undefined;
+      key = cert.publicKey;
+    } else {
+      key = PublicKey.fromBlob(blob, comment);
+      if (key.type !== type) return undefined;
+    }
   } catch (e) {
     if (e instanceof KeyError) return undefined;
     throw e;
   }
-  if (key.type !== type) return undefined;
   const hashed = hosts.startsWith('|');
   return { line: lineNo, marker, hosts, hashed, key, comment };
 }
