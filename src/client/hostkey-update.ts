@@ -178,6 +178,9 @@ class HostKeysUpdate {
       return this.result('skipped', `malformed host key announcement (${(e as Error).message})`);
     }
     const keys: PublicKey[] = [];
+    // Announced keys of types this client's host key algorithms leave out: neither learned nor, when
+    // on file already, removed (ssh removes them: the server still holds them).
+    const others: PublicKey[] = [];
     for (const blob of blobs) {
       let key: PublicKey;
       try {
@@ -186,7 +189,10 @@ class HostKeysUpdate {
         if (e instanceof KeyError) continue; // a type this client does not know (or a certificate): disregarded
         throw e;
       }
-      if (!acceptedType(key, this.algorithms)) continue;
+      if (!acceptedType(key, this.algorithms)) {
+        others.push(key);
+        continue;
+      }
       if (keys.some((k) => k.equals(key))) return this.result('skipped', `the server sent a ${key.type} key twice`);
       keys.push(key);
     }
@@ -212,7 +218,7 @@ class HostKeysUpdate {
         if (refusal) return this.result('skipped', refusal);
         const i = keys.findIndex((k) => k.equals(e.key));
         if (i >= 0) matched[i] = true;
-        else if (!old.some((k) => k.equals(e.key))) old.push(e.key);
+        else if (!old.some((k) => k.equals(e.key)) && !others.some((k) => k.equals(e.key))) old.push(e.key);
       }
     }
     const fresh = keys.filter((_, i) => !matched[i]);
@@ -246,7 +252,7 @@ class HostKeysUpdate {
       });
       if (ok !== true) return this.result('refused');
     }
-    const written = await this.write(paths, keep);
+    const written = await this.write(paths, keep, others);
     if (typeof written === 'string') return this.result('skipped', written);
     return written ? this.result('updated') : this.result('unchanged');
   }
@@ -292,12 +298,13 @@ class HostKeysUpdate {
   /**
    * Rewrites each existing file as ssh's hostfile_replace_entries does: the first keeps the host's
    * entries for `keep` and gains the rest of `keep`; in the others every plain entry for the host
-   * goes (the first file now lists them). The file before is kept as `<file>.old`. Each file is
+   * goes (the first file now lists them). Entries for `others` (announced, of types not used here)
+   * stay where they are. The file before is kept as `<file>.old`. Each file is
    * re-read and rewritten in turn with no other rewrite of it by this process in between (another
    * connection's update or accept-new is not undone); a line that now makes ssh leave the host alone
    * stops the update there. Returns true when a file changed, or why it stopped.
    */
-  private async write(paths: string[], keep: PublicKey[]): Promise<boolean | string> {
+  private async write(paths: string[], keep: PublicKey[], others: PublicKey[]): Promise<boolean | string> {
     const { host, port } = this.verdict.policy;
     let changed = false;
     for (const [i, path] of paths.entries()) {
@@ -312,7 +319,7 @@ class HostKeysUpdate {
         }
         const listed = mine.filter((e) => e.marker === undefined);
         const hash = this.verdict.policy.hash === true || (listed.length > 0 && listed.every((e) => e.hashed));
-        kh.retainKeys(host, port, i === 0 ? keep : []);
+        kh.retainKeys(host, port, i === 0 ? [...keep, ...others] : others);
         if (i === 0) {
           const present = kh.find(host, port).filter((e) => e.marker === undefined);
           for (const k of keep) if (!present.some((e) => e.key.equals(k))) kh.add(host, port, k, hash ? { hash } : {});

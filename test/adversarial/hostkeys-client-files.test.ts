@@ -10,7 +10,7 @@ import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '../../src/client/client.js';
+import { Client, type ConnectOptions } from '../../src/client/client.js';
 import type { HostKeysUpdateResult } from '../../src/client/options.js';
 import { KnownHosts } from '../../src/config/index.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
@@ -38,6 +38,7 @@ async function update(
   path: string,
   ask?: () => Promise<boolean>,
   host = '127.0.0.1',
+  extra: Partial<ConnectOptions> = {},
 ): Promise<HostKeysUpdateResult | undefined> {
   // Always to 127.0.0.1; `host` is the name known_hosts is checked under.
   const sock = netConnect({ port, host: '127.0.0.1' });
@@ -51,6 +52,7 @@ async function update(
     knownHosts: path,
     updateHostKeys: ask ? 'ask' : true,
     ...(ask ? { onUpdateHostKeys: ask } : {}),
+    ...extra,
   });
   c.on('error', () => {});
   try {
@@ -205,6 +207,33 @@ test('a line naming the host beside another host, a negation or a second address
     assert.equal(r?.status, 'updated');
     const kh = new KnownHosts(await readFile(path, 'utf8'));
     assert.ok(kh.find('example.test', s.port).some((e) => e.key.equals(ec.publicKey)));
+  } finally {
+    await s.server.close();
+  }
+});
+
+test("keys the server still announces, of types this client's hostKey algorithms leave out, stay on file", async () => {
+  const [ed, ec, old] = [generatePrivateKey('ed25519'), generatePrivateKey('ecdsa'), generatePrivateKey('ecdsa')] as [
+    PrivateKey,
+    PrivateKey,
+    PrivateKey,
+  ];
+  const s = await startServer([ed, ec]);
+  try {
+    const path = join(dir, `types-${s.port}`);
+    const edOnly = { algorithms: { hostKey: 'ssh-ed25519' } };
+    await writeFile(path, line(s.port, ed) + line(s.port, ec));
+    assert.equal((await update(s.port, path, undefined, '127.0.0.1', edOnly))?.status, 'unchanged');
+    assert.equal(await readFile(path, 'utf8'), line(s.port, ed) + line(s.port, ec));
+    // A key the server no longer announces at all still goes.
+    await writeFile(path, line(s.port, ed) + line(s.port, ec) + line(s.port, old));
+    const r = await update(s.port, path, undefined, '127.0.0.1', edOnly);
+    assert.equal(r?.status, 'updated');
+    assert.deepEqual(
+      r?.removed.map((k) => k.fingerprint()),
+      [old.publicKey.fingerprint()],
+    );
+    assert.equal(await readFile(path, 'utf8'), line(s.port, ed) + line(s.port, ec));
   } finally {
     await s.server.close();
   }
