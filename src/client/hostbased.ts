@@ -11,8 +11,8 @@ import { DEFAULT_KEYSIGN_PATH, HOST_PUBLIC_KEY_FILES, KeysignSigner, keysignHost
 import type { ConnectOptions, HostbasedOptions } from './options.js';
 import { toSigner } from './support.js';
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A host name as servers take it (secsh's refuses others): printable ASCII, at most one trailing dot. */
+const HOST_NAME = /^[\x21-\x7e]*[\x21-\x2d\x2f-\x7e]\.?$/;
 const debug = debuglog('secsh');
 
 /**
@@ -53,9 +53,11 @@ export async function hostbasedCredentials(
     localHostname ??= hostname();
   }
   const localUsername = o.localUsername ?? userInfo().username;
-  if (localHostname.replace(/\.$/, '') === '' || CONTROL.test(localHostname))
-    throw new InvalidArgumentError('hostbased.localHostname must be a non-empty host name');
-  if (localUsername === '' || CONTROL.test(localUsername))
+  if (!HOST_NAME.test(localHostname))
+    throw new InvalidArgumentError(
+      'hostbased.localHostname must be a host name (printable ASCII, one trailing dot at most)',
+    );
+  if (localUsername === '' || /\p{Cc}/u.test(localUsername))
     throw new InvalidArgumentError('hostbased.localUsername must be a non-empty user name');
   return { signer, localHostname, localUsername };
 }
