@@ -26,7 +26,9 @@ export interface ClientHostClaim {
  *
  * @example
  * const hosts = await KnownHosts.load('/etc/ssh/ssh_known_hosts');
- * authenticate: (ctx) => ctx.method === 'hostbased' && ctx.clientUsername === ctx.username && knownClientHost(hosts, ctx)
+ * authenticate: (ctx) =>
+ *   ctx.method === 'hostbased' && ctx.username !== 'root' && // as sshd's shosts.equiv: never root
+ *   ctx.clientUsername === ctx.username && knownClientHost(hosts, ctx)
  */
 export function knownClientHost(files: KnownHosts | readonly KnownHosts[], claim: ClientHostClaim): boolean {
   const { key, hostCertificate: cert } = claim;
