@@ -68,33 +68,42 @@ async function update(
   }
 }
 
+/** Fresh keys of the types named (`ed` ed25519, `ec` ecdsa). */
+const fresh = (...types: Array<'ed' | 'ec'>): PrivateKey[] =>
+  types.map((t) => generatePrivateKey(t === 'ed' ? 'ed25519' : 'ecdsa'));
+
+/** A yes-answering question callback that answers only once it has been asked twice: both at once. */
+function bothAsked(): () => Promise<boolean> {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => {
+    release = r;
+  });
+  let asked = 0;
+  return async () => {
+    if (++asked === 2) release();
+    await gate;
+    return true;
+  };
+}
+
 const line = (port: number, k: PrivateKey) => `[127.0.0.1]:${port} ${k.publicKey.toString()}\n`;
 
 test("two connections updating one known_hosts at once: neither undoes the other's rotation", async () => {
   // Host A rotates: keeps edA, gains ecA, drops oldA (compromised). Host B gains ecB.
-  const [edA, ecA, oldA, edB, ecB] = [
-    generatePrivateKey('ed25519'),
-    generatePrivateKey('ecdsa'),
-    generatePrivateKey('ecdsa'),
-    generatePrivateKey('ed25519'),
-    generatePrivateKey('ecdsa'),
-  ] as [PrivateKey, PrivateKey, PrivateKey, PrivateKey, PrivateKey];
+  const [edA, ecA, oldA, edB, ecB] = fresh('ed', 'ec', 'ec', 'ed', 'ec') as [
+    PrivateKey,
+    PrivateKey,
+    PrivateKey,
+    PrivateKey,
+    PrivateKey,
+  ];
   const a = await startServer([edA, ecA]);
   const b = await startServer([edB, ecB]);
   try {
     const path = join(dir, 'race');
     await writeFile(path, line(a.port, edA) + line(a.port, oldA) + line(b.port, edB));
     // Both are asked; both answers are given at the same moment, so both rewrites run together.
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let asked = 0;
-    const ask = async () => {
-      if (++asked === 2) release();
-      await gate;
-      return true;
-    };
+    const ask = bothAsked();
     const [ra, rb] = await Promise.all([update(a.port, path, ask), update(b.port, path, ask)]);
     assert.equal(ra?.status, 'updated');
     assert.equal(rb?.status, 'updated');
@@ -111,8 +120,7 @@ test("two connections updating one known_hosts at once: neither undoes the other
 });
 
 test('a symlinked known_hosts is written through the link; .old keeps the content before; the mode stays', async () => {
-  const ed = generatePrivateKey('ed25519');
-  const ec = generatePrivateKey('ecdsa');
+  const [ed, ec] = fresh('ed', 'ec') as [PrivateKey, PrivateKey];
   const s = await startServer([ed, ec]);
   try {
     const target = join(dir, 'real_known_hosts');
@@ -133,27 +141,13 @@ test('a symlinked known_hosts is written through the link; .old keeps the conten
 });
 
 test("an update and another host's accept at the same moment: the file has both", async () => {
-  const [edA, ecA, oldA, edB] = [
-    generatePrivateKey('ed25519'),
-    generatePrivateKey('ecdsa'),
-    generatePrivateKey('ecdsa'),
-    generatePrivateKey('ed25519'),
-  ] as [PrivateKey, PrivateKey, PrivateKey, PrivateKey];
+  const [edA, ecA, oldA, edB] = fresh('ed', 'ec', 'ec', 'ed') as [PrivateKey, PrivateKey, PrivateKey, PrivateKey];
   const a = await startServer([edA, ecA]);
   const b = await startServer([edB]);
   try {
     const path = join(dir, 'race-accept');
     await writeFile(path, line(a.port, edA) + line(a.port, oldA));
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    let asked = 0;
-    const ask = async () => {
-      if (++asked === 2) release();
-      await gate;
-      return true;
-    };
+    const ask = bothAsked();
     const accept = async () => {
       const c = await Client.connect({
         host: '127.0.0.1',
@@ -180,11 +174,7 @@ test("an update and another host's accept at the same moment: the file has both"
 });
 
 test('a line naming the host beside another host, a negation or a second address is left alone (update skipped); name,address is updated only when reached by name', async () => {
-  const [ed, ec, old] = [generatePrivateKey('ed25519'), generatePrivateKey('ecdsa'), generatePrivateKey('ecdsa')] as [
-    PrivateKey,
-    PrivateKey,
-    PrivateKey,
-  ];
+  const [ed, ec, old] = fresh('ed', 'ec', 'ec') as [PrivateKey, PrivateKey, PrivateKey];
   const s = await startServer([ed, ec]);
   try {
     for (const other of ['[other.example]', '[!other.example]', '[127.0.0.2]']) {
@@ -213,11 +203,7 @@ test('a line naming the host beside another host, a negation or a second address
 });
 
 test("keys the server still announces, of types this client's hostKey algorithms leave out, stay on file", async () => {
-  const [ed, ec, old] = [generatePrivateKey('ed25519'), generatePrivateKey('ecdsa'), generatePrivateKey('ecdsa')] as [
-    PrivateKey,
-    PrivateKey,
-    PrivateKey,
-  ];
+  const [ed, ec, old] = fresh('ed', 'ec', 'ec') as [PrivateKey, PrivateKey, PrivateKey];
   const s = await startServer([ed, ec]);
   try {
     const path = join(dir, `types-${s.port}`);

@@ -2,13 +2,14 @@
  * Hostile `hostkeys-prove-00@openssh.com` requests against the secsh server: garbage, a key the server
  * does not hold, a certificate's key blob, and 10,000 keys in one request are each answered
  * REQUEST_FAILURE with no signature made, and the connection stays usable; a proper request is
- * answered with one verifiable signature per key, in order.
+ * answered with one verifiable signature per key, in order. Signing runs on the event loop every
+ * connection shares, so a connection gets only MAX_PROOF_REQUESTS proper requests signed.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { generatePrivateKey, type PrivateKey, PublicKey, type SignatureAlgorithm } from '../../src/keys/index.js';
-import { hostKeyProofData } from '../../src/server/hostkeys.js';
+import { hostKeyProofData, MAX_PROOF_REQUESTS } from '../../src/server/hostkeys.js';
 import { Server } from '../../src/server/server.js';
 import { MSG, SshReader, SshWriter } from '../../src/wire/index.js';
 import { rawClient, requestUserauth } from '../e2e/server-helpers.js';
@@ -25,10 +26,11 @@ for (const k of hostKeys) {
 }
 let server: Server;
 let client: Client;
+let port = 0;
 
 before(async () => {
   server = new Server({ hostKeys, authenticate: (c) => c.method === 'password' && c.password === 'pw' });
-  const { port } = await server.listen({ port: 0, host: '127.0.0.1' });
+  ({ port } = await server.listen({ port: 0, host: '127.0.0.1' }));
   client = await Client.connect({
     host: '127.0.0.1',
     port,
@@ -114,5 +116,30 @@ test('right after authentication the server announces every host key once, with 
     r.ensureEnd();
   } finally {
     rc.t.disconnect();
+  }
+});
+
+test('200 proof requests on one connection: the first few are signed, the rest refused unsigned; the connection goes on', async () => {
+  const connect = () =>
+    Client.connect({ host: '127.0.0.1', port, username: 'u', password: 'pw', insecureAcceptAnyHostKey: true });
+  const c = await connect();
+  try {
+    const data = blobs(...hostKeys.map((k) => k.publicKey.blob));
+    const before = signatures;
+    const replies = await Promise.all(Array.from({ length: 200 }, () => c.connection.globalRequest(PROVE, data)));
+    assert.ok(MAX_PROOF_REQUESTS >= 1 && MAX_PROOF_REQUESTS <= 8);
+    assert.equal(replies.filter((r) => Buffer.isBuffer(r)).length, MAX_PROOF_REQUESTS);
+    assert.ok(replies.slice(MAX_PROOF_REQUESTS).every((r) => r === false));
+    assert.equal(signatures - before, MAX_PROOF_REQUESTS * hostKeys.length);
+    assert.equal(await c.connection.globalRequest('keepalive@openssh.com'), true);
+  } finally {
+    await c.close();
+  }
+  // Another connection is answered again.
+  const d = await connect();
+  try {
+    assert.ok(Buffer.isBuffer(await d.connection.globalRequest(PROVE, blobs(hostKeys[0]?.publicKey.blob as Buffer))));
+  } finally {
+    await d.close();
   }
 });

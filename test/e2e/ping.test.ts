@@ -1,9 +1,12 @@
 /**
  * OpenSSH's transport ping (PROTOCOL §1.8): the secsh server announces ping@openssh.com in EXT_INFO,
  * and both roles answer SSH2_MSG_PING with SSH2_MSG_PONG carrying the same data — only after
- * authentication. A malformed PING ends the connection.
+ * authentication. A malformed PING ends the connection. A flood from a client that never reads its
+ * PONGs leaves the server's unsent output under 256 KiB (later PINGs are dropped).
  */
 import assert from 'node:assert/strict';
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { Client } from '../../src/client/client.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
@@ -128,5 +131,52 @@ test('ping() measures a round trip to the secsh server; it rejects for a server 
     await assert.rejects(pending, { code: 'ERR_SSH_CONNECTION_LOST' });
   } finally {
     await c.close();
+  }
+});
+
+/** The server transport's socket and its packet count (private; read for the measurement only). */
+const outputOf = (c: ServerConnection) => (c.transport as unknown as { stream: Duplex }).stream;
+const received = (c: ServerConnection) => (c.transport as unknown as { packetsReceived: number }).packetsReceived;
+
+test("1500 PINGs of 30,000 bytes after authentication from a client that never reads: the server's output stays under 256 KiB + one PONG", async () => {
+  const sock = netConnect({ port, host: '127.0.0.1' });
+  await new Promise<void>((r, j) => sock.once('connect', r).once('error', j));
+  const c = await Client.connect({ sock, username: 'u', password: 'pw', insecureAcceptAnyHostKey: true });
+  c.on('error', () => {});
+  try {
+    const sc = conns.at(-1) as ServerConnection;
+    const out = outputOf(sc);
+    let most = 0;
+    const send = sc.transport.send.bind(sc.transport);
+    sc.transport.send = (p: Buffer) => {
+      const ok = send(p);
+      most = Math.max(most, out.writableLength);
+      return ok;
+    };
+    const pongs = spySends(sc.transport, PONG);
+    sock.pause();
+    const start = received(sc);
+    for (let i = 0; i < 1500; i++) c.transport.send(ping(Buffer.alloc(30_000, 0x5a)));
+    for (let i = 0; i < 600 && received(sc) - start < 1500; i++) await tick(25);
+    assert.equal(received(sc) - start, 1500, 'the server read the whole flood');
+    assert.ok(pongs.length > 0 && pongs.length < 1500, `some answered, the rest dropped (${pongs.length} answered)`);
+    assert.ok(most <= 256 * 1024 + 31_000, `server output peaked at ${most} bytes`);
+    sock.resume();
+    assert.equal((await c.exec('x')).stdout, 'ran:x', 'the connection goes on');
+  } finally {
+    await c.close();
+  }
+});
+
+test('before authentication a flood of large PINGs is read and dropped; the connection stays', async () => {
+  const rc = await rawClient(port);
+  try {
+    const pongs = spySends((conns.at(-1) as ServerConnection).transport, PONG);
+    await requestUserauth(rc);
+    for (let i = 0; i < 300; i++) rc.t.send(ping(Buffer.alloc(30_000, 0x5a)));
+    assert.equal(await closedWithin(rc, 500), 'open');
+    assert.deepEqual(pongs, []);
+  } finally {
+    rc.t.disconnect();
   }
 });
