@@ -3,8 +3,10 @@
  * host keys after authentication (`hostkeys-00@openssh.com`); keys the user's known_hosts lacks are
  * proven (`hostkeys-prove-00@openssh.com`, each signature checked against this session's id) and
  * added to the first file, and keys on file for the host that the server no longer has are removed —
- * with the same refusals as ssh's clientloop.c (a marker line, a wildcard or long host list for the
- * host, a key on file under another name, a duplicated key, a bad proof: no change at all).
+ * with the refusals of ssh's clientloop.c (a marker line, a wildcard or long host list for the host,
+ * a key on file under another name, a duplicated key, a bad proof: no change at all). Stricter than
+ * ssh: a two-name line is rewritten only as `hostname,address`, and keys the server announces of
+ * types this client does not use stay on file.
  */
 import { copyFile, link, realpath, stat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
