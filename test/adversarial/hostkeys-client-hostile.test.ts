@@ -16,7 +16,7 @@ import { encodeStrings, hostKeyProofData } from '../../src/connection/hostkeys.j
 import type { GlobalRequestHandler } from '../../src/connection/types.js';
 import { generatePrivateKey, type PrivateKey } from '../../src/keys/index.js';
 import { Server, type ServerConnection } from '../../src/server/server.js';
-import { SshWriter } from '../../src/wire/index.js';
+import { SshReader, SshWriter } from '../../src/wire/index.js';
 
 const ed = generatePrivateKey('ed25519');
 const ecdsa = generatePrivateKey('ecdsa');
@@ -209,4 +209,24 @@ test('an RSA key proven with ssh-rsa (SHA-1) after a non-RSA exchange is disrega
     prove: async (_d, sid) => proofs(await rsa.sign(hostKeyProofData(sid, rsa.publicKey.blob), 'rsa-sha2-256')),
   });
   assert.equal(ok.result?.status, 'updated');
+});
+
+test('a key announced in a non-canonical encoding (an RSA exponent with a leading zero byte) skips the update, even with a valid proof', async () => {
+  const r0 = new SshReader(rsa.publicKey.blob);
+  r0.ascii();
+  const e = r0.string();
+  const n = r0.string();
+  // The same key as `rsa`, another blob: ssh compares keys, secsh's known_hosts compares blobs.
+  const odd = new SshWriter(n.length + 64)
+    .string('ssh-rsa')
+    .string(Buffer.concat([Buffer.alloc(1), e]))
+    .string(n)
+    .toBuffer();
+  const r = await run([ed, rsa], {
+    announce: () => encodeStrings([ed.publicKey.blob, odd]),
+    prove: async (_d, sid) => proofs(await rsa.sign(hostKeyProofData(sid, odd), 'rsa-sha2-512')),
+  });
+  assert.equal(r.result?.status, 'skipped');
+  assert.match(r.result?.reason ?? '', /malformed|canonical/);
+  assert.equal(r.after, r.before);
 });
