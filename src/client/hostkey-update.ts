@@ -24,7 +24,6 @@ import {
 import type { Connection } from '../connection/index.js';
 import { KeyError, ProtocolError } from '../errors.js';
 import { PublicKey, type SignatureAlgorithm } from '../keys/index.js';
-import { kindOf } from '../keys/kinds/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
 import type { Transport } from '../transport/transport.js';
 import { SshReader } from '../wire/index.js';
@@ -144,12 +143,6 @@ function hostLineRefusal(e: KnownHostsEntry, name: string): string | undefined {
   return undefined;
 }
 
-/** True when `key`'s blob is the one its key material encodes to (security keys: not checked). */
-function canonical(key: PublicKey): boolean {
-  if (key.isSecurityKey) return true;
-  return kindOf(key.type).publicBlob(key.type, key.toKeyObject()).equals(key.blob);
-}
-
 /** ssh's hostkey_accepted_by_hostkeyalgs: the key's type (for RSA, an rsa-sha2 name) is in the list. */
 function acceptedType(key: PublicKey, algorithms: readonly string[]): boolean {
   if (key.type === 'ssh-rsa') return algorithms.includes('rsa-sha2-512') || algorithms.includes('rsa-sha2-256');
@@ -198,11 +191,6 @@ class HostKeysUpdate {
         if (e instanceof KeyError) continue; // a type this client does not know (or a certificate): disregarded
         throw e;
       }
-      // known_hosts entries are compared by blob: another encoding of a key on file (an mpint with a
-      // leading zero) would be learned as new and the one on file removed, so a later connection,
-      // presenting the usual encoding, would find the host key changed.
-      if (!canonical(key))
-        return this.result('skipped', `malformed host key announcement (a ${key.type} key not in canonical form)`);
       if (!acceptedType(key, this.algorithms)) {
         others.push(key);
         continue;

@@ -15,14 +15,17 @@ export function asKeyError<T>(what: string, fn: () => T): T {
 
 /**
  * Reads an mpint that must be positive and at most `maxBytes` long (a leading zero byte, if any, does not
- * count). Returns the unsigned big-endian magnitude with leading zeros stripped.
+ * count). Returns the unsigned big-endian magnitude with leading zeros stripped. With `minimal`, a zero
+ * byte the sign does not need is refused (RFC 4251 §5 forbids it): public key blobs are compared and
+ * revoked by their bytes, so one key must have one encoding.
  */
-export function readPositiveMpint(r: SshReader, maxBytes: number, what: string): Buffer {
+export function readPositiveMpint(r: SshReader, maxBytes: number, what: string, minimal = false): Buffer {
   const len = r.uint32();
   if (len > maxBytes + 1) throw new KeyError(`${what} is too large (${len} bytes, at most ${maxBytes})`);
   const raw = r.raw(len);
   if (raw.length === 0) throw new KeyError(`${what} is zero`);
   if ((raw[0] as number) & 0x80) throw new KeyError(`${what} is negative`);
+  if (minimal && raw[0] === 0 && !((raw[1] ?? 0) & 0x80)) throw new KeyError(`${what} has a needless leading zero`);
   let i = 0;
   while (i < raw.length && raw[i] === 0) i++;
   const mag = raw.subarray(i);

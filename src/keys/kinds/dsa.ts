@@ -66,10 +66,10 @@ function privateX(key: KeyObject): Buffer {
 
 export const dsa: KeyKind = {
   readPublic(_type, r): PublicMaterial {
-    const p = readPositiveMpint(r, MAX_P_BYTES, 'DSA p');
-    const q = readPositiveMpint(r, Q_BYTES, 'DSA q');
-    const g = readPositiveMpint(r, MAX_P_BYTES, 'DSA g');
-    const y = readPositiveMpint(r, MAX_P_BYTES, 'DSA y');
+    const p = readPositiveMpint(r, MAX_P_BYTES, 'DSA p', true);
+    const q = readPositiveMpint(r, Q_BYTES, 'DSA q', true);
+    const g = readPositiveMpint(r, MAX_P_BYTES, 'DSA g', true);
+    const y = readPositiveMpint(r, MAX_P_BYTES, 'DSA y', true);
     const bits = checkParams(p, q, g, y);
     const spki = der(0x30, Buffer.concat([algId(p, q, g), der(0x03, Buffer.concat([Buffer.from([0]), derUint(y)]))]));
     try {

@@ -46,8 +46,8 @@ function toUnsigned(v: bigint): Buffer {
 
 export const rsa: KeyKind = {
   readPublic(_type, r): PublicMaterial {
-    const e = readPositiveMpint(r, MAX_E_BYTES, 'RSA public exponent');
-    const n = readPositiveMpint(r, MAX_BYTES, 'RSA modulus');
+    const e = readPositiveMpint(r, MAX_E_BYTES, 'RSA public exponent', true);
+    const n = readPositiveMpint(r, MAX_BYTES, 'RSA modulus', true);
     const bits = checkSizes(n, e);
     const key = createPublicKey({ key: { kty: 'RSA', n: b64u(n), e: b64u(e) }, format: 'jwk' });
     return { key, bits };
