@@ -2,7 +2,7 @@
  * secsh client hostbased through ssh-keysign's protocol, against the secsh server: a stand-in
  * ssh-keysign (fake-keysign.fixture.mjs) gets the connection's socket as fd 3 and the request on
  * stdin, and its signature logs in; its refusal or a malformed reply skips hostbased with the reason
- * in the AuthError (the next method still runs). The real ssh-keysign is in interop/hostbased-openssh.
+ * in the AuthError (the next method still runs). The real ssh-keysign is in long/hostbased-openssh.
  */
 
 import assert from 'node:assert/strict';
