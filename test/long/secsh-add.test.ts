@@ -181,12 +181,14 @@ describe('secsh add against OpenSSH ssh-agent', { concurrency: false }, () => {
 
   test('-t 4 adds a key that the agent drops after its lifetime; -c says each use must be confirmed', async (t) => {
     if (!requirePeer(t, 'ssh-agent', 'ssh-add')) return;
-    const added = Date.now();
+    const started = Date.now();
     const r = await secshAdd(['-t', '4', join(dir, 'ed')]);
+    // The key went in between `started` and now: it must be listed before started + 4 s and gone after now + 4 s.
+    const added = Date.now();
     assert.equal(r.stderr, `Identity added: ${join(dir, 'ed')} (ed-key)\nLifetime set to 4 seconds\n`);
     // a loaded machine may take a while to list: only a listing well inside the lifetime must show the key
     const listed = await sshAdd(['-l']);
-    if (Date.now() - added < 3000) assert.match(listed.stdout, /ed-key/);
+    if (Date.now() - started < 3000) assert.match(listed.stdout, /ed-key/);
     await sleep(Math.max(0, added + 5000 - Date.now()));
     assert.doesNotMatch((await sshAdd(['-l'])).stdout, /ed-key/);
     const c = await secshAdd(['-c', '-q', join(dir, 'rsa')]);
