@@ -60,22 +60,14 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function scp(args: string[]) {
-  return runSsh(
-    [
-      ...OPENSSH_NO_HOST_CHECK,
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      'LogLevel=ERROR',
-      '-i',
-      keyPath,
-      '-P',
-      String(port),
-      ...args,
-    ],
-    { bin: SCP, timeoutMs: 60_000 },
-  );
+/** OpenSSH's options for the test's key, without host checks or log noise (scp and ssh take the same). */
+function sshOptions(): string[] {
+  return [...OPENSSH_NO_HOST_CHECK, '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyPath];
+}
+
+/** OpenSSH's scp with `args` against the server on `to` (default: the shared server). */
+function scp(args: string[], to = port) {
+  return runSsh([...sshOptions(), '-P', String(to), ...args], { bin: SCP, timeoutMs: 60_000 });
 }
 
 for (const mode of ['sftp', 'legacy'] as const) {
@@ -169,22 +161,7 @@ test('OpenSSH scp (SFTP and -O) → secsh server --sftp-root: both see the same 
   };
   const cli = await start([]);
   try {
-    const run = (args: string[]) =>
-      runSsh(
-        [
-          ...OPENSSH_NO_HOST_CHECK,
-          '-o',
-          'IdentitiesOnly=yes',
-          '-o',
-          'LogLevel=ERROR',
-          '-i',
-          keyPath,
-          '-P',
-          String(cli.port),
-          ...args,
-        ],
-        { bin: SCP, timeoutMs: 60_000 },
-      );
+    const run = (args: string[]) => scp(args, cli.port);
     const legacy = await run(['-O', join(local, `f${64 * 1024}`), 'tester@127.0.0.1:/legacy']);
     assert.equal(legacy.code, 0, legacy.stderr);
     const viaSftp = await run([join(local, `f${64 * 1024}`), 'tester@127.0.0.1:/sftp']);
@@ -200,43 +177,14 @@ test('OpenSSH scp (SFTP and -O) → secsh server --sftp-root: both see the same 
   }
   const ro = await start(['--sftp-read-only']);
   try {
-    const r = await runSsh(
-      [
-        ...OPENSSH_NO_HOST_CHECK,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'LogLevel=ERROR',
-        '-i',
-        keyPath,
-        '-P',
-        String(ro.port),
-        '-O',
-        join(local, 'f1'),
-        'tester@127.0.0.1:/ro',
-      ],
-      { bin: SCP, timeoutMs: 60_000 },
-    );
+    const r = await scp(['-O', join(local, 'f1'), 'tester@127.0.0.1:/ro'], ro.port);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /scp: \/ro: Read-only file system/);
     assert.ok(!existsSync(join(cliRoot, 'ro')));
     // A target the handler cannot parse (a '$' here) is refused, not run by the shell outside the root.
-    const shelly = await runSsh(
-      [
-        ...OPENSSH_NO_HOST_CHECK,
-        '-o',
-        'IdentitiesOnly=yes',
-        '-o',
-        'LogLevel=ERROR',
-        '-i',
-        keyPath,
-        '-P',
-        String(ro.port),
-        '-O',
-        join(local, 'f1'),
-        `tester@127.0.0.1:${join(dir, 'shell-escaped')}$nothing`,
-      ],
-      { bin: SCP, timeoutMs: 60_000 },
+    const shelly = await scp(
+      ['-O', join(local, 'f1'), `tester@127.0.0.1:${join(dir, 'shell-escaped')}$nothing`],
+      ro.port,
     );
     assert.equal(shelly.code, 1);
     assert.match(shelly.stderr, /scp: command line not supported/);
@@ -264,15 +212,13 @@ test('OpenSSH scp -O → secsh Server with localProcessHandler added before scpE
   s.on('session', scpExecHandler(backend));
   const { port: p } = await s.listen({ port: 0, host: '127.0.0.1' });
   try {
-    const base = [...OPENSSH_NO_HOST_CHECK, '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR', '-i', keyPath];
-    const up = await runSsh([...base, '-O', '-P', String(p), join(local, 'f1'), '127.0.0.1:landed'], {
-      bin: SCP,
-      timeoutMs: 60_000,
-    });
+    const up = await scp(['-O', join(local, 'f1'), '127.0.0.1:landed'], p);
     assert.equal(up.code, 0, up.stderr);
     assert.deepEqual(await readFile(join(catchAllRoot, 'landed')), await readFile(join(local, 'f1')));
     assert.ok(!existsSync(join(dir, 'landed')), 'the upload did not run the system scp in the cwd');
-    const echo = await runSsh([...base, '-p', String(p), '127.0.0.1', 'echo', 'still-a-shell'], { timeoutMs: 60_000 });
+    const echo = await runSsh([...sshOptions(), '-p', String(p), '127.0.0.1', 'echo', 'still-a-shell'], {
+      timeoutMs: 60_000,
+    });
     assert.equal(echo.code, 0, echo.stderr);
     assert.equal(echo.stdout, 'still-a-shell\n');
     assert.ok(seen.some((c) => /^scp( -[a-z])* -t /.test(c)));
