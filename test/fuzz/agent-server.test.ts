@@ -6,40 +6,19 @@
  * connection without a reply; truncated requests get none; unknown types get SSH_AGENT_FAILURE.
  */
 import assert from 'node:assert/strict';
-import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { AgentServer } from '../../src/agent/index.js';
 import { generatePrivateKey } from '../../src/keys/index.js';
 import { SshReader, SshWriter } from '../../src/wire/index.js';
 import { M } from '../helpers/agent-wire.js';
+import { duplexPair } from '../helpers/duplex-pair.js';
 import { fuzzAsync, mutated, runs } from './harness.js';
 
 const ed = generatePrivateKey('ed25519', { comment: 'ed' });
 const ec = generatePrivateKey('ecdsa', { bits: 256, comment: 'ec' });
 const host = generatePrivateKey('ed25519');
 const sid = Buffer.alloc(32, 5);
-
-/** Two connected in-memory streams; destroying one ends the other. */
-function duplexPair(): [Duplex, Duplex] {
-  const make = (peer: () => Duplex) =>
-    new Duplex({
-      read() {},
-      write(chunk: Buffer, _enc, cb) {
-        peer().push(chunk);
-        cb();
-      },
-      final(cb) {
-        peer().push(null);
-        cb();
-      },
-    });
-  const a: Duplex = make(() => b);
-  const b: Duplex = make(() => a);
-  a.on('close', () => b.destroy());
-  b.on('close', () => a.destroy());
-  return [a, b];
-}
 
 const w = () => new SshWriter();
 const hop = (hostName: string, keys: Buffer[]) => {
@@ -102,7 +81,7 @@ async function exchange(
   bytes: Buffer,
   end = true,
 ): Promise<{ replies: Buffer[]; closed: boolean }> {
-  const [mine, theirs] = duplexPair();
+  const [mine, theirs] = duplexPair({ destroyTogether: true });
   server.serve(theirs);
   let buf = Buffer.alloc(0);
   const replies: Buffer[] = [];
