@@ -11,7 +11,8 @@
 import { copyFile, link, realpath, stat, unlink } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { debuglog } from 'node:util';
-import { type KnownHostsVerdict, knownHostsVerdict } from '../config/host-key-policy.js';
+import { signatureAlgorithmOf } from '../auth/hostbased.js';
+import { type KnownHostsVerdict, knownHostsVerdict, loadKnownHostsFiles } from '../config/host-key-policy.js';
 import { KnownHosts, type KnownHostsEntry, knownHostsName } from '../config/index.js';
 import { withKnownHostsFile } from '../config/known-hosts.js';
 import {
@@ -23,7 +24,7 @@ import {
 } from '../connection/hostkeys.js';
 import type { Connection } from '../connection/index.js';
 import { KeyError, ProtocolError } from '../errors.js';
-import { PublicKey, type SignatureAlgorithm } from '../keys/index.js';
+import { PublicKey, plainSignatureAlgorithm, type SignatureAlgorithm } from '../keys/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
 import type { Transport } from '../transport/transport.js';
 import { SshReader } from '../wire/index.js';
@@ -203,7 +204,7 @@ class HostKeysUpdate {
     if (paths.length === 0) return this.result('skipped', 'no known_hosts file to update');
     // ssh would still delete the host from the other files, leaving it unknown: not done here.
     if (!(await exists(paths[0] as string))) return this.result('skipped', 'the first known_hosts file does not exist');
-    const files = await Promise.all(paths.map((p) => KnownHosts.load(p)));
+    const files = await loadKnownHostsFiles(paths);
 
     // Which of the server's keys are on file for the host, and which keys on file it no longer has.
     const matched = keys.map(() => false);
@@ -272,17 +273,14 @@ class HostKeysUpdate {
     }
     if (sigs.length !== fresh.length) return 'malformed proof';
     // ssh: with an RSA host key algorithm in use, RSA proofs must use it; else only rsa-sha2-512/256.
-    const kexAlg = this.transport.negotiated?.hostKey.replace(/-cert-v01@openssh\.com$/, '');
+    const negotiated = this.transport.negotiated?.hostKey;
+    const kexAlg = negotiated === undefined ? undefined : plainSignatureAlgorithm(negotiated);
     const rsaKex = kexAlg === 'rsa-sha2-512' || kexAlg === 'rsa-sha2-256' || kexAlg === 'ssh-rsa' ? kexAlg : undefined;
     const proven: PublicKey[] = [];
     for (const [i, key] of fresh.entries()) {
       const sig = sigs[i] as Buffer;
-      let alg: string;
-      try {
-        alg = new SshReader(sig).ascii(64);
-      } catch {
-        return `unintelligible proof for the ${key.type} key`;
-      }
+      const alg = signatureAlgorithmOf(sig);
+      if (alg === undefined) return `unintelligible proof for the ${key.type} key`;
       if (key.type === 'ssh-rsa' && rsaKex === undefined && alg !== 'rsa-sha2-512' && alg !== 'rsa-sha2-256') {
         this.log(`disregarding the ${key.type} key proven with ${alg.replace(/[^\x20-\x7e]/g, '?')}`);
         continue;

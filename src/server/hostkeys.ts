@@ -13,7 +13,7 @@ import {
   hostKeyProofData,
 } from '../connection/hostkeys.js';
 import type { Connection } from '../connection/index.js';
-import type { PrivateKey, SignatureAlgorithm } from '../keys/index.js';
+import { type PrivateKey, plainSignatureAlgorithm, type SignatureAlgorithm } from '../keys/index.js';
 
 const debug = debuglog('secsh');
 
@@ -43,7 +43,7 @@ function proofAlgorithm(key: PrivateKey, negotiatedHostKey: string | undefined):
   if (key.type !== 'ssh-rsa') return key.publicKey.signatureAlgorithms[0] as SignatureAlgorithm;
   // RSA: the algorithm the key exchange used when that was RSA (a certificate algorithm names its
   // plain one), else rsa-sha2-512 — never SHA-1, which OpenSSH 8.9+ clients disregard in a proof.
-  const plain = negotiatedHostKey?.replace(/-cert-v01@openssh\.com$/, '');
+  const plain = negotiatedHostKey === undefined ? undefined : plainSignatureAlgorithm(negotiatedHostKey);
   return plain === 'rsa-sha2-256' || plain === 'rsa-sha2-512' || plain === 'ssh-rsa' ? plain : 'rsa-sha2-512';
 }
 
