@@ -23,8 +23,7 @@ const BUDGET = 8;
 export function quickAckWhileWaiting(transport: Transport, connection: Connection): void {
   let left = BUDGET;
   transport.onQuietInput = () => {
-    const s = connection.stats;
-    if (s.pendingOpens + s.pendingGlobalRequests + s.pendingChannelRequests === 0) return;
+    if (!connection.awaitingReply) return;
     transport.send(IGNORE);
     if (--left === 0) transport.onQuietInput = undefined;
   };

@@ -115,6 +115,13 @@ export class Connection extends EventEmitter {
     };
   }
 
+  /** True while an open, a global request or a channel request of ours waits for the peer's answer (allocates nothing). */
+  get awaitingReply(): boolean {
+    if (this.pendingOpens.size > 0 || this.pendingGlobal.length > 0) return true;
+    for (const ch of this.channels.values()) if (ch.pendingRequests > 0) return true;
+    return false;
+  }
+
   /** The error this connection died of (ConnectionLostError after a clean close), once destroyed. */
   get closeReason(): Error | undefined {
     return this.dead;
