@@ -179,13 +179,13 @@ export function resolveAlgorithmList(
   }
   const names = splitNames(raw);
   if (mode === '-') {
-    const res = defaults.filter((d) => !names.some((pat) => globMatch(pat, d)));
+    const res = defaults.filter((d) => !names.some((pat) => matchPattern(d, pat)));
     return res;
   }
   const expanded: string[] = [];
   for (const n of names) {
     if (n.includes('*') || n.includes('?')) {
-      for (const s of nameable) if (globMatch(n, s) && !expanded.includes(s)) expanded.push(s);
+      for (const s of nameable) if (matchPattern(s, n) && !expanded.includes(s)) expanded.push(s);
       continue;
     }
     if (!supported.has(n)) {
@@ -209,8 +209,4 @@ export function resolveAlgorithms(options: AlgorithmOptions | undefined): Algori
     if (out[k].length === 0) throw new InvalidArgumentError(`no ${k} algorithms left after edits`);
   }
   return out;
-}
-
-function globMatch(pattern: string, name: string): boolean {
-  return matchPattern(name, pattern);
 }

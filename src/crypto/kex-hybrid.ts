@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { kexFailed, x25519RawKeyPair } from './kex-ecdh.js';
 import type { KemResponse, KexKeyPair } from './types.js';
 
-const X25519_LENGTH = 32;
+/** Length of an X25519 public value. */
+export const X25519_LENGTH = 32;
 
 /** One KEM as a hybrid uses it. The functions may keep fixed randomness for tests in their closures. */
 export interface HybridKem {

@@ -11,14 +11,13 @@
 import { randomBytes } from 'node:crypto';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type HybridKem, hybridClientKeyPair, hybridRespond } from './kex-hybrid.js';
+import { type HybridKem, hybridClientKeyPair, hybridRespond, X25519_LENGTH } from './kex-hybrid.js';
 import type { KemResponse, KexKeyPair } from './types.js';
 
 /** ML-KEM-768 encapsulation (public) key length. */
 export const MLKEM768_PUBLIC_KEY_LENGTH = 1184;
 /** ML-KEM-768 ciphertext length. */
 export const MLKEM768_CIPHERTEXT_LENGTH = 1088;
-const X25519_LENGTH = 32;
 /** C_INIT length: ML-KEM-768 public key then X25519 public value. */
 export const MLKEM768X25519_CLIENT_LENGTH = MLKEM768_PUBLIC_KEY_LENGTH + X25519_LENGTH;
 /** S_REPLY length: ML-KEM-768 ciphertext then X25519 public value. */

@@ -80,12 +80,12 @@ class Source {
     return this.buffers;
   }
 
-  /** run_err: counted, sent to the sink, shown locally. */
   /** Writes to the peer; with idleTimeout, a peer that stops reading fails the transfer. */
   send(data: string | Buffer): Promise<void> {
     return send(this.stream, data, this.opts.idleTimeout);
   }
 
+  /** run_err: counted, sent to the sink, shown locally. */
   async localError(message: string): Promise<void> {
     this.result.errors++;
     this.opts.onError?.(message, 'local');
