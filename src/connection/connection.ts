@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   ProtocolError,
 } from '../errors.js';
+import { MAX_PACKET_LENGTH } from '../transport/packet-codec.js';
 import { MSG, SshReader, SshWriter } from '../wire/index.js';
 import { Channel, type ChannelOpenRequest } from './channel.js';
 import type { ChannelHost, ConnectionOptions, ConnectionStats, GlobalRequestHandler, PacketLink } from './types.js';
@@ -18,7 +19,13 @@ import type { ChannelHost, ConnectionOptions, ConnectionStats, GlobalRequestHand
 const MAX_TYPE_NAME = 1024;
 const MAX_DESCRIPTION = 16 * 1024;
 const MAX_WINDOW = 0xffffffff;
-const MAX_OUR_PACKET = 256 * 1024;
+/**
+ * The largest maximum packet size we advertise: a CHANNEL_DATA of that much data, with its header
+ * (padding length, type, channel, length: 10 bytes) and the most padding a peer may add (255 bytes),
+ * must still fit the transport's packet limit, or the peer's full-size packet would be refused as
+ * corrupt.
+ */
+export const MAX_OUR_PACKET = MAX_PACKET_LENGTH - 10 - 255;
 /** Most incoming global requests awaiting our reply. */
 const MAX_PENDING_REPLIES = 1024;
 

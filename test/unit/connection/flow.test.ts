@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { test } from 'node:test';
+import { MAX_OUR_PACKET } from '../../../src/connection/connection.js';
 import type { Channel } from '../../../src/connection/index.js';
+import { MAX_PACKET_LENGTH } from '../../../src/transport/packet-codec.js';
 import { pair, settle } from './link.js';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -101,4 +103,10 @@ test('stdout and stderr share the window; a destroyed stderr is dropped but cred
   ch.resume();
   await settle(200);
   assert.equal(stdoutDone, true, 'stderr data dropped yet credited');
+});
+
+test('the largest maximum packet size a connection advertises still fits a full CHANNEL_DATA in a transport packet', () => {
+  // padding_length byte, type, channel id, data length, the data, and the most padding allowed
+  assert.ok(1 + 1 + 4 + 4 + MAX_OUR_PACKET + 255 <= MAX_PACKET_LENGTH);
+  assert.throws(() => pair({ maxPacket: MAX_OUR_PACKET + 1 }), /maxPacket must be an integer/);
 });
