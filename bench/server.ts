@@ -1,20 +1,31 @@
 /**
  * Server benchmark: OpenSSH's `ssh` against `secsh server` beside `ssh` against a private OpenSSH
- * sshd on the same machine, plus the memory of idle authenticated connections held by one secsh
- * server process.
+ * sshd on the same machine, plus what one secsh server process holds: idle authenticated
+ * connections and concurrent exec sessions (bench/server-load.ts).
  *
  *   npm run bench:server                512 MiB download and upload per cipher, 20 latency rounds,
- *                                       1,000 idle connections
- *   BENCH_QUICK=1 npm run bench:server  64 MiB, 5 rounds, 200 idle connections
+ *                                       10,000 idle connections, 1,000 exec sessions
+ *   BENCH_QUICK=1 npm run bench:server  64 MiB, 5 rounds, 200 idle connections, 100 exec sessions
+ *   BENCH_ONLY=idle,execs               run only these parts (transfers, latency, idle, execs)
  *   BENCH_IDLE=N                        number of idle connections
+ *   BENCH_EXECS=N, BENCH_EXEC_CONNS=N   exec sessions, and the connections they share (default 10)
+ *   BENCH_EXEC_MODE=inline|process|both how the server runs them (default both): 'process' runs
+ *                                       `cat >/dev/null` as a local process per session, as
+ *                                       `secsh server` does; 'inline' answers in the server process
+ *                                       (reads stdin to EOF, exit status 0) without spawning
  *   BENCH_REPS=N                        runs per transfer, best counts (default 3; quick 1)
+ *
+ * The idle and exec connections are secsh clients (bench/server-clients.ts) using curve25519-sha256,
+ * not the default post-quantum exchange, which would cost minutes of CPU for 10,000 connections.
+ * Memory per connection or session is the server process's (VmRSS loaded − VmRSS before) / count,
+ * both read after a full garbage collection, with V8's heapUsed, external and arrayBuffers beside it.
  *
  * Throughput is timed at the receiver from the first byte to EOF (`head -c` of /dev/zero at the sender,
  * a small counting reader at the other end), so connection setup stays out; latency is the wall time of
  * `ssh … true`. Both servers get the same key exchange (curve25519-sha256). Idle memory is
  * (VmRSS with N − VmRSS with 0) / N of the server process, both after a full garbage collection.
  */
-import { type ChildProcess, execFile, fork, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +34,7 @@ import { binPath, hasPeer } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd, stopChild } from '../test/helpers/sshd.js';
 import { compiled } from './compiled.js';
 import type { IdleStats } from './server-idle.js';
+import { type ExecResult, execSessions, idleConnections } from './server-load.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
@@ -32,7 +44,14 @@ const BYTES = QUICK ? 64 * MiB : 512 * MiB;
 const ROUNDS = QUICK ? 5 : 20;
 /** Runs of each transfer per server; the best counts (the machine may be shared). */
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
-const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 200 : 1000));
+const IDLE = Number(process.env.BENCH_IDLE ?? (QUICK ? 200 : 10_000));
+const EXECS = Number(process.env.BENCH_EXECS ?? (QUICK ? 100 : 1000));
+const EXEC_CONNS = Number(process.env.BENCH_EXEC_CONNS ?? (QUICK ? 2 : 10));
+const EXEC_MODES =
+  (process.env.BENCH_EXEC_MODE ?? 'both') === 'both'
+    ? (['inline', 'process'] as const)
+    : ([process.env.BENCH_EXEC_MODE === 'process' ? 'process' : 'inline'] as const);
+const PARTS = new Set((process.env.BENCH_ONLY ?? 'transfers,latency,idle,execs').split(','));
 const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
 const KEX = 'curve25519-sha256';
 
@@ -142,109 +161,6 @@ async function startSecshServer(sshd: Sshd): Promise<{ port: number; child: Chil
   return { port, child };
 }
 
-function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: unknown) => {
-      if (m && typeof m === 'object') {
-        const rec = m as Record<string, unknown>;
-        if (typeof rec.error === 'string') {
-          child.off('message', onMsg);
-          reject(new Error(rec.error));
-          return;
-        }
-        const v = pick(rec);
-        if (v !== undefined) {
-          child.off('message', onMsg);
-          resolve(v);
-        }
-      }
-    };
-    child.on('message', onMsg);
-    child.once('exit', (code) => reject(new Error(`child exited (${code})`)));
-  });
-}
-
-interface IdleResult {
-  base: IdleStats;
-  loaded: IdleStats;
-  openSeconds: number;
-}
-
-/** Holds IDLE connections on one secsh server process and measures its memory with 0 and with IDLE. */
-async function idleConnections(sshd: Sshd): Promise<IdleResult> {
-  const pub = sshd.userKeys.ed25519.publicLine.trim();
-  const server = fork(await compiled('bench/server-idle.js'), [pub], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const stats = async () => {
-    const p = once(server, (m) => m.stats as IdleStats | undefined);
-    server.send('stats');
-    return p;
-  };
-  const clients: ChildProcess[] = [];
-  try {
-    const port = await once(server, (m) => m.port as number | undefined);
-    const openClients = async (count: number, concurrency: number, procs: number) => {
-      const started: ChildProcess[] = [];
-      const opened: Promise<{ opened: number; seconds: number }>[] = [];
-      for (let i = 0; i < procs; i++) {
-        const n = Math.floor(count / procs) + (i < count % procs ? 1 : 0);
-        const job = { port, keyPath: sshd.userKeys.ed25519.privatePath, count: n, concurrency };
-        const c = fork(await compiled('bench/server-clients.js'), [JSON.stringify(job)], {
-          execArgv: [],
-          stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-        });
-        started.push(c);
-        opened.push(
-          once(c, (m) => (typeof m.opened === 'number' ? (m as { opened: number; seconds: number }) : undefined)),
-        );
-      }
-      const res = await Promise.all(opened);
-      return { started, seconds: Math.max(...res.map((r) => r.seconds)), total: res.reduce((a, r) => a + r.opened, 0) };
-    };
-    const closeClients = async (cs: ChildProcess[]) => {
-      await Promise.all(
-        cs.map(
-          (c) =>
-            new Promise<void>((resolve) => {
-              if (c.exitCode !== null) return resolve();
-              c.once('exit', () => resolve());
-              c.send('close');
-            }),
-        ),
-      );
-    };
-    // Warm up: code paths compiled, pools and caches filled, so the baseline is a server that has served.
-    const warm = await openClients(20, 10, 1);
-    await closeClients(warm.started);
-    await waitFor(async () => (await stats()).connections === 0);
-    const base = await stats();
-    const load = await openClients(IDLE, 25, 2);
-    clients.push(...load.started);
-    if (load.total !== IDLE) throw new Error(`opened ${load.total} of ${IDLE}`);
-    await new Promise((r) => setTimeout(r, 500));
-    const loaded = await stats();
-    await closeClients(clients);
-    return { base, loaded, openSeconds: load.seconds };
-  } finally {
-    for (const c of clients) if (c.exitCode === null) c.kill('SIGTERM');
-    if (server.exitCode === null) {
-      server.send('stop');
-      await stopChild(server, 3000);
-    }
-  }
-}
-
-async function waitFor(cond: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('timed out waiting');
-}
-
 function fmt(n: number, digits = 1): string {
   return n.toFixed(digits);
 }
@@ -256,28 +172,33 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-async function main(): Promise<void> {
-  if (!hasPeer('sshd') || !hasPeer('ssh') || !hasPeer('ssh-keygen')) {
-    process.stderr.write('bench:server needs OpenSSH sshd, ssh and ssh-keygen\n');
-    process.exit(1);
-  }
-  process.stdout.write(
-    `secsh server benchmark: ${BYTES / MiB} MiB per transfer (best of ${REPS}), ${ROUNDS} latency rounds, ${IDLE} idle connections${QUICK ? ' (quick)' : ''}\n`,
-  );
-  // AcceptEnv SHLVL: the latency rounds send SHLVL=1 so bash skips ~/.bashrc (see bench/common.ts).
-  const sshd = await startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['AcceptEnv SHLVL'] });
-  await writeFile(join(sshd.dir, 'sink.py'), SINK);
-  const secsh = await startSecshServer(sshd).catch(async (e: unknown) => {
-    await sshd.stop();
-    throw e;
-  });
+/** Per-item figures of the server process between two readings: RSS, heap, external, arrayBuffers (KiB). */
+function perItem(
+  base: IdleStats,
+  loaded: IdleStats,
+  n: number,
+): { rss: number; heap: number; ext: number; ab: number } {
+  return {
+    rss: (loaded.rssKb - base.rssKb) / n,
+    heap: (loaded.heapUsedKb - base.heapUsedKb) / n,
+    ext: (loaded.externalKb - base.externalKb) / n,
+    ab: (loaded.arrayBuffersKb - base.arrayBuffersKb) / n,
+  };
+}
+
+function memLine(p: { rss: number; heap: number; ext: number; ab: number }): string {
+  return `RSS ${fmt(p.rss)} KiB (heapUsed ${fmt(p.heap)}, external ${fmt(p.ext)}, of it arrayBuffers ${fmt(p.ab)})`;
+}
+
+/** Transfers per cipher and connect latency, `ssh` against sshd and against `secsh server`. */
+async function transfersAndLatency(sshd: Sshd, rows: string[][]): Promise<void> {
+  const secsh = await startSecshServer(sshd);
   const eps: Endpoint[] = [
     { target: 'sshd', port: sshd.port },
     { target: 'secsh', port: secsh.port },
   ];
-  const rows: string[][] = [['test', 'OpenSSH sshd', 'secsh server', 'secsh / sshd']];
   try {
-    for (const cipher of CIPHERS) {
+    for (const cipher of PARTS.has('transfers') ? CIPHERS : []) {
       for (const dir of ['download', 'upload'] as const) {
         const mbps: Record<Target, number> = { sshd: 0, secsh: 0 };
         for (let rep = 0; rep < REPS; rep++) {
@@ -290,36 +211,72 @@ async function main(): Promise<void> {
         process.stdout.write(`  ${label}: sshd ${fmt(mbps.sshd)}, secsh ${fmt(mbps.secsh)}\n`);
       }
     }
-    const lat: Record<Target, number> = { sshd: 0, secsh: 0 };
-    for (const ep of eps) lat[ep.target] = await latency(sshd, ep);
-    rows.push([
-      `connect latency, median of ${ROUNDS} (ms)`,
-      fmt(lat.sshd),
-      fmt(lat.secsh),
-      `${fmt(lat.secsh / lat.sshd, 2)}x`,
-    ]);
+    if (PARTS.has('latency')) {
+      const lat: Record<Target, number> = { sshd: 0, secsh: 0 };
+      for (const ep of eps) lat[ep.target] = await latency(sshd, ep);
+      rows.push([
+        `connect latency, median of ${ROUNDS} (ms)`,
+        fmt(lat.sshd),
+        fmt(lat.secsh),
+        `${fmt(lat.secsh / lat.sshd, 2)}x`,
+      ]);
+    }
   } finally {
     await stopChild(secsh.child, 3000);
   }
-  try {
-    const idle = await idleConnections(sshd);
-    const perConn = (idle.loaded.rssKb - idle.base.rssKb) / IDLE;
-    const heapPer = (idle.loaded.heapUsedKb - idle.base.heapUsedKb) / IDLE;
-    const extPer = (idle.loaded.externalKb - idle.base.externalKb) / IDLE;
-    rows.push([
-      `RSS per idle connection, ${IDLE} held (KiB)`,
-      '-',
-      fmt(perConn),
-      perConn <= 64 ? 'ok (<= 64)' : 'OVER 64',
-    ]);
+}
+
+async function idlePart(sshd: Sshd, rows: string[][]): Promise<void> {
+  const idle = await idleConnections(sshd, IDLE);
+  const p = perItem(idle.base, idle.loaded, IDLE);
+  rows.push([`RSS per idle connection, ${IDLE} held (KiB)`, '-', fmt(p.rss), p.rss <= 64 ? 'ok (<= 64)' : 'OVER 64']);
+  process.stdout.write(
+    `  idle: server RSS ${idle.base.rssKb} KiB -> ${idle.loaded.rssKb} KiB with ${idle.loaded.connections} connections ` +
+      `(opened in ${fmt(idle.openSeconds)} s); per connection: ${memLine(p)}\n`,
+  );
+}
+
+async function execPart(sshd: Sshd, rows: string[][]): Promise<void> {
+  for (const mode of EXEC_MODES) {
+    const r: ExecResult = await execSessions(sshd, mode, EXECS, EXEC_CONNS);
+    const p = perItem(r.base, r.loaded, r.sessions);
+    const how = mode === 'process' ? 'a process each' : 'in-process, no spawn';
+    const ok = r.exited === r.sessions && r.zero === r.sessions;
+    rows.push([`${r.sessions} concurrent execs (${how}): open all (s)`, '-', fmt(r.openSeconds, 2), '']);
+    rows.push([`  server RSS per exec session (KiB)`, '-', fmt(p.rss), '']);
+    rows.push([`  exited with status 0`, '-', `${r.zero}/${r.sessions}`, ok ? 'ok' : 'FAILED']);
     process.stdout.write(
-      `  idle: RSS ${idle.base.rssKb} KiB -> ${idle.loaded.rssKb} KiB with ${idle.loaded.connections} connections ` +
-        `(opened in ${fmt(idle.openSeconds)} s); per connection: heap ${fmt(heapPer)} KiB, external ${fmt(extPer)} KiB\n`,
+      `  execs (${how}): ${r.loaded.sessions} sessions open at once on ${r.connections} connections, opened in ` +
+        `${fmt(r.openSeconds, 2)} s; server RSS ${r.base.rssKb} KiB -> ${r.loaded.rssKb} KiB; per session: ${memLine(p)}; ` +
+        `${r.exited} exited (${r.zero} with status 0) ${fmt(r.exitSeconds, 2)} s after EOF\n`,
     );
+  }
+}
+
+async function main(): Promise<void> {
+  if (!hasPeer('sshd') || !hasPeer('ssh') || !hasPeer('ssh-keygen')) {
+    process.stderr.write('bench:server needs OpenSSH sshd, ssh and ssh-keygen\n');
+    process.exit(1);
+  }
+  process.stdout.write(
+    `secsh server benchmark: ${BYTES / MiB} MiB per transfer (best of ${REPS}), ${ROUNDS} latency rounds, ` +
+      `${IDLE} idle connections, ${EXECS} exec sessions on ${EXEC_CONNS} connections (${EXEC_MODES.join(', ')})` +
+      `${QUICK ? ' (quick)' : ''}; parts: ${[...PARTS].join(', ')}\n`,
+  );
+  // AcceptEnv SHLVL: the latency rounds send SHLVL=1 so bash skips ~/.bashrc (see bench/common.ts).
+  const sshd = await startSshd({ hostKeyTypes: ['ed25519'], extraConfig: ['AcceptEnv SHLVL'] });
+  const rows: string[][] = [['test', 'OpenSSH sshd', 'secsh server', 'secsh / sshd']];
+  try {
+    await writeFile(join(sshd.dir, 'sink.py'), SINK);
+    if (PARTS.has('transfers') || PARTS.has('latency')) await transfersAndLatency(sshd, rows);
+    if (PARTS.has('idle')) await idlePart(sshd, rows);
+    if (PARTS.has('execs')) await execPart(sshd, rows);
   } finally {
     await sshd.stop();
   }
-  process.stdout.write(`\n${table(rows)}\n\nTargets: throughput >= 0.95x sshd; <= 64 KiB per idle connection.\n`);
+  process.stdout.write(
+    `\n${table(rows)}\n\nTargets: throughput >= 0.95x sshd; <= 64 KiB per idle connection; 1,000 concurrent execs.\n`,
+  );
 }
 
 main().catch((e: unknown) => {
