@@ -1,23 +1,29 @@
 /**
  * Throughput and latency of secsh, OpenSSH's ssh and the ssh2 package against one private sshd,
- * side by side. Each client runs in its own process so its CPU and peak RSS are its own.
+ * side by side. Each client runs in its own process so its CPU and peak RSS are its own. OpenSSH is
+ * measured twice: `ssh` as a whole, and through a ControlMaster that is already connected (the transfer
+ * alone, the master's CPU counted).
  *
  *   npm run bench                 1 GiB download, 512 MiB upload, 50 latency rounds
  *   BENCH_QUICK=1 npm run bench   64 MiB / 32 MiB / 10 rounds
- *   BENCH_CLIENTS=secsh,openssh   a subset of clients
+ *   BENCH_CLIENTS=secsh,openssh   a subset of clients (openssh, openssh-master, secsh, ssh2)
  *   BENCH_REPS=N                  throughput runs per row, interleaved; the fastest counts (default 3; 1 when quick)
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { binPath, hasPeer, PYTHON } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd } from '../test/helpers/sshd.js';
 import type { BenchJob, BenchResult } from './common.js';
-import { compiled } from './compiled.js';
+import { bundled, compiled } from './compiled.js';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
+/** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
+const CLOCK_TICKS = 100;
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const MiB = 1024 * 1024;
 const DOWNLOAD = QUICK ? 64 * MiB : 1024 * MiB;
@@ -26,14 +32,17 @@ const ROUNDS = QUICK ? 10 : 50;
 /** Runs of each throughput row, interleaved across the clients; the fastest counts (the machine is noisy). */
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
 
-type ClientName = 'openssh' | 'secsh' | 'ssh2';
+/** `openssh-master`: OpenSSH's ssh through a ControlMaster that is already connected (transfer only). */
+type ClientName = 'openssh' | 'openssh-master' | 'secsh' | 'ssh2';
 const CLIENTS: ClientName[] = (process.env.BENCH_CLIENTS?.split(',') as ClientName[] | undefined) ?? [
   'openssh',
+  'openssh-master',
   'secsh',
   'ssh2',
 ];
 const SUITES: { cipher: string; mac: string; label: string }[] = [
   { cipher: 'aes128-gcm@openssh.com', mac: '', label: 'aes128-gcm' },
+  { cipher: 'aes256-gcm@openssh.com', mac: '', label: 'aes256-gcm' },
   { cipher: 'chacha20-poly1305@openssh.com', mac: '', label: 'chacha20-poly1305' },
   { cipher: 'aes128-ctr', mac: 'hmac-sha2-256-etm@openssh.com', label: 'aes128-ctr+hmac-sha2-256-etm' },
 ];
@@ -56,8 +65,8 @@ function median(xs: number[]): number {
 
 /** Runs a node benchmark client in its own process. */
 async function nodeClient(name: 'secsh' | 'ssh2', job: BenchJob): Promise<BenchResult> {
-  // Compiled, under plain node: see bench/compiled.ts.
-  const script = await compiled(`bench/client-${name}.js`);
+  // Compiled, under plain node (see bench/compiled.ts); secsh bundled as its package is built.
+  const script = name === 'secsh' ? await bundled('bench/client-secsh.js') : await compiled('bench/client-ssh2.js');
   const { stdout } = await run(process.execPath, [script, JSON.stringify(job)], {
     maxBuffer: 1 << 20,
     timeout: 600_000,
@@ -105,6 +114,7 @@ async function openSsh(
 }
 
 async function throughput(sshd: Sshd, client: ClientName, job: BenchJob): Promise<BenchResult> {
+  if (client === 'openssh-master') return throughMaster(sshd, job);
   if (client !== 'openssh') return nodeClient(client, job);
   if (job.mode === 'download') {
     // `ssh … 'head -c N /dev/zero' > /dev/null`: exit status 0 means all N bytes arrived
@@ -115,8 +125,73 @@ async function throughput(sshd: Sshd, client: ClientName, job: BenchJob): Promis
   return { bytes: job.bytes, seconds: r.seconds, cpu: r.cpu, maxRssKb: r.maxRssKb };
 }
 
+/** CPU seconds (user + system) a live process has used, from /proc/<pid>/stat. */
+async function processCpu(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+
+/** Peak resident set of a live process, KiB (VmHWM). */
+async function processPeakRssKb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+}
+
+interface Master {
+  pid: number;
+  socket: string;
+  stop(): Promise<void>;
+}
+
+/** Starts `ssh -M -S … -N` for one cipher and waits until `ssh -O check` answers. */
+async function startMaster(sshd: Sshd, job: BenchJob): Promise<Master> {
+  const dir = await mkdtemp(join(tmpdir(), 'secsh-bench-mux-'));
+  const socket = join(dir, 'ctl');
+  const args = [...openSshArgs(sshd, sshd.userKeys.ed25519), '-o', 'HostKeyAlgorithms=ssh-ed25519', '-c', job.cipher];
+  if (job.mac) args.push('-m', job.mac);
+  const child = spawn(binPath('ssh'), [...args, '-M', '-S', socket, '-N', sshd.host], { stdio: 'ignore' });
+  const stop = async (): Promise<void> => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+    await rm(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    try {
+      await run(binPath('ssh'), ['-S', socket, '-O', 'check', sshd.host]);
+      if (child.pid === undefined) break;
+      return { pid: child.pid, socket, stop };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  await stop();
+  throw new Error('the ControlMaster did not start');
+}
+
+/**
+ * OpenSSH through a ControlMaster that is already up: the transfer alone, without the key exchange
+ * and authentication. CPU is the master's (it does the crypto) plus the `ssh -S` client's.
+ */
+async function throughMaster(sshd: Sshd, job: BenchJob): Promise<BenchResult> {
+  const master = await startMaster(sshd, job);
+  try {
+    const cpu0 = await processCpu(master.pid);
+    const extra = ['-S', master.socket];
+    const r =
+      job.mode === 'download'
+        ? await openSsh(sshd, job, `head -c ${job.bytes} /dev/zero`, undefined, true, extra)
+        : await openSsh(sshd, job, 'cat > /dev/null', job.bytes, false, extra);
+    const cpu = (await processCpu(master.pid)) - cpu0 + r.cpu;
+    const maxRssKb = Math.max(r.maxRssKb, await processPeakRssKb(master.pid));
+    return { bytes: job.bytes, seconds: r.seconds, cpu, maxRssKb };
+  } finally {
+    await master.stop();
+  }
+}
+
 async function latency(sshd: Sshd, client: ClientName, job: BenchJob): Promise<BenchResult> {
-  if (client !== 'openssh') return nodeClient(client, job);
+  if (client === 'secsh' || client === 'ssh2') return nodeClient(client, job);
   const samples: number[] = [];
   let cpu = 0;
   let maxRssKb = 0;
@@ -133,26 +208,56 @@ function fmt(n: number | undefined, digits = 1): string {
   return n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(digits);
 }
 
+/** `0.92x speed 1.8x CPU` of `r` against `b` (or time for latency rows). */
+function ratio(r: Row, b: Row | undefined): string {
+  if (!b || r.error || b.error || r === b) return '-';
+  if (r.mbps !== undefined && b.mbps) {
+    const cpu = r.cpuPerGiB !== undefined && b.cpuPerGiB ? ` ${(r.cpuPerGiB / b.cpuPerGiB).toFixed(2)}x CPU` : '';
+    return `${(r.mbps / b.mbps).toFixed(2)}x speed${cpu}`;
+  }
+  if (r.medianMs !== undefined && b.medianMs) return `${(r.medianMs / b.medianMs).toFixed(2)}x time`;
+  return '-';
+}
+
 function printTable(rows: Row[]): void {
-  const base = new Map<string, Row>();
-  for (const r of rows) if (r.client === 'openssh' && !r.error) base.set(r.test, r);
-  const header = ['test', 'client', 'MB/s', 'CPU s/GiB', 'peak RSS MB', 'median ms', 'vs OpenSSH'];
-  const lines = rows.map((r) => {
-    const b = base.get(r.test);
-    let ratio = '-';
-    if (b && !r.error) {
-      if (r.mbps !== undefined && b.mbps) ratio = `${(r.mbps / b.mbps).toFixed(2)}x speed`;
-      else if (r.medianMs !== undefined && b.medianMs) ratio = `${(r.medianMs / b.medianMs).toFixed(2)}x time`;
-    }
-    return r.error
-      ? [r.test, r.client, `error: ${r.error.slice(0, 60)}`, '', '', '', '']
-      : [r.test, r.client, fmt(r.mbps), fmt(r.cpuPerGiB, 2), fmt(r.rssMb, 0), fmt(r.medianMs), ratio];
-  });
+  const of = (client: ClientName) => {
+    const m = new Map<string, Row>();
+    for (const r of rows) if (r.client === client && !r.error) m.set(r.test, r);
+    return m;
+  };
+  const [direct, master, ssh2] = [of('openssh'), of('openssh-master'), of('ssh2')];
+  const header = [
+    'test',
+    'client',
+    'MB/s',
+    'CPU s/GiB',
+    'peak RSS MB',
+    'median ms',
+    'vs OpenSSH',
+    'vs master',
+    'vs ssh2',
+  ];
+  const lines = rows.map((r) =>
+    r.error
+      ? [r.test, r.client, 'error (below)', '', '', '', '', '', '']
+      : [
+          r.test,
+          r.client,
+          fmt(r.mbps),
+          fmt(r.cpuPerGiB, 2),
+          fmt(r.rssMb, 0),
+          fmt(r.medianMs),
+          ratio(r, direct.get(r.test)),
+          ratio(r, master.get(r.test)),
+          ratio(r, ssh2.get(r.test)),
+        ],
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? '').length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(line(l));
+  for (const r of rows) if (r.error) console.log(`\n${r.test}, ${r.client}: ${r.error.slice(0, 400)}`);
 }
 
 async function main(): Promise<void> {
@@ -208,7 +313,7 @@ async function main(): Promise<void> {
     }
     const s = SUITES[0];
     if (s) {
-      for (const client of CLIENTS) {
+      for (const client of CLIENTS.filter((c) => c !== 'openssh-master')) {
         const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode: 'latency', bytes: 0, iterations: ROUNDS };
         const test = 'connect+auth+exec+close';
         try {
@@ -220,7 +325,7 @@ async function main(): Promise<void> {
         process.stderr.write('.');
       }
       // The first exec after authentication against the one after it, on one connection (node clients).
-      for (const client of CLIENTS.filter((c) => c !== 'openssh')) {
+      for (const client of CLIENTS.filter((c) => c === 'secsh' || c === 'ssh2')) {
         const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode: 'execs', bytes: 0, iterations: ROUNDS };
         try {
           const r = await nodeClient(client, job);
@@ -244,7 +349,9 @@ async function main(): Promise<void> {
   printTable(rows);
   console.log(
     '\nMB/s = MiB/s of payload, wall clock from connect to close. CPU s/GiB = the client process only' +
-      ' (node clients: measured part only; ssh: whole process). OpenSSH latency includes starting the ssh process.',
+      ' (node clients: measured part only; ssh: whole process). openssh-master = ssh -S through a' +
+      ' ControlMaster already connected: the transfer only, CPU of the master and the ssh -S process.' +
+      ' secsh runs bundled, as its package is built. OpenSSH latency includes starting the ssh process.',
   );
 }
 
