@@ -1,7 +1,7 @@
 /** The {@link PublicKey} class: an SSH public key blob with verification and fingerprints. */
 import { createHash, type KeyObject, timingSafeEqual } from 'node:crypto';
 import { KeyError } from '../errors.js';
-import { SshReader } from '../wire/index.js';
+import { ownCopy, SshReader } from '../wire/index.js';
 import { encodeRfc4716 } from './formats/rfc4716.js';
 import {
   algorithmFits,
@@ -60,7 +60,8 @@ export class PublicKey {
    */
   static fromBlob(blob: Uint8Array, comment = ''): PublicKey {
     if (blob.length > MAX_PUBLIC_BLOB) throw new KeyError('public key blob too large');
-    const copy = Buffer.from(blob);
+    // Memory of its own: the key may live as long as a connection (the user's), and a pooled copy would keep a slab.
+    const copy = ownCopy(blob);
     return asKeyError('malformed public key blob', () => {
       const r = new SshReader(copy);
       const type = r.ascii(64);

@@ -20,7 +20,7 @@ import {
   SshError,
 } from '../errors.js';
 import type { PublicKey } from '../keys/index.js';
-import { MSG, SshReader, SshWriter } from '../wire/index.js';
+import { MSG, ownCopy, SshReader, SshWriter } from '../wire/index.js';
 import { TransportCompression } from './compression.js';
 import { disconnectPayload, peerDisconnect } from './disconnect.js';
 import type { HashPrefix, KexResult } from './kex-exchange.js';
@@ -568,9 +568,9 @@ export class Transport extends EventEmitter {
   private finishMethod(run: KexRun, result: KexResult): void {
     run.result = result;
     if (!this.sessionId) {
-      this.sessionId = Buffer.from(result.h);
+      this.sessionId = ownCopy(result.h);
       if (result.hostKeyBlob && result.signature)
-        this.sessionHostKey = { blob: Buffer.from(result.hostKeyBlob), signature: Buffer.from(result.signature) };
+        this.sessionHostKey = { blob: ownCopy(result.hostKeyBlob), signature: ownCopy(result.signature) };
     }
     const neg = run.negotiated as Negotiated;
     const keys = deriveSessionKeys(this.role, neg, result, this.sessionId);

@@ -9,6 +9,8 @@ export const MAX_PRE_BANNER_LINES = 1024;
 /** Our software version string. */
 export const SOFTWARE_VERSION = 'secsh_0.1';
 
+const EMPTY = Buffer.alloc(0);
+
 export type VersionResult = { done: false } | { done: true; version: string; rest: Buffer; preBanner: string[] };
 
 /**
@@ -16,7 +18,7 @@ export type VersionResult = { done: false } | { done: true; version: string; res
  * line (without CR LF) and the bytes after it.
  */
 export class VersionReader {
-  private buf: Buffer = Buffer.alloc(0);
+  private buf: Buffer = EMPTY;
   private lines = 0;
   private readonly preBanner: string[] = [];
 
@@ -52,7 +54,10 @@ export class VersionReader {
           );
         }
         if (line.includes(0)) throw new ProtocolError('NUL byte in version line');
-        return { done: true, version: text, rest: this.buf, preBanner: this.preBanner };
+        const rest = this.buf;
+        // Not kept: it views the first read (the transport holds this reader for the connection's life).
+        this.buf = EMPTY;
+        return { done: true, version: text, rest, preBanner: this.preBanner };
       }
       if (!this.allowPreBanner) throw this.notSsh(line);
       if (++this.lines > MAX_PRE_BANNER_LINES) {
