@@ -6,6 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { MacError, ProtocolError } from '../errors.js';
+import { ownCopy } from '../wire/own-copy.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 const TAG_LENGTH = 16;
@@ -21,8 +22,9 @@ class GcmState {
     if (keyLength !== 16 && keyLength !== 32) throw new RangeError('AES-GCM key must be 16 or 32 bytes');
     if (key.length < keyLength || iv.length < 12) throw new RangeError('AES-GCM key or IV too short');
     this.algorithm = keyLength === 16 ? 'aes-128-gcm' : 'aes-256-gcm';
-    this.key = createSecretKey(Buffer.from(key.subarray(0, keyLength)));
-    this.nonce = Buffer.from(iv.subarray(0, 12));
+    this.key = createSecretKey(key.subarray(0, keyLength)); // copied into the KeyObject
+    // Memory of its own: a pooled copy would hold a shared 8 KiB slab for the keys' life.
+    this.nonce = ownCopy(iv.subarray(0, 12));
   }
 
   /** Increments the 64-bit invocation counter (bytes 4..11), wrapping at 2^64 as OpenSSH does. */

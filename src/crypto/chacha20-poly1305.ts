@@ -209,7 +209,7 @@ class ChaChaState {
 
   constructor(key: Buffer) {
     if (key.length < 64) throw new RangeError('chacha20-poly1305@openssh.com needs a 64-byte key');
-    this.mainKey = createSecretKey(Buffer.from(key.subarray(0, 32)));
+    this.mainKey = createSecretKey(key.subarray(0, 32)); // copied into the KeyObject
     this.mainWords = keyWords(key, 0);
     this.lengthWords = keyWords(key, 32);
     this.iv[0] = 1;

@@ -37,7 +37,7 @@ export class PacketMac {
     if (key.length < info.keyLength) throw new RangeError(`${info.name} needs a ${info.keyLength}-byte key`);
     this.length = info.length;
     this.hash = info.hash;
-    this.key = createSecretKey(Buffer.from(key.subarray(0, info.keyLength)));
+    this.key = createSecretKey(key.subarray(0, info.keyLength)); // copied into the KeyObject
   }
 
   /** HMAC over `uint32 seq || a || b` (b optional). */
