@@ -137,7 +137,7 @@ export class MuxClient extends EventEmitter {
     return checkControl(this.controlPath, this.timeoutMs);
   }
 
-  /** `ssh -O exit`: asks the master to exit (which ends this client's channels too). */
+  /** `ssh -O exit`: asks the master to exit (which ends this client's channels too); see {@link exitControl}. */
   exit(): Promise<void> {
     return exitControl(this.controlPath, this.timeoutMs);
   }
@@ -246,15 +246,23 @@ export function checkControl(path: string, timeoutMs = DEFAULT_MUX_TIMEOUT): Pro
 }
 
 /**
- * `ssh -O exit` on `path`. OpenSSH's master may exit before its OK reaches us; a close instead of
- * the reply counts as done, as it does for `ssh -O exit`.
+ * `ssh -O exit` on `path`. OpenSSH's master may exit before its OK reaches us; a close after the
+ * HELLO exchange instead of the reply counts as done, as it does for `ssh -O exit`. No master
+ * reached (no socket, refused, closed or silent before its HELLO) rejects as {@link checkControl}
+ * does: ConnectionLostError, TimeoutError or MuxError.
  */
 export async function exitControl(path: string, timeoutMs = DEFAULT_MUX_TIMEOUT): Promise<void> {
+  const cs = await ControlSocket.open(path, timeoutMs);
   try {
-    await simpleOk(path, timeoutMs, MUX.C_TERMINATE, 'TERMINATE');
+    const id = cs.id();
+    const m = await cs.request(encodeSimpleRequest(MUX.C_TERMINATE, id), id, 'TERMINATE');
+    if (m.type !== MUX.S_OK) throw failure(m.type, m.body, 'TERMINATE');
+    guard(() => m.body.ensureEnd('TERMINATE'), 'TERMINATE');
   } catch (e) {
     if (e instanceof ConnectionLostError) return;
     throw e;
+  } finally {
+    cs.close();
   }
 }
 

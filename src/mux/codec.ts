@@ -244,7 +244,21 @@ export function readLastUint32(r: SshReader, what: string): number {
 export class MuxFramer {
   private chunks: Buffer[] = [];
   private have = 0;
-  constructor(private readonly max = MAX_MUX_MESSAGE) {}
+  private stopped = false;
+  /**
+   * @param max Longest message accepted.
+   * @param stopAfter A message type after which the stream is no longer split (PROXY: the bytes that
+   *   follow are another framing); later bytes are only buffered, for {@link drain}.
+   */
+  constructor(
+    private readonly max = MAX_MUX_MESSAGE,
+    private readonly stopAfter?: number,
+  ) {}
+
+  /** True once a message of the `stopAfter` type was returned: nothing more is split. */
+  get held(): boolean {
+    return this.stopped;
+  }
 
   /** Bytes buffered towards the next message. */
   get buffered(): number {
@@ -257,7 +271,7 @@ export class MuxFramer {
     this.have += chunk.length;
     const out: MuxMessage[] = [];
     for (;;) {
-      if (this.have < 4) break;
+      if (this.stopped || this.have < 4) break;
       const head = this.peek(4);
       const len = head.readUInt32BE(0);
       if (len < 4 || len > this.max) {
@@ -265,7 +279,9 @@ export class MuxFramer {
       }
       if (this.have < 4 + len) break;
       const whole = this.take(4 + len);
-      out.push({ type: whole.readUInt32BE(4), body: new SshReader(whole, 8) });
+      const type = whole.readUInt32BE(4);
+      out.push({ type, body: new SshReader(whole, 8) });
+      if (type === this.stopAfter) this.stopped = true;
     }
     return out;
   }

@@ -2,7 +2,9 @@
  * `ssh -S path -O forward -L/-R/-D …` and `-O cancel` against a secsh master: MUX_C_OPEN_FWD starts
  * the forward on the client (forwardLocal, forwardRemote, forwardDynamic), where it lives until
  * cancelled or until the client closes; MUX_C_CLOSE_FWD closes the one that matches. As in OpenSSH, a
- * request for a forward that already runs is answered as if it had been made again.
+ * request for a forward that already runs is answered as if it had been made again (MUX_S_OK, or the
+ * allocated port for a remote forward asked with port 0); one that is still being started (by another
+ * control connection) waits for that start and gets the same answer, so no second listener is made.
  */
 
 import type { LocalForwardOptions } from '../forward/local.js';
@@ -27,6 +29,8 @@ const MAX_FORWARDS = 64;
 /** The forwards mux clients asked a master for, by what they asked. */
 export class MuxForwards {
   private readonly running = new Map<string, { fwd: Forward; port: number | undefined }>();
+  /** Forwards being started, by the same key: the port, or why it failed. */
+  private readonly starting = new Map<string, Promise<{ port: number | undefined } | { error: string }>>();
 
   constructor(private readonly host: ControlForwarding) {}
 
@@ -35,19 +39,33 @@ export class MuxForwards {
     const key = keyOf(spec);
     const have = this.running.get(key);
     if (have) return reply(rid, spec, have.port);
-    if (this.running.size >= MAX_FORWARDS) return encodeRefusal(MUX.S_FAILURE, rid, 'too many forwards');
+    let pending = this.starting.get(key);
+    if (!pending) {
+      if (this.running.size + this.starting.size >= MAX_FORWARDS) {
+        return encodeRefusal(MUX.S_FAILURE, rid, 'too many forwards');
+      }
+      pending = this.begin(key, spec);
+      this.starting.set(key, pending);
+      void pending.finally(() => this.starting.delete(key));
+    }
+    const got = await pending;
+    if ('error' in got) return encodeRefusal(MUX.S_FAILURE, rid, got.error);
+    return reply(rid, spec, got.port);
+  }
+
+  private async begin(key: string, spec: MuxForwardSpec): Promise<{ port: number | undefined } | { error: string }> {
     let fwd: Forward;
     try {
       fwd = await this.start(spec);
     } catch (e) {
-      return encodeRefusal(MUX.S_FAILURE, rid, `${spec.type} forward failed: ${(e as Error).message}`);
+      return { error: `${spec.type} forward failed: ${(e as Error).message}` };
     }
     const port = 'port' in fwd.address ? fwd.address.port : undefined;
     this.running.set(key, { fwd, port });
     fwd.once('close', () => {
       if (this.running.get(key)?.fwd === fwd) this.running.delete(key);
     });
-    return reply(rid, spec, port);
+    return { port };
   }
 
   /** Answers MUX_C_CLOSE_FWD. */

@@ -21,8 +21,8 @@ import { EventEmitter } from 'node:events';
 import { chmod, link, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { debuglog } from 'node:util';
-import { Connection } from '../connection/index.js';
-import { InvalidArgumentError, ListenError, MuxError } from '../errors.js';
+import { Connection, isConnectionMessage } from '../connection/index.js';
+import { ConnectionLostError, InvalidArgumentError, ListenError, MuxError } from '../errors.js';
 import {
   decodeForward,
   decodeHello,
@@ -49,6 +49,8 @@ export interface ControlHost extends ControlForwarding {
   close(): Promise<void>;
   /** The listener closes with the connection. */
   once(event: 'close', listener: () => void): unknown;
+  /** Drops that listener when the control socket could not be set up. */
+  off?(event: 'close', listener: () => void): unknown;
 }
 
 /** Options of {@link listenControl}. */
@@ -62,7 +64,7 @@ export interface ControlListenOptions {
   confirm?: (what: 'terminate' | 'stop-listening') => boolean | Promise<boolean>;
 }
 
-/** A listening control socket. Events: 'error' (err) for a control connection's protocol error. */
+/** A listening control socket. Events: 'error' (err) for a control connection's protocol error (in proxy mode too). */
 export class ControlListener extends EventEmitter {
   private readonly conns = new Set<Socket>();
   private closed = false;
@@ -123,6 +125,17 @@ export async function listenControl(
   const listener = new ControlListener(path, server);
   const forwards = new MuxForwards(host);
   let ready = false;
+  // Registered before the first await: a client that closes while the socket is being set up must
+  // not leave it listening (and its file in place) for a connection that is gone.
+  let hostClosed = false;
+  const onHostClose = (): void => {
+    hostClosed = true;
+    if (ready) void listener.close();
+  };
+  host.once('close', onHostClose);
+  const gone = (): Error =>
+    host.connection.closeReason ??
+    new ConnectionLostError('the client closed while its control socket was being set up');
   server.on('connection', (s: Socket) => {
     // Nobody is served before the socket is owner-only and in place (a connection in between came
     // through the temporary name, perhaps before the chmod).
@@ -143,22 +156,33 @@ export async function listenControl(
       });
     });
   } catch (e) {
+    host.off?.('close', onHostClose);
     const err = e as NodeJS.ErrnoException;
     throw new ListenError(`cannot listen on the control socket: ${err.message}`, path, 0, err.code, { cause: err });
   }
+  let linked = false;
   try {
     // Owner-only before it is reachable under its real name; link() refuses to replace an existing file.
-    await chmod(tmp, 0o600);
-    await link(tmp, path);
+    if (!hostClosed) await chmod(tmp, 0o600);
+    if (!hostClosed) {
+      await link(tmp, path);
+      linked = true;
+    }
   } catch (e) {
+    host.off?.('close', onHostClose);
     const err = e as NodeJS.ErrnoException;
     server.close();
     await unlink(tmp).catch(() => {});
     throw new ListenError(`cannot create the control socket: ${err.message}`, path, 0, err.code, { cause: err });
   }
   await unlink(tmp).catch(() => {});
+  if (hostClosed) {
+    // The path was linked by this call (link() does not replace a file), so it is ours to remove.
+    if (linked) await listener.close();
+    else server.close();
+    throw gone();
+  }
   ready = true;
-  host.once('close', () => void listener.close());
   return listener;
 }
 
@@ -168,7 +192,8 @@ function serveControl(
   ctx: { host: ControlHost; listener: ControlListener; opts: ControlListenOptions; forwards: MuxForwards },
 ): void {
   const { host, listener, opts, forwards } = ctx;
-  const framer = new MuxFramer();
+  // Nothing after PROXY is split as control messages: it is the proxy link's, even in the same read.
+  const framer = new MuxFramer(undefined, MUX.C_PROXY);
   let helloSeen = false;
   let failed = false;
   // Requests are answered one at a time, in order; reading pauses while too many wait or the
@@ -201,7 +226,7 @@ function serveControl(
     try {
       for (let m = queue.shift(); m && !s.destroyed && !switched; m = queue.shift()) {
         await handle(m);
-        if (s.writableNeedDrain) await new Promise((r) => s.once('drain', r).once('close', r));
+        if (s.writableNeedDrain) await drained(s);
       }
       if (!s.destroyed && !switched) s.resume();
     } catch (e) {
@@ -217,7 +242,8 @@ function serveControl(
       fail(e as Error);
       return;
     }
-    if (queue.length > 16) s.pause();
+    // Held: reading waits for the PROXY switch, which takes what was buffered.
+    if (queue.length > 16 || framer.held) s.pause();
     void pump();
   };
   const handleRequest = async (m: MuxMessage, rid: number): Promise<void> => {
@@ -242,7 +268,7 @@ function serveControl(
         guard(() => m.body.ensureEnd('PROXY'), 'PROXY');
         s.write(encodeReply(MUX.S_PROXY, rid));
         switched = true;
-        startProxy(s, host, framer.drain(), onData);
+        startProxy(s, host, framer.drain(), onData, fail);
         return;
       case MUX.C_OPEN_FWD:
         s.write(await forwards.open(rid, decodeForward(m.body)));
@@ -272,7 +298,13 @@ function serveControl(
 }
 
 /** Switches a control connection to proxy mode: a server-role Connection whose channels are relayed. */
-function startProxy(s: Socket, host: ControlHost, leftover: Buffer, onData: (b: Buffer) => void): void {
+function startProxy(
+  s: Socket,
+  host: ControlHost,
+  leftover: Buffer,
+  onData: (b: Buffer) => void,
+  fail: (e: Error) => void,
+): void {
   s.off('data', onData);
   const link = new ProxyLink(s);
   const down = new Connection(link, { role: 'server', maxChannels: 64 });
@@ -282,14 +314,13 @@ function startProxy(s: Socket, host: ControlHost, leftover: Buffer, onData: (b: 
     try {
       for (const p of framer.push(chunk)) {
         const type = p[0];
-        if (type === undefined || type < 80 || type > 100) {
+        if (type === undefined || !isConnectionMessage(type)) {
           throw new MuxError(`a proxy client sent a non-connection message (${String(type)})`);
         }
         down.handlePacket(p);
       }
     } catch (e) {
-      debug('mux master: proxy client: %s', (e as Error).message);
-      s.destroy();
+      fail(e as Error);
     }
   };
   s.on('data', feed);
@@ -303,4 +334,17 @@ function startProxy(s: Socket, host: ControlHost, leftover: Buffer, onData: (b: 
     down.destroy();
   });
   if (leftover.length > 0) feed(leftover);
+}
+
+/** Resolves when `s` drains or closes, with neither listener left behind. */
+function drained(s: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      s.off('drain', done);
+      s.off('close', done);
+      resolve();
+    };
+    s.on('drain', done);
+    s.on('close', done);
+  });
 }

@@ -1,0 +1,275 @@
+/**
+ * listenControl's edges: a client that closes while its control socket is being set up, a mux client
+ * that reads its replies slowly (listeners left per backed-up reply), proxied packets in the same
+ * read as PROXY, a proxied message the connection layer does not know, two control connections
+ * asking for the same forward at once, and `-O exit` with no master there.
+ */
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { createServer, connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { Connection } from '../../src/connection/index.js';
+import { ConnectionLostError, MuxError } from '../../src/errors.js';
+import type { Forward } from '../../src/forward/types.js';
+import { exitControl, MuxClient } from '../../src/mux/client.js';
+import { encodeForward, encodeHello, encodeSimpleRequest, MUX, type MuxForwardSpec } from '../../src/mux/codec.js';
+import { listenControl } from '../../src/mux/master.js';
+import { proxyFrame } from '../../src/mux/proxy-link.js';
+import { SshWriter } from '../../src/wire/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'secsh-muxr-'));
+let n = 0;
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A ControlHost whose connection goes nowhere, with a real 'close' event. */
+function host(extra: object = {}) {
+  const link = { send: () => true, on: () => link, off: () => link };
+  const connection = new Connection(link, { role: 'client' });
+  const events = new EventEmitter();
+  return Object.assign(events, {
+    connection,
+    close: async () => {
+      connection.destroy();
+      events.emit('close');
+    },
+    ...extra,
+  });
+}
+
+function rawClient(path: string): Promise<{ s: Socket; got: () => Buffer; ended: Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const s = netConnect(path);
+    let got = Buffer.alloc(0);
+    s.on('data', (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+    });
+    s.on('error', reject);
+    const ended = new Promise<void>((r) => s.once('close', () => r()));
+    s.once('connect', () => resolve({ s, got: () => got, ended }));
+  });
+}
+
+/** The mux messages (type, request id) at the start of `b`, before any proxy-mode bytes. */
+function muxReplies(b: Buffer, count: number): Array<{ type: number; rid: number; end: number }> {
+  const out: Array<{ type: number; rid: number; end: number }> = [];
+  let at = 0;
+  while (out.length < count && b.length - at >= 8 && b.length - at >= 4 + b.readUInt32BE(at)) {
+    const len = b.readUInt32BE(at);
+    out.push({ type: b.readUInt32BE(at + 4), rid: len >= 8 ? b.readUInt32BE(at + 8) : -1, end: at + 4 + len });
+    at += 4 + len;
+  }
+  return out;
+}
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  for (let t = 0; !cond(); t += 10) {
+    if (t > ms) assert.fail(`timed out: ${what}`);
+    await delay(10);
+  }
+}
+
+test('a client that closes while listenControl is still setting up leaves no socket file and no listener, at any point of the setup', async () => {
+  for (let turns = 0; turns <= 8; turns++) {
+    const h = host();
+    const path = join(dir, `setup${n++}.sock`);
+    const pending = listenControl(h, path).then(
+      (l) => l,
+      (e: Error) => e,
+    );
+    for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+    await h.close();
+    const got = await pending;
+    if (!(got instanceof Error))
+      await delay(50); // set up before the close: closed by it
+    else assert.ok(got instanceof ConnectionLostError, `after ${turns} turns: ${String(got)}`);
+    assert.equal(existsSync(path), false, `after ${turns} turns the socket file is still there`);
+    const left = readdirSync(dir).filter((f) => f.startsWith(`setup${n - 1}.sock`));
+    assert.deepEqual(left, [], `after ${turns} turns`);
+  }
+});
+
+test('replies that back up leave no drain or close listener behind on the control connection', async () => {
+  const h = host();
+  const path = join(dir, `drain${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  let served: Socket | undefined;
+  const track = ctl.track.bind(ctl);
+  ctl.track = (s: Socket) => {
+    served = s;
+    track(s);
+  };
+  try {
+    const c = await rawClient(path);
+    await until(() => served !== undefined, 'connection served');
+    const base = (served as Socket).listenerCount('close') + (served as Socket).listenerCount('drain');
+    c.s.pause();
+    const one = encodeSimpleRequest(MUX.C_ALIVE_CHECK, 1);
+    const count = 60_000;
+    c.s.write(Buffer.concat([encodeHello(), ...Array.from({ length: count }, () => one)]));
+    // Read in short bursts, so that the master waits for 'drain' many times.
+    const want = 12 + count * 16; // HELLO (4+4+4) and an ALIVE reply (4+4+4+4) each
+    let most = 0;
+    for (let i = 0; i < 2000 && c.got().length < want; i++) {
+      c.s.resume();
+      await new Promise((r) => setImmediate(r));
+      c.s.pause();
+      await delay(1);
+      const s = served as Socket;
+      most = Math.max(most, s.listenerCount('close') + s.listenerCount('drain') - base);
+    }
+    assert.equal(c.got().length, want, 'every reply arrived');
+    const s = served as Socket;
+    const extra = s.listenerCount('close') + s.listenerCount('drain') - base;
+    assert.ok(extra <= 0, `${extra} drain/close listeners left behind after the replies (at most ${most} at once)`);
+    c.s.destroy();
+  } finally {
+    await ctl.close();
+  }
+});
+
+test('a proxied packet in the same write as PROXY reaches the proxy link (a CHANNEL_OPEN there is answered)', async () => {
+  const h = host();
+  const path = join(dir, `pipe${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  try {
+    const c = await rawClient(path);
+    const open = new SshWriter(64).byte(90).string('no-such-type').uint32(7).uint32(65536).uint32(32768).toBuffer();
+    c.s.write(Buffer.concat([encodeHello(), encodeSimpleRequest(MUX.C_PROXY, 1), proxyFrame(open)]));
+    const proxied = () => {
+      const replies = muxReplies(c.got(), 2);
+      const end = replies[1]?.end;
+      return end === undefined ? Buffer.alloc(0) : c.got().subarray(end);
+    };
+    await until(() => proxied().length >= 6, 'the CHANNEL_OPEN answered');
+    const replies = muxReplies(c.got(), 2);
+    assert.deepEqual(
+      replies.map((r) => r.type),
+      [MUX.HELLO, MUX.S_PROXY],
+    );
+    const p = proxied();
+    assert.equal(p[5], 92, 'CHANNEL_OPEN_FAILURE');
+    assert.equal(p.readUInt32BE(6), 7, 'for the channel asked');
+    c.s.destroy();
+  } finally {
+    await ctl.close();
+  }
+});
+
+test('a proxy client sending a message number the connection layer does not handle (83-89) is dropped with a MuxError', async () => {
+  for (const type of [83, 84, 89]) {
+    const h = host();
+    const path = join(dir, `type${n++}.sock`);
+    const ctl = await listenControl(h, path);
+    const errors: Error[] = [];
+    ctl.on('error', (e: Error) => errors.push(e));
+    try {
+      const c = await rawClient(path);
+      c.s.write(Buffer.concat([encodeHello(), encodeSimpleRequest(MUX.C_PROXY, 1)]));
+      await until(() => muxReplies(c.got(), 2).length === 2, 'PROXY answered');
+      c.s.write(proxyFrame(Buffer.from([type, 0, 0, 0, 0])));
+      await Promise.race([c.ended, delay(3000).then(() => assert.fail(`${type}: not dropped`))]);
+      await until(() => errors.length > 0, `${type}: error reported`);
+      assert.ok(errors[0] instanceof MuxError, `${type}: ${String(errors[0])}`);
+      assert.match(errors[0]?.message ?? '', new RegExp(`non-connection message \\(${type}\\)`));
+    } finally {
+      await ctl.close();
+    }
+  }
+});
+
+test('the same forward asked on two control connections at once starts one listener, and both are answered OK', async () => {
+  let starts = 0;
+  let closes = 0;
+  const fwd = Object.assign(new EventEmitter(), {
+    address: { host: '127.0.0.1', port: 40000 },
+    close: async () => void closes++,
+  }) as unknown as Forward;
+  const h = host({
+    forwardLocal: async () => {
+      starts++;
+      await delay(200);
+      return fwd;
+    },
+  });
+  const path = join(dir, `fwd${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  try {
+    const spec: MuxForwardSpec = { type: 'local', listenPort: 40000, connectHost: 'example', connectPort: 80 };
+    const a = await rawClient(path);
+    const b = await rawClient(path);
+    a.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 5, spec)]));
+    b.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 6, spec)]));
+    await until(() => muxReplies(a.got(), 2).length === 2 && muxReplies(b.got(), 2).length === 2, 'both answered');
+    for (const [x, rid] of [
+      [a, 5],
+      [b, 6],
+    ] as const) {
+      const r = muxReplies(x.got(), 2);
+      assert.deepEqual(
+        r.map((m) => m.type),
+        [MUX.HELLO, MUX.S_OK],
+      );
+      assert.equal(r[1]?.rid, rid);
+    }
+    assert.equal(starts, 1, 'one forward started');
+    // A third, later request finds it running.
+    const c = await rawClient(path);
+    c.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 7, spec)]));
+    await until(() => muxReplies(c.got(), 2).length === 2, 'third answered');
+    assert.equal(muxReplies(c.got(), 2)[1]?.type, MUX.S_OK);
+    assert.equal(starts, 1);
+    for (const x of [a, b, c]) x.s.destroy();
+  } finally {
+    await ctl.close();
+  }
+  assert.equal(closes, 0);
+});
+
+test('the same forward asked twice at once, failing, fails both without a second attempt', async () => {
+  let starts = 0;
+  const h = host({
+    forwardLocal: async () => {
+      starts++;
+      await delay(100);
+      throw new Error('address in use');
+    },
+  });
+  const path = join(dir, `fwdfail${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  try {
+    const spec: MuxForwardSpec = { type: 'local', listenPort: 40001, connectHost: 'example', connectPort: 80 };
+    const a = await rawClient(path);
+    const b = await rawClient(path);
+    a.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 5, spec)]));
+    b.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 6, spec)]));
+    await until(() => muxReplies(a.got(), 2).length === 2 && muxReplies(b.got(), 2).length === 2, 'both answered');
+    assert.equal(muxReplies(a.got(), 2)[1]?.type, MUX.S_FAILURE);
+    assert.equal(muxReplies(b.got(), 2)[1]?.type, MUX.S_FAILURE);
+    assert.equal(starts, 1);
+    for (const x of [a, b]) x.s.destroy();
+  } finally {
+    await ctl.close();
+  }
+});
+
+test('exit() with no master reached rejects (no socket, or a close before HELLO); a close after HELLO counts as done', async () => {
+  const nothing = join(dir, 'nothing-here.sock');
+  await assert.rejects(exitControl(nothing, 2000), (e: unknown) => e instanceof ConnectionLostError);
+  const hangsUp = createServer((s) => s.destroy());
+  const hup = join(dir, `hup${n++}.sock`);
+  await new Promise<void>((r) => hangsUp.listen(hup, r));
+  await assert.rejects(exitControl(hup, 2000), (e: unknown) => e instanceof ConnectionLostError);
+  hangsUp.close();
+  const h = host();
+  const path = join(dir, `exit${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  const mux = await MuxClient.connect({ controlPath: path, timeout: 2000 });
+  await ctl.close(false); // the file goes; the proxied connection stays
+  await assert.rejects(mux.exit(), (e: unknown) => e instanceof ConnectionLostError);
+  await mux.close();
+  await ctl.close();
+});
