@@ -9,9 +9,7 @@
  *   BENCH_CLIENTS=secsh,openssh   a subset of clients (openssh, openssh-master, secsh, ssh2)
  *   BENCH_REPS=N                  throughput runs per row, interleaved; the fastest counts (default 3; 1 when quick)
  */
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -19,11 +17,10 @@ import { binPath, hasPeer, PYTHON } from '../test/helpers/peers.js';
 import { openSshArgs, type Sshd, startSshd } from '../test/helpers/sshd.js';
 import type { BenchJob, BenchResult } from './common.js';
 import { bundled, compiled } from './compiled.js';
+import { processCpu, processPeakRssKb, startMaster } from './openssh-master.js';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
-/** Linux's USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
-const CLOCK_TICKS = 100;
 const QUICK = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
 const MiB = 1024 * 1024;
 const DOWNLOAD = QUICK ? 64 * MiB : 1024 * MiB;
@@ -125,56 +122,14 @@ async function throughput(sshd: Sshd, client: ClientName, job: BenchJob): Promis
   return { bytes: job.bytes, seconds: r.seconds, cpu: r.cpu, maxRssKb: r.maxRssKb };
 }
 
-/** CPU seconds (user + system) a live process has used, from /proc/<pid>/stat. */
-async function processCpu(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-}
-
-/** Peak resident set of a live process, KiB (VmHWM). */
-async function processPeakRssKb(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
-
-interface Master {
-  pid: number;
-  socket: string;
-  stop(): Promise<void>;
-}
-
-/** Starts `ssh -M -S … -N` for one cipher and waits until `ssh -O check` answers. */
-async function startMaster(sshd: Sshd, job: BenchJob): Promise<Master> {
-  const dir = await mkdtemp(join(tmpdir(), 'secsh-bench-mux-'));
-  const socket = join(dir, 'ctl');
-  const args = [...openSshArgs(sshd, sshd.userKeys.ed25519), '-o', 'HostKeyAlgorithms=ssh-ed25519', '-c', job.cipher];
-  if (job.mac) args.push('-m', job.mac);
-  const child = spawn(binPath('ssh'), [...args, '-M', '-S', socket, '-N', sshd.host], { stdio: 'ignore' });
-  const stop = async (): Promise<void> => {
-    child.kill('SIGTERM');
-    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 100; i++) {
-    try {
-      await run(binPath('ssh'), ['-S', socket, '-O', 'check', sshd.host]);
-      if (child.pid === undefined) break;
-      return { pid: child.pid, socket, stop };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  await stop();
-  throw new Error('the ControlMaster did not start');
-}
-
 /**
  * OpenSSH through a ControlMaster that is already up: the transfer alone, without the key exchange
  * and authentication. CPU is the master's (it does the crypto) plus the `ssh -S` client's.
  */
 async function throughMaster(sshd: Sshd, job: BenchJob): Promise<BenchResult> {
-  const master = await startMaster(sshd, job);
+  const args = [...openSshArgs(sshd, sshd.userKeys.ed25519), '-o', 'HostKeyAlgorithms=ssh-ed25519', '-c', job.cipher];
+  if (job.mac) args.push('-m', job.mac);
+  const master = await startMaster(args, sshd.host);
   try {
     const cpu0 = await processCpu(master.pid);
     const extra = ['-S', master.socket];

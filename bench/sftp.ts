@@ -1,6 +1,7 @@
 /**
  * SFTP throughput: 512 MiB download and upload against one private sshd, secsh `download`/`upload`
- * beside OpenSSH `sftp` (batch get/put) and ssh2 `fastGet`/`fastPut` (with setNoDelay), for
+ * beside OpenSSH `sftp` (batch get/put; run alone and through a ControlMaster already connected, with
+ * the master's CPU counted) and ssh2 `fastGet`/`fastPut` (with setNoDelay), for
  * aes128-gcm@openssh.com and chacha20-poly1305@openssh.com; then OpenSSH `sftp` against the secsh
  * server beside the same `sftp` against sshd's sftp-server. Each run is a child process measured by
  * /usr/bin/time (peak RSS); node workers time the transfer itself (wall and CPU, without start-up);
@@ -19,7 +20,8 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sftpArgs } from '../test/helpers/openssh.js';
-import { compiled } from './compiled.js';
+import { bundled } from './compiled.js';
+import { type Master, processCpu, processPeakRssKb, startMaster } from './openssh-master.js';
 
 const SIZE = (process.env.BENCH_QUICK ? 64 : 512) * 1024 * 1024;
 const CIPHERS = ['aes128-gcm@openssh.com', 'chacha20-poly1305@openssh.com'];
@@ -147,12 +149,35 @@ async function timed(argv: string[], input?: string): Promise<Measure> {
   });
 }
 
-function sftpArgv(t: Target, cipher: string): string[] {
+function sftpArgv(t: Target, cipher: string, extra: string[] = []): string[] {
   return [
     '/usr/bin/sftp',
-    ...sftpArgs({ port: t.port, keyPath: t.key, user: t.user, logLevel: 'ERROR' }, ['-c', cipher]),
+    ...sftpArgs({ port: t.port, keyPath: t.key, user: t.user, logLevel: 'ERROR' }, ['-c', cipher, ...extra]),
   ];
 }
+
+/**
+ * OpenSSH's sftp through a ControlMaster already connected (one per cipher): its own session set-up
+ * is only the mux handshake, and the CPU of the master (which does the crypto) is added to sftp's.
+ */
+async function throughMaster(t: Target, cipher: string, commands: string): Promise<Measure> {
+  let master = masters.get(cipher);
+  if (!master) {
+    const args = sftpArgs({ port: t.port, keyPath: t.key, user: t.user, logLevel: 'ERROR' }, ['-c', cipher]);
+    // sftpArgs ends with `-b - user@host`; the master takes the options with -p for the port.
+    const opts = args.slice(0, -3).map((a) => (a === '-P' ? '-p' : a));
+    master = await startMaster(opts, `${t.user}@127.0.0.1`);
+    masters.set(cipher, master);
+  }
+  const cpu0 = await processCpu(master.pid);
+  const m = await timed(
+    sftpArgv(t, cipher, ['-o', `ControlPath=${master.socket}`, '-o', 'ControlMaster=no']),
+    commands,
+  );
+  const cpu = (await processCpu(master.pid)) - cpu0;
+  return { secs: m.secs, cpu: m.cpu + cpu, rssMiB: Math.max(m.rssMiB, (await processPeakRssKb(master.pid)) / 1024) };
+}
+const masters = new Map<string, Master>();
 
 /**
  * Runs every case REPS times, interleaved (a, b, c, a, b, c, …) so a slow spell of the machine hits
@@ -213,8 +238,8 @@ async function main(): Promise<void> {
   await fh.close();
   const sshd = await startSshd({ hostKeyTypes: ['ed25519'] });
   const t: Target = { port: sshd.port, user: sshd.username, key: sshd.userKeys.ed25519.privatePath };
-  // Workers run compiled, under plain node: see bench/compiled.ts.
-  const self = await compiled('bench/sftp.js');
+  // Workers run compiled and bundled (as secsh's package is built), under plain node: see bench/compiled.ts.
+  const self = await bundled('bench/sftp.js');
   const node = [process.execPath, self, '--worker'];
   const rows: { label: string; dir: string; cipher: string; m: Measure }[] = [];
   const mb = SIZE / 1e6;
@@ -236,6 +261,10 @@ async function main(): Promise<void> {
                 await timed(sftpArgv(t, cipher), d === 'download' ? `get ${from} ${dst}\n` : `put ${from} ${dst}\n`),
                 await setupOf(t, cipher),
               ),
+          ],
+          [
+            'OpenSSH sftp (master)',
+            () => throughMaster(t, cipher, d === 'download' ? `get ${from} ${dst}\n` : `put ${from} ${dst}\n`),
           ],
           [
             'secsh',
@@ -319,6 +348,7 @@ async function main(): Promise<void> {
       for (const d of ['download', 'upload']) {
         const get = (l: string) => rows.find((r) => r.label === l && r.dir === d && r.cipher === cipher);
         const base = get('OpenSSH sftp');
+        const viaMaster = get('OpenSSH sftp (master)');
         const ours = get('secsh');
         const s2 = rows.find((r) => r.label.startsWith('ssh2') && r.dir === d && r.cipher === cipher);
         const srv = get('sftp → secsh server');
@@ -326,11 +356,12 @@ async function main(): Promise<void> {
         const ratio = (a?: (typeof rows)[number], b?: (typeof rows)[number]) =>
           a && b ? (b.m.secs / a.m.secs).toFixed(2) : 'n/a';
         console.log(
-          `  ${cipher.padEnd(30)} ${d.padEnd(8)} secsh/OpenSSH ${ratio(ours, base)}  secsh/ssh2 ${ratio(ours, s2)}  secsh-server/sftp-server ${ratio(srv, srvBase)}`,
+          `  ${cipher.padEnd(30)} ${d.padEnd(8)} secsh/OpenSSH ${ratio(ours, base)}  secsh/master ${ratio(ours, viaMaster)}  secsh/ssh2 ${ratio(ours, s2)}  secsh-server/sftp-server ${ratio(srv, srvBase)}`,
         );
       }
     }
   } finally {
+    for (const m of masters.values()) await m.stop();
     await sshd.stop();
     await rm(dir, { recursive: true, force: true });
   }
