@@ -27,7 +27,6 @@ import { KeyError, ProtocolError } from '../errors.js';
 import { PublicKey, plainSignatureAlgorithm, type SignatureAlgorithm } from '../keys/index.js';
 import { MAX_PUBLIC_BLOB } from '../keys/public-key.js';
 import type { Transport } from '../transport/transport.js';
-import { SshReader } from '../wire/index.js';
 import type { ConnectOptions } from './options.js';
 
 const debug = debuglog('secsh');
@@ -36,6 +35,8 @@ const debug = debuglog('secsh');
 export const MAX_ANNOUNCED_HOST_KEYS = 256;
 /** Longest signature read from a proof (an RSA-16384 signature is about 2 KiB). */
 const MAX_PROOF = 8 * 1024;
+/** What {@link HostKeysUpdate.whileOpen} resolves with when the connection closes first. */
+const CLOSED: unique symbol = Symbol('closed');
 
 /** What {@link ConnectOptions.onUpdateHostKeys} is asked. */
 export interface HostKeysUpdateQuestion {
@@ -245,19 +246,43 @@ class HostKeysUpdate {
       this.added = proven;
     }
     if (this.opts.updateHostKeys === 'ask') {
-      const ok = await this.opts.onUpdateHostKeys?.({
+      const question: HostKeysUpdateQuestion = {
         host,
         port,
         name: knownHostsName(host, port),
         added: this.added,
         removed: this.removed,
         path: paths[0] as string,
-      });
+      };
+      // An answer that never comes, or comes after the connection closed, changes nothing.
+      const ok = await this.whileOpen(Promise.resolve().then(() => this.opts.onUpdateHostKeys?.(question)));
+      if (ok === CLOSED) return this.result('skipped', 'the connection closed before onUpdateHostKeys answered');
       if (ok !== true) return this.result('refused');
     }
+    if (this.connection.closeReason) return this.result('skipped', 'the connection closed during the update');
     const written = await this.write(paths, keep, others);
     if (typeof written === 'string') return this.result('skipped', written);
     return written ? this.result('updated') : this.result('unchanged');
+  }
+
+  /** Settles as `p` does, or with CLOSED once the connection closes (at once when it has). */
+  private whileOpen<T>(p: Promise<T>): Promise<T | typeof CLOSED> {
+    const conn = this.connection;
+    if (conn.closeReason) return Promise.resolve(CLOSED);
+    return new Promise((resolve, reject) => {
+      const closed = (): void => resolve(CLOSED);
+      conn.once('close', closed);
+      p.then(
+        (v) => {
+          conn.off('close', closed);
+          resolve(v);
+        },
+        (e: unknown) => {
+          conn.off('close', closed);
+          reject(e);
+        },
+      );
+    });
   }
 
   /** Asks the server to prove `fresh`; returns the keys proven, or why the proof failed. */
@@ -325,6 +350,8 @@ class HostKeysUpdate {
           for (const k of keep) if (!present.some((e) => e.key.equals(k))) kh.add(host, port, k, hash ? { hash } : {});
         }
         if (kh.toString() === before) return false;
+        // Abandoned with the connection: nothing is written once it has closed.
+        if (this.connection.closeReason) return 'the connection closed during the update';
         await backUp(path);
         await kh.save(path);
         return true;
