@@ -215,6 +215,18 @@ export class SftpFileBase {
   }
 }
 
+/**
+ * Bytes of READs (or WRITEs) a transfer keeps requested at once unless told otherwise: twice the
+ * 4 MiB receive window a channel opens with, so the server never waits for a request, while the
+ * replies and requests held stay bounded (64 of 255 KiB would be 16 MiB).
+ */
+export const DEFAULT_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+
+/** Default requests in flight for `chunk`-byte requests: 64, or fewer to stay within {@link DEFAULT_BYTES_IN_FLIGHT}. */
+export function defaultConcurrency(chunk: number): number {
+  return Math.max(1, Math.min(64, Math.floor(DEFAULT_BYTES_IN_FLIGHT / Math.max(1, chunk))));
+}
+
 /** Settings of a pipelined read. */
 export interface PipelineOptions {
   /** First byte (default 0). */
@@ -223,7 +235,7 @@ export interface PipelineOptions {
   end?: number;
   /** Bytes per READ (default: the client's read size). */
   chunkSize?: number;
-  /** READs in flight (default 64). */
+  /** READs in flight (default 64, fewer for large reads: at most 8 MiB asked for at once). */
   concurrency?: number;
   /** Aborting it ends the read with an {@link AbortError}. */
   signal?: AbortSignal;
@@ -246,7 +258,7 @@ export async function* pipelinedRead(fh: SftpFileBase, opts: PipelineOptions = {
 /** As {@link pipelinedRead}, each chunk as the pieces it arrived in (no copy to join them). */
 export async function* pipelinedReadV(fh: SftpFileBase, opts: PipelineOptions = {}): AsyncGenerator<Buffer[]> {
   const chunk = Math.max(1, Math.min(opts.chunkSize ?? fh.core.readChunk, fh.core.readChunk));
-  const concurrency = Math.max(1, opts.concurrency ?? 64);
+  const concurrency = Math.max(1, opts.concurrency ?? defaultConcurrency(chunk));
   const end = opts.end ?? Number.MAX_SAFE_INTEGER;
   let next = opts.start ?? 0;
   let emit = next;
@@ -356,7 +368,7 @@ export interface ReadStreamOptions {
   end?: number;
   /** Bytes per READ (default and maximum: the client's read size, 255 KiB or the server's limit). */
   chunkSize?: number;
-  /** READs in flight (default 64). */
+  /** READs in flight (default 64, fewer for large reads: at most 8 MiB asked for at once). */
   concurrency?: number;
   /** Aborting it destroys the stream with an {@link AbortError}. */
   signal?: AbortSignal;

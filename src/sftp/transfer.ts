@@ -10,7 +10,7 @@ import type { SftpPath } from './codec.js';
 import { appendPath, writeHeaderSize } from './codec.js';
 import { EXT, FX } from './constants.js';
 import { SftpError } from './errors.js';
-import type { SftpCore, SftpFileBase } from './handle.js';
+import { defaultConcurrency, type SftpCore, type SftpFileBase } from './handle.js';
 import { Inflight } from './inflight.js';
 import { readFully, writeFully } from './local-io.js';
 
@@ -26,7 +26,7 @@ export interface TransferProgress {
 
 /** Settings of {@link SftpClient.download} and {@link SftpClient.upload}. */
 export interface TransferOptions {
-  /** Requests in flight (default 64). */
+  /** Requests in flight (default 64, fewer for large requests: at most 8 MiB requested at once). */
   concurrency?: number;
   /** Bytes per request (default: limits@openssh.com's, ≤ 255 KiB, else 32 KiB). */
   chunkSize?: number;
@@ -206,7 +206,7 @@ export async function upload(
     rfh ??= await sftp.open(target, 'w', mode);
     const progress = progressReporter(opts, total, start);
     const chunk = Math.max(1, Math.min(opts.chunkSize ?? sftp.writeChunk, sftp.writeChunk));
-    const concurrency = Math.max(1, opts.concurrency ?? 64);
+    const concurrency = Math.max(1, opts.concurrency ?? defaultConcurrency(chunk));
     const inflight = new Inflight();
     let pos = start;
     const h = rfh;

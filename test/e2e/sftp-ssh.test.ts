@@ -89,7 +89,7 @@ test('concurrent downloads on two connections share the server reply-buffer pool
         const sftp = await c.sftp();
         for (let round = 0; round < 2; round++) {
           const dst = join(dir, `out${i}-${round}`);
-          const t = sftp.download(`/big${i}`, dst);
+          const t = sftp.download(`/big${i}`, dst, { concurrency: 64 });
           if (round === 1) await c.rekey();
           await t;
           assert.equal(sha(readFileSync(dst)), sha(d), `file ${i} round ${round}`);
