@@ -141,8 +141,8 @@ export class HostKeyError extends SshError {
 export class AuthError extends SshError {
   /** Methods the server said could continue, from the last USERAUTH_FAILURE. */
   readonly methodsLeft: readonly string[];
-  constructor(message: string, methodsLeft: readonly string[] = []) {
-    super(message, 'ERR_SSH_AUTH', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE);
+  constructor(message: string, methodsLeft: readonly string[] = [], options?: ErrorOptions) {
+    super(message, 'ERR_SSH_AUTH', DisconnectReason.NO_MORE_AUTH_METHODS_AVAILABLE, options);
     this.methodsLeft = methodsLeft;
   }
 }

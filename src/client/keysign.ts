@@ -66,7 +66,8 @@ export class KeysignSigner implements Signer {
   /**
    * Signs `data` (string session id || the hostbased USERAUTH_REQUEST); ssh-keysign takes the
    * algorithm from the request itself. Rejects with {@link AuthError} naming what ssh-keysign said
-   * when it refuses, fails or does not answer within 30 s.
+   * when it refuses, fails or does not answer within 30 s, or why it could not be started (with the
+   * error as `cause`; the auth layer then skips hostbased).
    */
   sign(data: Uint8Array, _algorithm: SignatureAlgorithm): Promise<Buffer> {
     const request = new SshWriter(data.length + 16)
@@ -81,11 +82,18 @@ export class KeysignSigner implements Signer {
       const fd = socketFd(this.#socket);
       if (fd === undefined)
         return reject(new AuthError('ssh-keysign: the connection has no socket descriptor to pass'));
-      const child = spawn(this.#path, [], { stdio: ['pipe', 'pipe', 'pipe', fd] }) as ChildProcessByStdio<
-        Writable,
-        Readable,
-        Readable
-      >;
+      let child: ChildProcessByStdio<Writable, Readable, Readable>;
+      try {
+        // Some failures (ENOTDIR, a bad path or descriptor) are thrown here rather than emitted.
+        child = spawn(this.#path, [], { stdio: ['pipe', 'pipe', 'pipe', fd] }) as ChildProcessByStdio<
+          Writable,
+          Readable,
+          Readable
+        >;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        return reject(new AuthError(`ssh-keysign: cannot be started: ${err.message}`, [], { cause: err }));
+      }
       const out: Buffer[] = [];
       let outLength = 0;
       let err = '';
@@ -95,17 +103,17 @@ export class KeysignSigner implements Signer {
         clearTimeout(timer);
         this.#socket.off('close', gone);
       };
-      const fail = (why: string) => {
+      const fail = (why: string, cause?: unknown) => {
         if (settled) return;
         done();
         child.kill('SIGKILL');
-        reject(new AuthError(`ssh-keysign: ${why}`));
+        reject(new AuthError(`ssh-keysign: ${why}`, [], cause === undefined ? undefined : { cause }));
       };
       const timer = setTimeout(() => fail('no answer'), TIMEOUT_MS);
       // It holds a copy of the socket: once the connection is gone (closed, timed out) it must not keep it open.
       const gone = () => fail('the connection closed');
       this.#socket.once('close', gone);
-      child.once('error', (e) => fail(e.message));
+      child.once('error', (e) => fail(e.message, e));
       child.stdin.on('error', () => {}); // it may exit before reading: the exit says why
       child.stdout.on('data', (c: Buffer) => {
         outLength += c.length;
@@ -125,7 +133,7 @@ export class KeysignSigner implements Signer {
           done();
           resolve(sig);
         } catch (e) {
-          fail(e instanceof Error ? e.message : String(e));
+          fail(e instanceof Error ? e.message : String(e), e);
         }
       });
       child.stdin.end(request);

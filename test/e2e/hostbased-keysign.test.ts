@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuthContext } from '../../src/auth/server.js';
 import { Client } from '../../src/client/client.js';
+import { KeysignSigner } from '../../src/client/keysign.js';
 import { applyConfigSettings } from '../../src/client/support.js';
 import { KnownHosts, knownClientHost, resolveSshConfig, sshConfigConnectSettings } from '../../src/config/index.js';
 import { AuthError } from '../../src/errors.js';
@@ -105,6 +106,48 @@ test('ssh-keysign refusing, a garbled, over-long or other-version reply skip hos
     assert.equal(seen.slice(before).filter((s) => s.method === 'hostbased').length, 0, 'nothing was sent');
     const c = await connect({ password: 'pw' });
     await c.close();
+  }
+});
+
+test('an ssh-keysign that cannot be started (spawn throws ENOTDIR, or emits ENOENT) skips hostbased with the reason and its cause; password still runs', async () => {
+  const file = join(dir, 'a-file');
+  await writeFile(file, '');
+  for (const [path, code] of [
+    [join(file, 'ssh-keysign'), 'ENOTDIR'], // thrown by spawn itself
+    [join(dir, 'missing', 'ssh-keysign'), 'ENOENT'], // emitted as 'error'
+  ] as const) {
+    const before = seen.length;
+    const login = (password?: string) =>
+      Client.connect({
+        host: '127.0.0.1',
+        port,
+        username: userInfo().username,
+        hostKeyFingerprint: serverKey.publicKey.fingerprint(),
+        hostbased: { keysign: path, key: clientHost.publicKey },
+        ...(password ? { password } : {}),
+      });
+    await assert.rejects(login(), (e: unknown) => {
+      assert.ok(e instanceof AuthError, `${code}: ${String(e)}`);
+      assert.match(e.message, new RegExp(`hostbased \\(.*ssh-keysign: .*${code}`));
+      return true;
+    });
+    await (await login('pw')).close();
+    assert.equal(seen.slice(before).filter((s) => s.method === 'hostbased').length, 0, 'nothing was sent');
+    // The signer's own error keeps what failed as its cause.
+    const sock = netConnect(port, '127.0.0.1');
+    await once(sock, 'connect');
+    try {
+      await assert.rejects(
+        new KeysignSigner(clientHost.publicKey, sock, path).sign(Buffer.alloc(8), 'ssh-ed25519'),
+        (e: unknown) => {
+          assert.ok(e instanceof AuthError, String(e));
+          assert.equal((e.cause as NodeJS.ErrnoException | undefined)?.code, code);
+          return true;
+        },
+      );
+    } finally {
+      sock.destroy();
+    }
   }
 });
 
