@@ -4,7 +4,9 @@
  * The connections use curve25519-sha256: the bench measures what a held connection costs, and the
  * default post-quantum exchanges would make opening 10,000 of them on two cores take minutes.
  *
- * Messages out: { opened, seconds } once all connections are up (or { error }).
+ * Messages out: { opened, seconds, baseRssKb, rssKb } once all connections are up (or { error }): the
+ * RSS figures are this process's before the first connection and with all open, after a full GC
+ * when started with --expose-gc.
  * Messages in: 'close'; with `sessions` set, also 'sessions' (open that many sessions on each
  * connection, each running `command`, all at once; replies { sessionsOpen, seconds }) and 'release'
  * (send EOF to every session's stdin and wait for the exits; replies { exited, zero, seconds }).
@@ -25,6 +27,12 @@ export interface ClientsJob {
   command?: string;
 }
 
+/** This process's RSS in KiB, after a full collection when gc is exposed. */
+function rssKb(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Math.round(process.memoryUsage().rss / 1024);
+}
+
 async function main(): Promise<void> {
   const raw = process.argv[2];
   if (!raw || !process.send) throw new Error('usage: fork(server-clients.ts, [job json])');
@@ -33,6 +41,7 @@ async function main(): Promise<void> {
   const key = parsePrivateKey(readFileSync(job.keyPath));
   const perConn = job.sessions ?? 0;
   const clients: Client[] = [];
+  const baseRssKb = rssKb();
   const start = performance.now();
   let next = 0;
   const worker = async () => {
@@ -52,7 +61,8 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: Math.min(job.concurrency, job.count) }, worker));
-  send({ opened: clients.length, seconds: (performance.now() - start) / 1000 });
+  const seconds = (performance.now() - start) / 1000;
+  send({ opened: clients.length, seconds, baseRssKb, rssKb: rssKb() });
   let procs: RemoteProcess[] = [];
   process.on('message', (msg: unknown) => {
     if (msg === 'sessions') {

@@ -66,6 +66,14 @@ async function waitFor(cond: () => Promise<boolean>, ms = 30_000): Promise<void>
   throw new Error('timed out waiting');
 }
 
+/** A client process's reply once its connections are up. */
+interface Opened {
+  opened: number;
+  seconds: number;
+  baseRssKb: number;
+  rssKb: number;
+}
+
 /** One server child and the client children feeding it. */
 class Load {
   readonly clients: ChildProcess[] = [];
@@ -93,30 +101,32 @@ class Load {
     return p;
   }
 
-  /** Opens `count` connections from `procs` client processes; returns them and the slowest one's time. */
+  /**
+   * Opens `count` connections from `procs` client processes; returns them, the slowest one's time and
+   * the client processes' RSS growth per connection.
+   */
   async open(
     count: number,
     concurrency: number,
     procs: number,
     extra: Partial<ClientsJob> = {},
-  ): Promise<{ started: ChildProcess[]; seconds: number }> {
+  ): Promise<{ started: ChildProcess[]; seconds: number; clientKbPerConn: number }> {
     const started: ChildProcess[] = [];
-    const opened: Promise<{ opened: number; seconds: number }>[] = [];
+    const opened: Promise<Opened>[] = [];
     const script = await compiled('bench/server-clients.js');
     for (let i = 0; i < procs; i++) {
       const n = Math.floor(count / procs) + (i < count % procs ? 1 : 0);
       const job: ClientsJob = { port: this.port, keyPath: this.keyPath, count: n, concurrency, ...extra };
-      const c = nodeChild([], script, [JSON.stringify(job)]);
+      const c = nodeChild(['--expose-gc'], script, [JSON.stringify(job)]);
       started.push(c);
       this.clients.push(c);
-      opened.push(
-        once(c, (m) => (typeof m.opened === 'number' ? (m as { opened: number; seconds: number }) : undefined)),
-      );
+      opened.push(once(c, (m) => (typeof m.opened === 'number' ? (m as unknown as Opened) : undefined)));
     }
     const res = await Promise.all(opened);
     const total = res.reduce((a, r) => a + r.opened, 0);
     if (total !== count) throw new Error(`opened ${total} of ${count} connections`);
-    return { started, seconds: Math.max(...res.map((r) => r.seconds)) };
+    const grown = res.reduce((a, r) => a + r.rssKb - r.baseRssKb, 0);
+    return { started, seconds: Math.max(...res.map((r) => r.seconds)), clientKbPerConn: grown / count };
   }
 
   /** Sends `msg` to each client process and collects one reply from each. */
@@ -157,6 +167,8 @@ export interface IdleResult {
   base: IdleStats;
   loaded: IdleStats;
   openSeconds: number;
+  /** RSS growth of the client processes per connection they hold (KiB). */
+  clientKbPerConn: number;
 }
 
 /** Holds `n` idle connections on one secsh server process and measures its memory with 0 and with n. */
@@ -171,7 +183,7 @@ export async function idleConnections(sshd: Sshd, n: number): Promise<IdleResult
     await new Promise((r) => setTimeout(r, 500));
     const loaded = await load.stats();
     await load.close(held.started);
-    return { base, loaded, openSeconds: held.seconds };
+    return { base, loaded, openSeconds: held.seconds, clientKbPerConn: held.clientKbPerConn };
   } finally {
     await load.stop();
   }

@@ -232,7 +232,8 @@ async function idlePart(sshd: Sshd, rows: string[][]): Promise<void> {
   rows.push([`RSS per idle connection, ${IDLE} held (KiB)`, '-', fmt(p.rss), p.rss <= 64 ? 'ok (<= 64)' : 'OVER 64']);
   process.stdout.write(
     `  idle: server RSS ${idle.base.rssKb} KiB -> ${idle.loaded.rssKb} KiB with ${idle.loaded.connections} connections ` +
-      `(opened in ${fmt(idle.openSeconds)} s); per connection: ${memLine(p)}\n`,
+      `(opened in ${fmt(idle.openSeconds)} s); per connection: ${memLine(p)}; ` +
+      `the client processes (secsh Client, reads into a SlabInput each) grew ${fmt(idle.clientKbPerConn)} KiB per connection\n`,
   );
 }
 
