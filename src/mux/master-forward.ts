@@ -71,6 +71,8 @@ export class MuxForwards {
   /** Answers MUX_C_CLOSE_FWD. */
   async close(rid: number, spec: MuxForwardSpec): Promise<Buffer> {
     const key = keyOf(spec);
+    // One being started (for another control connection) is cancelled once it runs.
+    await this.starting.get(key);
     const have = this.running.get(key);
     if (!have) return encodeRefusal(MUX.S_FAILURE, rid, 'port forwarding not found');
     this.running.delete(key);

@@ -181,76 +181,88 @@ test('a proxy client sending a message number the connection layer does not hand
   }
 });
 
-test('the same forward asked on two control connections at once starts one listener, and both are answered OK', async () => {
-  let starts = 0;
-  let closes = 0;
+/** Sends HELLO and one forward request on a new control connection; resolves with the reply's type and id. */
+async function askForward(path: string, type: number, rid: number, spec: MuxForwardSpec) {
+  const c = await rawClient(path);
+  c.s.write(Buffer.concat([encodeHello(), encodeForward(type, rid, spec)]));
+  await until(() => muxReplies(c.got(), 2).length === 2, `reply to ${rid}`);
+  c.s.destroy();
+  const r = muxReplies(c.got(), 2)[1];
+  return { type: r?.type, rid: r?.rid };
+}
+
+/** A host whose forwardLocal takes 150 ms and then succeeds (or throws, with `fail`), counting starts and closes. */
+function slowForwarding(fail = false) {
+  const counts = { starts: 0, closes: 0 };
   const fwd = Object.assign(new EventEmitter(), {
     address: { host: '127.0.0.1', port: 40000 },
-    close: async () => void closes++,
+    close: async () => void counts.closes++,
   }) as unknown as Forward;
   const h = host({
     forwardLocal: async () => {
-      starts++;
-      await delay(200);
+      counts.starts++;
+      await delay(150);
+      if (fail) throw new Error('address in use');
       return fwd;
     },
   });
+  return { h, counts };
+}
+
+const local: MuxForwardSpec = { type: 'local', listenPort: 40000, connectHost: 'example', connectPort: 80 };
+
+test('the same forward asked on two control connections at once starts one listener, and both are answered OK', async () => {
+  const { h, counts } = slowForwarding();
   const path = join(dir, `fwd${n++}.sock`);
   const ctl = await listenControl(h, path);
   try {
-    const spec: MuxForwardSpec = { type: 'local', listenPort: 40000, connectHost: 'example', connectPort: 80 };
-    const a = await rawClient(path);
-    const b = await rawClient(path);
-    a.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 5, spec)]));
-    b.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 6, spec)]));
-    await until(() => muxReplies(a.got(), 2).length === 2 && muxReplies(b.got(), 2).length === 2, 'both answered');
-    for (const [x, rid] of [
-      [a, 5],
-      [b, 6],
-    ] as const) {
-      const r = muxReplies(x.got(), 2);
-      assert.deepEqual(
-        r.map((m) => m.type),
-        [MUX.HELLO, MUX.S_OK],
-      );
-      assert.equal(r[1]?.rid, rid);
-    }
-    assert.equal(starts, 1, 'one forward started');
-    // A third, later request finds it running.
-    const c = await rawClient(path);
-    c.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 7, spec)]));
-    await until(() => muxReplies(c.got(), 2).length === 2, 'third answered');
-    assert.equal(muxReplies(c.got(), 2)[1]?.type, MUX.S_OK);
-    assert.equal(starts, 1);
-    for (const x of [a, b, c]) x.s.destroy();
+    const both = await Promise.all([
+      askForward(path, MUX.C_OPEN_FWD, 5, local),
+      askForward(path, MUX.C_OPEN_FWD, 6, local),
+    ]);
+    assert.deepEqual(both, [
+      { type: MUX.S_OK, rid: 5 },
+      { type: MUX.S_OK, rid: 6 },
+    ]);
+    assert.equal(counts.starts, 1, 'one forward started');
+    // A later request finds it running.
+    assert.deepEqual(await askForward(path, MUX.C_OPEN_FWD, 7, local), { type: MUX.S_OK, rid: 7 });
+    assert.equal(counts.starts, 1);
+    assert.equal(counts.closes, 0);
   } finally {
     await ctl.close();
   }
-  assert.equal(closes, 0);
 });
 
 test('the same forward asked twice at once, failing, fails both without a second attempt', async () => {
-  let starts = 0;
-  const h = host({
-    forwardLocal: async () => {
-      starts++;
-      await delay(100);
-      throw new Error('address in use');
-    },
-  });
+  const { h, counts } = slowForwarding(true);
   const path = join(dir, `fwdfail${n++}.sock`);
   const ctl = await listenControl(h, path);
   try {
-    const spec: MuxForwardSpec = { type: 'local', listenPort: 40001, connectHost: 'example', connectPort: 80 };
-    const a = await rawClient(path);
-    const b = await rawClient(path);
-    a.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 5, spec)]));
-    b.s.write(Buffer.concat([encodeHello(), encodeForward(MUX.C_OPEN_FWD, 6, spec)]));
-    await until(() => muxReplies(a.got(), 2).length === 2 && muxReplies(b.got(), 2).length === 2, 'both answered');
-    assert.equal(muxReplies(a.got(), 2)[1]?.type, MUX.S_FAILURE);
-    assert.equal(muxReplies(b.got(), 2)[1]?.type, MUX.S_FAILURE);
-    assert.equal(starts, 1);
-    for (const x of [a, b]) x.s.destroy();
+    const both = await Promise.all([
+      askForward(path, MUX.C_OPEN_FWD, 5, local),
+      askForward(path, MUX.C_OPEN_FWD, 6, local),
+    ]);
+    assert.deepEqual(
+      both.map((r) => r.type),
+      [MUX.S_FAILURE, MUX.S_FAILURE],
+    );
+    assert.equal(counts.starts, 1);
+  } finally {
+    await ctl.close();
+  }
+});
+
+test('a cancel that comes while the forward is being started closes it once it runs', async () => {
+  const { h, counts } = slowForwarding();
+  const path = join(dir, `fwdcancel${n++}.sock`);
+  const ctl = await listenControl(h, path);
+  try {
+    const opening = askForward(path, MUX.C_OPEN_FWD, 5, local);
+    await delay(50); // the start is under way
+    assert.deepEqual(await askForward(path, MUX.C_CLOSE_FWD, 6, local), { type: MUX.S_OK, rid: 6 });
+    assert.deepEqual(await opening, { type: MUX.S_OK, rid: 5 });
+    assert.equal(counts.closes, 1);
   } finally {
     await ctl.close();
   }

@@ -2,19 +2,21 @@
  * A secsh Client as ControlMaster (client.listenControl) for OpenSSH's `ssh -S`: -O check, -O proxy
  * sessions (exec with stdin/stdout/stderr and status, a pty, sftp through `sftp -S`), the refusal
  * of passenger sessions (no descriptor is ever received: the process survives a tty being passed),
- * -O stop and -O exit; the socket's mode and an existing path; and secsh's MuxClient against it.
+ * -O stop and -O exit; the socket's mode and an existing path; -O forward (the same remote forward
+ * asked twice at once is made once: one port); and secsh's MuxClient against it.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, connect as netConnect } from 'node:net';
+import { createServer, connect as netConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Client } from '../../src/client/client.js';
 import { ChannelOpenError, ListenError } from '../../src/errors.js';
-import { MuxClient } from '../../src/mux/client.js';
+import { MuxClient, openControlForward } from '../../src/mux/client.js';
+import type { MuxForwardSpec } from '../../src/mux/codec.js';
 import { connectShared } from '../../src/mux/connect.js';
 import { binPath, hasPeer, openssh10Path, PYTHON, requirePeer } from '../helpers/peers.js';
 import { freePort, openSshArgs, type Sshd, startSshd } from '../helpers/sshd.js';
@@ -243,12 +245,17 @@ function echoThrough(port: number, text: string): Promise<string> {
   });
 }
 
-test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a secsh master carry connections; -O cancel stops one', async (t) => {
-  if (!ready(t)) return;
+/** A TCP echo server on loopback. */
+async function echoServer(): Promise<{ echo: Server; echoPort: number }> {
   const echo = createServer((s) => s.pipe(s));
   await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
   const addr = echo.address();
-  const echoPort = typeof addr === 'object' && addr ? addr.port : 0;
+  return { echo, echoPort: typeof addr === 'object' && addr ? addr.port : 0 };
+}
+
+test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a secsh master carry connections; -O cancel stops one', async (t) => {
+  if (!ready(t)) return;
+  const { echo, echoPort } = await echoServer();
   const client = await connect();
   const sock = join(dir, 'fwd.sock');
   try {
@@ -270,6 +277,32 @@ test('ssh -O forward -L and -R (port 0: the allocated port is printed) through a
     await assert.rejects(echoThrough(lport, 'x'), /ECONNREFUSED/);
     const unknown = await ssh([...base(sock), '-O', 'cancel', '-L', `${lport + 1}:127.0.0.1:1`, 'h']);
     assert.match(unknown.stderr, /port forwarding not found/); // ssh -O cancel still exits 0
+  } finally {
+    await client.close();
+    echo.close();
+  }
+});
+
+test('two control connections asking a secsh master for the same remote forward (port 0) at once get the one port sshd allocated', async (t) => {
+  if (!ready(t)) return;
+  const { echo, echoPort } = await echoServer();
+  const client = await connect();
+  const sock = join(dir, 'fwd-twice.sock');
+  try {
+    await client.listenControl(sock);
+    const spec: MuxForwardSpec = { type: 'remote', listenPort: 0, connectHost: '127.0.0.1', connectPort: echoPort };
+    const ports = await Promise.all([openControlForward(sock, spec, 10_000), openControlForward(sock, spec, 10_000)]);
+    assert.ok(ports[0] !== undefined && ports[0] > 0 && ports[0] < 65536, `allocated port: ${String(ports[0])}`);
+    assert.equal(ports[1], ports[0], 'both were answered with the one forward');
+    assert.equal(await echoThrough(ports[0] as number, 'once'), 'once');
+    // OpenSSH's ssh -O forward, twice at once: each prints that same port.
+    const runs = await Promise.all(
+      [1, 2].map(() => ssh([...base(sock), '-O', 'forward', '-R', `0:127.0.0.1:${echoPort}`, 'h'])),
+    );
+    for (const r of runs) {
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(Number(r.stdout.trim()), ports[0], `printed ${JSON.stringify(r.stdout)}`);
+    }
   } finally {
     await client.close();
     echo.close();
