@@ -14,7 +14,12 @@ function connect(): Promise<Client> {
     username: job.username,
     privateKey,
     hostKeyFingerprint: job.hostKeyFingerprint,
-    algorithms: { hostKey: ['ssh-ed25519'], cipher: [job.cipher], ...(AEAD.has(job.cipher) ? {} : { mac: [job.mac] }) },
+    algorithms: {
+      hostKey: ['ssh-ed25519'],
+      cipher: [job.cipher],
+      ...(AEAD.has(job.cipher) ? {} : { mac: [job.mac] }),
+      ...(job.kex ? { kex: [job.kex] } : {}),
+    },
   });
 }
 

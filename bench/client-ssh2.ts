@@ -26,6 +26,7 @@ function connect(): Promise<Client> {
         serverHostKey: ['ssh-ed25519'],
         cipher: [job.cipher] as never,
         ...(AEAD.has(job.cipher) ? {} : { hmac: [job.mac] as never }),
+        ...(job.kex ? { kex: [job.kex] as never } : {}),
       },
     });
   });

@@ -11,6 +11,8 @@ export interface BenchJob {
   cipher: string;
   /** Ignored for AEAD ciphers. */
   mac: string;
+  /** One key exchange method to use instead of the client's defaults. */
+  kex?: string;
   /** `execs`: per connection, the first exec after authentication and the one after it, timed apart. */
   mode: 'download' | 'upload' | 'latency' | 'execs';
   /** Bytes to move (download/upload). */

@@ -7,6 +7,7 @@
  *   npm run bench                 1 GiB download, 512 MiB upload, 50 latency rounds
  *   BENCH_QUICK=1 npm run bench   64 MiB / 32 MiB / 10 rounds
  *   BENCH_CLIENTS=secsh,openssh   a subset of clients (openssh, openssh-master, secsh, ssh2)
+ *   BENCH_ONLY=latency            only the throughput or the latency rows
  *   BENCH_REPS=N                  throughput runs per row, interleaved; the fastest counts (default 3; 1 when quick)
  */
 import { execFile } from 'node:child_process';
@@ -26,6 +27,8 @@ const MiB = 1024 * 1024;
 const DOWNLOAD = QUICK ? 64 * MiB : 1024 * MiB;
 const UPLOAD = QUICK ? 32 * MiB : 512 * MiB;
 const ROUNDS = QUICK ? 10 : 50;
+/** BENCH_ONLY=throughput,latency: the parts to run (default both). */
+const ONLY = new Set((process.env.BENCH_ONLY ?? 'throughput,latency').split(','));
 /** Runs of each throughput row, interleaved across the clients; the fastest counts (the machine is noisy). */
 const REPS = Number(process.env.BENCH_REPS ?? (QUICK ? 1 : 3));
 
@@ -151,7 +154,8 @@ async function latency(sshd: Sshd, client: ClientName, job: BenchJob): Promise<B
   let cpu = 0;
   let maxRssKb = 0;
   for (let i = 0; i < job.iterations; i++) {
-    const r = await openSsh(sshd, job, 'true', undefined, false, ['-o', 'SetEnv=SHLVL=1']);
+    const extra = ['-o', 'SetEnv=SHLVL=1', ...(job.kex ? ['-o', `KexAlgorithms=${job.kex}`] : [])];
+    const r = await openSsh(sshd, job, 'true', undefined, false, extra);
     samples.push(r.seconds * 1000);
     cpu += r.cpu;
     maxRssKb = Math.max(maxRssKb, r.maxRssKb);
@@ -234,7 +238,7 @@ async function main(): Promise<void> {
       ` (node ${process.version}; each client in its own process)\n`,
   );
   try {
-    for (const s of SUITES) {
+    for (const s of ONLY.has('throughput') ? SUITES : []) {
       for (const mode of ['download', 'upload'] as const) {
         const bytes = mode === 'download' ? DOWNLOAD : UPLOAD;
         const test = `${mode} ${s.label}`;
@@ -267,17 +271,28 @@ async function main(): Promise<void> {
       }
     }
     const s = SUITES[0];
-    if (s) {
-      for (const client of CLIENTS.filter((c) => c !== 'openssh-master')) {
-        const job: BenchJob = { ...base, cipher: s.cipher, mac: s.mac, mode: 'latency', bytes: 0, iterations: ROUNDS };
-        const test = 'connect+auth+exec+close';
-        try {
-          const r = await latency(sshd, client, job);
-          rows.push({ test, client, medianMs: median(r.samples ?? []), rssMb: r.maxRssKb / 1024 });
-        } catch (e) {
-          rows.push({ test, client, rssMb: 0, error: (e as Error).message });
+    if (s && ONLY.has('latency')) {
+      // Each client's default key exchange (secsh: post-quantum; ssh2 has none), then all on curve25519.
+      for (const kex of [undefined, 'curve25519-sha256']) {
+        for (const client of CLIENTS.filter((c) => c !== 'openssh-master')) {
+          const job: BenchJob = {
+            ...base,
+            cipher: s.cipher,
+            mac: s.mac,
+            mode: 'latency',
+            bytes: 0,
+            iterations: ROUNDS,
+            ...(kex ? { kex } : {}),
+          };
+          const test = `connect+auth+exec+close${kex ? ` (${kex})` : ''}`;
+          try {
+            const r = await latency(sshd, client, job);
+            rows.push({ test, client, medianMs: median(r.samples ?? []), rssMb: r.maxRssKb / 1024 });
+          } catch (e) {
+            rows.push({ test, client, rssMb: 0, error: (e as Error).message });
+          }
+          process.stderr.write('.');
         }
-        process.stderr.write('.');
       }
       // The first exec after authentication against the one after it, on one connection (node clients).
       for (const client of CLIENTS.filter((c) => c === 'secsh' || c === 'ssh2')) {
