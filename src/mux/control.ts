@@ -22,7 +22,8 @@ const REPLY_TYPES = new Set<number>([
 
 /** A control-socket connection after the HELLO exchange. */
 export class ControlSocket {
-  private readonly framer = new MuxFramer();
+  // Nothing after the PROXY reply is split as control messages: it is the proxied connection's.
+  private readonly framer = new MuxFramer(undefined, MUX.S_PROXY);
   private waiter: { resolve: (m: MuxMessage) => void; reject: (e: Error) => void } | undefined;
   private queued: MuxMessage[] = [];
   private dead: Error | undefined;

@@ -268,6 +268,40 @@ test('a cancel that comes while the forward is being started closes it once it r
   }
 });
 
+test('a master that sends a proxied packet in the same write as its PROXY reply: MuxClient gets it (a global request there is answered)', async () => {
+  const path = join(dir, `client-pipe${n++}.sock`);
+  let got = Buffer.alloc(0);
+  const server = createServer((s) => {
+    s.on('error', () => {});
+    s.write(encodeHello());
+    let buf = Buffer.alloc(0);
+    let answered = false;
+    s.on('data', (d: Buffer) => {
+      if (answered) {
+        got = Buffer.concat([got, d]);
+        return;
+      }
+      buf = Buffer.concat([buf, d]);
+      const m = muxReplies(buf, 2);
+      const proxy = m[1];
+      if (proxy?.type !== MUX.C_PROXY) return;
+      answered = true;
+      const ask = new SshWriter(64).byte(80).string('keepalive@openssh.com').bool(true).toBuffer();
+      const reply = encodeSimpleRequest(MUX.S_PROXY, proxy.rid);
+      s.write(Buffer.concat([reply, proxyFrame(ask)]));
+    });
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  const mux = await MuxClient.connect({ controlPath: path, timeout: 2000 });
+  try {
+    await until(() => got.length >= 6, 'the global request answered');
+    assert.equal(got[5], 82, 'REQUEST_FAILURE');
+  } finally {
+    await mux.close();
+    server.close();
+  }
+});
+
 test('exit() with no master reached rejects (no socket, or a close before HELLO); a close after HELLO counts as done', async () => {
   const nothing = join(dir, 'nothing-here.sock');
   await assert.rejects(exitControl(nothing, 2000), (e: unknown) => e instanceof ConnectionLostError);
