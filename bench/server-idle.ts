@@ -10,6 +10,7 @@
  * EOF and exits with status 0 (what `cat >/dev/null` does), so 1,000 sessions cost no child processes.
  */
 
+import { getHeapSpaceStatistics } from 'node:v8';
 import { generatePrivateKey, parsePublicKey } from '../src/keys/index.js';
 import { localProcessHandler } from '../src/server/local.js';
 import { Server } from '../src/server/server.js';
@@ -32,6 +33,12 @@ export interface IdleStats {
   heapUsedKb: number;
   externalKb: number;
   arrayBuffersKb: number;
+  /**
+   * Resident size of V8's young generation (new space): it grows with the allocation rate (up to
+   * 2 × 16 MiB by default) and a full GC empties it without giving the pages back, so it is a
+   * process-wide cost, not one of the connections held.
+   */
+  youngKb: number;
 }
 
 function collect(): void {
@@ -99,6 +106,11 @@ async function main(): Promise<void> {
           heapUsedKb: Math.round(mu.heapUsed / 1024),
           externalKb: Math.round(mu.external / 1024),
           arrayBuffersKb: Math.round(mu.arrayBuffers / 1024),
+          youngKb: Math.round(
+            getHeapSpaceStatistics()
+              .filter((sp) => sp.space_name === 'new_space' || sp.space_name === 'new_large_object_space')
+              .reduce((a, sp) => a + sp.physical_space_size, 0) / 1024,
+          ),
         };
         process.send?.({ stats });
       }, 200);

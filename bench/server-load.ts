@@ -175,8 +175,10 @@ export interface IdleResult {
 export async function idleConnections(sshd: Sshd, n: number): Promise<IdleResult> {
   const load = await Load.start(sshd, {});
   try {
-    // Warm up: code paths compiled, pools and caches filled, so the baseline is a server that has served.
-    const warm = await load.open(20, 10, 1);
+    // Warm up: code paths compiled, pools and caches filled, and V8's young generation grown to what
+    // this rate of connections needs (about 20 MiB more RSS, which does not shrink after a GC), so the
+    // baseline is a server that has served and the difference is what the held connections keep.
+    const warm = await load.open(200, 25, 2);
     await load.close(warm.started);
     const base = await load.stats();
     const held = await load.open(n, 25, 2);

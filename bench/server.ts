@@ -229,10 +229,14 @@ async function transfersAndLatency(sshd: Sshd, rows: string[][]): Promise<void> 
 async function idlePart(sshd: Sshd, rows: string[][]): Promise<void> {
   const idle = await idleConnections(sshd, IDLE);
   const p = perItem(idle.base, idle.loaded, IDLE);
+  const youngKb = idle.loaded.youngKb - idle.base.youngKb;
+  const withoutYoung = p.rss - youngKb / IDLE;
   rows.push([`RSS per idle connection, ${IDLE} held (KiB)`, '-', fmt(p.rss), p.rss <= 64 ? 'ok (<= 64)' : 'OVER 64']);
+  rows.push([`  without V8's young generation growth (KiB)`, '-', fmt(withoutYoung), '']);
   process.stdout.write(
     `  idle: server RSS ${idle.base.rssKb} KiB -> ${idle.loaded.rssKb} KiB with ${idle.loaded.connections} connections ` +
-      `(opened in ${fmt(idle.openSeconds)} s); per connection: ${memLine(p)}; ` +
+      `(opened in ${fmt(idle.openSeconds)} s); per connection: ${memLine(p)}; ${fmt(withoutYoung)} KiB without the ` +
+      `young generation's growth (${fmt(youngKb / 1024)} MiB in all, given back by no GC); ` +
       `the client processes (secsh Client, reads into a SlabInput each) grew ${fmt(idle.clientKbPerConn)} KiB per connection\n`,
   );
 }
@@ -248,7 +252,8 @@ async function execPart(sshd: Sshd, rows: string[][]): Promise<void> {
     rows.push([`  exited with status 0`, '-', `${r.zero}/${r.sessions}`, ok ? 'ok' : 'FAILED']);
     process.stdout.write(
       `  execs (${how}): ${r.loaded.sessions} sessions open at once on ${r.connections} connections, opened in ` +
-        `${fmt(r.openSeconds, 2)} s; server RSS ${r.base.rssKb} KiB -> ${r.loaded.rssKb} KiB; per session: ${memLine(p)}; ` +
+        `${fmt(r.openSeconds, 2)} s; server RSS ${r.base.rssKb} KiB -> ${r.loaded.rssKb} KiB; per session: ${memLine(p)}, ` +
+        `${fmt(p.rss - (r.loaded.youngKb - r.base.youngKb) / r.sessions)} KiB without young generation growth; ` +
         `${r.exited} exited (${r.zero} with status 0) ${fmt(r.exitSeconds, 2)} s after EOF\n`,
     );
   }
