@@ -353,6 +353,7 @@ class HostKeysUpdate {
         // Abandoned with the connection: nothing is written once it has closed.
         if (this.connection.closeReason) return 'the connection closed during the update';
         await backUp(path);
+        if (this.connection.closeReason) return 'the connection closed during the update';
         await kh.save(path);
         return true;
       });
