@@ -148,7 +148,11 @@ export interface ConnectOptions {
    * UserKnownHostsFile names other files than `~/.ssh/known_hosts` or VerifyHostKeyDNS is on.
    */
   updateHostKeys?: boolean | 'ask';
-  /** Asked before known_hosts is changed when `updateHostKeys` is `'ask'`: resolve true to allow. */
+  /**
+   * Asked before known_hosts is changed when `updateHostKeys` is `'ask'`: resolve true to allow. An
+   * answer still pending when the connection closes is disregarded: the update is skipped and
+   * nothing is written.
+   */
   onUpdateHostKeys?: (q: HostKeysUpdateQuestion) => boolean | Promise<boolean>;
   /**
    * Apply ssh_config as `ssh` does: `true` for `~/.ssh/config`, or a path. HostName, Port, User,
