@@ -43,7 +43,13 @@ if (codes.some((c) => c !== 0)) {
 // ~11 MB of resident memory and ~0.18 s of CPU bundled, against ~22 MB and ~0.3 s as separate
 // modules. tsc's per-module JavaScript is removed afterwards; its declarations stay for the types.
 const { build } = await import('esbuild');
-const ENTRIES = { index: 'index.ts', 'keys/index': 'keys/index.ts', 'sftp/index': 'sftp/index.ts', 'config/index': 'config/index.ts', 'cli/main': 'cli/main.ts' };
+const ENTRIES = {
+  index: 'index.ts',
+  'keys/index': 'keys/index.ts',
+  'sftp/index': 'sftp/index.ts',
+  'config/index': 'config/index.ts',
+  'cli/main': 'cli/main.ts',
+};
 const result = await build({
   entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([out, src]) => [out, join(ROOT, 'src', src)])),
   outdir: DIST,
@@ -56,6 +62,9 @@ const result = await build({
   chunkNames: 'chunks/[name]-[hash]',
   logLevel: 'warning',
   legalComments: 'none',
+  // A class that refers to itself is emitted as `var Client = class _Client`: without this,
+  // Client.name, util.inspect and `new.target.name` (the SshError classes' name) would say _Client.
+  keepNames: true,
   metafile: true,
 });
 const keep = new Set(Object.keys(result.metafile.outputs).map((f) => join(ROOT, f)));

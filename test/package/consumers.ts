@@ -5,7 +5,7 @@
 
 /**
  * Runs against the installed package: every entry point loads, the subpaths share the root's
- * classes, and a Server and a Client from it complete a real connection on 127.0.0.1 with
+ * classes, every exported class has its own name (what util.inspect and error names show), and a Server and a Client from it complete a real connection on 127.0.0.1 with
  * mlkem768x25519-sha256 (the ES-module-only @noble/post-quantum, required from CommonJS) and
  * chacha20-poly1305 (the WebAssembly Poly1305). Prints one JSON line.
  */
@@ -51,6 +51,11 @@ async function main(secsh, keys, sftp, config, resolved) {
         sharedClasses:
           keys.PrivateKey === secsh.PrivateKey && sftp.SftpClient === secsh.SftpClient && config.KnownHosts === secsh.KnownHosts,
         exportCounts: [secsh, keys, sftp, config].map((m) => Object.keys(m).length),
+        misnamed: [secsh, keys, sftp, config].flatMap((m) =>
+          Object.entries(m)
+            .filter(([k, v]) => typeof v === 'function' && /^[A-Z]/.test(k) && v.name !== k)
+            .map(([k, v]) => k + ' is named ' + v.name),
+        ),
       }),
     );
   } finally {

@@ -33,6 +33,7 @@ interface Smoke {
   refused: string;
   sharedClasses: boolean;
   exportCounts: number[];
+  misnamed: string[];
 }
 
 describe('the packed package', () => {
@@ -192,4 +193,5 @@ function assertSmoke(smoke: Smoke): void {
   assert.equal(smoke.refused, 'SshError:ERR_SSH_AUTH');
   assert.equal(smoke.sharedClasses, true, 'a subpath must give the same classes as the package root');
   for (const n of smoke.exportCounts) assert.ok(n > 5, `an entry point exported only ${n} names`);
+  assert.deepEqual(smoke.misnamed, [], 'an exported class must keep its name (Client.name is "Client")');
 }
