@@ -9,6 +9,14 @@
 const MIN_READ = 64 * 1024;
 /** Initial buffer size: a few reads, and more than the largest packet (256 KiB + MAC). */
 const INITIAL_SIZE = 1024 * 1024;
+/**
+ * A read this small that leaves nothing pending means the connection has gone quiet (a bulk
+ * transfer ends with a few small packets); a buffer touched beyond {@link RESIDENT_LIMIT} is then
+ * swapped for a fresh one, whose pages are not resident until reads reach them. Otherwise every
+ * connection that once moved bulk data would keep its whole buffer (1 MiB or more) resident.
+ */
+const QUIET_READ = 2048;
+const RESIDENT_LIMIT = 128 * 1024;
 
 /**
  * Takes a region of unconsumed input and returns how many bytes at its end it did not consume
@@ -32,6 +40,8 @@ export class SlabInput {
   private slab = Buffer.allocUnsafeSlow(INITIAL_SIZE);
   private start = 0;
   private end = 0;
+  /** How far into the buffer reads have written since it was allocated. */
+  private touched = 0;
   private sink: SlabSink | undefined;
 
   /** The `onread` option for `net.connect`. */
@@ -57,7 +67,20 @@ export class SlabInput {
   private onRead(nread: number): void {
     if (nread <= 0) return;
     this.end += nread;
+    if (this.end > this.touched) this.touched = this.end;
     if (this.sink) this.deliver();
+    if (nread < QUIET_READ && this.end === 0 && this.touched > RESIDENT_LIMIT) this.release();
+  }
+
+  /** Swaps the buffer (all of it consumed) for a fresh one of the initial size. */
+  private release(): void {
+    this.slab = Buffer.allocUnsafeSlow(INITIAL_SIZE);
+    this.touched = 0;
+  }
+
+  /** Bytes of the buffer reads have written to since it was allocated (what may be resident). */
+  get touchedBytes(): number {
+    return this.touched;
   }
 
   private deliver(): void {
@@ -78,6 +101,7 @@ export class SlabInput {
       const bigger = Buffer.allocUnsafeSlow(this.slab.length * 2);
       this.slab.copy(bigger, 0, this.start, this.end);
       this.slab = bigger;
+      this.touched = pending;
     } else if (this.start > 0) {
       this.slab.copyWithin(0, this.start, this.end);
     }

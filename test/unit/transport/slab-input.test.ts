@@ -112,3 +112,27 @@ test('a 256 KiB packet arriving in 4-byte reads after an owned chunk decodes (an
   }
   assert.ok(got?.equals(payload));
 });
+
+test('after bulk input, a quiet read that leaves nothing pending gives the buffer back; packets stay intact around it', () => {
+  const enc = new PacketEncoder();
+  enc.setSealer(createSealer(keys));
+  const dec = new PacketDecoder();
+  dec.setOpener(createOpener(keys));
+  const input = new SlabInput();
+  const got: Buffer[] = [];
+  input.attach((region) => {
+    dec.push(region);
+    for (let p = dec.next(); p; p = dec.next()) got.push(Buffer.from(p));
+    return dec.detach(region);
+  });
+  const bulk = Array.from({ length: 64 }, () => randomBytes(32 * 1024));
+  feed(input, Buffer.concat(bulk.map((p) => enc.encode(p))), () => 100_000);
+  assert.ok(input.touchedBytes > 512 * 1024, `bulk input touched ${input.touchedBytes} bytes`);
+  const quiet = randomBytes(40);
+  feed(input, enc.encode(quiet), () => 1 << 20);
+  assert.equal(input.touchedBytes, 0, 'the touched buffer was swapped for a fresh one');
+  const after = randomBytes(300);
+  feed(input, enc.encode(after), () => 7);
+  assert.deepEqual(got, [...bulk, quiet, after]);
+  assert.ok(input.touchedBytes < 4096);
+});
