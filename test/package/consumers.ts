@@ -5,9 +5,10 @@
 
 /**
  * Runs against the installed package: every entry point loads, the subpaths share the root's
- * classes, every exported class has its own name (what util.inspect and error names show), and a Server and a Client from it complete a real connection on 127.0.0.1 with
- * mlkem768x25519-sha256 (the ES-module-only @noble/post-quantum, required from CommonJS) and
- * chacha20-poly1305 (the WebAssembly Poly1305). Prints one JSON line.
+ * classes, every exported class has its own name (what util.inspect and error names show), and a
+ * Server and a Client from it complete a real connection on 127.0.0.1 with mlkem768x25519-sha256
+ * (the ES-module-only @noble/post-quantum, required from CommonJS) and chacha20-poly1305 (the
+ * WebAssembly Poly1305). Prints one JSON line.
  */
 const SMOKE_BODY = `
 async function main(secsh, keys, sftp, config, resolved) {
