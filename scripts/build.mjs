@@ -53,6 +53,8 @@ const ENTRIES = {
 const result = await build({
   entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([out, src]) => [out, join(ROOT, 'src', src)])),
   outdir: DIST,
+  // The metafile's paths are relative to this: the clean-up below joins them to ROOT.
+  absWorkingDir: ROOT,
   bundle: true,
   splitting: true,
   format: 'esm',
