@@ -1,7 +1,7 @@
 /**
  * Interfaces between the connection layer (RFC 4254) and its owner (the transport / facades).
  */
-import type { PtyOptions, SessionRequest } from './requests.js';
+import type { SessionRequest } from './requests.js';
 
 export type { PtyOptions } from './requests.js';
 

@@ -4,7 +4,6 @@
  * in-memory stream into an in-memory file system, always settles — with a result or an ScpError —
  * and never creates a path outside its target.
  */
-import { Duplex } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseScpCommand, parseScpControl, ScpError, type ScpFs, scpSink } from '../../src/scp/index.js';

@@ -12,9 +12,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Client } from '../../src/client/client.js';
-import type { CutMode } from '../helpers/hostile-server.js';
-import { type CutServer, checkSettled, connectTo, type Login, startCutServer, Tracker } from '../adversarial/cut-harness.js';
+import {
+  type CutServer,
+  checkSettled,
+  connectTo,
+  type Login,
+  startCutServer,
+  Tracker,
+} from '../adversarial/cut-harness.js';
 import { trapProcessErrors } from '../adversarial/settle.js';
+import type { CutMode } from '../helpers/hostile-server.js';
 
 /** A promise of the API must settle this soon after the cut. */
 const LIMIT_MS = 1000;

@@ -10,8 +10,8 @@ import { connect } from 'node:net';
 import { test } from 'node:test';
 import { classify } from '../../src/transport/phase.js';
 import { MSG, SshWriter } from '../../src/wire/index.js';
-import { kexinitPayload, plainPacket } from '../helpers/fake-server.js';
 import { closedWithin, rawClient, requestUserauth, startServer } from '../e2e/server-helpers.js';
+import { kexinitPayload, plainPacket } from '../helpers/fake-server.js';
 
 /** A client KEXINIT (the fake server's helper builds a server one; the lists are the same). */
 function clientKexInit(): Buffer {
