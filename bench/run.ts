@@ -11,6 +11,8 @@
  *   BENCH_REPS=N                  throughput runs per row, interleaved; the fastest counts (default 3; 1 when quick)
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -321,8 +323,19 @@ async function main(): Promise<void> {
     '\nMB/s = MiB/s of payload, wall clock from connect to close. CPU s/GiB = the client process only' +
       ' (node clients: measured part only; ssh: whole process). openssh-master = ssh -S through a' +
       ' ControlMaster already connected: the transfer only, CPU of the master and the ssh -S process.' +
-      ' secsh runs bundled, as its package is built. OpenSSH latency includes starting the ssh process.',
+      ' secsh runs bundled, as its package is built. OpenSSH latency includes starting the ssh process.' +
+      ` ssh2's optional C++ crypto binding (in-place AES-GCM and ChaCha20-Poly1305 through OpenSSL) is ${ssh2Binding() ? 'built: its rows use it' : 'not built: its rows are pure JavaScript'}.`,
   );
+}
+
+/** Whether ssh2's optional native crypto addon was built at install (it changes ssh2's CPU figures). */
+function ssh2Binding(): boolean {
+  try {
+    const main = createRequire(import.meta.url).resolve('ssh2');
+    return existsSync(join(dirname(main), 'protocol', 'crypto', 'build', 'Release', 'sshcrypto.node'));
+  } catch {
+    return false;
+  }
 }
 
 await main();
