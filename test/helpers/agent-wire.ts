@@ -1,8 +1,14 @@
 /**
  * A raw ssh-agent protocol client for tests of the secsh AgentServer: sends frames (pipelined), reads the
- * replies in order, and reports a closed connection as `null` replies instead of throwing.
+ * replies in order, and reports a closed connection as `null` replies instead of throwing; and
+ * {@link agentServers}, the servers a test file starts.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before } from 'node:test';
+import { AgentServer } from '../../src/agent/index.js';
 import { SshWriter } from '../../src/wire/index.js';
 
 export class RawAgent {
@@ -78,3 +84,38 @@ export const M = {
   ADD_ID_CONSTRAINED: 25,
   EXTENSION: 27,
 } as const;
+
+/**
+ * Agent servers listening in a temporary folder, all closed (and the folder removed) after the
+ * test file: call in the file's top level; `start(opts)` gives a listening server and its path.
+ */
+export function agentServers(prefix: string): {
+  start(opts?: ConstructorParameters<typeof AgentServer>[0]): Promise<{ server: AgentServer; path: string }>;
+  /** The temporary folder (set once the file's tests run). */
+  dir(): string;
+  /** Closes `server` with the others after the file. */
+  track(server: AgentServer): void;
+} {
+  let dir = '';
+  let n = 0;
+  const servers: AgentServer[] = [];
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+  });
+  after(async () => {
+    for (const s of servers) await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    dir: () => dir,
+    track: (server) => {
+      servers.push(server);
+    },
+    async start(opts = {}) {
+      const server = new AgentServer(opts);
+      servers.push(server);
+      const path = await server.listen(join(dir, `a${n++}.sock`));
+      return { server, path };
+    },
+  };
+}

@@ -3,34 +3,12 @@
  * rest cleanly (each add answered FAILURE, the connection kept).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { AgentServer } from '../../src/agent/index.js';
+import { test } from 'node:test';
 import { generatePrivateKey, type PrivateKey, PublicKey } from '../../src/keys/index.js';
 import { SshReader, SshWriter } from '../../src/wire/index.js';
-import { M, RawAgent } from '../helpers/agent-wire.js';
+import { agentServers, M, RawAgent } from '../helpers/agent-wire.js';
 
-let dir = '';
-const servers: AgentServer[] = [];
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'secsh-agent-keys-'));
-});
-after(async () => {
-  for (const s of servers) await s.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-let n = 0;
-async function start(
-  opts: ConstructorParameters<typeof AgentServer>[0] = {},
-): Promise<{ server: AgentServer; path: string }> {
-  const server = new AgentServer(opts);
-  servers.push(server);
-  const path = await server.listen(join(dir, `a${n++}.sock`));
-  return { server, path };
-}
+const { start } = agentServers('secsh-agent-keys-');
 
 const addMsg = (key: PrivateKey, comment = key.comment) =>
   new SshWriter().byte(M.ADD_IDENTITY).raw(key.toPrivateBlob()).string(comment).toBuffer();

@@ -6,40 +6,22 @@
  * and 1,000 parallel sign requests (10,000 keys: test/long/agent-many-keys.test.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { AgentServer } from '../../../src/agent/index.js';
 import { AgentError } from '../../../src/errors.js';
-import { generatePrivateKey, type PrivateKey, PublicKey, type SignatureAlgorithm } from '../../../src/keys/index.js';
+import { generatePrivateKey, type PrivateKey, type SignatureAlgorithm } from '../../../src/keys/index.js';
 import { SshReader, SshWriter } from '../../../src/wire/index.js';
-import { M, RawAgent } from '../../helpers/agent-wire.js';
+import { agentServers, M, RawAgent } from '../../helpers/agent-wire.js';
 
-let dir = '';
-const servers: AgentServer[] = [];
 const ed = generatePrivateKey('ed25519', { comment: 'ed' });
 const rsa = generatePrivateKey('rsa', { bits: 2048, comment: 'rsa' });
 const hostA = generatePrivateKey('ed25519');
 const hostB = generatePrivateKey('ed25519');
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'secsh-agent-unit-'));
-});
-after(async () => {
-  for (const s of servers) await s.close();
-  await rm(dir, { recursive: true, force: true });
-});
-
-let n = 0;
-async function start(
-  opts: ConstructorParameters<typeof AgentServer>[0] = {},
-): Promise<{ server: AgentServer; path: string }> {
-  const server = new AgentServer(opts);
-  servers.push(server);
-  const path = await server.listen(join(dir, `a${n++}.sock`));
-  return { server, path };
-}
+const agents = agentServers('secsh-agent-unit-');
+const { start } = agents;
 
 const addMsg = (key: PrivateKey, comment = key.comment, constraints: Buffer = Buffer.alloc(0)) =>
   new SshWriter()
@@ -211,7 +193,7 @@ test('lock: no keys listed, no signing, an empty passphrase refused; wrong unloc
 test('the socket is 0600; listen refuses a path that exists and leaves it alone', async () => {
   const { path } = await start();
   assert.equal((await stat(path)).mode & 0o777, 0o600);
-  const taken = join(dir, 'taken');
+  const taken = join(agents.dir(), 'taken');
   await writeFile(taken, 'keep');
   await assert.rejects(new AgentServer().listen(taken), AgentError);
   assert.equal((await stat(taken)).size, 4);
@@ -277,15 +259,15 @@ test('connections past maxConnections are closed at once; the others are served'
 
 test('a relative socket path is made absolute (the agent may change directory later)', async () => {
   const server = new AgentServer();
-  servers.push(server);
+  agents.track(server);
   const cwd = process.cwd();
-  process.chdir(dir);
+  process.chdir(agents.dir());
   let got: string;
   try {
     got = await server.listen('rel.sock');
   } finally {
     process.chdir(cwd);
   }
-  assert.equal(got, join(dir, 'rel.sock'));
+  assert.equal(got, join(agents.dir(), 'rel.sock'));
   assert.equal((await stat(got)).mode & 0o777, 0o600);
 });
