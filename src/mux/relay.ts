@@ -57,15 +57,32 @@ function splice(down: Channel, up: Channel): void {
   up.pipe(down, { end: !session });
   up.stderr.pipe(down.stderrOut, { end: false });
   down.stderr.resume();
+  // What the server sends after a request's reply (its output, exit status, CLOSE) can come in the
+  // same read as the reply, and the reply reaches the mux client only once the upstream promise
+  // settles, after the channel's 'close' and exit events. So while a relayed reply is pending, the
+  // exit status and the close wait for it: the mux client sees the reply first, as the server sent it.
+  let pending = 0;
+  const waiting: Array<() => void> = [];
+  const inOrder = (f: () => void): void => {
+    if (pending > 0) waiting.push(f);
+    else f();
+  };
+  const settled = (): void => {
+    pending--;
+    while (pending === 0 && waiting.length > 0) (waiting.shift() as () => void)();
+  };
   down.on('request', (ev) => {
     if (REFUSED_REQUESTS.has(ev.type)) {
       ev.reject();
       return;
     }
-    up.request(ev.type, ev.data, ev.wantReply).then(
-      (ok) => (ok ? ev.accept() : ev.reject()),
-      () => ev.reject(),
-    );
+    pending++;
+    up.request(ev.type, ev.data, ev.wantReply)
+      .then(
+        (ok) => (ok ? ev.accept() : ev.reject()),
+        () => ev.reject(),
+      )
+      .finally(settled);
   });
   up.on('request', (ev) => {
     down.request(ev.type, ev.data, ev.wantReply).then(
@@ -73,19 +90,25 @@ function splice(down: Channel, up: Channel): void {
       () => ev.reject(),
     );
   });
-  up.on('exit-status', (code: number) => {
-    if (!down.destroyed) down.sendExitStatus(code);
-  });
-  up.on('exit-signal', (s: { signal: string; coreDumped: boolean; message: string }) => {
-    if (!down.destroyed) down.sendExitSignal(s.signal, s.coreDumped, s.message);
-  });
+  up.on('exit-status', (code: number) =>
+    inOrder(() => {
+      if (!down.destroyed) down.sendExitStatus(code);
+    }),
+  );
+  up.on('exit-signal', (s: { signal: string; coreDumped: boolean; message: string }) =>
+    inOrder(() => {
+      if (!down.destroyed) down.sendExitSignal(s.signal, s.coreDumped, s.message);
+    }),
+  );
   // The server closed its side: finish what is queued for the mux client, then close there too.
-  up.once('close', () => {
-    if (down.destroyed) return;
-    if (!down.writableEnded) down.end();
-    if (down.writableFinished) down.destroy();
-    else down.once('finish', () => down.destroy());
-  });
+  up.once('close', () =>
+    inOrder(() => {
+      if (down.destroyed) return;
+      if (!down.writableEnded) down.end();
+      if (down.writableFinished) down.destroy();
+      else down.once('finish', () => down.destroy());
+    }),
+  );
   // The mux client closed: close the server's channel.
   down.once('close', () => {
     if (!up.destroyed) up.destroy();
