@@ -16,7 +16,7 @@ import { type CliServer, startCliServer } from '../e2e/server-helpers.js';
 import { runSshRaw, type SshTarget, sshArgs } from '../helpers/openssh.js';
 import { hasPeer, requirePeer } from '../helpers/peers.js';
 import { freePort, keygen, startAgent, stopChild } from '../helpers/sshd.js';
-import { backgroundSsh, echoServer, requireCurl, roundTrip, waitListening } from './server-forward-helpers.js';
+import { backgroundSsh, echoServer, requireCurl, roundTrip, waitListening } from '../interop/server-forward-helpers.js';
 
 let dir = '';
 let keyPath = '';
