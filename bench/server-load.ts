@@ -28,7 +28,7 @@ function nodeChild(execArgv: string[], script: string, args: string[]): ChildPro
 }
 
 /** Resolves with the first message `pick` maps to a value; rejects on { error } or the child's exit. */
-export function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
+function once<T>(child: ChildProcess, pick: (m: Record<string, unknown>) => T | undefined): Promise<T> {
   return new Promise((resolve, reject) => {
     const onExit = (code: number | null) => {
       child.off('message', onMsg);

@@ -6,7 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, createSecretKey, type KeyObject } from 'node:crypto';
 import { MacError, ProtocolError } from '../errors.js';
-import { ownCopy } from '../wire/own-copy.js';
+import { ownCopy } from '../wire/index.js';
 import type { PacketOpener, PacketSealer } from './types.js';
 
 const TAG_LENGTH = 16;

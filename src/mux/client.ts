@@ -226,13 +226,16 @@ async function withControl<T>(path: string, timeoutMs: number, f: (cs: ControlSo
   }
 }
 
+/** Sends a request that carries only its id and expects MUX_S_OK. */
+async function requestOk(cs: ControlSocket, type: number, what: string): Promise<void> {
+  const id = cs.id();
+  const m = await cs.request(encodeSimpleRequest(type, id), id, what);
+  if (m.type !== MUX.S_OK) throw failure(m.type, m.body, what);
+  guard(() => m.body.ensureEnd(what), what);
+}
+
 async function simpleOk(path: string, timeoutMs: number, type: number, what: string): Promise<void> {
-  await withControl(path, timeoutMs, async (cs) => {
-    const id = cs.id();
-    const m = await cs.request(encodeSimpleRequest(type, id), id, what);
-    if (m.type !== MUX.S_OK) throw failure(m.type, m.body, what);
-    guard(() => m.body.ensureEnd(what), what);
-  });
+  await withControl(path, timeoutMs, (cs) => requestOk(cs, type, what));
 }
 
 /** `ssh -O check` on `path`: resolves with the master's pid. */
@@ -252,18 +255,14 @@ export function checkControl(path: string, timeoutMs = DEFAULT_MUX_TIMEOUT): Pro
  * does: ConnectionLostError, TimeoutError or MuxError.
  */
 export async function exitControl(path: string, timeoutMs = DEFAULT_MUX_TIMEOUT): Promise<void> {
-  const cs = await ControlSocket.open(path, timeoutMs);
-  try {
-    const id = cs.id();
-    const m = await cs.request(encodeSimpleRequest(MUX.C_TERMINATE, id), id, 'TERMINATE');
-    if (m.type !== MUX.S_OK) throw failure(m.type, m.body, 'TERMINATE');
-    guard(() => m.body.ensureEnd('TERMINATE'), 'TERMINATE');
-  } catch (e) {
-    if (e instanceof ConnectionLostError) return;
-    throw e;
-  } finally {
-    cs.close();
-  }
+  // Opening is outside the catch: a master never reached is an error, one gone after HELLO is done.
+  await withControl(path, timeoutMs, async (cs) => {
+    try {
+      await requestOk(cs, MUX.C_TERMINATE, 'TERMINATE');
+    } catch (e) {
+      if (!(e instanceof ConnectionLostError)) throw e;
+    }
+  });
 }
 
 /** `ssh -O forward` on `path` (see {@link MuxClient.openForward}). */
